@@ -1,0 +1,122 @@
+// swift-tools-version:6.0
+// FedCT: federated pretraining of 3D CT encoders — C++ bridges to gRPC and libtorch, Swift above them.
+import PackageDescription
+
+/// System include folders for the two C++ bridges (Debian's libgrpc++-dev and libtorch-dev).
+let torchIncludes = ["-I/usr/include/torch/csrc/api/include"]
+
+let package = Package(
+    name: "FedCT",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fedct-coordinator", targets: ["fedct-coordinator"]),
+        .executable(name: "fedct-site", targets: ["fedct-site"]),
+        .executable(name: "fedctl", targets: ["fedctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    ],
+    targets: [
+        // Layer 1: C ABI bridges over C++ libraries.
+        .target(
+            name: "CGRPCBridge",
+            cxxSettings: [.define("GRPC_NO_BINARY_LOGGER")],
+            linkerSettings: [.linkedLibrary("grpc++"), .linkedLibrary("grpc"), .linkedLibrary("gpr")]
+        ),
+        .target(
+            name: "CTorchBridge",
+            cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
+            linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+        ),
+        .target(
+            name: "CNIfTI",
+            cSettings: [.unsafeFlags(["-I/usr/include/nifti"])],
+            linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]
+        ),
+
+        // Layer 2: Swift wrappers that own the bridge handles.
+        .target(name: "FedCTRPC", dependencies: ["CGRPCBridge"]),
+        .target(name: "FedCTTorch", dependencies: ["CTorchBridge"]),
+
+        // Wire messages generated from Protos/ (committed; Scripts/generate-protos.sh).
+        .target(name: "FedCTProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+
+        // Layer 3: pure logic and data.
+        .target(
+            name: "FedCTCore",
+            dependencies: [
+                "FedCTProto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(name: "FedCTData", dependencies: ["FedCTCore", "CNIfTI"]),
+        .target(
+            name: "FedCTIdentity",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTTorch"]),
+
+        // Layer 4: services.
+        .target(
+            name: "FedCTCoordinator",
+            dependencies: [
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "FedCTSite",
+            dependencies: [
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // Layer 5: thin executables.
+        .executableTarget(
+            name: "fedct-coordinator",
+            dependencies: ["FedCTCoordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "fedct-site",
+            dependencies: ["FedCTSite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "fedctl",
+            dependencies: [
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
+        .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"]),
+        .testTarget(
+            name: "FedCTIdentityTests",
+            dependencies: ["FedCTIdentity", .product(name: "X509", package: "swift-certificates")]
+        ),
+        .testTarget(
+            name: "FedCTIntegrationTests",
+            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore"]
+        ),
+        .testTarget(name: "FedCTRPCTests", dependencies: ["FedCTRPC"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

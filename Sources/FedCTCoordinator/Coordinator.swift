@@ -1,0 +1,312 @@
+// Coordinator: the coordinator's state — jobs, the active job's rounds, model blobs, and aggregation of uploaded updates.
+public import FedCTCore
+public import FedCTProto
+import Crypto
+import FedCTTorch
+import FedCTTraining
+import Foundation
+public import Logging
+
+/// Runs federated jobs one at a time: hands out tasks, receives updates, aggregates and commits rounds.
+///
+/// Protocol decisions come from `JobStateMachine`; this actor carries out its actions (store models,
+/// aggregate spooled updates, persist job records) and answers the RPC layer.
+public actor Coordinator {
+    /// The active job and what its open round has gathered so far.
+    struct ActiveJob {
+        var id: String
+        var machine: JobStateMachine
+        var uploads: [String: (url: URL, header: Fedct_V1_UpdateHeader)] = [:]
+        var bytesDown: Int64 = 0
+        var bytesUp: Int64 = 0
+        var roundStartedAt: Double?
+    }
+
+    public static let version = "0.1.0"
+
+    let config: CoordinatorConfig
+    let models: ModelStore
+    let jobs: JobStore
+    let logger: Logger
+    private let started = ContinuousClock.now
+    private var statuses: [String: Fedct_V1_JobStatus] = [:]
+    private var order: [String] = []
+    private var active: ActiveJob?
+    private var coordinateCounts: [String: Int] = [:]
+
+    public init(config: CoordinatorConfig, logger: Logger) throws {
+        let state = URL(fileURLWithPath: config.stateDirectory)
+        self.config = config
+        self.logger = logger
+        self.models = try ModelStore(folder: state.appending(path: "blobs"))
+        self.jobs = try JobStore(folder: state.appending(path: "jobs"))
+        for status in try jobs.loadAll() {
+            statuses[status.jobID] = status
+            order.append(status.jobID)
+        }
+        active = Self.resumableJob(in: order.compactMap { statuses[$0] })
+        if let active { logger.info("resuming job", metadata: ["job": "\(active.id)", "completed_rounds": "\(active.machine.completedRounds)"]) }
+    }
+
+    /// Monotonic seconds since this coordinator started.
+    func now() -> Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    // MARK: Admin
+
+    /// Validates and queues a job; creates its initial global model from the job's seed.
+    public func submit(_ spec: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
+        try spec.validate(source: "job from \(admin)")
+        let model = try TTEModel(spec: spec)
+        let blob = SafeTensors.encode(try model.state(metadata: ["job": spec.name, "round": "0"]))
+        let sha = try models.put(blob)
+        var status = Fedct_V1_JobStatus()
+        status.jobID = String(format: "job-%04d", order.count + 1)
+        status.spec = spec
+        status.state = .queued
+        status.initialModelSha256 = sha
+        try jobs.save(status)
+        statuses[status.jobID] = status
+        order.append(status.jobID)
+        logger.info("job submitted", metadata: ["job": "\(status.jobID)", "by": "\(admin)", "parameters": "\(model.parameterCount)"])
+        activateNextJobIfIdle()
+        return statuses[status.jobID]!
+    }
+
+    public func listJobs() -> [Fedct_V1_JobStatus] { order.compactMap { statuses[$0] }.map(withLiveFields) }
+
+    public func job(_ id: String) throws -> Fedct_V1_JobStatus {
+        guard let status = statuses[id] else { throw FedCTError(.notFound, "no job \(id)") }
+        return withLiveFields(status)
+    }
+
+    // MARK: Sites
+
+    public func join(site: String, _ request: Fedct_V1_JoinRequest) -> Fedct_V1_JoinResponse {
+        logger.info("site joined", metadata: ["site": "\(site)", "train_scans": "\(request.trainScans)", "heldout_scans": "\(request.heldoutScans)"])
+        active?.machine.siteSeen(site, now: now())
+        refreshActiveStatus()
+        var response = Fedct_V1_JoinResponse()
+        response.siteID = site
+        response.coordinatorVersion = Self.version
+        response.maxMessageBytes = Int64(config.maxMessageBytes)
+        return response
+    }
+
+    public func pullTask(site: String) -> Fedct_V1_Task {
+        var task = Fedct_V1_Task()
+        guard var job = active else {
+            // Idle: tell the site the last job is over, so agents run with --exit-after-job can stop.
+            if let last = order.last, statuses[last]?.state == .succeeded || statuses[last]?.state == .failed {
+                task.kind = .jobFinished
+                task.jobID = last
+            } else {
+                task.kind = .wait
+                task.retryAfterMs = 500
+            }
+            return task
+        }
+        let decision = job.machine.taskRequested(by: site, now: now())
+        if job.roundStartedAt == nil, case .training = job.machine.phase { job.roundStartedAt = now() }
+        active = job
+        refreshActiveStatus()
+        task.jobID = job.id
+        switch decision {
+        case .wait(let delay):
+            task.kind = .wait
+            task.retryAfterMs = Int64(delay)
+        case .train(let round, let sha):
+            task.kind = .train
+            task.round = Int32(round)
+            task.modelSha256 = sha
+            task.modelBytes = Int64(models.size(sha) ?? 0)
+            task.spec = statuses[job.id]!.spec
+        case .finished:
+            task.kind = .jobFinished
+        }
+        return task
+    }
+
+    public func heartbeat(site: String) {
+        active?.machine.siteSeen(site, now: now())
+    }
+
+    /// The file of a model blob a site or admin may fetch.
+    public func modelBlob(_ sha256: String) throws -> URL {
+        guard models.size(sha256) != nil else { throw FedCTError(.notFound, "no model blob \(sha256)") }
+        return models.url(for: sha256)
+    }
+
+    public func recordDownload(bytes: Int) {
+        active?.bytesDown += Int64(bytes)
+    }
+
+    /// Checks an upload header before its payload is read; returns where to spool it and its byte length.
+    public func beginUpload(site: String, header: Fedct_V1_UpdateHeader) throws -> (url: URL, bytes: Int) {
+        guard let job = active, job.id == header.jobID else {
+            throw FedCTError(.failedPrecondition, "\(site) uploaded for job \(header.jobID), which is not the running job")
+        }
+        try job.machine.validateUpload(from: site, round: Int(header.round), baseModelSHA256: header.baseModelSha256)
+        let expected = try coordinateCount(of: header.baseModelSha256)
+        guard header.coordinateCount == expected else {
+            throw FedCTError(.integrity, "\(site)'s update has \(header.coordinateCount) coordinates; the model has \(expected)")
+        }
+        guard header.exampleCount > 0 else {
+            throw FedCTError(.invalidData, "\(site)'s update has example_count \(header.exampleCount); it must be positive")
+        }
+        guard SHA256.isHexDigest(header.payloadSha256) else {
+            throw FedCTError(.invalidData, "\(site)'s update header has a malformed payload_sha256")
+        }
+        let url = URL(fileURLWithPath: config.stateDirectory).appending(path: "spool/\(job.id)/round-\(header.round)/\(site).f32")
+        return (url, Int(header.coordinateCount) * 4)
+    }
+
+    /// A verified update is on disk: hand it to the state machine, and aggregate when the round is complete.
+    public func finishUpload(site: String, header: Fedct_V1_UpdateHeader, spooled url: URL) throws {
+        guard var job = active, job.id == header.jobID else {
+            throw FedCTError(.failedPrecondition, "job \(header.jobID) is no longer running; the update is discarded")
+        }
+        let actions = try job.machine.uploadAccepted(from: site, round: Int(header.round), baseModelSHA256: header.baseModelSha256, now: now())
+        job.uploads[site] = (url, header)
+        job.bytesUp += Int64(header.coordinateCount) * 4
+        active = job
+        logger.info("update received", metadata: ["job": "\(job.id)", "round": "\(header.round)", "site": "\(site)", "loss": "\(header.meanTrainLoss)"])
+        perform(actions)
+    }
+
+    /// Time passed: lets the state machine close rounds at their deadline.
+    public func tick() {
+        guard var job = active else { return }
+        let actions = job.machine.tick(now: now())
+        active = job
+        perform(actions)
+    }
+
+    // MARK: Carrying out actions
+
+    private func perform(_ actions: [JobStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .aggregate(let round, let sites):
+                do {
+                    try aggregate(round: round, sites: sites)
+                } catch {
+                    logger.error("aggregation failed", metadata: ["round": "\(round)", "error": "\(error)"])
+                    guard var job = active else { return }
+                    let more = job.machine.roundFailed(round, reason: "\(error)")
+                    active = job
+                    perform(more)
+                }
+            case .finish:
+                endActiveJob(state: .succeeded, message: "completed \(active?.machine.completedRounds ?? 0) rounds")
+            case .fail(let reason):
+                endActiveJob(state: .failed, message: reason)
+            }
+        }
+        refreshActiveStatus()
+    }
+
+    /// FedAvg over the spooled updates of `sites`: new = old + Σ nᵢΔᵢ / Σ nᵢ, committed atomically.
+    private func aggregate(round: Int, sites: [String]) throws {
+        guard var job = active, var status = statuses[job.id] else { return }
+        let base = try SafeTensors.decode(try models.get(job.machine.globalModelSHA256), source: "global model of round \(round - 1)")
+        var aggregator = PlainAggregator(coordinateCount: base.values.count)
+        for site in sites {
+            guard let upload = job.uploads[site] else { throw FedCTError(.failedPrecondition, "no spooled update for \(site)") }
+            try aggregator.begin(site: site, weight: upload.header.exampleCount)
+            let handle = try FileHandle(forReadingFrom: upload.url)
+            defer { try? handle.close() }
+            var decoder = Float32Stream()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try decoder.feed(chunk) { try aggregator.add($0) }
+            }
+            try aggregator.end()
+        }
+        let meanDelta = try aggregator.weightedMean()
+        guard meanDelta.allSatisfy(\.isFinite) else {
+            throw FedCTError(.invalidData, "the aggregated update of round \(round) has non-finite values; the round is not committed")
+        }
+        var next = base
+        for index in next.values.indices { next.values[index] += meanDelta[index] }
+        next.metadata = ["job": status.spec.name, "round": "\(round)"]
+        let sha = try models.put(SafeTensors.encode(next))
+
+        var record = Fedct_V1_RoundRecord()
+        record.round = Int32(round)
+        record.sites = sites
+        let weights = sites.map { Double(job.uploads[$0]!.header.exampleCount) }
+        record.meanTrainLoss = zip(sites, weights).reduce(0) { $0 + job.uploads[$1.0]!.header.meanTrainLoss * $1.1 } / weights.reduce(0, +)
+        record.bytesDown = job.bytesDown
+        record.bytesUp = job.bytesUp
+        record.seconds = now() - (job.roundStartedAt ?? now())
+        record.modelSha256 = sha
+        record.exampleCount = aggregator.totalWeight
+        status.rounds.append(record)
+        status.currentRound = Int32(round)
+        try jobs.save(status)
+        statuses[job.id] = status
+        for upload in job.uploads.values { try? FileManager.default.removeItem(at: upload.url) }
+        logger.info("round committed", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(sites.joined(separator: ","))", "model": "\(sha.prefix(12))"])
+
+        job.uploads = [:]
+        job.bytesDown = 0
+        job.bytesUp = 0
+        let actions = job.machine.roundCommitted(round, modelSHA256: sha, now: now())
+        job.roundStartedAt = job.machine.phase == .training(round: round + 1) ? now() : nil
+        active = job
+        perform(actions)
+    }
+
+    private func endActiveJob(state: Fedct_V1_JobStatus.State, message: String) {
+        guard let job = active, var status = statuses[job.id] else { return }
+        status.state = state
+        status.message = message
+        try? jobs.save(status)
+        statuses[job.id] = status
+        logger.info("job ended", metadata: ["job": "\(job.id)", "state": "\(state)", "message": "\(message)"])
+        active = nil
+        activateNextJobIfIdle()
+    }
+
+    private func activateNextJobIfIdle() {
+        guard active == nil, let next = order.first(where: { statuses[$0]?.state == .queued }), var status = statuses[next] else { return }
+        status.state = .waitingForSites
+        try? jobs.save(status)
+        statuses[next] = status
+        active = Self.resumableJob(in: [status])
+    }
+
+    private func refreshActiveStatus() {
+        guard let job = active, var status = statuses[job.id] else { return }
+        let state: Fedct_V1_JobStatus.State = job.machine.phase == .waitingForSites ? .waitingForSites : .running
+        guard status.state != state else { return }
+        status.state = state
+        try? jobs.save(status)
+        statuses[job.id] = status
+    }
+
+    private func withLiveFields(_ status: Fedct_V1_JobStatus) -> Fedct_V1_JobStatus {
+        var status = status
+        if let job = active, job.id == status.jobID { status.connectedSites = job.machine.liveSites(now: now()) }
+        return status
+    }
+
+    /// The number of float coordinates of a stored model, decoded once per blob.
+    private func coordinateCount(of sha256: String) throws -> Int {
+        if let count = coordinateCounts[sha256] { return count }
+        let count = try SafeTensors.decode(try models.get(sha256)).values.count
+        coordinateCounts[sha256] = count
+        return count
+    }
+
+    /// The job to run after a restart: one that was waiting or running, resumed after its last committed round.
+    static func resumableJob(in statuses: [Fedct_V1_JobStatus]) -> ActiveJob? {
+        guard let status = statuses.first(where: { $0.state == .waitingForSites || $0.state == .running }) else { return nil }
+        let policy = JobStateMachine.Policy(rounds: Int(status.spec.rounds), minSites: Int(status.spec.minSites),
+                                            roundDeadline: Double(status.spec.roundDeadlineSeconds))
+        let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
+        return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count))
+    }
+}

@@ -1,0 +1,180 @@
+// CoordinatorService: the coordinator's RPC surface — routes gRPC calls by method to the Coordinator, enforcing roles.
+import FedCTCore
+import FedCTIdentity
+import FedCTProto
+public import FedCTRPC
+import Foundation
+public import Logging
+import SwiftProtobuf
+
+/// Serves the `fedct.v1.Site` and `fedct.v1.Admin` services over the gRPC bridge.
+///
+/// The caller's identity is always the one in its verified client certificate: sites may call only
+/// Site methods, admins only Admin methods.
+public struct CoordinatorService: Sendable {
+    let coordinator: Coordinator
+    let logger: Logger
+    let chunkBytes: Int
+
+    public init(coordinator: Coordinator, chunkBytes: Int, logger: Logger) {
+        self.coordinator = coordinator
+        self.chunkBytes = chunkBytes
+        self.logger = logger
+    }
+
+    /// Handles one incoming call to completion.
+    public func handle(_ call: ServerCall) async {
+        let identity: ParticipantIdentity
+        do {
+            guard let pem = call.peer.certificatePEM, !pem.isEmpty else {
+                throw RPCError(code: .unauthenticated, message: "no client certificate")
+            }
+            identity = try ParticipantIdentity(certificatePEM: pem)
+        } catch {
+            logger.warning("refused call without a FedCT identity", metadata: ["peer": "\(call.peer.address)", "error": "\(error)"])
+            await call.finish(RPCError(code: .unauthenticated, message: "\(error)"))
+            return
+        }
+        do {
+            try await route(call, identity)
+        } catch {
+            let status = Self.status(for: error)
+            logger.notice("call failed", metadata: ["method": "\(call.method)", "peer": "\(identity)", "status": "\(status.code.rawValue)", "error": "\(status.message)"])
+            await call.finish(status)
+        }
+    }
+
+    private func route(_ call: ServerCall, _ identity: ParticipantIdentity) async throws {
+        let service = call.method.split(separator: "/").first.map(String.init) ?? ""
+        switch (service, identity.role) {
+        case ("fedct.v1.Site", .site), ("fedct.v1.Admin", .admin): break
+        case ("fedct.v1.Site", _), ("fedct.v1.Admin", _):
+            throw RPCError(code: .permissionDenied, message: "\(identity) may not call \(call.method)")
+        default:
+            throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
+        }
+        let name = identity.name
+        switch call.method {
+        case "/fedct.v1.Site/Join":
+            try await unary(call) { (request: Fedct_V1_JoinRequest) in await coordinator.join(site: name, request) }
+        case "/fedct.v1.Site/PullTask":
+            try await unary(call) { (_: Fedct_V1_PullTaskRequest) in await coordinator.pullTask(site: name) }
+        case "/fedct.v1.Site/Heartbeat":
+            try await unary(call) { (_: Fedct_V1_HeartbeatRequest) in
+                await coordinator.heartbeat(site: name)
+                return Fedct_V1_HeartbeatResponse()
+            }
+        case "/fedct.v1.Site/ReportMetrics":
+            try await unary(call) { (report: Fedct_V1_MetricsReport) in
+                logger.info("site metrics", metadata: ["site": "\(name)", "job": "\(report.jobID)", "metrics": "\(report.metrics)"])
+                return Fedct_V1_MetricsReceipt()
+            }
+        case "/fedct.v1.Site/FetchModel", "/fedct.v1.Admin/FetchModel":
+            try await fetchModel(call, countAsRoundTraffic: identity.role == .site)
+        case "/fedct.v1.Site/UploadUpdate":
+            try await upload(call, site: name)
+        case "/fedct.v1.Admin/SubmitJob":
+            try await unary(call) { (request: Fedct_V1_SubmitJobRequest) in try await coordinator.submit(request.spec, by: name) }
+        case "/fedct.v1.Admin/ListJobs":
+            try await unary(call) { (_: Fedct_V1_ListJobsRequest) in
+                var response = Fedct_V1_ListJobsResponse()
+                response.jobs = await coordinator.listJobs()
+                return response
+            }
+        case "/fedct.v1.Admin/GetJob":
+            try await unary(call) { (request: Fedct_V1_GetJobRequest) in try await coordinator.job(request.jobID) }
+        default:
+            throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
+        }
+    }
+
+    /// Reads one request, answers one response.
+    private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ call: ServerCall, _ body: (Request) async throws -> Response
+    ) async throws {
+        guard let bytes = await call.read() else {
+            throw RPCError(code: .invalidArgument, message: "\(call.method): no request message")
+        }
+        let request = try decode(Request.self, bytes, call.method)
+        let response = try await body(request)
+        try await call.write(Array(try response.serializedBytes() as [UInt8]))
+        await call.finish(nil)
+    }
+
+    private func fetchModel(_ call: ServerCall, countAsRoundTraffic: Bool) async throws {
+        guard let bytes = await call.read() else { throw RPCError(code: .invalidArgument, message: "FetchModel: no request") }
+        let request = try decode(Fedct_V1_FetchModelRequest.self, bytes, call.method)
+        let url = try await coordinator.modelBlob(request.sha256)
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let total = Int64((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0)
+        let chunkSize = request.chunkBytes > 0 ? min(Int(request.chunkBytes), chunkBytes) : chunkBytes
+        var offset: Int64 = 0
+        while let data = try handle.read(upToCount: chunkSize), !data.isEmpty {
+            var chunk = Fedct_V1_ModelChunk()
+            chunk.offset = offset
+            chunk.totalBytes = total
+            chunk.data = data
+            try await call.write(try chunk.serializedBytes())
+            offset += Int64(data.count)
+        }
+        if countAsRoundTraffic { await coordinator.recordDownload(bytes: Int(offset)) }
+        await call.finish(nil)
+    }
+
+    private func upload(_ call: ServerCall, site: String) async throws {
+        guard let first = await call.read() else { throw RPCError(code: .invalidArgument, message: "UploadUpdate: empty stream") }
+        let opening = try decode(Fedct_V1_UpdateChunk.self, first, call.method)
+        guard case .header(let header) = opening.part else {
+            throw RPCError(code: .invalidArgument, message: "UploadUpdate: the first chunk must be the header")
+        }
+        let target = try await coordinator.beginUpload(site: site, header: header)
+        let spool = try UpdateSpool(url: target.url, expectedBytes: target.bytes)
+        do {
+            while let bytes = await call.read() {
+                let chunk = try decode(Fedct_V1_UpdateChunk.self, bytes, call.method)
+                guard case .data(let data) = chunk.part else {
+                    throw RPCError(code: .invalidArgument, message: "UploadUpdate: only the first chunk may be a header")
+                }
+                try spool.append([UInt8](data))
+            }
+            let url = try spool.finish(expectedSHA256: header.payloadSha256)
+            try await coordinator.finishUpload(site: site, header: header, spooled: url)
+        } catch {
+            spool.discard()
+            throw error
+        }
+        var receipt = Fedct_V1_UploadReceipt()
+        receipt.jobID = header.jobID
+        receipt.round = header.round
+        receipt.bytesReceived = Int64(target.bytes)
+        receipt.payloadSha256 = header.payloadSha256
+        try await call.write(try receipt.serializedBytes())
+        await call.finish(nil)
+    }
+
+    private func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ bytes: [UInt8], _ method: String) throws -> M {
+        do {
+            return try M(serializedBytes: bytes)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "\(method): malformed \(M.protoMessageName) (\(error))")
+        }
+    }
+
+    /// The gRPC status a failure is reported with.
+    static func status(for error: any Error) -> RPCError {
+        if let error = error as? RPCError { return error }
+        if let error = error as? IdentityError { return RPCError(code: .unauthenticated, message: error.message) }
+        guard let error = error as? FedCTError else { return RPCError(code: .internalError, message: "\(error)") }
+        let code: RPCError.Code =
+            switch error.code {
+            case .invalidConfiguration, .invalidData: .invalidArgument
+            case .notFound: .notFound
+            case .permissionDenied: .permissionDenied
+            case .failedPrecondition, .protocolViolation: .failedPrecondition
+            case .integrity: .dataLoss
+            default: .internalError
+            }
+        return RPCError(code: code, message: error.message)
+    }
+}

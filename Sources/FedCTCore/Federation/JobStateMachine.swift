@@ -1,0 +1,173 @@
+// JobStateMachine: the rounds of one federated job as a pure value — events in, decisions and actions out.
+
+/// Drives one job's rounds: when a round opens, which sites train in it, when it closes.
+///
+/// It owns no sockets, clocks or files: the coordinator feeds it events with the current time (in
+/// monotonic seconds) and carries out the actions it returns. A round opens when at least
+/// `minSites` sites are live; its participants are the live sites at that moment. It closes when all
+/// participants have uploaded, or at the deadline with those that did if they are at least
+/// `minSites`; otherwise the job fails with the reason.
+public struct JobStateMachine: Sendable {
+    public struct Policy: Sendable, Equatable {
+        public var rounds: Int
+        public var minSites: Int
+        /// Seconds a round stays open before it closes with whoever uploaded.
+        public var roundDeadline: Double
+        /// A site not heard from for this long is not counted as live.
+        public var livenessTimeout: Double
+        /// How long a site is told to wait before asking again.
+        public var retryAfterMilliseconds: Int
+
+        public init(rounds: Int, minSites: Int, roundDeadline: Double, livenessTimeout: Double = 60, retryAfterMilliseconds: Int = 250) {
+            self.rounds = rounds
+            self.minSites = minSites
+            self.roundDeadline = roundDeadline
+            self.livenessTimeout = livenessTimeout
+            self.retryAfterMilliseconds = retryAfterMilliseconds
+        }
+    }
+
+    public enum Phase: Sendable, Equatable {
+        case waitingForSites
+        case training(round: Int)
+        case aggregating(round: Int)
+        case finished
+        case failed(String)
+    }
+
+    /// What a site asking for work should do.
+    public enum TaskDecision: Sendable, Equatable {
+        case wait(retryAfterMilliseconds: Int)
+        case train(round: Int, modelSHA256: String)
+        case finished
+    }
+
+    /// What the coordinator must do next.
+    public enum Action: Sendable, Equatable {
+        /// Combine the uploads of `sites` for `round` and commit the new global model.
+        case aggregate(round: Int, sites: [String])
+        case finish
+        case fail(String)
+    }
+
+    public let policy: Policy
+    public private(set) var phase: Phase = .waitingForSites
+    public private(set) var completedRounds: Int
+    public private(set) var globalModelSHA256: String
+    public private(set) var participants: Set<String> = []
+    public private(set) var uploaded: Set<String> = []
+    private var lastSeen: [String: Double] = [:]
+    private var roundStartedAt: Double = 0
+
+    /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`.
+    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0) {
+        self.policy = policy
+        self.globalModelSHA256 = globalModelSHA256
+        self.completedRounds = completedRounds
+        if completedRounds >= policy.rounds { phase = .finished }
+    }
+
+    /// Sites heard from within the liveness timeout.
+    public func liveSites(now: Double) -> [String] {
+        lastSeen.filter { now - $0.value <= policy.livenessTimeout }.map(\.key).sorted()
+    }
+
+    /// A site made contact (join, task request, heartbeat, upload).
+    public mutating func siteSeen(_ site: String, now: Double) {
+        lastSeen[site] = now
+        openRoundIfReady(now: now)
+    }
+
+    /// A site asks what to do.
+    public mutating func taskRequested(by site: String, now: Double) -> TaskDecision {
+        siteSeen(site, now: now)
+        switch phase {
+        case .finished, .failed:
+            return .finished
+        case .training(let round) where participants.contains(site) && !uploaded.contains(site):
+            return .train(round: round, modelSHA256: globalModelSHA256)
+        default:
+            return .wait(retryAfterMilliseconds: policy.retryAfterMilliseconds)
+        }
+    }
+
+    /// Checks, before its payload is read, that `site` may upload for `round` from `baseModel`.
+    public func validateUpload(from site: String, round: Int, baseModelSHA256: String) throws {
+        guard case .training(let open) = phase, open == round else {
+            throw FedCTError(.failedPrecondition, "\(site) uploaded for round \(round), but \(describe(phase)); the update is discarded")
+        }
+        guard participants.contains(site) else {
+            throw FedCTError(.permissionDenied, "\(site) is not a participant of round \(round)")
+        }
+        guard !uploaded.contains(site) else {
+            throw FedCTError(.protocolViolation, "\(site) already uploaded for round \(round)")
+        }
+        guard baseModelSHA256 == globalModelSHA256 else {
+            throw FedCTError(.integrity, "\(site)'s update for round \(round) was computed from model \(baseModelSHA256.prefix(12)), not the round's model \(globalModelSHA256.prefix(12))")
+        }
+    }
+
+    /// A site's upload for `round` arrived complete and verified.
+    public mutating func uploadAccepted(from site: String, round: Int, baseModelSHA256: String, now: Double) throws -> [Action] {
+        try validateUpload(from: site, round: round, baseModelSHA256: baseModelSHA256)
+        lastSeen[site] = now
+        uploaded.insert(site)
+        guard uploaded == participants else { return [] }
+        phase = .aggregating(round: round)
+        return [.aggregate(round: round, sites: uploaded.sorted())]
+    }
+
+    /// The coordinator committed `round` with the new global model `modelSHA256`.
+    public mutating func roundCommitted(_ round: Int, modelSHA256: String, now: Double) -> [Action] {
+        guard case .aggregating(let open) = phase, open == round else { return [] }
+        completedRounds = round
+        globalModelSHA256 = modelSHA256
+        participants = []
+        uploaded = []
+        if completedRounds >= policy.rounds {
+            phase = .finished
+            return [.finish]
+        }
+        phase = .waitingForSites
+        openRoundIfReady(now: now)
+        return []
+    }
+
+    /// Aggregating `round` failed (for example, an update could not be read back); the job fails.
+    public mutating func roundFailed(_ round: Int, reason: String) -> [Action] {
+        phase = .failed("round \(round): \(reason)")
+        return [.fail("round \(round): \(reason)")]
+    }
+
+    /// Time passed: closes a round at its deadline.
+    public mutating func tick(now: Double) -> [Action] {
+        guard case .training(let round) = phase, now - roundStartedAt >= policy.roundDeadline else { return [] }
+        if uploaded.count >= policy.minSites {
+            phase = .aggregating(round: round)
+            return [.aggregate(round: round, sites: uploaded.sorted())]
+        }
+        let reason = "round \(round) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minSites) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
+        phase = .failed(reason)
+        return [.fail(reason)]
+    }
+
+    private mutating func openRoundIfReady(now: Double) {
+        guard phase == .waitingForSites else { return }
+        let live = liveSites(now: now)
+        guard live.count >= policy.minSites else { return }
+        phase = .training(round: completedRounds + 1)
+        participants = Set(live)
+        uploaded = []
+        roundStartedAt = now
+    }
+
+    private func describe(_ phase: Phase) -> String {
+        switch phase {
+        case .waitingForSites: "the job is waiting for sites"
+        case .training(let round): "round \(round) is open"
+        case .aggregating(let round): "round \(round) is being aggregated"
+        case .finished: "the job has finished"
+        case .failed(let reason): "the job failed (\(reason))"
+        }
+    }
+}

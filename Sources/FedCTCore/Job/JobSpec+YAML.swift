@@ -1,0 +1,98 @@
+// JobSpec+YAML: reads a job specification file (job.yaml) into the wire JobSpec, with defaults and validation.
+public import FedCTProto
+
+extension Fedct_V1_JobSpec {
+    /// A job with every field at its documented default (see Docs/coordinator-guide.md).
+    public static var defaults: Fedct_V1_JobSpec {
+        var spec = Fedct_V1_JobSpec()
+        spec.name = "tte-pretraining"
+        spec.rounds = 5
+        spec.minSites = 2
+        spec.seed = 1
+        spec.roundDeadlineSeconds = 1800
+        spec.encoder.architecture = "resnet3d"
+        spec.encoder.depth = 10
+        spec.encoder.width = 8
+        spec.encoder.stemStride = 2
+        spec.encoder.norm = "group"
+        spec.tte.taskCodes = ["DEATH", "PE", "PH"]
+        spec.tte.pieceEdgesDays = [30, 90, 180, 365, 730, 1095, 1460, 1825]
+        spec.tte.rank = 16
+        spec.training.localEpochs = 1
+        spec.training.batchSize = 4
+        spec.training.learningRate = 1e-3
+        spec.training.weightDecay = 1e-4
+        spec.training.volumeSize = 32
+        return spec
+    }
+
+    /// Parses a job specification; unknown or ill-typed fields are errors that name the field.
+    public init(yaml: YAMLDocument) throws {
+        var spec = Fedct_V1_JobSpec.defaults
+        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training"])
+        if let value = try yaml.string("name") { spec.name = value }
+        if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
+        if let value = try yaml.int("min_sites") { spec.minSites = Int32(clamping: value) }
+        if let value = try yaml.int("seed") { spec.seed = UInt64(clamping: value) }
+        if let value = try yaml.int("round_deadline_seconds") { spec.roundDeadlineSeconds = Int32(clamping: value) }
+        if let encoder = try yaml.section("encoder") {
+            try encoder.rejectUnknownKeys(["architecture", "depth", "width", "stem_stride", "norm"])
+            if let value = try encoder.string("architecture") { spec.encoder.architecture = value }
+            if let value = try encoder.int("depth") { spec.encoder.depth = Int32(clamping: value) }
+            if let value = try encoder.int("width") { spec.encoder.width = Int32(clamping: value) }
+            if let value = try encoder.int("stem_stride") { spec.encoder.stemStride = Int32(clamping: value) }
+            if let value = try encoder.string("norm") { spec.encoder.norm = value }
+        }
+        if let tte = try yaml.section("tte") {
+            try tte.rejectUnknownKeys(["task_codes", "piece_edges_days", "rank", "task_log2_base_hazard"])
+            if let value = try tte.strings("task_codes") { spec.tte.taskCodes = value }
+            if let value = try tte.doubles("piece_edges_days") { spec.tte.pieceEdgesDays = value }
+            if let value = try tte.int("rank") { spec.tte.rank = Int32(clamping: value) }
+            if let value = try tte.doubles("task_log2_base_hazard") { spec.tte.taskLog2BaseHazard = value.map(Float.init) }
+        }
+        if let training = try yaml.section("training") {
+            try training.rejectUnknownKeys(["local_epochs", "batch_size", "learning_rate", "weight_decay", "volume_size"])
+            if let value = try training.int("local_epochs") { spec.training.localEpochs = Int32(clamping: value) }
+            if let value = try training.int("batch_size") { spec.training.batchSize = Int32(clamping: value) }
+            if let value = try training.double("learning_rate") { spec.training.learningRate = value }
+            if let value = try training.double("weight_decay") { spec.training.weightDecay = value }
+            if let value = try training.int("volume_size") { spec.training.volumeSize = Int32(clamping: value) }
+        }
+        try spec.validate(source: yaml.source)
+        self = spec
+    }
+
+    /// Checks ranges and consistency; `source` names the file or peer in the error.
+    public func validate(source: String) throws {
+        func fail(_ field: String, _ problem: String) -> FedCTError {
+            FedCTError(.invalidConfiguration, "\(source): field '\(field)' \(problem)")
+        }
+        guard !name.isEmpty else { throw fail("name", "must not be empty") }
+        guard (1...10_000).contains(rounds) else { throw fail("rounds", "must be between 1 and 10000 (got \(rounds))") }
+        guard minSites >= 1 else { throw fail("min_sites", "must be at least 1 (got \(minSites))") }
+        guard roundDeadlineSeconds >= 1 else { throw fail("round_deadline_seconds", "must be positive (got \(roundDeadlineSeconds))") }
+        guard encoder.architecture == "resnet3d" else {
+            throw fail("encoder.architecture", "'\(encoder.architecture)' is not supported (supported: resnet3d)")
+        }
+        guard [10, 18, 34].contains(encoder.depth) else { throw fail("encoder.depth", "must be 10, 18 or 34 (got \(encoder.depth))") }
+        guard (1...256).contains(encoder.width) else { throw fail("encoder.width", "must be between 1 and 256 (got \(encoder.width))") }
+        guard (1...4).contains(encoder.stemStride) else { throw fail("encoder.stem_stride", "must be between 1 and 4 (got \(encoder.stemStride))") }
+        guard ["group", "batch", "instance"].contains(encoder.norm) else {
+            throw fail("encoder.norm", "must be group, batch or instance (got '\(encoder.norm)')")
+        }
+        guard !tte.taskCodes.isEmpty else { throw fail("tte.task_codes", "must list at least one code") }
+        guard Set(tte.taskCodes).count == tte.taskCodes.count else { throw fail("tte.task_codes", "has duplicates") }
+        guard !tte.pieceEdgesDays.isEmpty, tte.pieceEdgesDays.first! > 0,
+            zip(tte.pieceEdgesDays, tte.pieceEdgesDays.dropFirst()).allSatisfy({ $0 < $1 })
+        else { throw fail("tte.piece_edges_days", "must be positive and strictly increasing") }
+        guard tte.rank >= 1 else { throw fail("tte.rank", "must be at least 1 (got \(tte.rank))") }
+        guard tte.taskLog2BaseHazard.isEmpty || tte.taskLog2BaseHazard.count == tte.taskCodes.count else {
+            throw fail("tte.task_log2_base_hazard", "has \(tte.taskLog2BaseHazard.count) values for \(tte.taskCodes.count) task codes")
+        }
+        guard training.localEpochs >= 1 else { throw fail("training.local_epochs", "must be at least 1 (got \(training.localEpochs))") }
+        guard training.batchSize >= 1 else { throw fail("training.batch_size", "must be at least 1 (got \(training.batchSize))") }
+        guard training.learningRate > 0, training.learningRate.isFinite else { throw fail("training.learning_rate", "must be a positive number") }
+        guard training.weightDecay >= 0 else { throw fail("training.weight_decay", "must not be negative") }
+        guard (8...512).contains(training.volumeSize) else { throw fail("training.volume_size", "must be between 8 and 512 (got \(training.volumeSize))") }
+    }
+}

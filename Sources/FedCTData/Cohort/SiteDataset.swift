@@ -1,0 +1,75 @@
+// SiteDataset: a site's scans turned into network inputs and time-to-event targets, ready for local training.
+import FedCTCore
+import Foundation
+
+/// One scan prepared for training and evaluation.
+public struct TTEExample: Sendable {
+    public var scanID: String
+    public var subjectID: String
+    /// The preprocessed `size³` input.
+    public var input: [Float]
+    /// Targets laid out [piece][task].
+    public var timeAtRisk: [Float]
+    public var events: [Float]
+    /// Days from the index time to each task's first event (absent: none within follow-up).
+    public var firstEventDays: [String: Double]
+    public var followUpDays: Double
+
+    /// The observed (time, event) of one task, for survival metrics.
+    public func outcome(task code: String) -> (days: Double, event: Bool) {
+        if let day = firstEventDays[code], day <= followUpDays { return (day, true) }
+        return (followUpDays, false)
+    }
+}
+
+/// A site's data folder — `cohort.csv` and `events.csv` (MEDS) — loaded for one job.
+public struct SiteDataset: Sendable {
+    public var train: [TTEExample]
+    public var heldout: [TTEExample]
+    /// Scans skipped because their subject has no follow-up after the index time.
+    public var skippedWithoutFollowUp: [String]
+
+    public static let manifestName = "cohort.csv"
+    public static let eventsName = "events.csv"
+
+    /// Checks the folder holds a cohort manifest and an event table, naming what is missing.
+    public static func checkFolder(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FedCTError(.invalidConfiguration, "data folder \(directory) does not exist; set data.dir in the site config to the folder holding \(manifestName) and \(eventsName)")
+        }
+        for name in [manifestName, eventsName] where !FileManager.default.fileExists(atPath: "\(directory)/\(name)") {
+            throw FedCTError(.invalidConfiguration, "data folder \(directory) has no \(name)")
+        }
+    }
+
+    /// Loads every scan of the cohort, preprocessed, with targets from `labeler`.
+    public static func load(directory: String, labeler: TTELabeler, preprocessing: Preprocessing) throws -> SiteDataset {
+        try checkFolder(directory)
+        let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
+        let timelines = try SubjectTimelines(medsCSV: "\(directory)/\(eventsName)", trackedCodes: Set(labeler.taskCodes))
+        var dataset = SiteDataset(train: [], heldout: [], skippedWithoutFollowUp: [])
+        for entry in manifest.entries {
+            guard let followUp = timelines.followUp(subject: entry.subjectID, indexDay: entry.indexDay) else {
+                dataset.skippedWithoutFollowUp.append(entry.scanID)
+                continue
+            }
+            let volume: Volume
+            do {
+                volume = try Volume.readNIfTI(path: entry.imagePath)
+            } catch let error as FedCTError {
+                throw FedCTError(error.code, "\(manifest.path): scan \(entry.scanID): \(error.message)")
+            }
+            let targets = labeler.labels(firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
+            let example = TTEExample(
+                scanID: entry.scanID, subjectID: entry.subjectID, input: preprocessing.apply(volume),
+                timeAtRisk: targets.timeAtRisk, events: targets.events,
+                firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
+            switch entry.split {
+            case .train: dataset.train.append(example)
+            case .heldout: dataset.heldout.append(example)
+            }
+        }
+        return dataset
+    }
+}

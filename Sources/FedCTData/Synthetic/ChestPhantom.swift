@@ -1,0 +1,73 @@
+// ChestPhantom: renders a CT-like chest volume in HU (body, lungs, heart, spine, lesion, emphysema) from latent biomarkers.
+
+/// The image biomarkers of one synthetic patient; they drive both the image and the hazards.
+public struct ChestBiomarkers: Sendable, Hashable {
+    /// Lesion size in [0, 1] (0: no visible lesion).
+    public var lesion: Double
+    /// Fraction of lung affected by emphysema-like low attenuation, in [0, 1].
+    public var emphysema: Double
+    /// Heart size relative to normal (1.0).
+    public var heart: Double
+}
+
+/// How a site's scanner renders images: noise and calibration offset in HU, slice thickness in mm.
+public struct ScannerProfile: Sendable, Hashable {
+    public var noiseHU: Double
+    public var offsetHU: Double
+    public var sliceThickness: Double
+    public var pixelSpacing: Double
+}
+
+/// Draws chest phantoms.
+public enum ChestPhantom {
+    public static func render(size: Int, biomarkers: ChestBiomarkers, scanner: ScannerProfile, random: inout SeededGenerator) -> Volume {
+        // Lesion placed inside one lung; low-attenuation blobs scattered through both lungs.
+        let side = random.uniform() < 0.5 ? -1.0 : 1.0
+        let lesionCentre = (x: side * (0.33 + 0.06 * random.normal()), y: -0.05 + 0.1 * random.normal(), z: 0.1 + 0.25 * random.normal())
+        let lesionRadius = biomarkers.lesion < 0.1 ? 0 : 0.05 + 0.16 * biomarkers.lesion
+        let blobCount = Int((biomarkers.emphysema * 18).rounded())
+        let blobs = (0..<blobCount).map { _ in
+            (x: (random.uniform() < 0.5 ? -1.0 : 1.0) * (0.35 + 0.12 * random.normal()),
+             y: -0.05 + 0.2 * random.normal(), z: 0.1 + 0.35 * random.normal(), r: 0.06 + 0.05 * random.uniform())
+        }
+        let heartScale = biomarkers.heart
+        let half = Double(size) / 2
+        var voxels = [Float](repeating: 0, count: size * size * size)
+        for k in 0..<size {
+            let z = (Double(k) + 0.5 - half) / half
+            for j in 0..<size {
+                let y = (Double(j) + 0.5 - half) / half
+                for i in 0..<size {
+                    let x = (Double(i) + 0.5 - half) / half
+                    var hu = -1000.0
+                    let body = (x / 0.88) * (x / 0.88) + (y / 0.68) * (y / 0.68)
+                    if body <= 1 && abs(z) < 0.97 {
+                        hu = body > 0.86 ? -100 : 40
+                        let leftLung = sq((x + 0.36) / 0.27) + sq((y + 0.05) / 0.38) + sq((z - 0.1) / 0.75)
+                        let rightLung = sq((x - 0.36) / 0.27) + sq((y + 0.05) / 0.38) + sq((z - 0.1) / 0.75)
+                        if leftLung <= 1 || rightLung <= 1 {
+                            hu = -850
+                            for blob in blobs where sq(x - blob.x) + sq(y - blob.y) + sq(z - blob.z) <= blob.r * blob.r {
+                                hu = -975
+                                break
+                            }
+                        }
+                        let heart = sq((x - 0.05) / (0.22 * heartScale)) + sq((y + 0.2) / (0.2 * heartScale)) + sq((z + 0.05) / (0.3 * heartScale))
+                        if heart <= 1 { hu = 45 }
+                        if sq(x / 0.09) + sq((y - 0.5) / 0.09) <= 1 { hu = 700 }
+                        if lesionRadius > 0,
+                            sq(x - lesionCentre.x) + sq(y - lesionCentre.y) + sq(z - lesionCentre.z) <= lesionRadius * lesionRadius
+                        {
+                            hu = 30
+                        }
+                    }
+                    voxels[(k * size + j) * size + i] = Float(hu + scanner.offsetHU + scanner.noiseHU * random.normal())
+                }
+            }
+        }
+        return Volume(width: size, height: size, depth: size,
+                      spacing: (scanner.pixelSpacing, scanner.pixelSpacing, scanner.sliceThickness), voxels: voxels)
+    }
+
+    private static func sq(_ value: Double) -> Double { value * value }
+}

@@ -1,0 +1,57 @@
+// ParticipantIdentity: who a verified peer certificate says it is — a name from its SAN and a role from its subject.
+import Foundation
+public import X509
+
+/// The role a certificate grants inside a consortium, carried in the subject's organizational unit.
+public enum ParticipantRole: String, Sendable, CaseIterable, Codable {
+    case coordinator
+    case site
+    case admin
+}
+
+/// A participant's identity as read from its certificate: never from a field in a message.
+public struct ParticipantIdentity: Sendable, Hashable, CustomStringConvertible {
+    public let name: String
+    public let role: ParticipantRole
+
+    public init(name: String, role: ParticipantRole) {
+        self.name = name
+        self.role = role
+    }
+
+    /// Reads the identity from a PEM certificate (already verified against the consortium CA by TLS).
+    public init(certificatePEM: String) throws {
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(pemEncoded: certificatePEM)
+        } catch {
+            throw IdentityError("the peer certificate is not a readable PEM certificate: \(error)")
+        }
+        try self.init(certificate: certificate)
+    }
+
+    public init(certificate: Certificate) throws {
+        let units = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.organizationalUnitName }
+        guard let unit = units.compactMap({ String($0.value) }).first, let role = ParticipantRole(rawValue: unit) else {
+            throw IdentityError("certificate \(certificate.subject) carries no FedCT role (OU=coordinator|site|admin); issue it with `fedctl provision`")
+        }
+        let sanNames = (try? certificate.extensions.subjectAlternativeNames)??.compactMap { name -> String? in
+            if case .dnsName(let dns) = name { return dns }
+            return nil
+        } ?? []
+        let commonName = certificate.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.flatMap { String($0.value) }
+        guard let name = sanNames.first ?? commonName else {
+            throw IdentityError("certificate \(certificate.subject) has no DNS subject alternative name or common name")
+        }
+        self.init(name: name, role: role)
+    }
+
+    public var description: String { "\(role.rawValue) \(name)" }
+}
+
+/// An identity or provisioning failure.
+public struct IdentityError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,73 @@
+// Provisioner: writes a consortium's CA and one credentials folder per participant, keys readable by the owner only.
+import Foundation
+
+/// Who a consortium has: its coordinator's host names, its sites and its admins.
+public struct ConsortiumPlan: Sendable {
+    public var name: String
+    public var coordinatorHosts: [String]
+    public var sites: [String]
+    public var admins: [String]
+
+    public init(name: String, coordinatorHosts: [String], sites: [String], admins: [String]) {
+        self.name = name
+        self.coordinatorHosts = coordinatorHosts
+        self.sites = sites
+        self.admins = admins
+    }
+}
+
+/// Writes the consortium's credentials.
+///
+/// Layout under the output folder: `ca/ca.pem` and `ca/ca-key.pem` (keep offline), and for each
+/// participant `<name>/cert.pem`, `<name>/key.pem` and `<name>/ca.pem`. Private keys are 0600.
+public enum Provisioner {
+    /// The folder name of the coordinator's credentials.
+    public static let coordinatorName = "coordinator"
+
+    public static func provision(_ plan: ConsortiumPlan, into directory: URL, now: Date = Date()) throws {
+        let names = [coordinatorName] + plan.sites + plan.admins
+        for name in names where !isValidName(name) {
+            throw IdentityError("participant name '\(name)' must be lowercase letters, digits, '-' or '.', starting with a letter or digit")
+        }
+        if let duplicate = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw IdentityError("participant name '\(duplicate)' is used twice")
+        }
+        guard !plan.coordinatorHosts.isEmpty else { throw IdentityError("the coordinator needs at least one host name") }
+        let authority = try ConsortiumAuthority(consortium: plan.name, now: now)
+        let caPEM = try authority.certificatePEM
+        try write(caPEM, to: directory.appending(path: "ca/ca.pem"), secret: false)
+        try write(authority.privateKeyPEM, to: directory.appending(path: "ca/ca-key.pem"), secret: true)
+
+        var participants: [(String, ParticipantRole)] = [(coordinatorName, .coordinator)]
+        participants += plan.sites.map { ($0, .site) }
+        participants += plan.admins.map { ($0, .admin) }
+        for (name, role) in participants {
+            let hosts = role == .coordinator ? plan.coordinatorHosts : []
+            let credential = try authority.issue(name: name, role: role, hosts: hosts, now: now)
+            let folder = directory.appending(path: name)
+            try write(credential.certificatePEM, to: folder.appending(path: "cert.pem"), secret: false)
+            try write(credential.privateKeyPEM, to: folder.appending(path: "key.pem"), secret: true)
+            try write(caPEM, to: folder.appending(path: "ca.pem"), secret: false)
+        }
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, CharacterSet.lowercaseLetters.union(.decimalDigits).contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
+    }
+
+    static func write(_ text: String, to url: URL, secret: Bool) throws {
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard manager.createFile(atPath: url.path, contents: Data(text.utf8), attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
+                throw IdentityError("cannot create \(url.path)")
+            }
+            try manager.setAttributes([.posixPermissions: secret ? 0o600 : 0o644], ofItemAtPath: url.path)
+        } catch let error as IdentityError {
+            throw error
+        } catch {
+            throw IdentityError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+    }
+}

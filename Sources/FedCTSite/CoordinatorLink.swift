@@ -1,0 +1,87 @@
+// CoordinatorLink: the site's one egress point — every message to the coordinator is recorded in the ledger, then sent.
+public import FedCTCore
+public import FedCTProto
+public import FedCTRPC
+import Crypto
+import Foundation
+import SwiftProtobuf
+
+/// Typed calls to the coordinator's Site service. Nothing leaves the site except through here.
+public struct CoordinatorLink: Sendable {
+    let channel: GRPCChannel
+    let ledger: EgressLedger
+    let callTimeout: Duration = .seconds(60)
+    /// Payload bytes per upload chunk (below the coordinator's message limit).
+    let chunkBytes = 1 << 20
+
+    public init(channel: GRPCChannel, ledger: EgressLedger) {
+        self.channel = channel
+        self.ledger = ledger
+    }
+
+    public func join(_ request: Fedct_V1_JoinRequest) async throws -> Fedct_V1_JoinResponse {
+        try await unary("/fedct.v1.Site/Join", kind: "join", request)
+    }
+
+    public func pullTask() async throws -> Fedct_V1_Task {
+        try await unary("/fedct.v1.Site/PullTask", kind: "pull-task", Fedct_V1_PullTaskRequest())
+    }
+
+    public func heartbeat(_ request: Fedct_V1_HeartbeatRequest) async throws -> Fedct_V1_HeartbeatResponse {
+        try await unary("/fedct.v1.Site/Heartbeat", kind: "heartbeat", request, jobID: request.jobID, round: Int(request.round))
+    }
+
+    /// Downloads a model blob and checks it is the one asked for.
+    public func fetchModel(sha256: String, expectedBytes: Int64) async throws -> [UInt8] {
+        var request = Fedct_V1_FetchModelRequest()
+        request.sha256 = sha256
+        request.chunkBytes = Int32(chunkBytes)
+        let bytes: [UInt8] = try request.serializedBytes()
+        try await ledger.record(kind: "fetch-model", method: "/fedct.v1.Site/FetchModel", bytes: bytes.count, sha256: SHA256.hex(bytes))
+        var blob: [UInt8] = []
+        blob.reserveCapacity(Int(max(expectedBytes, 0)))
+        for try await message in channel.serverStreaming(method: "/fedct.v1.Site/FetchModel", request: bytes, timeout: .seconds(600)) {
+            let chunk = try Fedct_V1_ModelChunk(serializedBytes: message)
+            guard chunk.offset == blob.count else {
+                throw FedCTError(.integrity, "model \(sha256.prefix(12)): chunk at offset \(chunk.offset), expected \(blob.count)")
+            }
+            blob.append(contentsOf: chunk.data)
+        }
+        guard SHA256.hex(blob) == sha256 else {
+            throw FedCTError(.integrity, "model \(sha256.prefix(12)) arrived with a different hash; it is discarded")
+        }
+        return blob
+    }
+
+    /// Streams an update: the header, then the payload in chunks. Recorded (and archived) before the first byte leaves.
+    public func upload(header: Fedct_V1_UpdateHeader, payload: [UInt8]) async throws -> Fedct_V1_UploadReceipt {
+        try await ledger.record(kind: "update", method: "/fedct.v1.Site/UploadUpdate", bytes: payload.count,
+                                sha256: header.payloadSha256, jobID: header.jobID, round: Int(header.round))
+        try await ledger.archive(update: payload, header: header)
+        let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: .seconds(600))
+        var opening = Fedct_V1_UpdateChunk()
+        opening.header = header
+        try await call.write(try opening.serializedBytes())
+        var offset = 0
+        while offset < payload.count {
+            var chunk = Fedct_V1_UpdateChunk()
+            chunk.data = Data(payload[offset..<min(offset + chunkBytes, payload.count)])
+            try await call.write(try chunk.serializedBytes())
+            offset += chunkBytes
+        }
+        await call.closeSend()
+        guard let reply = try await call.read() else {
+            throw await call.status() ?? RPCError(code: .internalError, message: "UploadUpdate ended without a receipt")
+        }
+        return try Fedct_V1_UploadReceipt(serializedBytes: reply)
+    }
+
+    private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String, kind: String, _ request: Request, jobID: String? = nil, round: Int? = nil
+    ) async throws -> Response {
+        let bytes: [UInt8] = try request.serializedBytes()
+        try await ledger.record(kind: kind, method: method, bytes: bytes.count, sha256: SHA256.hex(bytes), jobID: jobID, round: round)
+        let reply = try await channel.unary(method: method, request: bytes, timeout: callTimeout)
+        return try Response(serializedBytes: reply)
+    }
+}

@@ -1,0 +1,151 @@
+// SiteAgent: the site's main loop — join, pull tasks, train locally on the site's data, upload the update.
+public import FedCTCore
+import FedCTData
+import FedCTProto
+public import FedCTRPC
+import FedCTTorch
+import FedCTTraining
+import Foundation
+public import Logging
+import Crypto
+
+/// Runs a site: connects out to the coordinator, and for every TRAIN task trains the job's model on
+/// local data and sends back only the model delta (through `CoordinatorLink`, the egress point).
+public final class SiteAgent {
+    public static let version = "0.1.0"
+
+    let config: SiteConfig
+    let logger: Logger
+    let link: CoordinatorLink
+    /// Give up connecting after this many failed attempts (nil: keep retrying).
+    let connectAttempts: Int?
+    private var datasets: [String: SiteDataset] = [:]
+    private var models: [String: TTEModel] = [:]
+
+    public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil) throws {
+        try SiteDataset.checkFolder(config.dataDirectory)
+        var options = ChannelOptions(target: config.coordinatorAddress, tls: try config.tls())
+        options.serverNameOverride = config.coordinatorServerName
+        options.maxMessageBytes = config.maxMessageBytes
+        self.config = config
+        self.logger = logger
+        self.connectAttempts = connectAttempts
+        self.link = CoordinatorLink(channel: try GRPCChannel(options: options),
+                                    ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates))
+        Torch.setThreadCount(config.threads)
+    }
+
+    /// Works until cancelled, or until a job it took part in finishes when `exitAfterJob` is set.
+    public func run(exitAfterJob: Bool) async throws {
+        let joined = try await withRetries("join") { try await link.join(joinRequest()) }
+        logger.info("joined the coordinator", metadata: ["as": "\(joined.siteID)", "coordinator": "\(config.coordinatorAddress)"])
+        var participated = Set<String>()
+        while !Task.isCancelled {
+            let task = try await withRetries("pull task") { try await link.pullTask() }
+            switch task.kind {
+            case .train:
+                try await train(task)
+                participated.insert(task.jobID)
+            case .jobFinished:
+                if exitAfterJob && participated.contains(task.jobID) {
+                    logger.info("job finished; exiting", metadata: ["job": "\(task.jobID)"])
+                    return
+                }
+                try await Task.sleep(for: .seconds(1))
+            default:
+                try await Task.sleep(for: .milliseconds(max(task.retryAfterMs, 100)))
+            }
+        }
+    }
+
+    private func joinRequest() -> Fedct_V1_JoinRequest {
+        var request = Fedct_V1_JoinRequest()
+        request.agentVersion = Self.version
+        request.threads = Int32(config.threads)
+        if let dataset = datasets.values.first {
+            request.trainScans = Int64(dataset.train.count)
+            request.heldoutScans = Int64(dataset.heldout.count)
+        }
+        return request
+    }
+
+    private func train(_ task: Fedct_V1_Task) async throws {
+        let spec = task.spec
+        let started = ContinuousClock.now
+        let dataset = try dataset(for: spec)
+        guard !dataset.train.isEmpty else {
+            throw FedCTError(.invalidData, "\(config.dataDirectory): no training scans with follow-up; check cohort.csv splits and events.csv")
+        }
+        let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
+        let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
+        let model = try model(for: spec)
+        try model.load(base, source: "global model \(task.modelSha256.prefix(12))")
+        let trainer = LocalTrainer(epochs: Int(spec.training.localEpochs), batchSize: Int(spec.training.batchSize),
+                                   learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
+                                   volumeSize: Int(spec.training.volumeSize))
+        let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919)
+        let trained = try model.exportState()
+        let delta = zip(trained, base.values).map { $0 - $1 }
+        guard delta.allSatisfy(\.isFinite) else {
+            throw FedCTError(.invalidData, "round \(task.round): the local update has non-finite values; nothing was sent")
+        }
+        let payload = Float32Stream.encode(delta[...])
+        var header = Fedct_V1_UpdateHeader()
+        header.jobID = task.jobID
+        header.round = task.round
+        header.baseModelSha256 = task.modelSha256
+        header.coordinateCount = Int64(delta.count)
+        header.exampleCount = Int64(dataset.train.count)
+        header.payloadSha256 = SHA256.hex(payload)
+        header.meanTrainLoss = result.meanLoss
+        header.localSteps = Int32(result.steps)
+        let receipt = try await link.upload(header: header, payload: payload)
+        let seconds = (ContinuousClock.now - started).components.seconds
+        logger.info("round trained and uploaded", metadata: [
+            "job": "\(task.jobID)", "round": "\(task.round)", "loss": "\(String(format: "%.4f", result.meanLoss))",
+            "steps": "\(result.steps)", "bytes": "\(receipt.bytesReceived)", "seconds": "\(seconds)",
+        ])
+    }
+
+    /// The site's data prepared for a job's targets and input size, loaded once per distinct setting.
+    private func dataset(for spec: Fedct_V1_JobSpec) throws -> SiteDataset {
+        let key = "\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)|\(spec.training.volumeSize)"
+        if let cached = datasets[key] { return cached }
+        let dataset = try SiteDataset.load(directory: config.dataDirectory, labeler: spec.labeler,
+                                           preprocessing: Preprocessing(size: Int(spec.training.volumeSize)))
+        logger.info("data loaded", metadata: ["train": "\(dataset.train.count)", "heldout": "\(dataset.heldout.count)",
+                                              "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)"])
+        datasets[key] = dataset
+        return dataset
+    }
+
+    private func model(for spec: Fedct_V1_JobSpec) throws -> TTEModel {
+        let key = "\(spec.encoderConfig)|\(spec.headConfig)"
+        if let cached = models[key] { return cached }
+        let model = try TTEModel(spec: spec)
+        models[key] = model
+        return model
+    }
+
+    /// Retries calls that failed because the coordinator is unreachable, with exponential backoff and jitter.
+    private func withRetries<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
+                attempt += 1
+                if let limit = connectAttempts, attempt >= limit {
+                    throw FedCTError(.io, """
+                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.message)). \
+                        Check coordinator.address, that the coordinator is running and reachable through the firewall, \
+                        and that tls.cert/tls.key were issued by the consortium CA in tls.ca
+                        """)
+                }
+                let delay = min(30.0, 0.5 * pow(2, Double(min(attempt, 6)))) * Double.random(in: 0.5...1.0)
+                logger.warning("coordinator unreachable; retrying", metadata: ["during": "\(what)", "attempt": "\(attempt)", "in_seconds": "\(String(format: "%.1f", delay))", "error": "\(error.message)"])
+                try await Task.sleep(for: .seconds(delay))
+            }
+        }
+    }
+}

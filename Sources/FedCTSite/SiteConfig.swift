@@ -1,0 +1,55 @@
+// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, state folder.
+public import FedCTCore
+public import FedCTRPC
+import Foundation
+
+/// `site.yaml`. Relative paths are resolved against the file's folder.
+public struct SiteConfig: Sendable {
+    public var coordinatorAddress: String
+    /// TLS name to expect on the coordinator's certificate when it differs from the address's host.
+    public var coordinatorServerName: String?
+    public var caFile: String
+    public var certificateFile: String
+    public var keyFile: String
+    public var dataDirectory: String
+    public var threads: Int
+    public var stateDirectory: String
+    /// Keep a copy of every update payload sent, beside the egress ledger (for audits and tests).
+    public var archiveUpdates: Bool
+    public var maxMessageBytes: Int
+
+    public init(contentsOf path: String) throws {
+        let yaml = try YAMLDocument(contentsOf: path)
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib"])
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
+        func required(_ document: YAMLDocument, _ key: String) throws -> String {
+            guard let value = try document.string(key), !value.isEmpty else { throw document.error(key, "is required") }
+            return value
+        }
+        guard let coordinator = try yaml.section("coordinator") else { throw yaml.error("coordinator", "is required (address)") }
+        try coordinator.rejectUnknownKeys(["address", "server_name"])
+        coordinatorAddress = try required(coordinator, "address")
+        guard coordinatorAddress.contains(":") else {
+            throw coordinator.error("address", "must be host:port (got '\(coordinatorAddress)')")
+        }
+        coordinatorServerName = try coordinator.string("server_name")
+        guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
+        try tls.rejectUnknownKeys(["ca", "cert", "key"])
+        caFile = resolve(try required(tls, "ca"))
+        certificateFile = resolve(try required(tls, "cert"))
+        keyFile = resolve(try required(tls, "key"))
+        guard let data = try yaml.section("data") else { throw yaml.error("data", "is required (dir)") }
+        try data.rejectUnknownKeys(["dir"])
+        dataDirectory = resolve(try required(data, "dir"))
+        threads = try yaml.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        guard threads >= 1 else { throw yaml.error("threads", "must be at least 1") }
+        stateDirectory = resolve(try yaml.string("state_dir") ?? "state")
+        archiveUpdates = try yaml.section("egress")?.bool("archive_updates") ?? false
+        maxMessageBytes = (try yaml.int("max_message_mib") ?? 8) << 20
+    }
+
+    public func tls() throws -> TLSConfig {
+        try TLSConfig.load(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
+    }
+}

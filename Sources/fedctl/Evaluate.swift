@@ -1,0 +1,45 @@
+// fedctl evaluate: scores encoders by a Cox probe on frozen embeddings over sites' data (held-out C-index).
+import ArgumentParser
+import FedCTCore
+import FedCTData
+import FedCTProto
+import FedCTTorch
+import FedCTTraining
+import Foundation
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit a Cox probe on each model's embeddings of the train scans; report Harrell's C on the held-out scans.")
+
+    @Option(name: .long, help: "The job.yaml the models were trained with.") var jobSpec: String
+    @Option(name: .long, help: "label=model.safetensors (repeatable).") var model: [String]
+    @Option(name: .long, help: "Site data folder (repeatable); train and held-out scans are pooled across them.") var data: [String]
+    @Option(name: .long, help: "Outcome code to score.") var task = "DEATH"
+    @Option(name: .long, help: "Torch threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        Torch.setThreadCount(threads)
+        let spec = try Fedct_V1_JobSpec(yaml: try YAMLDocument(contentsOf: jobSpec))
+        var train: [TTEExample] = []
+        var heldout: [TTEExample] = []
+        for folder in data {
+            let dataset = try SiteDataset.load(directory: folder, labeler: spec.labeler, preprocessing: Preprocessing(size: Int(spec.training.volumeSize)))
+            train += dataset.train
+            heldout += dataset.heldout
+        }
+        let trainer = LocalTrainer(epochs: 1, batchSize: Int(spec.training.batchSize), learningRate: spec.training.learningRate,
+                                   weightDecay: spec.training.weightDecay, volumeSize: Int(spec.training.volumeSize))
+        var rows: [[String]] = []
+        for entry in model {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--model takes label=path (got '\(entry)')") }
+            guard let data = FileManager.default.contents(atPath: parts[1]) else { throw FedCTError(.io, "\(parts[1]): cannot read the model file") }
+            let network = try TTEModel(spec: spec)
+            try network.load(try SafeTensors.decode([UInt8](data), source: parts[1]), source: parts[1])
+            let result = try ProbeEvaluation.evaluate(model: network, trainer: trainer, train: train, heldout: heldout, task: task)
+            rows.append([parts[0], String(format: "%.3f", result.cIndex), "\(result.trainSubjects)", "\(result.heldoutSubjects)", "\(result.heldoutEvents)"])
+        }
+        print("Cox probe on frozen embeddings, outcome \(task), held-out Harrell's C:")
+        print(TextTable.render(header: ["encoder", "C-index", "train", "held-out", "held-out events"], rows: rows))
+    }
+}

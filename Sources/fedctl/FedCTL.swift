@@ -1,0 +1,10 @@
+// fedctl: the consortium's admin tool — provisioning, synthetic data, jobs, model export and probe evaluation.
+import ArgumentParser
+
+@main
+struct FedCTL: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fedctl",
+        abstract: "Administer a FedCT consortium.",
+        subcommands: [Provision.self, Synth.self, JobCommand.self, ModelCommand.self, Evaluate.self])
+}

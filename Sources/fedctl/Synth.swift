@@ -1,0 +1,34 @@
+// fedctl synth: writes a deterministic synthetic multi-site CT + EHR data set with ground truth.
+import ArgumentParser
+import FedCTData
+import Foundation
+
+struct Synth: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate synthetic multi-site CT volumes, MEDS events and cohorts.")
+
+    @Option(name: .long, help: "Number of sites.")
+    var sites = 3
+
+    @Option(name: .long, help: "Patients per site, comma-separated (one value applies to all sites).")
+    var patients = "60"
+
+    @Option(name: .long, help: "Voxels per side of each volume.")
+    var size = 32
+
+    @Option(name: .long, help: "Random seed.")
+    var seed: UInt64 = 7
+
+    @Option(name: .long, help: "Output folder.")
+    var out: String
+
+    func run() throws {
+        let counts = patients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.count == 1 || counts.count == sites else {
+            throw ValidationError("--patients needs one count or one per site (\(sites)); got '\(patients)'")
+        }
+        let perSite = counts.count == 1 ? Array(repeating: counts[0], count: sites) : counts
+        let started = Date()
+        try SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed).write(to: URL(fileURLWithPath: out))
+        print("wrote \(perSite.reduce(0, +)) patients across \(sites) sites (\(size)³ volumes) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+}

@@ -1,0 +1,132 @@
+// Multi-process test: a coordinator and two site agents over real gRPC with mutual TLS run a 2-round job;
+// each stored global model must equal the previous one plus the example-weighted mean of what the sites sent.
+import FedCTCore
+import FedCTCoordinator
+import FedCTData
+import FedCTIdentity
+import FedCTProto
+import FedCTRPC
+import Foundation
+import XCTest
+
+final class FederationEndToEndTests: XCTestCase {
+    func testTwoSitesTwoRoundsOverMutualTLS() async throws {
+        let harness = try ProcessHarness()
+        let root = harness.folder
+        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost", "127.0.0.1"], sites: ["site-1", "site-2"], admins: ["admin"]),
+                                  into: root.appending(path: "pki"))
+        try Provisioner.provision(ConsortiumPlan(name: "rogue", coordinatorHosts: ["localhost"], sites: ["site-1"], admins: []),
+                                  into: root.appending(path: "rogue"))
+        try SyntheticConsortium(patientsPerSite: [10, 6], volumeSize: 16, seed: 5).write(to: root.appending(path: "data"))
+
+        let coordinatorConfig = try harness.write("""
+            listen: 127.0.0.1:0
+            port_file: \(root.path)/coordinator.port
+            state_dir: \(root.path)/state
+            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
+            """, to: "coordinator.yaml")
+        try harness.start("fedct-coordinator", ["--config", coordinatorConfig], label: "coordinator")
+        let port = try harness.waitForFile(root.appending(path: "coordinator.port"))
+        let address = "localhost:\(port)"
+
+        let admin = try AdminClient(address: address, tls: TLSConfig.load(
+            caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
+            keyFile: root.appending(path: "pki/admin/key.pem").path))
+        var spec = Fedct_V1_JobSpec.defaults
+        spec.name = "it"
+        spec.rounds = 2
+        spec.minSites = 2
+        spec.roundDeadlineSeconds = 120
+        spec.encoder.width = 2
+        spec.tte.rank = 4
+        spec.training.volumeSize = 16
+        spec.training.batchSize = 4
+        let submitted = try await admin.submit(spec)
+
+        func siteConfig(_ name: String, pki: String = "pki", data: String? = nil) throws -> String {
+            try harness.write("""
+                coordinator: {address: "\(address)"}
+                tls: {ca: \(pki)/\(name)/ca.pem, cert: \(pki)/\(name)/cert.pem, key: \(pki)/\(name)/key.pem}
+                data: {dir: \(data ?? "data/\(name)")}
+                threads: 1
+                state_dir: state-\(name)-\(pki)
+                egress: {archive_updates: true}
+                """, to: "\(name)-\(pki).yaml")
+        }
+        // A site whose certificate comes from another CA is refused, and says what to check.
+        let rogue = try harness.run("fedct-site", ["--config", try siteConfig("site-1", pki: "rogue"), "--connect-attempts", "2"])
+        XCTAssertNotEqual(rogue.status, 0)
+        XCTAssertTrue(rogue.output.contains("tls.ca"), rogue.output)
+
+        let sites = try ["site-1", "site-2"].map { name in
+            try harness.start("fedct-site", ["--config", try siteConfig(name), "--exit-after-job"], label: name)
+        }
+        var status = try await admin.job(submitted.jobID)
+        let deadline = Date().addingTimeInterval(240)
+        while status.state != .succeeded && status.state != .failed && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(300))
+            status = try await admin.job(submitted.jobID)
+        }
+        XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))\n\(harness.log("site-1"))")
+        XCTAssertEqual(status.rounds.count, 2)
+
+        var previous = try SafeTensors.decode(try await admin.fetchModel(sha256: status.initialModelSha256))
+        for record in status.rounds {
+            XCTAssertEqual(record.sites, ["site-1", "site-2"])
+            let stored = try SafeTensors.decode(try await admin.fetchModel(sha256: record.modelSha256))
+            XCTAssertNotEqual(stored.values, previous.values, "round \(record.round) must change the model")
+            // What each site sent, from its egress archive: the delta payload and its header (example count).
+            var weighted = [Double](repeating: 0, count: previous.values.count)
+            var total = 0.0
+            for name in ["site-1", "site-2"] {
+                let stem = root.appending(path: "state-\(name)-pki/egress-archive/\(status.jobID)-round-\(record.round)")
+                let header = try Fedct_V1_UpdateHeader(jsonUTF8Data: Data(contentsOf: stem.appendingPathExtension("json")))
+                XCTAssertEqual(header.baseModelSha256, record.round == 1 ? status.initialModelSha256 : status.rounds[Int(record.round) - 2].modelSha256)
+                var stream = Float32Stream()
+                var delta: [Float] = []
+                stream.feed([UInt8](try Data(contentsOf: stem.appendingPathExtension("f32")))) { delta.append(contentsOf: $0) }
+                XCTAssertEqual(delta.count, previous.values.count)
+                for index in delta.indices { weighted[index] += Double(header.exampleCount) * Double(delta[index]) }
+                total += Double(header.exampleCount)
+            }
+            XCTAssertEqual(Int64(total), record.exampleCount)
+            var worst = 0.0
+            for index in weighted.indices {
+                let expected = Double(previous.values[index]) + weighted[index] / total
+                worst = max(worst, abs(Double(stored.values[index]) - expected) / max(1, abs(expected)))
+            }
+            XCTAssertLessThan(worst, 1e-6, "round \(record.round): stored model differs from old + weighted mean delta")
+            previous = stored
+        }
+        for site in sites {
+            site.waitUntilExit()
+            XCTAssertEqual(site.terminationStatus, 0)
+        }
+        // The ledger recorded every update before it left.
+        let ledger = try String(contentsOf: root.appending(path: "state-site-1-pki/egress.jsonl"), encoding: .utf8)
+        XCTAssertEqual(ledger.components(separatedBy: "\"kind\":\"update\"").count - 1, 2)
+    }
+
+    func testSiteStartupErrorsSayWhatToFix() throws {
+        let harness = try ProcessHarness()
+        let root = harness.folder
+        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: ["site-1"], admins: []), into: root.appending(path: "pki"))
+        try FileManager.default.createDirectory(at: root.appending(path: "data"), withIntermediateDirectories: true)
+        try Data("scan_id,subject_id,image_path,index_time,split\n".utf8).write(to: root.appending(path: "data/cohort.csv"))
+        try Data("subject_id,time,code,numeric_value\n".utf8).write(to: root.appending(path: "data/events.csv"))
+        let tls = "tls: {ca: pki/site-1/ca.pem, cert: pki/site-1/cert.pem, key: pki/site-1/key.pem}"
+
+        let malformed = try harness.run("fedct-site", ["--config", try harness.write("coordinator: {address: \"localhost:1\"}\n\(tls)\ndata: {dir: data}\nthreads: many\n", to: "bad.yaml")])
+        XCTAssertNotEqual(malformed.status, 0)
+        XCTAssertTrue(malformed.output.contains("bad.yaml") && malformed.output.contains("'threads'"), malformed.output)
+
+        let noData = try harness.run("fedct-site", ["--config", try harness.write("coordinator: {address: \"localhost:1\"}\n\(tls)\ndata: {dir: missing}\n", to: "nodata.yaml")])
+        XCTAssertNotEqual(noData.status, 0)
+        XCTAssertTrue(noData.output.contains("missing") && noData.output.contains("data.dir"), noData.output)
+
+        // Nothing listens on port 1: the agent gives up after the allowed attempts and says what to check.
+        let unreachable = try harness.run("fedct-site", ["--config", try harness.write("coordinator: {address: \"127.0.0.1:1\"}\n\(tls)\ndata: {dir: data}\n", to: "unreachable.yaml"), "--connect-attempts", "1"])
+        XCTAssertNotEqual(unreachable.status, 0)
+        XCTAssertTrue(unreachable.output.contains("cannot reach the coordinator at 127.0.0.1:1"), unreachable.output)
+    }
+}
