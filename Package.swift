@@ -54,6 +54,7 @@ let package = Package(
                 "FedCTProto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "FedCTData", dependencies: ["FedCTCore", "CNIfTI"]),

@@ -19,12 +19,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "fedct.coordinator")
         let settings = try CoordinatorConfig(contentsOf: config)
         let coordinator = try Coordinator(config: settings, logger: logger)

@@ -23,12 +23,7 @@ struct SiteCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogging.bootstrap(level: logLevel)
         let agent = try SiteAgent(config: try SiteConfig(contentsOf: config), logger: Logger(label: "fedct.site"),
                                   connectAttempts: connectAttempts)
         let work = Task { try await agent.run(exitAfterJob: exitAfterJob) }

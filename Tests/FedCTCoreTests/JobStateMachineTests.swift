@@ -62,17 +62,24 @@ final class JobStateMachineTests: XCTestCase {
 
     func testDeadlineClosesWithEnoughSitesOrFails() throws {
         var job = machine(rounds: 3, minSites: 2, deadline: 10)
-        for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
-        _ = try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1)
-        _ = try job.uploadAccepted(from: "c", round: 1, baseModelSHA256: "m0", now: 2)
-        XCTAssertEqual(job.tick(now: 9), [])
-        XCTAssertEqual(job.tick(now: 10), [.aggregate(round: 1, sites: ["a", "c"])])
-        _ = job.roundCommitted(1, modelSHA256: "m1", now: 11)
-        _ = try job.uploadAccepted(from: "b", round: 2, baseModelSHA256: "m1", now: 12)
-        let actions = job.tick(now: 21)
+        job.siteSeen("a", now: 0)
+        job.siteSeen("b", now: 0)
+        job.siteSeen("c", now: 1)
+        XCTAssertEqual(job.participants, ["a", "b"], "round 1 opened before c arrived")
+        _ = try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 2)
+        _ = try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 2)
+        _ = job.roundCommitted(1, modelSHA256: "m1", now: 3)
+        XCTAssertEqual(job.participants, ["a", "b", "c"], "round 2 opens with every live site")
+        _ = try job.uploadAccepted(from: "a", round: 2, baseModelSHA256: "m1", now: 4)
+        _ = try job.uploadAccepted(from: "c", round: 2, baseModelSHA256: "m1", now: 5)
+        XCTAssertEqual(job.tick(now: 12), [])
+        XCTAssertEqual(job.tick(now: 13), [.aggregate(round: 2, sites: ["a", "c"])])
+        _ = job.roundCommitted(2, modelSHA256: "m2", now: 14)
+        _ = try job.uploadAccepted(from: "b", round: 3, baseModelSHA256: "m2", now: 15)
+        let actions = job.tick(now: 24)
         guard case .fail(let reason)? = actions.first else { return XCTFail("expected the job to fail, got \(actions)") }
         XCTAssertTrue(reason.contains("1 of the 2 required"), reason)
-        XCTAssertEqual(job.taskRequested(by: "a", now: 22), .finished)
+        XCTAssertEqual(job.taskRequested(by: "a", now: 25), .finished)
     }
 
     func testResumeAfterCommittedRounds() {
