@@ -26,8 +26,9 @@ let package = Package(
         // Layer 1: C ABI bridges over C++ libraries.
         .target(
             name: "CGRPCBridge",
-            cxxSettings: [.define("GRPC_NO_BINARY_LOGGER")],
-            linkerSettings: [.linkedLibrary("grpc++"), .linkedLibrary("grpc"), .linkedLibrary("gpr")]
+            linkerSettings: [
+                .linkedLibrary("grpc++"), .linkedLibrary("grpc"), .linkedLibrary("gpr"), .linkedLibrary("absl_synchronization"),
+            ]
         ),
         .target(
             name: "CTorchBridge",
@@ -115,7 +116,11 @@ let package = Package(
             name: "FedCTIntegrationTests",
             dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore"]
         ),
-        .testTarget(name: "FedCTRPCTests", dependencies: ["FedCTRPC"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FedCTRPCTests",
+            dependencies: ["FedCTRPC", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
     ],
     swiftLanguageModes: [.v6],

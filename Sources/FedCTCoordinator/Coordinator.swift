@@ -40,11 +40,10 @@ public actor Coordinator {
         self.logger = logger
         self.models = try ModelStore(folder: state.appending(path: "blobs"))
         self.jobs = try JobStore(folder: state.appending(path: "jobs"))
-        for status in try jobs.loadAll() {
-            statuses[status.jobID] = status
-            order.append(status.jobID)
-        }
-        active = Self.resumableJob(in: order.compactMap { statuses[$0] })
+        let stored = try jobs.loadAll()
+        statuses = Dictionary(uniqueKeysWithValues: stored.map { ($0.jobID, $0) })
+        order = stored.map(\.jobID)
+        active = Self.resumableJob(in: stored)
         if let active { logger.info("resuming job", metadata: ["job": "\(active.id)", "completed_rounds": "\(active.machine.completedRounds)"]) }
     }
 

@@ -24,9 +24,10 @@ final class TimeToEventTests: XCTestCase {
     }
 
     func testHarrellCByHand() {
-        // Comparable pairs (i had the event first): (0,1) (0,2) (0,3) (2,3). Risks order them: yes, yes, tie, no.
+        // Comparable pairs (i had the event before j's time): (0,1) (0,2) (0,3) (2,1) (2,3).
+        // Risk orders them: concordant, tie (½), discordant, concordant, discordant → 2.5 / 5.
         let c = ConcordanceIndex.harrell(time: [1, 5, 2, 4], event: [true, false, true, false], risk: [2, 1, 2, 3])
-        XCTAssertEqual(c!, (1 + 1 + 0.5 + 0) / 4, accuracy: 1e-12)
+        XCTAssertEqual(c!, 2.5 / 5, accuracy: 1e-12)
         XCTAssertNil(ConcordanceIndex.harrell(time: [1, 2], event: [false, false], risk: [0, 1]))
     }
 

@@ -1,0 +1,327 @@
+// fct_torch.cpp: FedCT's libtorch bridge — a MONAI-named 3D ResNet, the MOTOR time-to-event head, AdamW, flat state.
+#include "fct_torch.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace nn = torch::nn;
+
+char *copy_string(const std::string &text) {
+    char *out = static_cast<char *>(std::malloc(text.size() + 1));
+    if (out) std::memcpy(out, text.c_str(), text.size() + 1);
+    return out;
+}
+
+/// Runs `body`, turning any C++ exception into status 1 and a message.
+template <typename Body>
+int32_t guarded(char **error, Body &&body) {
+    try {
+        body();
+        return 0;
+    } catch (const c10::Error &e) {
+        if (error) *error = copy_string(e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        if (error) *error = copy_string(e.what());
+    } catch (...) {
+        if (error) *error = copy_string("unknown C++ exception in the torch bridge");
+    }
+    return 1;
+}
+
+nn::AnyModule make_norm(fct_torch_norm kind, int64_t channels) {
+    switch (kind) {
+    case FCT_TORCH_NORM_BATCH:
+        return nn::AnyModule(nn::BatchNorm3d(nn::BatchNorm3dOptions(channels)));
+    case FCT_TORCH_NORM_INSTANCE:
+        return nn::AnyModule(nn::InstanceNorm3d(nn::InstanceNorm3dOptions(channels).affine(true)));
+    case FCT_TORCH_NORM_GROUP: {
+        int64_t groups = std::min<int64_t>(8, channels);
+        while (channels % groups != 0) groups--;
+        return nn::AnyModule(nn::GroupNorm(nn::GroupNormOptions(groups, channels)));
+    }
+    }
+    throw std::invalid_argument("unknown norm kind");
+}
+
+nn::Conv3d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+    return nn::Conv3d(nn::Conv3dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
+}
+
+/// MONAI's ResNetBlock: conv-norm-relu-conv-norm, plus an identity or projected shortcut.
+struct BasicBlockImpl : nn::Module {
+    nn::Conv3d conv1{nullptr}, conv2{nullptr};
+    nn::AnyModule bn1, bn2;
+    nn::Sequential downsample{nullptr};
+
+    BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, fct_torch_norm norm) {
+        conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
+        bn1 = make_norm(norm, planes);
+        register_module("bn1", bn1.ptr());
+        conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
+        bn2 = make_norm(norm, planes);
+        register_module("bn2", bn2.ptr());
+        if (stride != 1 || in != planes) {
+            nn::Sequential projection;
+            projection->push_back(conv(in, planes, 1, stride, 0));
+            projection->push_back(make_norm(norm, planes));
+            downsample = register_module("downsample", projection);
+        }
+    }
+
+    torch::Tensor forward(const torch::Tensor &x) {
+        auto out = torch::relu(bn1.forward(conv1->forward(x)));
+        out = bn2.forward(conv2->forward(out));
+        auto shortcut = downsample ? downsample->forward(x) : x;
+        return torch::relu(out + shortcut);
+    }
+};
+TORCH_MODULE(BasicBlock);
+
+/// The MOTOR head: h → M = reshape(W h + b) ∈ R^{P×K}; z_pt = β_t·M_p + c_t (log2 hazard).
+struct TTEHeadImpl : nn::Module {
+    nn::Linear proj{nullptr};
+    torch::Tensor beta, task_bias;
+    int64_t pieces, rank;
+
+    TTEHeadImpl(int64_t features, int64_t tasks, int64_t pieces, int64_t rank, const float *base)
+        : pieces(pieces), rank(rank) {
+        proj = register_module("proj", nn::Linear(features, pieces * rank));
+        beta = register_parameter("beta", torch::randn({tasks, rank}) * (1.0 / std::sqrt(double(rank))));
+        auto bias = torch::zeros({tasks});
+        if (base) bias = torch::from_blob(const_cast<float *>(base), {tasks}, torch::kFloat32).clone();
+        task_bias = register_parameter("task_bias", bias);
+    }
+
+    torch::Tensor forward(const torch::Tensor &h) {
+        auto m = proj->forward(h).view({h.size(0), pieces, rank});
+        return torch::matmul(m, beta.t()) + task_bias;
+    }
+};
+TORCH_MODULE(TTEHead);
+
+/// MONAI-compatible 3D ResNet (one input channel) with the time-to-event head.
+struct TTENetImpl : nn::Module {
+    nn::Conv3d conv1{nullptr};
+    nn::AnyModule bn1;
+    nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+    TTEHead head{nullptr};
+    int64_t features;
+
+    explicit TTENetImpl(const fct_torch_model_config &c) {
+        std::vector<int64_t> blocks;
+        switch (c.depth) {
+        case 10: blocks = {1, 1, 1, 1}; break;
+        case 18: blocks = {2, 2, 2, 2}; break;
+        case 34: blocks = {3, 4, 6, 3}; break;
+        default: throw std::invalid_argument("ResNet depth " + std::to_string(c.depth) + " is not supported (10, 18, 34)");
+        }
+        if (c.width < 1) throw std::invalid_argument("ResNet width must be at least 1");
+        if (c.tasks < 1 || c.pieces < 1 || c.rank < 1) throw std::invalid_argument("the head needs tasks, pieces and rank ≥ 1");
+        int64_t w = c.width;
+        conv1 = register_module("conv1", conv(1, w, 7, std::max(1, c.stem_stride), 3));
+        bn1 = make_norm(c.norm, w);
+        register_module("bn1", bn1.ptr());
+        int64_t in = w;
+        nn::Sequential *layers[4] = {&layer1, &layer2, &layer3, &layer4};
+        for (int stage = 0; stage < 4; stage++) {
+            int64_t planes = w << stage;
+            nn::Sequential layer;
+            for (int64_t b = 0; b < blocks[stage]; b++) {
+                layer->push_back(BasicBlock(in, planes, (b == 0 && stage > 0) ? 2 : 1, c.norm));
+                in = planes;
+            }
+            *layers[stage] = register_module("layer" + std::to_string(stage + 1), layer);
+        }
+        features = in;
+        head = register_module("head", TTEHead(features, c.tasks, c.pieces, c.rank, c.task_log2_base_hazard));
+        for (auto &module : modules(false)) {
+            if (auto *convolution = module->as<nn::Conv3d>()) {
+                nn::init::kaiming_normal_(convolution->weight, 0.0, torch::kFanOut, torch::kReLU);
+            }
+        }
+    }
+
+    torch::Tensor embed(const torch::Tensor &x) {
+        auto out = torch::relu(bn1.forward(conv1->forward(x)));
+        out = torch::max_pool3d(out, 3, 2, 1);
+        out = layer4->forward(layer3->forward(layer2->forward(layer1->forward(out))));
+        return torch::adaptive_avg_pool3d(out, {1, 1, 1}).flatten(1);
+    }
+};
+TORCH_MODULE(TTENet);
+
+torch::Tensor tte_loss(const torch::Tensor &log2_hazard, const torch::Tensor &time_at_risk, const torch::Tensor &event) {
+    auto log_hazard = log2_hazard * std::log(2.0);
+    return torch::mean(torch::exp(log_hazard) * time_at_risk) - torch::mean(event * log_hazard);
+}
+
+}  // namespace
+
+struct fct_torch_model {
+    TTENet net{nullptr};
+    std::unique_ptr<torch::optim::AdamW> optimizer;
+    fct_torch_model_config config;
+    std::vector<std::string> names;
+    std::vector<std::vector<int64_t>> shapes;
+    std::vector<torch::Tensor> state;
+    int64_t state_size = 0;
+
+    torch::Tensor volumes(const float *data, int64_t batch, int64_t depth, int64_t height, int64_t width) const {
+        if (!data || batch < 1 || depth < 1 || height < 1 || width < 1) throw std::invalid_argument("empty volume batch");
+        return torch::from_blob(const_cast<float *>(data), {batch, 1, depth, height, width}, torch::kFloat32);
+    }
+
+    torch::Tensor targets(const float *data, int64_t batch) const {
+        if (!data) throw std::invalid_argument("missing targets");
+        return torch::from_blob(const_cast<float *>(data), {batch, config.pieces, config.tasks}, torch::kFloat32);
+    }
+};
+
+extern "C" {
+
+void fct_torch_free_string(char *string) { std::free(string); }
+
+void fct_torch_set_num_threads(int32_t threads) {
+    static std::once_flag interop;
+    std::call_once(interop, [threads] {
+        try {
+            at::set_num_interop_threads(std::max(1, threads));
+        } catch (...) {
+            // Already fixed by earlier parallel work: the intra-op count below is what matters.
+        }
+    });
+    at::set_num_threads(std::max(1, threads));
+}
+
+void fct_torch_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
+
+const char *fct_torch_version(void) { return TORCH_VERSION; }
+
+int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_model **out, char **error) {
+    return guarded(error, [&] {
+        auto model = std::make_unique<fct_torch_model>();
+        model->config = *config;
+        torch::manual_seed(config->seed);
+        model->net = TTENet(*config);
+        model->config.task_log2_base_hazard = nullptr;  // copied into the parameter; not kept
+        for (auto &item : model->net->named_parameters(true)) {
+            model->names.push_back(item.key());
+            model->state.push_back(item.value());
+        }
+        for (auto &item : model->net->named_buffers(true)) {
+            if (!item.value().is_floating_point()) continue;  // num_batches_tracked is a counter, not state
+            model->names.push_back(item.key());
+            model->state.push_back(item.value());
+        }
+        for (auto &tensor : model->state) {
+            model->shapes.push_back(tensor.sizes().vec());
+            model->state_size += tensor.numel();
+        }
+        model->optimizer = std::make_unique<torch::optim::AdamW>(model->net->parameters(), torch::optim::AdamWOptions(1e-3));
+        *out = model.release();
+    });
+}
+
+void fct_torch_model_free(fct_torch_model *model) { delete model; }
+
+int32_t fct_torch_model_tensor_count(const fct_torch_model *model) { return int32_t(model->state.size()); }
+
+int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index, const char **name, int32_t *ndim, const int64_t **shape) {
+    if (index < 0 || size_t(index) >= model->state.size()) return 1;
+    *name = model->names[index].c_str();
+    *ndim = int32_t(model->shapes[index].size());
+    *shape = model->shapes[index].data();
+    return 0;
+}
+
+int64_t fct_torch_model_state_size(const fct_torch_model *model) { return model->state_size; }
+
+int64_t fct_torch_model_embedding_dim(const fct_torch_model *model) { return model->net->features; }
+
+int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination, int64_t count, char **error) {
+    return guarded(error, [&] {
+        if (count != model->state_size) throw std::invalid_argument("state export needs " + std::to_string(model->state_size) + " floats, got room for " + std::to_string(count));
+        int64_t offset = 0;
+        for (auto &tensor : model->state) {
+            auto values = tensor.detach().to(torch::kFloat32).contiguous();
+            std::memcpy(destination + offset, values.data_ptr<float>(), sizeof(float) * values.numel());
+            offset += values.numel();
+        }
+    });
+}
+
+int32_t fct_torch_model_import_state(fct_torch_model *model, const float *source, int64_t count, char **error) {
+    return guarded(error, [&] {
+        if (count != model->state_size) throw std::invalid_argument("state import needs " + std::to_string(model->state_size) + " floats, got " + std::to_string(count));
+        torch::NoGradGuard no_grad;
+        int64_t offset = 0;
+        for (size_t index = 0; index < model->state.size(); index++) {
+            auto &tensor = model->state[index];
+            tensor.copy_(torch::from_blob(const_cast<float *>(source + offset), model->shapes[index], torch::kFloat32));
+            offset += tensor.numel();
+        }
+    });
+}
+
+int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_rate, double weight_decay, double beta1,
+                                        double beta2, double eps, char **error) {
+    return guarded(error, [&] {
+        auto options = torch::optim::AdamWOptions(learning_rate).weight_decay(weight_decay).betas({beta1, beta2}).eps(eps);
+        model->optimizer = std::make_unique<torch::optim::AdamW>(model->net->parameters(), options);
+    });
+}
+
+int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
+                                   int64_t height, int64_t width, const float *time_at_risk, const float *event,
+                                   float *loss, char **error) {
+    return guarded(error, [&] {
+        model->net->train();
+        model->optimizer->zero_grad();
+        auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width)));
+        auto value = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch));
+        value.backward();
+        model->optimizer->step();
+        *loss = value.item<float>();
+    });
+}
+
+int32_t fct_torch_model_eval_loss(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
+                                  int64_t height, int64_t width, const float *time_at_risk, const float *event,
+                                  float *loss, char **error) {
+    return guarded(error, [&] {
+        torch::NoGradGuard no_grad;
+        model->net->eval();
+        auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width)));
+        *loss = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch)).item<float>();
+    });
+}
+
+int32_t fct_torch_model_embed(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
+                              int64_t height, int64_t width, float *embeddings, char **error) {
+    return guarded(error, [&] {
+        torch::NoGradGuard no_grad;
+        model->net->eval();
+        auto h = model->net->embed(model->volumes(volumes, batch, depth, height, width)).contiguous();
+        std::memcpy(embeddings, h.data_ptr<float>(), sizeof(float) * h.numel());
+    });
+}
+
+int32_t fct_torch_tte_loss(const float *log2_hazard, const float *time_at_risk, const float *event, int64_t batch,
+                           int64_t pieces, int64_t tasks, double *loss, char **error) {
+    return guarded(error, [&] {
+        auto shape = std::vector<int64_t>{batch, pieces, tasks};
+        auto wrap = [&](const float *data) { return torch::from_blob(const_cast<float *>(data), shape, torch::kFloat32); };
+        *loss = tte_loss(wrap(log2_hazard), wrap(time_at_risk), wrap(event)).item<double>();
+    });
+}
+
+}  // extern "C"

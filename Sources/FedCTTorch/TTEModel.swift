@@ -1,0 +1,147 @@
+// TTEModel: owns one libtorch model handle — encoder plus time-to-event head — and its optimizer.
+internal import CTorchBridge
+
+/// A 3D ResNet encoder with the MOTOR time-to-event head, trained with AdamW.
+///
+/// Not `Sendable`: a model is used by one task at a time (a site trains one round at a time).
+public final class TTEModel {
+    private let handle: OpaquePointer
+    public let encoder: EncoderConfig
+    public let head: TTEHeadConfig
+    /// The flat state's tensors, in order: parameters, then floating-point buffers.
+    public let tensors: [TensorInfo]
+    /// Floats in the flat state.
+    public let parameterCount: Int
+    /// Features of an embedding.
+    public let embeddingDimension: Int
+
+    public init(encoder: EncoderConfig, head: TTEHeadConfig, seed: UInt64) throws {
+        if let bias = head.taskLog2BaseHazard, bias.count != head.tasks {
+            throw TorchError("taskLog2BaseHazard has \(bias.count) values for \(head.tasks) tasks")
+        }
+        let norm: fct_torch_norm =
+            switch encoder.norm {
+            case .batch: FCT_TORCH_NORM_BATCH
+            case .group: FCT_TORCH_NORM_GROUP
+            case .instance: FCT_TORCH_NORM_INSTANCE
+            }
+        var created: OpaquePointer?
+        try (head.taskLog2BaseHazard ?? []).withUnsafeBufferPointer { bias in
+            var config = fct_torch_model_config(
+                depth: Int32(encoder.depth), width: Int32(encoder.width), stem_stride: Int32(encoder.stemStride), norm: norm,
+                tasks: Int32(head.tasks), pieces: Int32(head.pieces), rank: Int32(head.rank),
+                task_log2_base_hazard: head.taskLog2BaseHazard == nil ? nil : bias.baseAddress, seed: seed)
+            try TorchError.check { fct_torch_model_create(&config, &created, $0) }
+        }
+        guard let created else { throw TorchError("the torch bridge returned no model") }
+        handle = created
+        self.encoder = encoder
+        self.head = head
+        tensors = (0..<fct_torch_model_tensor_count(created)).map { index in
+            var name: UnsafePointer<CChar>?
+            var rank: Int32 = 0
+            var shape: UnsafePointer<Int64>?
+            _ = fct_torch_model_tensor_info(created, index, &name, &rank, &shape)
+            return TensorInfo(name: String(cString: name!), shape: (0..<Int(rank)).map { Int(shape![$0]) })
+        }
+        parameterCount = Int(fct_torch_model_state_size(created))
+        embeddingDimension = Int(fct_torch_model_embedding_dim(created))
+    }
+
+    deinit { fct_torch_model_free(handle) }
+
+    /// The flat state (see `tensors` for the layout).
+    public func exportState() throws -> [Float] {
+        var state = [Float](repeating: 0, count: parameterCount)
+        try state.withUnsafeMutableBufferPointer { buffer in
+            try TorchError.check { fct_torch_model_export_state(handle, buffer.baseAddress, Int64(buffer.count), $0) }
+        }
+        return state
+    }
+
+    /// Replaces the state with `flat`, which must have exactly `parameterCount` values.
+    public func importState(_ flat: [Float]) throws {
+        guard flat.count == parameterCount else {
+            throw TorchError("model state needs \(parameterCount) values, got \(flat.count)")
+        }
+        try flat.withUnsafeBufferPointer { buffer in
+            try TorchError.check { fct_torch_model_import_state(handle, buffer.baseAddress, Int64(buffer.count), $0) }
+        }
+    }
+
+    /// Starts a fresh AdamW (at the start of each round).
+    public func resetOptimizer(learningRate: Double, weightDecay: Double) throws {
+        try TorchError.check { fct_torch_model_reset_optimizer(handle, learningRate, weightDecay, 0.9, 0.999, 1e-8, $0) }
+    }
+
+    /// One AdamW step on a batch; returns the batch loss.
+    public func trainStep(volumes: [Float], shape: VolumeShape, timeAtRisk: [Float], events: [Float]) throws -> Float {
+        try step(volumes, shape, timeAtRisk, events, fct_torch_model_train_step)
+    }
+
+    /// The loss of a batch without updating the model.
+    public func evalLoss(volumes: [Float], shape: VolumeShape, timeAtRisk: [Float], events: [Float]) throws -> Float {
+        try step(volumes, shape, timeAtRisk, events, fct_torch_model_eval_loss)
+    }
+
+    /// Embeddings of a batch, `shape.batch × embeddingDimension`, row-major.
+    public func embed(volumes: [Float], shape: VolumeShape) throws -> [Float] {
+        try checkVolumes(volumes, shape)
+        var out = [Float](repeating: 0, count: shape.batch * embeddingDimension)
+        try volumes.withUnsafeBufferPointer { input in
+            try out.withUnsafeMutableBufferPointer { output in
+                try TorchError.check {
+                    fct_torch_model_embed(handle, input.baseAddress, Int64(shape.batch), Int64(shape.depth), Int64(shape.height),
+                                          Int64(shape.width), output.baseAddress, $0)
+                }
+            }
+        }
+        return out
+    }
+
+    private typealias StepFunction = (OpaquePointer?, UnsafePointer<Float>?, Int64, Int64, Int64, Int64, UnsafePointer<Float>?,
+                                      UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32
+
+    private func step(_ volumes: [Float], _ shape: VolumeShape, _ timeAtRisk: [Float], _ events: [Float], _ function: StepFunction) throws -> Float {
+        try checkVolumes(volumes, shape)
+        let targets = shape.batch * head.pieces * head.tasks
+        guard timeAtRisk.count == targets, events.count == targets else {
+            throw TorchError("targets need \(targets) values (batch \(shape.batch) × \(head.pieces) pieces × \(head.tasks) tasks), got \(timeAtRisk.count) times and \(events.count) events")
+        }
+        var loss: Float = 0
+        try volumes.withUnsafeBufferPointer { input in
+            try timeAtRisk.withUnsafeBufferPointer { time in
+                try events.withUnsafeBufferPointer { event in
+                    try TorchError.check {
+                        function(handle, input.baseAddress, Int64(shape.batch), Int64(shape.depth), Int64(shape.height), Int64(shape.width),
+                                 time.baseAddress, event.baseAddress, &loss, $0)
+                    }
+                }
+            }
+        }
+        return loss
+    }
+
+    private func checkVolumes(_ volumes: [Float], _ shape: VolumeShape) throws {
+        guard shape.batch > 0, shape.depth > 0, shape.height > 0, shape.width > 0 else {
+            throw TorchError("volume batch shape \(shape) has an empty dimension")
+        }
+        guard volumes.count == shape.voxelCount else {
+            throw TorchError("volume batch needs \(shape.voxelCount) voxels (\(shape.batch)×1×\(shape.depth)×\(shape.height)×\(shape.width)), got \(volumes.count)")
+        }
+    }
+}
+
+/// The piecewise-exponential time-to-event loss, computed by the bridge.
+public enum TTELoss {
+    /// mean(2^z · t) − mean(δ · z · ln 2) over [batch, pieces, tasks].
+    public static func compute(log2Hazard: [Float], timeAtRisk: [Float], events: [Float], batch: Int, pieces: Int, tasks: Int) throws -> Double {
+        let count = batch * pieces * tasks
+        guard count > 0, log2Hazard.count == count, timeAtRisk.count == count, events.count == count else {
+            throw TorchError("TTE loss needs \(count) values per input (batch \(batch) × \(pieces) pieces × \(tasks) tasks), got \(log2Hazard.count), \(timeAtRisk.count), \(events.count)")
+        }
+        var loss = 0.0
+        try TorchError.check { fct_torch_tte_loss(log2Hazard, timeAtRisk, events, Int64(batch), Int64(pieces), Int64(tasks), &loss, $0) }
+        return loss
+    }
+}
