@@ -263,7 +263,12 @@ class ClientCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
             std::swap(op, status_);
             last = std::move(self_);
         }
-        if (op.done) op.done(op.context, status.error_code(), status.error_message().c_str());
+        // Drop the reactor's own reference before telling Swift, so the call is never torn down
+        // under a Swift thread that already moved on; `this` may be gone after the reset.
+        const grpc::StatusCode code = status.error_code();
+        const std::string message = status.error_message();
+        last.reset();
+        if (op.done) op.done(op.context, code, message.c_str());
     }
 
     void cancel() override { context_.TryCancel(); }

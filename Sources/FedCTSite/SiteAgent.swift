@@ -20,7 +20,13 @@ public final class SiteAgent {
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
     private var datasets: [String: SiteDataset] = [:]
-    private var models: [String: TTEModel] = [:]
+    private var models: [ModelKey: TTEModel] = [:]
+
+    /// Models are reused across rounds and jobs with the same architecture.
+    private struct ModelKey: Hashable {
+        var encoder: EncoderConfig
+        var head: TTEHeadConfig
+    }
 
     public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil) throws {
         try SiteDataset.checkFolder(config.dataDirectory)
@@ -120,7 +126,7 @@ public final class SiteAgent {
     }
 
     private func model(for spec: Fedct_V1_JobSpec) throws -> TTEModel {
-        let key = "\(spec.encoderConfig)|\(spec.headConfig)"
+        let key = ModelKey(encoder: spec.encoderConfig, head: spec.headConfig)
         if let cached = models[key] { return cached }
         let model = try TTEModel(spec: spec)
         models[key] = model

@@ -78,14 +78,5 @@ public struct VolumeShape: Sendable, Hashable, Codable {
     }
 
     /// Floats in the whole batch.
-    public var count: Int { batch * depth * height * width }
-
-    /// Throws unless every dimension is positive and `count` floats were given.
-    func validate(_ given: Int) throws(TorchError) {
-        guard batch > 0, depth > 0, height > 0, width > 0 else {
-            throw TorchError(.invalidArgument, "volume shape must be positive in every dimension, got \(self)")
-        }
-        try requireCount("volumes", expected: count, got: given,
-                         because: "batch \(batch) × 1 × \(depth) × \(height) × \(width)")
-    }
+    public var voxelCount: Int { batch * depth * height * width }
 }

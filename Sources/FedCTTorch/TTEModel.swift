@@ -41,7 +41,7 @@ public final class TTEModel {
             var name: UnsafePointer<CChar>?
             var rank: Int32 = 0
             var shape: UnsafePointer<Int64>?
-            _ = fct_torch_model_tensor_info(created, index, &name, &rank, &shape)
+            _ = fct_torch_model_tensor_info(created, index, &name, &rank, &shape, nil)  // index is in range
             return TensorInfo(name: String(cString: name!), shape: (0..<Int(rank)).map { Int(shape![$0]) })
         }
         parameterCount = Int(fct_torch_model_state_size(created))

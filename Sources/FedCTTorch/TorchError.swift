@@ -27,32 +27,22 @@ public struct TorchError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
-    public var description: String { "torch error (\(code)): \(message)" }
-}
+    /// An argument error with `message`.
+    public init(_ message: String) { self.init(.invalidArgument, message) }
 
-extension TorchError {
-    /// Maps a bridge status and its malloc'd message (which this frees) to an error.
-    init(status: Int32, message: UnsafeMutablePointer<CChar>?) {
+    public var description: String { "torch error (\(code)): \(message)" }
+
+    /// Calls a bridge function that returns a status and, on failure, a malloc'd message (freed here).
+    static func check(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = body(&message)
+        guard status != Int32(FCT_TORCH_OK) else { return }
         let text = message.map { String(cString: $0) } ?? "no message"
         fct_torch_free_string(message)
         switch status {
-        case Int32(FCT_TORCH_INVALID_ARGUMENT): self.init(.invalidArgument, text)
-        case Int32(FCT_TORCH_TORCH_ERROR): self.init(.torch, text)
-        default: self.init(.internalError, "\(text) (status \(status))")
+        case Int32(FCT_TORCH_INVALID_ARGUMENT): throw TorchError(.invalidArgument, text)
+        case Int32(FCT_TORCH_TORCH_ERROR): throw TorchError(.torch, text)
+        default: throw TorchError(.internalError, "\(text) (status \(status))")
         }
-    }
-}
-
-/// Calls a bridge function that reports failure through a status and an `error` out-parameter.
-func checked(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32) throws(TorchError) {
-    var message: UnsafeMutablePointer<CChar>?
-    let status = body(&message)
-    guard status == Int32(FCT_TORCH_OK) else { throw TorchError(status: status, message: message) }
-}
-
-/// Throws `.invalidArgument` naming what was expected and what was given, unless they agree.
-func requireCount(_ what: String, expected: Int, got: Int, because reason: String) throws(TorchError) {
-    guard expected == got else {
-        throw TorchError(.invalidArgument, "\(what) has \(got) floats, expected \(expected) (\(reason))")
     }
 }

@@ -23,7 +23,7 @@ final class ProcessHarness {
         for folder in candidates where FileManager.default.isExecutableFile(atPath: folder.appending(path: name).path) {
             return folder.appending(path: name)
         }
-        throw XCTSkip("\(name) is not built next to the tests; run `swift build --build-tests` first (Scripts/test.sh does)")
+        throw HarnessError("\(name) is not built next to the tests; run `swift build --build-tests` first (Scripts/test.sh does)")
     }
 
     /// Starts `name` with `arguments`; stdout and stderr go to `<folder>/logs/<label>.log`.
@@ -70,7 +70,7 @@ final class ProcessHarness {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw XCTSkip("timed out waiting for \(file.path)")
+        throw HarnessError("timed out waiting for \(file.path)")
     }
 
     func write(_ text: String, to name: String) throws -> String {
@@ -84,4 +84,10 @@ final class ProcessHarness {
         for process in running { process.waitUntilExit() }
         if ProcessInfo.processInfo.environment["FEDCT_KEEP_TEST_FILES"] == nil { try? FileManager.default.removeItem(at: folder) }
     }
+}
+
+/// A multi-process test could not set up its processes.
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,9 @@
-/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet encoder, MOTOR time-to-event head, AdamW, flat state. */
+/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet encoder, MOTOR time-to-event head, AdamW, flat state.
+ *
+ * Conventions (after mlx-c): every name is prefixed fct_torch_; no C++ type crosses this header; handles are
+ * opaque pointers freed by their _free function; no C++ exception escapes a call. A model handle is not
+ * thread-safe: use it from one thread at a time (different models may run concurrently; they share libtorch's
+ * intra-op thread pool). Tensors are float32, row-major, contiguous. */
 #ifndef FCT_TORCH_H
 #define FCT_TORCH_H
 
@@ -11,54 +16,88 @@ extern "C" {
 /** An encoder + time-to-event head with its optimizer. Opaque; free with fct_torch_model_free. */
 typedef struct fct_torch_model fct_torch_model;
 
-/** Normalisation layers of the encoder. */
+/** Status codes of the functions returning int32_t. */
+enum {
+    /** Success. */
+    FCT_TORCH_OK = 0,
+    /** An argument was rejected by the bridge's own checks (configuration, counts, index). */
+    FCT_TORCH_INVALID_ARGUMENT = 1,
+    /** libtorch raised an error (c10::Error), e.g. a volume too small for the network. */
+    FCT_TORCH_TORCH_ERROR = 2,
+    /** Any other C++ exception (std::bad_alloc, ...). */
+    FCT_TORCH_INTERNAL_ERROR = 3,
+};
+
+/** Normalisation layers of the encoder (always registered as bn1, bn2, downsample.1, as in MONAI):
+ * BatchNorm3d with running statistics; GroupNorm with the largest group count <= 8 dividing the channels;
+ * InstanceNorm3d with affine parameters and no running statistics. eps 1e-5 throughout. */
 typedef enum fct_torch_norm { FCT_TORCH_NORM_BATCH = 0, FCT_TORCH_NORM_GROUP = 1, FCT_TORCH_NORM_INSTANCE = 2 } fct_torch_norm;
 
 typedef struct fct_torch_model_config {
-    /** ResNet depth: 10, 18 or 34 (basic blocks). */
+    /** ResNet depth: 10, 18 or 34 (basic blocks; layers [1,1,1,1], [2,2,2,2], [3,4,6,3]). */
     int32_t depth;
     /** Channels of the first stage; stages have w, 2w, 4w, 8w channels; the embedding has 8w features. */
     int32_t width;
-    /** Stride of the 7x7x7 stem convolution. */
+    /** Stride of the 7x7x7 stem convolution (padding 3); values below 1 are taken as 1. */
     int32_t stem_stride;
+    /** Normalisation layer kind. */
     fct_torch_norm norm;
+    /** Number of time-to-event tasks T. */
     int32_t tasks;
+    /** Number of time pieces P. */
     int32_t pieces;
+    /** Rank K of the head: head.proj maps the 8w features to P*K values. */
     int32_t rank;
     /** `tasks` initial values of head.task_bias (log2 base hazards), or NULL for zeros. */
     const float *task_log2_base_hazard;
+    /** Initialisation seed: the same configuration and seed give a bit-identical initial state. */
     uint64_t seed;
 } fct_torch_model_config;
 
-/* Every function returning int32_t returns 0 on success; otherwise it stores a malloc'd message in
- * *error (when error is not NULL) that the caller frees with fct_torch_free_string. */
+/* Every function returning int32_t returns FCT_TORCH_OK on success; otherwise one of the codes above, and it
+ * stores a malloc'd message in *error (when error is not NULL) that the caller frees with fct_torch_free_string. */
 
+/** Frees a message returned through an error out-parameter. NULL is allowed. */
 void fct_torch_free_string(char *string);
 /** Sets the intra-op thread count (and, the first time, the inter-op thread count). */
 void fct_torch_set_num_threads(int32_t threads);
+/** Seeds libtorch's global CPU generator (model creation re-seeds it from config.seed). */
 void fct_torch_manual_seed(uint64_t seed);
 /** The libtorch version string (static storage). */
 const char *fct_torch_version(void);
 
+/** Builds a model with a fresh AdamW (lr 1e-3, weight decay 1e-2). Seeding and initialisation run under a
+ * process-wide lock, so models created concurrently are still deterministic. The config is copied. */
 int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_model **out, char **error);
+/** Frees a model. NULL is allowed. */
 void fct_torch_model_free(fct_torch_model *model);
 
-/** The flat state: parameters in registration order, then floating-point buffers (BatchNorm running statistics). */
+/** The number of tensors in the flat state. State order: named_parameters() (module registration pre-order),
+ * then the floating-point buffers in named_buffers() order (BatchNorm running_mean/running_var);
+ * int64 num_batches_tracked counters are left out. */
 int32_t fct_torch_model_tensor_count(const fct_torch_model *model);
-/** Name, rank and shape of state tensor `index`; pointers stay valid for the model's lifetime. */
-int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index, const char **name, int32_t *ndim, const int64_t **shape);
+/** Name, rank, shape and element count of state tensor `index`; name and shape stay valid for the model's
+ * lifetime. Returns FCT_TORCH_INVALID_ARGUMENT (and writes nothing) for an index out of range. */
+int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index, const char **name, int32_t *ndim,
+                                    const int64_t **shape, int64_t *numel);
+/** Total floats in the flat state (sum of the tensors' element counts). */
 int64_t fct_torch_model_state_size(const fct_torch_model *model);
+/** Features per embedding: 8 * width. */
 int64_t fct_torch_model_embedding_dim(const fct_torch_model *model);
+/** Copies the flat state into `destination` (`count` must equal the state size). */
 int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination, int64_t count, char **error);
+/** Overwrites the flat state from `source` (`count` must equal the state size), without autograd. Bit-exact:
+ * exporting afterwards returns the same bits. The optimizer's moments are kept. */
 int32_t fct_torch_model_import_state(fct_torch_model *model, const float *source, int64_t count, char **error);
 
-/** Replaces the optimizer with a fresh AdamW. */
+/** Replaces the optimizer with a fresh AdamW (no moment estimates) over all parameters; once per round. */
 int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_rate, double weight_decay,
                                         double beta1, double beta2, double eps, char **error);
 
 /**
  * One optimisation step on a batch. `volumes` is [batch, 1, depth, height, width] float32, read in place
- * (not copied). `time_at_risk` and `event` are [batch, pieces, tasks]. Writes the batch loss.
+ * (not copied, not written). `time_at_risk` and `event` are [batch, pieces, tasks]; the caller checks their
+ * counts. Training mode: forward, loss, backward, AdamW step. Writes the batch loss (before the step).
  */
 int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                                    int64_t height, int64_t width, const float *time_at_risk, const float *event,
@@ -67,13 +106,14 @@ int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes,
 int32_t fct_torch_model_eval_loss(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                                   int64_t height, int64_t width, const float *time_at_risk, const float *event,
                                   float *loss, char **error);
-/** Embeddings [batch, embedding_dim] of a batch, in evaluation mode. */
+/** Embeddings [batch, embedding_dim] of a batch, row-major, in evaluation mode without gradients. */
 int32_t fct_torch_model_embed(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                               int64_t height, int64_t width, float *embeddings, char **error);
 
 /**
  * The piecewise-exponential time-to-event loss on given log2 hazards [batch, pieces, tasks]:
- * mean(2^z · t) − mean(δ · z · ln 2). The same function the training step uses.
+ * with ln λ = z · ln 2, mean(exp(ln λ) · t) − mean(δ · ln λ), means over all batch·pieces·tasks entries.
+ * The same C++ function the training step uses.
  */
 int32_t fct_torch_tte_loss(const float *log2_hazard, const float *time_at_risk, const float *event, int64_t batch,
                            int64_t pieces, int64_t tasks, double *loss, char **error);
