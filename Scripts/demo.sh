@@ -57,11 +57,11 @@ seed: 11
 round_deadline_seconds: 900
 encoder: {architecture: resnet3d, depth: 10, width: 8, stem_stride: 1, norm: group}
 tte:
-  task_codes: [DEATH, PE, PH]
+  task_codes: [DEATH, PE, PH, ICD10/R91.1, ICD10/C34, ICD10/J43, ICD10/J44, ICD10/I51.7, ICD10/I50]
   piece_edges_days: [30, 90, 180, 365, 730, 1095, 1460, 1825]
   rank: 16
-  task_log2_base_hazard: [-3, -3.5, -3.5]
-training: {local_epochs: 2, batch_size: 8, learning_rate: 0.002, weight_decay: 0.0001, volume_size: $size}
+  task_log2_base_hazard: [-2.7, -3, -3.6, -0.5, -3.3, -2.3, -2.5, -3.5, -3.5]
+training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-3}, batch_size: 8, learning_rate: ${FEDCT_DEMO_LR:-0.003}, weight_decay: 0.0001, volume_size: $size}
 YAML
 admin=(--coordinator "$address" --credentials "$work/pki/admin")
 job=$("$bin/fedctl" job submit "${admin[@]}" "$work/job.yaml")

@@ -339,6 +339,16 @@ int32_t fct_torch_model_embed(fct_torch_model *model, const float *volumes, int6
     });
 }
 
+int32_t fct_torch_model_predict(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
+                                int64_t height, int64_t width, float *log2_hazard, char **error) {
+    return guarded(error, [&] {
+        torch::NoGradGuard no_grad;
+        model->net->eval();
+        auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width))).contiguous();
+        std::memcpy(log2_hazard, z.data_ptr<float>(), sizeof(float) * z.numel());
+    });
+}
+
 int32_t fct_torch_tte_loss(const float *log2_hazard, const float *time_at_risk, const float *event, int64_t batch,
                            int64_t pieces, int64_t tasks, double *loss, char **error) {
     return guarded(error, [&] {

@@ -86,13 +86,26 @@ public final class TTEModel {
 
     /// Embeddings of a batch, `shape.batch × embeddingDimension`, row-major.
     public func embed(volumes: [Float], shape: VolumeShape) throws -> [Float] {
+        try infer(volumes, shape, outputs: embeddingDimension, fct_torch_model_embed)
+    }
+
+    /// The head's log2 hazards of a batch, `shape.batch × pieces × tasks`, row-major.
+    public func predictLog2Hazard(volumes: [Float], shape: VolumeShape) throws -> [Float] {
+        try infer(volumes, shape, outputs: head.pieces * head.tasks, fct_torch_model_predict)
+    }
+
+    private typealias InferFunction = (OpaquePointer?, UnsafePointer<Float>?, Int64, Int64, Int64, Int64, UnsafeMutablePointer<Float>?,
+                                       UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32
+
+    /// Runs an evaluation-mode function that writes `outputs` floats per volume.
+    private func infer(_ volumes: [Float], _ shape: VolumeShape, outputs: Int, _ function: InferFunction) throws -> [Float] {
         try checkVolumes(volumes, shape)
-        var out = [Float](repeating: 0, count: shape.batch * embeddingDimension)
+        var out = [Float](repeating: 0, count: shape.batch * outputs)
         try volumes.withUnsafeBufferPointer { input in
             try out.withUnsafeMutableBufferPointer { output in
                 try TorchError.check {
-                    fct_torch_model_embed(handle, input.baseAddress, Int64(shape.batch), Int64(shape.depth), Int64(shape.height),
-                                          Int64(shape.width), output.baseAddress, $0)
+                    function(handle, input.baseAddress, Int64(shape.batch), Int64(shape.depth), Int64(shape.height), Int64(shape.width),
+                             output.baseAddress, $0)
                 }
             }
         }

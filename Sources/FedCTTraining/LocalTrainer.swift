@@ -53,15 +53,21 @@ public struct LocalTrainer {
 
     /// The embeddings of `examples`, one row each.
     public func embed(_ model: TTEModel, _ examples: [TTEExample]) throws -> [[Double]] {
-        var rows: [[Double]] = []
-        let dimension = model.embeddingDimension
+        try rows(examples, width: model.embeddingDimension) { try model.embed(volumes: $0, shape: $1) }.map { $0.map(Double.init) }
+    }
+
+    /// The head's log2 hazards of `examples`, one [piece][task] row each.
+    public func predictLog2Hazard(_ model: TTEModel, _ examples: [TTEExample]) throws -> [[Float]] {
+        try rows(examples, width: model.head.pieces * model.head.tasks) { try model.predictLog2Hazard(volumes: $0, shape: $1) }
+    }
+
+    /// Runs `infer` over `examples` in batches and splits its output into one row of `width` per example.
+    private func rows(_ examples: [TTEExample], width: Int, _ infer: ([Float], VolumeShape) throws -> [Float]) throws -> [[Float]] {
+        var rows: [[Float]] = []
         for batch in examples.indices.chunks(of: batchSize) {
-            let flat = try model.embed(
-                volumes: batch.flatMap { examples[$0].input },
-                shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize))
-            for row in 0..<batch.count {
-                rows.append(flat[(row * dimension)..<((row + 1) * dimension)].map(Double.init))
-            }
+            let flat = try infer(batch.flatMap { examples[$0].input },
+                                 VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize))
+            for row in 0..<batch.count { rows.append(Array(flat[(row * width)..<((row + 1) * width)])) }
         }
         return rows
     }

@@ -36,10 +36,11 @@ struct Evaluate: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: parts[1]) else { throw FedCTError(.io, "\(parts[1]): cannot read the model file") }
             let network = try TTEModel(spec: spec)
             try network.load(try SafeTensors.decode([UInt8](data), source: parts[1]), source: parts[1])
-            let result = try ProbeEvaluation.evaluate(model: network, trainer: trainer, train: train, heldout: heldout, task: task)
-            rows.append([parts[0], String(format: "%.3f", result.cIndex), "\(result.trainSubjects)", "\(result.heldoutSubjects)", "\(result.heldoutEvents)"])
+            let result = try ProbeEvaluation.evaluate(model: network, trainer: trainer, labeler: spec.labeler, train: train, heldout: heldout, task: task)
+            rows.append([parts[0], String(format: "%.3f", result.cIndex), String(format: "%.3f", result.headCIndex),
+                         "\(result.trainSubjects)", "\(result.heldoutSubjects)", "\(result.heldoutEvents)"])
         }
-        print("Cox probe on frozen embeddings, outcome \(task), held-out Harrell's C:")
-        print(TextTable.render(header: ["encoder", "C-index", "train", "held-out", "held-out events"], rows: rows))
+        print("Held-out Harrell's C for \(task): Cox probe on frozen embeddings (fit on the train scans), and the model's own TTE head")
+        print(TextTable.render(header: ["encoder", "probe C-index", "head C-index", "train", "held-out", "held-out events"], rows: rows))
     }
 }

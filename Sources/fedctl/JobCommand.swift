@@ -67,6 +67,7 @@ struct JobCommand: AsyncParsableCommand {
                 let status = try await client.job(job)
                 for record in status.rounds.dropFirst(printed) {
                     print(String(format: "round %d committed: %d sites, mean train loss %.4f, %.1f s", record.round, record.sites.count, record.meanTrainLoss, record.seconds))
+                    fflush(nil)
                 }
                 printed = status.rounds.count
                 switch status.state {

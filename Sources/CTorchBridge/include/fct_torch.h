@@ -109,6 +109,9 @@ int32_t fct_torch_model_eval_loss(fct_torch_model *model, const float *volumes, 
 /** Embeddings [batch, embedding_dim] of a batch, row-major, in evaluation mode without gradients. */
 int32_t fct_torch_model_embed(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                               int64_t height, int64_t width, float *embeddings, char **error);
+/** The head's log2 hazards [batch, pieces, tasks] of a batch, row-major, in evaluation mode without gradients. */
+int32_t fct_torch_model_predict(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
+                                int64_t height, int64_t width, float *log2_hazard, char **error);
 
 /**
  * The piecewise-exponential time-to-event loss on given log2 hazards [batch, pieces, tasks]:

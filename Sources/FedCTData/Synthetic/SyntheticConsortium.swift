@@ -6,9 +6,11 @@ import Foundation
 /// cohort manifest; plus one ground-truth file (latent biomarkers and true hazards) for oracle
 /// evaluation only — sites never read it.
 ///
-/// Outcomes (codes `DEATH`, `PE`, `PH`) are exponential event times whose hazards rise with lesion
-/// size, emphysema, heart size and age, so a model that sees the image can rank patients' risk.
-/// Sites differ in scanner noise, HU calibration, slice thickness, population mix and size.
+/// Outcomes (codes `DEATH`, `PE`, `PH`) and image-related diagnoses recorded after the scan (nodule,
+/// lung cancer, emphysema, COPD, cardiomegaly, heart failure) are exponential event times whose
+/// hazards rise with lesion size, emphysema, heart size and age, so a model that sees the image can
+/// rank patients' risk. Body habitus, lung size and position vary without carrying risk. Sites differ
+/// in scanner noise, HU calibration, slice thickness, population mix and size.
 public struct SyntheticConsortium: Sendable {
     public var patientsPerSite: [Int]
     public var volumeSize: Int
@@ -17,6 +19,8 @@ public struct SyntheticConsortium: Sendable {
     public var heldoutFraction: Double = 0.25
 
     public static let outcomeCodes = ["DEATH", "PE", "PH"]
+    /// Diagnoses whose timing after the scan depends on what the image shows.
+    public static let findingCodes = ["ICD10/R91.1", "ICD10/C34", "ICD10/J43", "ICD10/J44", "ICD10/I51.7", "ICD10/I50"]
 
     public init(patientsPerSite: [Int], volumeSize: Int, seed: UInt64) {
         self.patientsPerSite = patientsPerSite
@@ -77,13 +81,23 @@ public struct SyntheticConsortium: Sendable {
                 0.04 * exp(2.0 * markers.lesion + 0.4 * heartZ),
                 0.03 * exp(1.6 * markers.emphysema + 1.0 * heartZ + 0.5 * ageTerm),
             ]
-            let volume = ChestPhantom.render(size: volumeSize, biomarkers: markers, scanner: scannerProfile, random: &random)
+            let findingHazards = [
+                markers.lesion > 0 ? 0.25 * exp(2.5 * markers.lesion) : 0.01,
+                0.01 * exp(3.5 * markers.lesion),
+                0.04 * exp(3.0 * markers.emphysema),
+                0.05 * exp(2.0 * markers.emphysema + 0.3 * ageTerm),
+                0.03 * exp(1.5 * heartZ),
+                0.03 * exp(1.2 * heartZ + 0.5 * ageTerm),
+            ]
+            let volume = ChestPhantom.render(size: volumeSize, biomarkers: markers, habitus: ChestHabitus.draw(&random),
+                                             scanner: scannerProfile, random: &random)
             let imageName = "scans/\(subject).nii.gz"
             try volume.writeNIfTI(path: folder.appending(path: imageName).path)
 
             let indexDay = EventTime.days("2015-01-01")! + floor(random.uniform() * 5 * 365)
             let censorYears = 0.5 + 4.5 * random.uniform()
             let outcomeYears = hazards.map { random.exponential(rate: $0) }
+            let findingYears = findingHazards.map { random.exponential(rate: $0) }
             let endYears = min(censorYears, outcomeYears[0])
             let split = patient < patients - heldout ? "train" : "heldout"
             cohort += "\(subject)-ct,\(subject),\(imageName),\(EventTime.iso8601(days: indexDay + 0.4)),\(split)\n"
@@ -102,8 +116,8 @@ public struct SyntheticConsortium: Sendable {
                     events += "\(subject),\(EventTime.iso8601(days: day)),\(code),\(value)\n"
                 }
             }
-            for (index, code) in Self.outcomeCodes.enumerated() where outcomeYears[index] <= endYears {
-                events += "\(subject),\(EventTime.iso8601(days: indexDay + outcomeYears[index] * 365.25)),\(code),\n"
+            for (code, years) in zip(Self.outcomeCodes + Self.findingCodes, outcomeYears + findingYears) where years <= endYears {
+                events += "\(subject),\(EventTime.iso8601(days: indexDay + years * 365.25)),\(code),\n"
             }
             // The record ends at death or at the last contact before censoring.
             events += "\(subject),\(EventTime.iso8601(days: indexDay + endYears * 365.25)),VISIT/END_OF_RECORD,\n"
