@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sites=${FEDCT_DEMO_SITES:-3}
-rounds=${FEDCT_DEMO_ROUNDS:-5}
+rounds=${FEDCT_DEMO_ROUNDS:-10}
 patients=${FEDCT_DEMO_PATIENTS:-120,200,80}
 size=${FEDCT_DEMO_SIZE:-32}
 work=${FEDCT_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/fedct-demo.XXXXXX")}

@@ -53,11 +53,11 @@ public enum ChestPhantom {
         // Lesion placed inside one lung; low-attenuation blobs scattered through both lungs.
         let side = random.uniform() < 0.5 ? -1.0 : 1.0
         let lesionCentre = (x: side * (0.33 + 0.06 * random.normal()) * habitus.bodyScale, y: -0.05 + 0.1 * random.normal(), z: 0.1 + 0.25 * random.normal())
-        let lesionRadius = biomarkers.lesion < 0.1 ? 0 : 0.05 + 0.16 * biomarkers.lesion
-        let blobCount = Int((biomarkers.emphysema * 18).rounded())
+        let lesionRadius = biomarkers.lesion < 0.1 ? 0 : 0.08 + 0.22 * biomarkers.lesion
+        let blobCount = Int((biomarkers.emphysema * 24).rounded())
         let blobs = (0..<blobCount).map { _ in
             (x: (random.uniform() < 0.5 ? -1.0 : 1.0) * (0.35 + 0.12 * random.normal()),
-             y: -0.05 + 0.2 * random.normal(), z: 0.1 + 0.35 * random.normal(), r: 0.06 + 0.05 * random.uniform())
+             y: -0.05 + 0.2 * random.normal(), z: 0.1 + 0.35 * random.normal(), r: 0.08 + 0.06 * random.uniform())
         }
         let heartScale = biomarkers.heart * habitus.bodyScale
         let body = habitus.bodyScale
