@@ -6,4 +6,4 @@ Scripts/install-deps.sh build
 Scripts/generate-protos.sh --check
 # Executables are built too: the multi-process tests start them.
 swift build --build-tests
-swift test --skip-build --parallel --num-workers 2 "$@"
+swift test --skip-build --disable-swift-testing "$@"
