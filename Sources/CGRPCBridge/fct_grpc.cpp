@@ -55,7 +55,14 @@ grpc::ByteBuffer to_buffer(const uint8_t *data, size_t length) {
     return grpc::ByteBuffer(&slice, 1);
 }
 
-/// What both sides of a call share: who is on the other end, and the pending operations.
+/// A callback waiting for an operation to complete.
+template <typename F>
+struct Pending {
+    void *context = nullptr;
+    F done = nullptr;
+};
+
+/// What both sides of a call share: who is on the other end, and the operations Swift can start.
 class Call {
   public:
     virtual ~Call() = default;
@@ -70,29 +77,16 @@ class Call {
     std::string method, peer_address, peer_certificate, peer_identities;
 };
 
-/// One incoming call; it keeps itself alive until gRPC reports it done.
-class ServerCall final : public grpc::ServerGenericBidiReactor, public Call {
+/// Reads and writes on either kind of reactor: one of each in flight, refused once the call is closed.
+template <typename Reactor>
+class Stream : public Reactor, public Call {
   public:
-    explicit ServerCall(grpc::GenericCallbackServerContext *context) {
-        method = context->method();
-        peer_address = context->peer();
-        if (auto auth = context->auth_context()) {
-            for (const auto &pem : auth->FindPropertyValues("x509_pem_cert")) peer_certificate.assign(pem.data(), pem.size());
-            for (const auto &identity : auth->GetPeerIdentity()) {
-                if (!peer_identities.empty()) peer_identities += "\n";
-                peer_identities.append(identity.data(), identity.size());
-            }
-        }
-    }
-
-    void keep_alive(std::shared_ptr<ServerCall> self) { self_ = std::move(self); }
-
     void read(void *context, fct_grpc_read_done done) override {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (!ended_) {
+            if (readable_locked()) {
                 read_ = {context, done};
-                StartRead(&read_buffer_);
+                this->StartRead(&read_buffer_);
                 return;
             }
         }
@@ -111,10 +105,10 @@ class ServerCall final : public grpc::ServerGenericBidiReactor, public Call {
     void write(const uint8_t *data, size_t length, void *context, fct_grpc_op_done done) override {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (!ended_) {
+            if (writable_locked()) {
                 write_buffer_ = to_buffer(data, length);
                 write_ = {context, done};
-                StartWrite(&write_buffer_);
+                this->StartWrite(&write_buffer_);
                 return;
             }
         }
@@ -129,6 +123,36 @@ class ServerCall final : public grpc::ServerGenericBidiReactor, public Call {
         }
         if (op.done) op.done(op.context, ok ? 1 : 0);
     }
+
+  protected:
+    /// Whether a new read / write may start; called with `mutex_` held.
+    virtual bool readable_locked() const = 0;
+    virtual bool writable_locked() const = 0;
+
+    std::mutex mutex_;
+
+  private:
+    grpc::ByteBuffer read_buffer_, write_buffer_;
+    Pending<fct_grpc_read_done> read_;
+    Pending<fct_grpc_op_done> write_;
+};
+
+/// One incoming call; it keeps itself alive until gRPC reports it done.
+class ServerCall final : public Stream<grpc::ServerGenericBidiReactor> {
+  public:
+    explicit ServerCall(grpc::GenericCallbackServerContext *context) {
+        method = context->method();
+        peer_address = context->peer();
+        if (auto auth = context->auth_context()) {
+            for (const auto &pem : auth->FindPropertyValues("x509_pem_cert")) peer_certificate.assign(pem.data(), pem.size());
+            for (const auto &identity : auth->GetPeerIdentity()) {
+                if (!peer_identities.empty()) peer_identities += "\n";
+                peer_identities.append(identity.data(), identity.size());
+            }
+        }
+    }
+
+    void keep_alive(std::shared_ptr<ServerCall> self) { self_ = std::move(self); }
 
     void finish(int code, const char *message) override {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -148,21 +172,15 @@ class ServerCall final : public grpc::ServerGenericBidiReactor, public Call {
     }
 
   private:
-    template <typename F>
-    struct Pending {
-        void *context = nullptr;
-        F done = nullptr;
-    };
-    std::mutex mutex_;
+    bool readable_locked() const override { return !ended_; }
+    bool writable_locked() const override { return !ended_; }
+
     bool ended_ = false;
     std::shared_ptr<ServerCall> self_;
-    grpc::ByteBuffer read_buffer_, write_buffer_;
-    Pending<fct_grpc_read_done> read_;
-    Pending<fct_grpc_op_done> write_;
 };
 
 /// One outgoing call. A hold keeps it open until Swift asks for the status or releases it.
-class ClientCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>, public Call {
+class ClientCall final : public Stream<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
   public:
     ClientCall(grpc::GenericStub &stub, const std::string &name, int64_t timeout_ms) {
         method = name;
@@ -176,53 +194,10 @@ class ClientCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
         StartCall();
     }
 
-    void read(void *context, fct_grpc_read_done done) override {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!released_hold_) {
-                read_ = {context, done};
-                StartRead(&read_buffer_);
-                return;
-            }
-        }
-        done(context, 0, nullptr, 0);
-    }
-
-    void OnReadDone(bool ok) override {
-        Pending<fct_grpc_read_done> op;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            std::swap(op, read_);
-        }
-        if (op.done) deliver(read_buffer_, ok, op.context, op.done);
-    }
-
-    void write(const uint8_t *data, size_t length, void *context, fct_grpc_op_done done) override {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!released_hold_ && !writes_done_) {
-                write_buffer_ = to_buffer(data, length);
-                write_ = {context, done};
-                StartWrite(&write_buffer_);
-                return;
-            }
-        }
-        done(context, 0);
-    }
-
-    void OnWriteDone(bool ok) override {
-        Pending<fct_grpc_op_done> op;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            std::swap(op, write_);
-        }
-        if (op.done) op.done(op.context, ok ? 1 : 0);
-    }
-
     void writes_done(void *context, fct_grpc_op_done done) override {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (!released_hold_ && !writes_done_) {
+            if (writable_locked()) {
                 writes_done_ = true;
                 close_ = {context, done};
                 StartWritesDone();
@@ -280,11 +255,8 @@ class ClientCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
     }
 
   private:
-    template <typename F>
-    struct Pending {
-        void *context = nullptr;
-        F done = nullptr;
-    };
+    bool readable_locked() const override { return !released_hold_; }
+    bool writable_locked() const override { return !released_hold_ && !writes_done_; }
 
     void drop_hold_locked() {
         if (released_hold_) return;
@@ -293,13 +265,10 @@ class ClientCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
     }
 
     grpc::ClientContext context_;
-    std::mutex mutex_;
     bool released_hold_ = false, writes_done_ = false, finished_ = false;
     grpc::Status final_;
     std::shared_ptr<ClientCall> self_;
-    grpc::ByteBuffer read_buffer_, write_buffer_;
-    Pending<fct_grpc_read_done> read_;
-    Pending<fct_grpc_op_done> write_, close_;
+    Pending<fct_grpc_op_done> close_;
     Pending<fct_grpc_status_done> status_;
 };
 
