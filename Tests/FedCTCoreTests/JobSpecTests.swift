@@ -1,6 +1,7 @@
 // Tests of job.yaml parsing: defaults, overrides, and errors that name the field.
 import FedCTCore
 import FedCTProto
+import Foundation
 import XCTest
 
 final class JobSpecTests: XCTestCase {
@@ -35,5 +36,12 @@ final class JobSpecTests: XCTestCase {
                 XCTAssertTrue("\(error)".hasPrefix("job.yaml"), "\(error)")
             }
         }
+    }
+
+    func testTheShippedExampleJobIsValid() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../Deployments/examples/job.yaml").standardized
+        let spec = try Fedct_V1_JobSpec(yaml: YAMLDocument(contentsOf: example.path))
+        XCTAssertEqual(spec.encoder.depth, 18)
+        XCTAssertEqual(spec.training.volumeSize, 64)
     }
 }
