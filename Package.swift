@@ -113,6 +113,10 @@ let package = Package(
             dependencies: ["FedCTIdentity", .product(name: "X509", package: "swift-certificates")]
         ),
         .testTarget(
+            name: "FedCTCoordinatorTests",
+            dependencies: ["FedCTCoordinator", "FedCTCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
             name: "FedCTIntegrationTests",
             dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore"]
         ),

@@ -1,4 +1,4 @@
-// UpdateSpool: writes an incoming update stream to disk, hashing and counting it, so only complete, verified updates are aggregated.
+// UpdateSpool: writes an incoming update stream to disk, hashing, counting and checking it, so only complete, finite, verified updates are aggregated.
 public import FedCTCore
 import Crypto
 import Foundation
@@ -9,6 +9,7 @@ public final class UpdateSpool {
     public let expectedBytes: Int
     private let handle: FileHandle
     private var hasher = SHA256()
+    private var values = Float32Stream()
     public private(set) var bytesWritten = 0
 
     public init(url: URL, expectedBytes: Int) throws {
@@ -24,6 +25,12 @@ public final class UpdateSpool {
     public func append(_ bytes: [UInt8]) throws {
         guard bytesWritten + bytes.count <= expectedBytes else {
             throw FedCTError(.integrity, "update is longer than the \(expectedBytes) bytes its header announced")
+        }
+        let start = values.valueCount
+        var nonFinite: Int?
+        values.feed(bytes) { chunk in nonFinite = chunk.firstIndex { !$0.isFinite } }
+        if let nonFinite {
+            throw FedCTError(.invalidData, "update has a non-finite value (NaN or infinity) at coordinate \(start + nonFinite); it is discarded")
         }
         do {
             try handle.write(contentsOf: bytes)
