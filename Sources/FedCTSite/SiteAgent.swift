@@ -50,8 +50,13 @@ public final class SiteAgent {
             let task = try await withRetries("pull task") { try await link.pullTask() }
             switch task.kind {
             case .train:
-                try await train(task)
-                participated.insert(task.jobID)
+                do {
+                    try await train(task)
+                    participated.insert(task.jobID)
+                } catch let error as RPCError {
+                    // The coordinator refused or lost this round (restart, deadline, new round): ask again.
+                    logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                }
             case .jobFinished:
                 if exitAfterJob && participated.contains(task.jobID) {
                     logger.info("job finished; exiting", metadata: ["job": "\(task.jobID)"])

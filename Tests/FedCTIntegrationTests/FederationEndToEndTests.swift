@@ -129,4 +129,70 @@ final class FederationEndToEndTests: XCTestCase {
         XCTAssertNotEqual(unreachable.status, 0)
         XCTAssertTrue(unreachable.output.contains("cannot reach the coordinator at 127.0.0.1:1"), unreachable.output)
     }
+
+    func testKilledCoordinatorResumesAfterItsLastCommittedRound() async throws {
+        let harness = try ProcessHarness()
+        let root = harness.folder
+        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: ["site-1", "site-2"], admins: ["admin"]),
+                                  into: root.appending(path: "pki"))
+        try SyntheticConsortium(patientsPerSite: [8, 8], volumeSize: 16, seed: 9).write(to: root.appending(path: "data"))
+        let port = try ProcessHarness.freePort()
+        let config = try harness.write("""
+            listen: 127.0.0.1:\(port)
+            state_dir: \(root.path)/state
+            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
+            """, to: "coordinator.yaml")
+        var coordinator = try harness.start("fedct-coordinator", ["--config", config], label: "coordinator-1")
+        let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
+            caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
+            keyFile: root.appending(path: "pki/admin/key.pem").path))
+        var spec = Fedct_V1_JobSpec.defaults
+        spec.rounds = 4
+        spec.minSites = 2
+        spec.encoder.width = 2
+        spec.tte.rank = 4
+        spec.training.volumeSize = 16
+        var submitted: Fedct_V1_JobStatus?
+        for _ in 0..<50 where submitted == nil {
+            submitted = try? await admin.submit(spec)
+            if submitted == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let job = try XCTUnwrap(submitted).jobID
+        for name in ["site-1", "site-2"] {
+            let siteConfig = try harness.write("""
+                coordinator: {address: "localhost:\(port)"}
+                tls: {ca: pki/\(name)/ca.pem, cert: pki/\(name)/cert.pem, key: pki/\(name)/key.pem}
+                data: {dir: data/\(name)}
+                threads: 1
+                state_dir: state-\(name)
+                """, to: "\(name).yaml")
+            try harness.start("fedct-site", ["--config", siteConfig, "--exit-after-job"], label: name)
+        }
+
+        func status() async -> Fedct_V1_JobStatus? { try? await admin.job(job) }
+        var before: Fedct_V1_JobStatus?
+        let firstDeadline = Date().addingTimeInterval(120)
+        while Date() < firstDeadline {
+            if let current = await status(), current.rounds.count >= 1 { before = current; break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let committed = try XCTUnwrap(before, "no round was committed before the kill\n\(harness.log("coordinator-1"))").rounds
+        kill(coordinator.processIdentifier, SIGKILL)
+        coordinator.waitUntilExit()
+
+        coordinator = try harness.start("fedct-coordinator", ["--config", config], label: "coordinator-2")
+        var after: Fedct_V1_JobStatus?
+        let deadline = Date().addingTimeInterval(180)
+        while Date() < deadline {
+            if let current = await status(), current.state == .succeeded || current.state == .failed { after = current; break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let final = try XCTUnwrap(after, "the job did not end after the restart\n\(harness.log("coordinator-2"))\n\(harness.log("site-1"))")
+        XCTAssertEqual(final.state, .succeeded, final.message)
+        XCTAssertEqual(final.rounds.map(\.round), [1, 2, 3, 4])
+        for record in committed {
+            XCTAssertEqual(final.rounds[Int(record.round) - 1], record, "committed round \(record.round) changed after the restart")
+        }
+        XCTAssertTrue(harness.log("coordinator-2").contains("resuming job"), harness.log("coordinator-2"))
+    }
 }

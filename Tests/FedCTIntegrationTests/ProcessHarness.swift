@@ -1,5 +1,6 @@
 // ProcessHarness: starts the real fedct executables as child processes for multi-process tests, and cleans up after them.
 import Foundation
+import Glibc
 import XCTest
 
 /// Locates the built executables and runs them with captured output.
@@ -71,6 +72,21 @@ final class ProcessHarness {
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw HarnessError("timed out waiting for \(file.path)")
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (for a server that must come back on the same port).
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw HarnessError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func write(_ text: String, to name: String) throws -> String {
