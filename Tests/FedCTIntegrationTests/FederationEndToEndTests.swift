@@ -43,6 +43,26 @@ final class FederationEndToEndTests: XCTestCase {
         spec.training.batchSize = 4
         let submitted = try await admin.submit(spec)
 
+        // Roles come from the certificate: a site may not call Admin, an admin may not call Site.
+        let siteAsAdmin = try AdminClient(address: address, tls: TLSConfig.load(
+            caFile: root.appending(path: "pki/site-1/ca.pem").path, certificateFile: root.appending(path: "pki/site-1/cert.pem").path,
+            keyFile: root.appending(path: "pki/site-1/key.pem").path))
+        do {
+            _ = try await siteAsAdmin.list()
+            XCTFail("a site must not list jobs")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .permissionDenied, "\(error)")
+        }
+        var invalid = spec
+        invalid.training.batchSize = 0
+        do {
+            _ = try await admin.submit(invalid)
+            XCTFail("an invalid job must be refused")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .invalidArgument)
+            XCTAssertTrue(error.message.contains("training.batch_size"), error.message)
+        }
+
         func siteConfig(_ name: String, pki: String = "pki", data: String? = nil) throws -> String {
             try harness.write("""
                 coordinator: {address: "\(address)"}
