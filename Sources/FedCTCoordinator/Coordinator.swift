@@ -207,7 +207,8 @@ public actor Coordinator {
         refreshActiveStatus()
     }
 
-    /// FedAvg over the spooled updates of `sites`: new = old + Σ nᵢΔᵢ / Σ nᵢ, committed atomically.
+    /// Combines the spooled updates of `sites` into their weighted mean Σ nᵢΔᵢ / Σ nᵢ, applies the job's
+    /// strategy (FedAvg adds it; FedAdam/FedYogi step a server optimiser), and commits the new model.
     private func aggregate(round: Int, sites: [String]) throws {
         guard var job = active, var status = statuses[job.id] else { return }
         let base = try SafeTensors.decode(try models.get(job.machine.globalModelSHA256), source: "global model of round \(round - 1)")
@@ -227,8 +228,11 @@ public actor Coordinator {
         guard meanDelta.allSatisfy(\.isFinite) else {
             throw FedCTError(.invalidData, "the aggregated update of round \(round) has non-finite values; the round is not committed")
         }
+        let strategy = try ServerStrategy(spec: status.spec.strategy, source: "job \(job.id)")
+        var optimizerState = try status.rounds.last.flatMap { $0.optimizerStateSha256.isEmpty ? nil : $0.optimizerStateSha256 }
+            .map { try ServerOptimizerState(modelState: SafeTensors.decode(try models.get($0), source: "server optimiser state")) }
         var next = base
-        for index in next.values.indices { next.values[index] += meanDelta[index] }
+        next.values = try strategy.apply(meanUpdate: meanDelta, to: base.values, state: &optimizerState)
         next.metadata = ["job": status.spec.name, "round": "\(round)"]
         let sha = try models.put(SafeTensors.encode(next))
 
@@ -242,6 +246,7 @@ public actor Coordinator {
         record.seconds = now() - (job.roundStartedAt ?? now())
         record.modelSha256 = sha
         record.exampleCount = aggregator.totalWeight
+        if let optimizerState { record.optimizerStateSha256 = try models.put(SafeTensors.encode(optimizerState.modelState())) }
         status.rounds.append(record)
         status.currentRound = Int32(round)
         try jobs.save(status)

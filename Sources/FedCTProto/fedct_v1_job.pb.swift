@@ -145,11 +145,45 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
     set {_uniqueStorage()._roundDeadlineSeconds = newValue}
   }
 
+  public var strategy: Fedct_V1_StrategySpec {
+    get {_storage._strategy ?? Fedct_V1_StrategySpec()}
+    set {_uniqueStorage()._strategy = newValue}
+  }
+  /// Returns true if `strategy` has been explicitly set.
+  public var hasStrategy: Bool {_storage._strategy != nil}
+  /// Clears the value of `strategy`. Subsequent reads from it will return its default value.
+  public mutating func clearStrategy() {_uniqueStorage()._strategy = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// How the coordinator turns the sites' aggregated update into the next global model.
+public nonisolated struct Fedct_V1_StrategySpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "fedavg" (add the weighted mean update), "fedadam" or "fedyogi" (server-side adaptive optimiser
+  /// on the weighted mean update as a pseudo-gradient; Reddi et al., ICLR 2021).
+  public var name: String = String()
+
+  /// Server learning rate (fedadam/fedyogi); fedavg always applies the mean update as is.
+  public var serverLearningRate: Double = 0
+
+  public var beta1: Double = 0
+
+  public var beta2: Double = 0
+
+  /// Adaptivity: the denominator is sqrt(v) + tau.
+  public var tau: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Fedct_V1_RoundRecord: Sendable {
@@ -172,6 +206,9 @@ public nonisolated struct Fedct_V1_RoundRecord: Sendable {
   public var modelSha256: String = String()
 
   public var exampleCount: Int64 = 0
+
+  /// Blob holding the server optimiser's moments after this round (fedadam/fedyogi), for resuming.
+  public var optimizerStateSha256: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -414,7 +451,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -425,6 +462,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _tte: Fedct_V1_TTESpec? = nil
     var _training: Fedct_V1_TrainingSpec? = nil
     var _roundDeadlineSeconds: Int32 = 0
+    var _strategy: Fedct_V1_StrategySpec? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -443,6 +481,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _tte = source._tte
       _training = source._training
       _roundDeadlineSeconds = source._roundDeadlineSeconds
+      _strategy = source._strategy
     }
   }
 
@@ -469,6 +508,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._tte) }()
         case 7: try { try decoder.decodeSingularMessageField(value: &_storage._training) }()
         case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._roundDeadlineSeconds) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._strategy) }()
         default: break
         }
       }
@@ -505,6 +545,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       if _storage._roundDeadlineSeconds != 0 {
         try visitor.visitSingularInt32Field(value: _storage._roundDeadlineSeconds, fieldNumber: 8)
       }
+      try { if let v = _storage._strategy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -522,6 +565,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._tte != rhs_storage._tte {return false}
         if _storage._training != rhs_storage._training {return false}
         if _storage._roundDeadlineSeconds != rhs_storage._roundDeadlineSeconds {return false}
+        if _storage._strategy != rhs_storage._strategy {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -531,9 +575,59 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
   }
 }
 
+nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StrategySpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}server_learning_rate\0\u{1}beta1\0\u{1}beta2\0\u{1}tau\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.serverLearningRate) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.beta1) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.beta2) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.tau) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.serverLearningRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.serverLearningRate, fieldNumber: 2)
+    }
+    if self.beta1.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.beta1, fieldNumber: 3)
+    }
+    if self.beta2.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.beta2, fieldNumber: 4)
+    }
+    if self.tau.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.tau, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_StrategySpec, rhs: Fedct_V1_StrategySpec) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.serverLearningRate != rhs.serverLearningRate {return false}
+    if lhs.beta1 != rhs.beta1 {return false}
+    if lhs.beta2 != rhs.beta2 {return false}
+    if lhs.tau != rhs.tau {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RoundRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}sites\0\u{3}mean_train_loss\0\u{3}bytes_down\0\u{3}bytes_up\0\u{1}seconds\0\u{3}model_sha256\0\u{3}example_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}sites\0\u{3}mean_train_loss\0\u{3}bytes_down\0\u{3}bytes_up\0\u{1}seconds\0\u{3}model_sha256\0\u{3}example_count\0\u{3}optimizer_state_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -549,6 +643,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.exampleCount) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.optimizerStateSha256) }()
       default: break
       }
     }
@@ -579,6 +674,9 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
     if self.exampleCount != 0 {
       try visitor.visitSingularInt64Field(value: self.exampleCount, fieldNumber: 8)
     }
+    if !self.optimizerStateSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.optimizerStateSha256, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -591,6 +689,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.seconds != rhs.seconds {return false}
     if lhs.modelSha256 != rhs.modelSha256 {return false}
     if lhs.exampleCount != rhs.exampleCount {return false}
+    if lhs.optimizerStateSha256 != rhs.optimizerStateSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

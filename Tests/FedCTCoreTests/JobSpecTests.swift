@@ -19,6 +19,7 @@ final class JobSpecTests: XCTestCase {
         XCTAssertEqual(spec.training.learningRate, 0.01)
         XCTAssertEqual(spec.encoder.depth, 10, "default kept")
         XCTAssertEqual(spec.tte.taskCodes, ["DEATH", "PE", "PH"])
+        XCTAssertEqual(spec.strategy.name, "fedavg")
     }
 
     func testErrorsNameTheField() {
@@ -29,6 +30,7 @@ final class JobSpecTests: XCTestCase {
             ("trainin:\n  batch_size: 2", "'trainin'"),
             ("tte:\n  piece_edges_days: [30, 10]", "'tte.piece_edges_days'"),
             ("rounds: [", "not valid YAML"),
+            ("strategy:\n  name: fedprox2", "'strategy.name'"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try Fedct_V1_JobSpec(yaml: YAMLDocument(text: text, source: "job.yaml")), text) { error in

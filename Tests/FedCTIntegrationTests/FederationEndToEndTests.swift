@@ -169,6 +169,7 @@ final class FederationEndToEndTests: XCTestCase {
         var spec = Fedct_V1_JobSpec.defaults
         spec.rounds = 4
         spec.minSites = 2
+        spec.strategy.name = "fedadam"
         spec.encoder.width = 2
         spec.tte.rank = 4
         spec.training.volumeSize = 16
@@ -214,5 +215,6 @@ final class FederationEndToEndTests: XCTestCase {
             XCTAssertEqual(final.rounds[Int(record.round) - 1], record, "committed round \(record.round) changed after the restart")
         }
         XCTAssertTrue(harness.log("coordinator-2").contains("resuming job"), harness.log("coordinator-2"))
+        XCTAssertTrue(final.rounds.allSatisfy { !$0.optimizerStateSha256.isEmpty }, "FedAdam's moments are kept with every round")
     }
 }

@@ -23,13 +23,14 @@ extension Fedct_V1_JobSpec {
         spec.training.learningRate = 1e-3
         spec.training.weightDecay = 1e-4
         spec.training.volumeSize = 32
+        spec.strategy.name = "fedavg"
         return spec
     }
 
     /// Parses a job specification; unknown or ill-typed fields are errors that name the field.
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec.defaults
-        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training"])
+        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
         if let value = try yaml.int("min_sites") { spec.minSites = Int32(clamping: value) }
@@ -57,6 +58,14 @@ extension Fedct_V1_JobSpec {
             if let value = try training.double("learning_rate") { spec.training.learningRate = value }
             if let value = try training.double("weight_decay") { spec.training.weightDecay = value }
             if let value = try training.int("volume_size") { spec.training.volumeSize = Int32(clamping: value) }
+        }
+        if let strategy = try yaml.section("strategy") {
+            try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau"])
+            if let value = try strategy.string("name") { spec.strategy.name = value }
+            if let value = try strategy.double("server_learning_rate") { spec.strategy.serverLearningRate = value }
+            if let value = try strategy.double("beta1") { spec.strategy.beta1 = value }
+            if let value = try strategy.double("beta2") { spec.strategy.beta2 = value }
+            if let value = try strategy.double("tau") { spec.strategy.tau = value }
         }
         try spec.validate(source: yaml.source)
         self = spec
@@ -94,5 +103,6 @@ extension Fedct_V1_JobSpec {
         guard training.learningRate > 0, training.learningRate.isFinite else { throw fail("training.learning_rate", "must be a positive number") }
         guard training.weightDecay >= 0 else { throw fail("training.weight_decay", "must not be negative") }
         guard (8...512).contains(training.volumeSize) else { throw fail("training.volume_size", "must be between 8 and 512 (got \(training.volumeSize))") }
+        _ = try ServerStrategy(spec: strategy, source: source)
     }
 }

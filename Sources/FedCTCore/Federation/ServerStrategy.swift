@@ -1,0 +1,96 @@
+// ServerStrategy: how the coordinator turns the sites' weighted mean update into the next global model.
+public import FedCTProto
+
+/// The server's moments for FedAdam and FedYogi, one value per model coordinate.
+public struct ServerOptimizerState: Sendable, Equatable {
+    public var firstMoment: [Float]
+    public var secondMoment: [Float]
+
+    public init(firstMoment: [Float], secondMoment: [Float]) {
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+    }
+
+    /// As a model state (tensors `m` and `v`), to be stored as a blob beside the round's model.
+    public func modelState() throws -> ModelState {
+        try ModelState(layout: [TensorLayout(name: "m", shape: [firstMoment.count]), TensorLayout(name: "v", shape: [secondMoment.count])],
+                       values: firstMoment + secondMoment, metadata: ["kind": "server-optimizer"])
+    }
+
+    public init(modelState state: ModelState) throws {
+        guard state.layout.map(\.name) == ["m", "v"], state.layout[0].count == state.layout[1].count else {
+            throw FedCTError(.invalidData, "server optimiser state blob must hold tensors m and v of equal size")
+        }
+        let count = state.layout[0].count
+        self.init(firstMoment: Array(state.values[..<count]), secondMoment: Array(state.values[count...]))
+    }
+}
+
+/// FedAvg, FedAdam or FedYogi (Reddi et al., "Adaptive Federated Optimization", ICLR 2021).
+///
+/// All three act on the aggregate only (the example-weighted mean of the sites' updates), so they work
+/// unchanged under secure aggregation. FedAvg adds the mean update. FedAdam and FedYogi treat it as a
+/// pseudo-gradient Δ: m ← β₁m + (1−β₁)Δ; Adam: v ← β₂v + (1−β₂)Δ²; Yogi: v ← v − (1−β₂)Δ²·sign(v − Δ²);
+/// then x ← x + η·m / (√v + τ), with v starting at τ².
+public struct ServerStrategy: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case fedavg, fedadam, fedyogi }
+
+    public var kind: Kind
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var tau: Double
+
+    /// The strategy a job asks for; unset numbers take the defaults (η 0.01, β₁ 0.9, β₂ 0.99, τ 0.001).
+    public init(spec: Fedct_V1_StrategySpec, source: String = "job") throws {
+        func fail(_ field: String, _ problem: String) -> FedCTError {
+            FedCTError(.invalidConfiguration, "\(source): field 'strategy.\(field)' \(problem)")
+        }
+        guard let kind = Kind(rawValue: spec.name.isEmpty ? "fedavg" : spec.name) else {
+            throw fail("name", "'\(spec.name)' is not a strategy (\(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self.kind = kind
+        learningRate = spec.serverLearningRate == 0 ? 0.01 : spec.serverLearningRate
+        beta1 = spec.beta1 == 0 ? 0.9 : spec.beta1
+        beta2 = spec.beta2 == 0 ? 0.99 : spec.beta2
+        tau = spec.tau == 0 ? 1e-3 : spec.tau
+        guard learningRate > 0, learningRate.isFinite else { throw fail("server_learning_rate", "must be a positive number") }
+        guard (0..<1).contains(beta1) else { throw fail("beta1", "must be in [0, 1)") }
+        guard (0..<1).contains(beta2) else { throw fail("beta2", "must be in [0, 1)") }
+        guard tau > 0, tau.isFinite else { throw fail("tau", "must be a positive number") }
+    }
+
+    /// The next global model from `model` and the sites' weighted mean update; advances `state`
+    /// (nil before the first adaptive round; always nil for FedAvg).
+    public func apply(meanUpdate: [Float], to model: [Float], state: inout ServerOptimizerState?) throws -> [Float] {
+        guard meanUpdate.count == model.count else {
+            throw FedCTError(.integrity, "the mean update has \(meanUpdate.count) coordinates; the model has \(model.count)")
+        }
+        guard kind != .fedavg else { return zip(model, meanUpdate).map { $0 + $1 } }
+        var moments = state ?? ServerOptimizerState(firstMoment: [Float](repeating: 0, count: model.count),
+                                                     secondMoment: [Float](repeating: Float(tau * tau), count: model.count))
+        guard moments.firstMoment.count == model.count, moments.secondMoment.count == model.count else {
+            throw FedCTError(.integrity, "the server optimiser state does not fit the model (\(moments.firstMoment.count) vs \(model.count) coordinates)")
+        }
+        var next = model
+        for index in model.indices {
+            let delta = Double(meanUpdate[index])
+            let m = beta1 * Double(moments.firstMoment[index]) + (1 - beta1) * delta
+            let previous = Double(moments.secondMoment[index])
+            let squared = delta * delta
+            let v: Double =
+                switch kind {
+                case .fedadam: beta2 * previous + (1 - beta2) * squared
+                case .fedyogi: previous - (1 - beta2) * squared * Self.sign(previous - squared)
+                case .fedavg: previous
+                }
+            moments.firstMoment[index] = Float(m)
+            moments.secondMoment[index] = Float(v)
+            next[index] = Float(Double(model[index]) + learningRate * m / (v.squareRoot() + tau))
+        }
+        state = moments
+        return next
+    }
+
+    private static func sign(_ value: Double) -> Double { value > 0 ? 1 : value < 0 ? -1 : 0 }
+}
