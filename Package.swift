@@ -126,6 +126,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
+        .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -192,6 +192,9 @@ struct fct_torch_model {
     std::vector<std::vector<int64_t>> shapes;
     std::vector<torch::Tensor> state;
     int64_t state_size = 0;
+    /// FedProx anchor (the round's global parameters) and weight; empty / 0 when off.
+    std::vector<torch::Tensor> anchor;
+    double proximal_mu = 0;
 
     torch::Tensor volumes(const float *data, int64_t batch, int64_t depth, int64_t height, int64_t width) const {
         if (!data || batch < 1 || depth < 1 || height < 1 || width < 1) throw std::invalid_argument("empty volume batch");
@@ -304,6 +307,17 @@ int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_
     });
 }
 
+int32_t fct_torch_model_set_proximal(fct_torch_model *model, double mu, char **error) {
+    return guarded(error, [&] {
+        if (!model) throw std::invalid_argument("model is NULL");
+        if (!(mu >= 0)) throw std::invalid_argument("the proximal weight mu must be ≥ 0");
+        model->anchor.clear();
+        model->proximal_mu = mu;
+        if (mu == 0) return;
+        for (auto &parameter : model->net->parameters()) model->anchor.push_back(parameter.detach().clone());
+    });
+}
+
 int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                                    int64_t height, int64_t width, const float *time_at_risk, const float *event,
                                    float *loss, char **error) {
@@ -312,7 +326,16 @@ int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes,
         model->optimizer->zero_grad();
         auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width)));
         auto value = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch));
-        value.backward();
+        auto objective = value;
+        if (model->proximal_mu > 0) {
+            auto parameters = model->net->parameters();
+            auto distance = torch::zeros({}, torch::kFloat32);
+            for (size_t index = 0; index < parameters.size(); index++) {
+                distance = distance + (parameters[index] - model->anchor[index]).pow(2).sum();
+            }
+            objective = value + 0.5 * model->proximal_mu * distance;
+        }
+        objective.backward();
         model->optimizer->step();
         *loss = value.item<float>();
     });

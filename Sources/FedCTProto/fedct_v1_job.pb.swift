@@ -167,8 +167,10 @@ public nonisolated struct Fedct_V1_StrategySpec: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// "fedavg" (add the weighted mean update), "fedadam" or "fedyogi" (server-side adaptive optimiser
-  /// on the weighted mean update as a pseudo-gradient; Reddi et al., ICLR 2021).
+  /// "fedavg" (add the weighted mean update), "fedprox" (FedAvg plus a proximal term in local training;
+  /// Li et al., MLSys 2020), "fedbn" (FedAvg except normalisation layers, which stay local; Li et al., ICLR
+  /// 2021), "fedadam" or "fedyogi" (server-side adaptive optimiser on the weighted mean update as a
+  /// pseudo-gradient; Reddi et al., ICLR 2021).
   public var name: String = String()
 
   /// Server learning rate (fedadam/fedyogi); fedavg always applies the mean update as is.
@@ -180,6 +182,9 @@ public nonisolated struct Fedct_V1_StrategySpec: Sendable {
 
   /// Adaptivity: the denominator is sqrt(v) + tau.
   public var tau: Double = 0
+
+  /// FedProx: weight mu of the proximal term mu/2 · ||w − w_global||² added to each site's loss.
+  public var proximalMu: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -577,7 +582,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StrategySpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}server_learning_rate\0\u{1}beta1\0\u{1}beta2\0\u{1}tau\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}server_learning_rate\0\u{1}beta1\0\u{1}beta2\0\u{1}tau\0\u{3}proximal_mu\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -590,6 +595,7 @@ nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.beta1) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.beta2) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.tau) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.proximalMu) }()
       default: break
       }
     }
@@ -611,6 +617,9 @@ nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobu
     if self.tau.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.tau, fieldNumber: 5)
     }
+    if self.proximalMu.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.proximalMu, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -620,6 +629,7 @@ nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobu
     if lhs.beta1 != rhs.beta1 {return false}
     if lhs.beta2 != rhs.beta2 {return false}
     if lhs.tau != rhs.tau {return false}
+    if lhs.proximalMu != rhs.proximalMu {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

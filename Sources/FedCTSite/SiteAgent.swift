@@ -21,6 +21,8 @@ public final class SiteAgent {
     let connectAttempts: Int?
     private var datasets: [String: SiteDataset] = [:]
     private var models: [ModelKey: TTEModel] = [:]
+    /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
+    private var localStates: [String: [Float]] = [:]
 
     /// Models are reused across rounds and jobs with the same architecture.
     private struct ModelKey: Hashable {
@@ -90,13 +92,25 @@ public final class SiteAgent {
         let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
         let model = try model(for: spec)
-        try model.load(base, source: "global model \(task.modelSha256.prefix(12))")
+        let strategy = try ServerStrategy(spec: spec.strategy, source: "job \(task.jobID)")
+        let localRanges = strategy.kind == .fedbn ? NormalizationLayers.ranges(in: base.layout) : []
+        var start = base
+        if let kept = localStates[task.jobID] {
+            for range in localRanges { start.values.replaceSubrange(range, with: kept[range]) }
+        }
+        try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
+        try model.setProximal(mu: strategy.proximalMu)
         let trainer = LocalTrainer(epochs: Int(spec.training.localEpochs), batchSize: Int(spec.training.batchSize),
                                    learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
                                    volumeSize: Int(spec.training.volumeSize))
         let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919)
         let trained = try model.exportState()
-        let delta = zip(trained, base.values).map { $0 - $1 }
+        var delta = zip(trained, base.values).map { $0 - $1 }
+        if !localRanges.isEmpty {
+            // FedBN: normalisation layers stay here; the coordinator's copies get no update.
+            localStates[task.jobID] = trained
+            for range in localRanges { delta.replaceSubrange(range, with: repeatElement(0, count: range.count)) }
+        }
         guard delta.allSatisfy(\.isFinite) else {
             throw FedCTError(.invalidData, "round \(task.round): the local update has non-finite values; nothing was sent")
         }

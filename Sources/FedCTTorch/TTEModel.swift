@@ -74,6 +74,12 @@ public final class TTEModel {
         try TorchError.check { fct_torch_model_reset_optimizer(handle, learningRate, weightDecay, 0.9, 0.999, 1e-8, $0) }
     }
 
+    /// FedProx: anchors a proximal term μ/2·‖w − w₀‖² at the current parameters (call after loading the
+    /// round's global model); μ = 0 turns it off.
+    public func setProximal(mu: Double) throws {
+        try TorchError.check { fct_torch_model_set_proximal(handle, mu, $0) }
+    }
+
     /// One AdamW step on a batch; returns the batch loss.
     public func trainStep(volumes: [Float], shape: VolumeShape, timeAtRisk: [Float], events: [Float]) throws -> Float {
         try step(volumes, shape, timeAtRisk, events, fct_torch_model_train_step)

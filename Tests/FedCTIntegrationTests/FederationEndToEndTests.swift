@@ -38,6 +38,8 @@ final class FederationEndToEndTests: XCTestCase {
         spec.minSites = 2
         spec.roundDeadlineSeconds = 120
         spec.encoder.width = 2
+        spec.encoder.norm = "batch"
+        spec.strategy.name = "fedbn"
         spec.tte.rank = 4
         spec.training.volumeSize = 16
         spec.training.batchSize = 4
@@ -116,6 +118,15 @@ final class FederationEndToEndTests: XCTestCase {
                 worst = max(worst, abs(Double(stored.values[index]) - expected) / max(1, abs(expected)))
             }
             XCTAssertLessThan(worst, 1e-6, "round \(record.round): stored model differs from old + weighted mean delta")
+            // FedBN: the coordinator's normalisation layers never move; everything else does.
+            var offset = 0
+            for tensor in stored.layout {
+                let range = offset..<(offset + tensor.count)
+                offset += tensor.count
+                if tensor.name.contains("bn1") || tensor.name.contains("bn2") || tensor.name.contains("downsample.1") {
+                    XCTAssertEqual(Array(stored.values[range]), Array(previous.values[range]), "\(tensor.name) must stay at the sites")
+                }
+            }
             previous = stored
         }
         for site in sites {

@@ -95,4 +95,24 @@ final class TTEModelTests: XCTestCase {
             offset += tensor.count
         }
     }
+
+    func testProximalTermKeepsParametersNearTheAnchor() throws {
+        let shape = VolumeShape(batch: 2, depth: 16, height: 16, width: 16)
+        let volumes: [Float] = (0..<shape.voxelCount).map { (index: Int) -> Float in Float(index % 11) / 11 - 0.5 }
+        let time: [Float] = [1, 1, 0.5, 0.5, 0.2, 0.2, 0, 0]
+        let events: [Float] = [0, 0, 0, 0, 1, 0, 0, 0]
+        func drift(mu: Double) throws -> Double {
+            let model = try tiny(seed: 3)
+            let start = try model.exportState()
+            try model.resetOptimizer(learningRate: 1e-2, weightDecay: 0)
+            try model.setProximal(mu: mu)
+            for _ in 0..<15 { _ = try model.trainStep(volumes: volumes, shape: shape, timeAtRisk: time, events: events) }
+            return zip(try model.exportState(), start).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+        }
+        let free = try drift(mu: 0)
+        let anchored = try drift(mu: 50)
+        XCTAssertGreaterThan(free, 0)
+        XCTAssertLessThan(anchored, free * 0.8, "mu = 50 must keep the weights closer to the anchor (\(anchored) vs \(free))")
+        XCTAssertThrowsError(try tiny().setProximal(mu: -1))
+    }
 }

@@ -95,6 +95,13 @@ int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_
                                         double beta1, double beta2, double eps, char **error);
 
 /**
+ * FedProx: from now on each training step adds mu/2 · ||w − w₀||² over the parameters to the loss, where w₀ are
+ * the parameters' values at this call (the round's global model). mu = 0 turns the term off. The loss reported
+ * by the training step stays the time-to-event loss alone.
+ */
+int32_t fct_torch_model_set_proximal(fct_torch_model *model, double mu, char **error);
+
+/**
  * One optimisation step on a batch. `volumes` is [batch, 1, depth, height, width] float32, read in place
  * (not copied, not written). `time_at_risk` and `event` are [batch, pieces, tasks]; the caller checks their
  * counts. Training mode: forward, loss, backward, AdamW step. Writes the batch loss (before the step).

@@ -26,20 +26,24 @@ public struct ServerOptimizerState: Sendable, Equatable {
     }
 }
 
-/// FedAvg, FedAdam or FedYogi (Reddi et al., "Adaptive Federated Optimization", ICLR 2021).
+/// FedAvg, FedProx, FedBN, FedAdam or FedYogi.
 ///
-/// All three act on the aggregate only (the example-weighted mean of the sites' updates), so they work
-/// unchanged under secure aggregation. FedAvg adds the mean update. FedAdam and FedYogi treat it as a
+/// On the server all act on the aggregate only (the example-weighted mean of the sites' updates), so they
+/// work unchanged under secure aggregation. FedAvg, FedProx and FedBN add the mean update (FedProx changes
+/// the sites' loss, FedBN keeps normalisation layers at the sites, whose updates for them are zero).
+/// FedAdam and FedYogi (Reddi et al., "Adaptive Federated Optimization", ICLR 2021) treat it as a
 /// pseudo-gradient Δ: m ← β₁m + (1−β₁)Δ; Adam: v ← β₂v + (1−β₂)Δ²; Yogi: v ← v − (1−β₂)Δ²·sign(v − Δ²);
 /// then x ← x + η·m / (√v + τ), with v starting at τ².
 public struct ServerStrategy: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case fedavg, fedadam, fedyogi }
+    public enum Kind: String, Sendable, CaseIterable { case fedavg, fedprox, fedbn, fedadam, fedyogi }
 
     public var kind: Kind
     public var learningRate: Double
     public var beta1: Double
     public var beta2: Double
     public var tau: Double
+    /// FedProx's μ (0 for every other strategy).
+    public var proximalMu: Double
 
     /// The strategy a job asks for; unset numbers take the defaults (η 0.01, β₁ 0.9, β₂ 0.99, τ 0.001).
     public init(spec: Fedct_V1_StrategySpec, source: String = "job") throws {
@@ -54,10 +58,12 @@ public struct ServerStrategy: Sendable, Equatable {
         beta1 = spec.beta1 == 0 ? 0.9 : spec.beta1
         beta2 = spec.beta2 == 0 ? 0.99 : spec.beta2
         tau = spec.tau == 0 ? 1e-3 : spec.tau
+        proximalMu = kind == .fedprox ? (spec.proximalMu == 0 ? 0.01 : spec.proximalMu) : 0
         guard learningRate > 0, learningRate.isFinite else { throw fail("server_learning_rate", "must be a positive number") }
         guard (0..<1).contains(beta1) else { throw fail("beta1", "must be in [0, 1)") }
         guard (0..<1).contains(beta2) else { throw fail("beta2", "must be in [0, 1)") }
         guard tau > 0, tau.isFinite else { throw fail("tau", "must be a positive number") }
+        guard spec.proximalMu >= 0, spec.proximalMu.isFinite else { throw fail("proximal_mu", "must not be negative") }
     }
 
     /// The next global model from `model` and the sites' weighted mean update; advances `state`
@@ -66,7 +72,7 @@ public struct ServerStrategy: Sendable, Equatable {
         guard meanUpdate.count == model.count else {
             throw FedCTError(.integrity, "the mean update has \(meanUpdate.count) coordinates; the model has \(model.count)")
         }
-        guard kind != .fedavg else { return zip(model, meanUpdate).map { $0 + $1 } }
+        guard kind == .fedadam || kind == .fedyogi else { return zip(model, meanUpdate).map { $0 + $1 } }
         var moments = state ?? ServerOptimizerState(firstMoment: [Float](repeating: 0, count: model.count),
                                                      secondMoment: [Float](repeating: Float(tau * tau), count: model.count))
         guard moments.firstMoment.count == model.count, moments.secondMoment.count == model.count else {
@@ -82,7 +88,7 @@ public struct ServerStrategy: Sendable, Equatable {
                 switch kind {
                 case .fedadam: beta2 * previous + (1 - beta2) * squared
                 case .fedyogi: previous - (1 - beta2) * squared * Self.sign(previous - squared)
-                case .fedavg: previous
+                case .fedavg, .fedprox, .fedbn: previous
                 }
             moments.firstMoment[index] = Float(m)
             moments.secondMoment[index] = Float(v)

@@ -60,12 +60,13 @@ extension Fedct_V1_JobSpec {
             if let value = try training.int("volume_size") { spec.training.volumeSize = Int32(clamping: value) }
         }
         if let strategy = try yaml.section("strategy") {
-            try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau"])
+            try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau", "proximal_mu"])
             if let value = try strategy.string("name") { spec.strategy.name = value }
             if let value = try strategy.double("server_learning_rate") { spec.strategy.serverLearningRate = value }
             if let value = try strategy.double("beta1") { spec.strategy.beta1 = value }
             if let value = try strategy.double("beta2") { spec.strategy.beta2 = value }
             if let value = try strategy.double("tau") { spec.strategy.tau = value }
+            if let value = try strategy.double("proximal_mu") { spec.strategy.proximalMu = value }
         }
         try spec.validate(source: yaml.source)
         self = spec
