@@ -7,19 +7,23 @@ public struct ConsortiumPlan: Sendable {
     public var coordinatorHosts: [String]
     public var sites: [String]
     public var admins: [String]
+    /// The port the coordinator listens on (written into the start-up kits).
+    public var coordinatorPort: Int
 
-    public init(name: String, coordinatorHosts: [String], sites: [String], admins: [String]) {
+    public init(name: String, coordinatorHosts: [String], sites: [String], admins: [String], coordinatorPort: Int = 7443) {
         self.name = name
         self.coordinatorHosts = coordinatorHosts
         self.sites = sites
         self.admins = admins
+        self.coordinatorPort = coordinatorPort
     }
 }
 
 /// Writes the consortium's credentials.
 ///
 /// Layout under the output folder: `ca/ca.pem` and `ca/ca-key.pem` (keep offline), and for each
-/// participant `<name>/cert.pem`, `<name>/key.pem` and `<name>/ca.pem`. Private keys are 0600.
+/// participant a start-up kit `<name>/` with `cert.pem`, `key.pem` (0600), `ca.pem`, a ready
+/// configuration file (`coordinator.yaml` or `site.yaml`) and a README saying how to start.
 public enum Provisioner {
     /// The folder name of the coordinator's credentials.
     public static let coordinatorName = "coordinator"
@@ -33,6 +37,7 @@ public enum Provisioner {
             throw IdentityError("participant name '\(duplicate)' is used twice")
         }
         guard !plan.coordinatorHosts.isEmpty else { throw IdentityError("the coordinator needs at least one host name") }
+        guard (1...65535).contains(plan.coordinatorPort) else { throw IdentityError("coordinator port \(plan.coordinatorPort) is not a TCP port") }
         let authority = try ConsortiumAuthority(consortium: plan.name, now: now)
         let caPEM = try authority.certificatePEM
         try write(caPEM, to: directory.appending(path: "ca/ca.pem"), secret: false)
@@ -48,6 +53,9 @@ public enum Provisioner {
             try write(credential.certificatePEM, to: folder.appending(path: "cert.pem"), secret: false)
             try write(credential.privateKeyPEM, to: folder.appending(path: "key.pem"), secret: true)
             try write(caPEM, to: folder.appending(path: "ca.pem"), secret: false)
+            for (file, text) in StartupKit.files(name: name, role: role, plan: plan) {
+                try write(text, to: folder.appending(path: file), secret: false)
+            }
         }
     }
 

@@ -1,10 +1,15 @@
-// fedctl provision: creates the consortium CA and a credentials folder for the coordinator, each site and each admin.
+// fedctl provision: creates the consortium CA and a start-up kit for the coordinator, each site and each admin.
 import ArgumentParser
+import FedCTCore
 import FedCTIdentity
 import Foundation
 
 struct Provision: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a consortium CA and participant certificates.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create a consortium CA and a start-up kit (certificate, key, CA, config, README) per participant.")
+
+    @Argument(help: "consortium.yaml (name, coordinator: {hosts, port}, sites, admins); or use the options below.")
+    var consortiumFile: String?
 
     @Option(name: .long, help: "Output folder (ca/ plus one folder per participant).")
     var out: String
@@ -15,6 +20,9 @@ struct Provision: ParsableCommand {
     @Option(name: .long, help: "Host name or IP address the coordinator is reached at (repeatable).")
     var coordinatorHost: [String] = ["localhost", "127.0.0.1"]
 
+    @Option(name: .long, help: "Port the coordinator listens on.")
+    var coordinatorPort = 7443
+
     @Option(name: .long, help: "Site name (repeatable).")
     var site: [String] = []
 
@@ -22,8 +30,21 @@ struct Provision: ParsableCommand {
     var admin: [String] = ["admin"]
 
     func run() throws {
-        let plan = ConsortiumPlan(name: consortium, coordinatorHosts: coordinatorHost, sites: site, admins: admin)
+        let plan = try consortiumFile.map(Self.plan(from:))
+            ?? ConsortiumPlan(name: consortium, coordinatorHosts: coordinatorHost, sites: site, admins: admin, coordinatorPort: coordinatorPort)
         try Provisioner.provision(plan, into: URL(fileURLWithPath: out))
-        print("provisioned \(site.count) sites and \(admin.count) admins in \(out) (keep \(out)/ca/ca-key.pem offline)")
+        print("provisioned \(plan.sites.count) sites and \(plan.admins.count) admins of \(plan.name) in \(out); hand each participant its folder and keep \(out)/ca/ca-key.pem offline")
+    }
+
+    /// Reads consortium.yaml.
+    static func plan(from path: String) throws -> ConsortiumPlan {
+        let yaml = try YAMLDocument(contentsOf: path)
+        try yaml.rejectUnknownKeys(["name", "coordinator", "sites", "admins"])
+        guard let coordinator = try yaml.section("coordinator") else { throw yaml.error("coordinator", "is required (hosts, port)") }
+        try coordinator.rejectUnknownKeys(["hosts", "port"])
+        guard let hosts = try coordinator.strings("hosts"), !hosts.isEmpty else { throw coordinator.error("hosts", "must list at least one host name") }
+        return ConsortiumPlan(name: try yaml.string("name") ?? "fedct-consortium", coordinatorHosts: hosts,
+                              sites: try yaml.strings("sites") ?? [], admins: try yaml.strings("admins") ?? [],
+                              coordinatorPort: try coordinator.int("port") ?? 7443)
     }
 }

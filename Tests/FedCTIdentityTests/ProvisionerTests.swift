@@ -22,6 +22,14 @@ final class ProvisionerTests: XCTestCase {
             let attributes = try FileManager.default.attributesOfItem(atPath: folder.appending(path: "\(name)/key.pem").path)
             XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
         }
+        // Start-up kits: a ready config pointing at the coordinator, and a README.
+        let siteConfig = try String(contentsOf: folder.appending(path: "site-1/site.yaml"), encoding: .utf8)
+        XCTAssertTrue(siteConfig.contains("address: localhost:7443"), siteConfig)
+        XCTAssertTrue(siteConfig.contains("tls: {ca: ca.pem, cert: cert.pem, key: key.pem}"), siteConfig)
+        XCTAssertTrue(try String(contentsOf: folder.appending(path: "coordinator/coordinator.yaml"), encoding: .utf8).contains("listen: 0.0.0.0:7443"))
+        for name in ["coordinator", "site-1", "alice"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appending(path: "\(name)/README.md").path), name)
+        }
         let coordinator = try Certificate(pemEncoded: String(contentsOf: folder.appending(path: "coordinator/cert.pem"), encoding: .utf8))
         let names = try XCTUnwrap(coordinator.extensions.subjectAlternativeNames)
         XCTAssertTrue(names.contains(.dnsName("localhost")))

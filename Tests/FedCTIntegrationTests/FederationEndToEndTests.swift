@@ -155,6 +155,11 @@ final class FederationEndToEndTests: XCTestCase {
         XCTAssertNotEqual(noData.status, 0)
         XCTAssertTrue(noData.output.contains("missing") && noData.output.contains("data.dir"), noData.output)
 
+        // The start-up kit's site.yaml parses as it is, and says the one thing left to set.
+        let kit = try harness.run("fedct-site", ["--config", root.appending(path: "pki/site-1/site.yaml").path])
+        XCTAssertNotEqual(kit.status, 0)
+        XCTAssertTrue(kit.output.contains("/path/to/fedct-data") && kit.output.contains("data.dir"), kit.output)
+
         // Nothing listens on port 1: the agent gives up after the allowed attempts and says what to check.
         let unreachable = try harness.run("fedct-site", ["--config", try harness.write("coordinator: {address: \"127.0.0.1:1\"}\n\(tls)\ndata: {dir: data}\n", to: "unreachable.yaml"), "--connect-attempts", "1"])
         XCTAssertNotEqual(unreachable.status, 0)
