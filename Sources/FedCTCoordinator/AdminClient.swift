@@ -31,6 +31,12 @@ public struct AdminClient: Sendable {
         return try await unary("/fedct.v1.Admin/GetJob", request)
     }
 
+    public func cancel(_ id: String) async throws -> Fedct_V1_JobStatus {
+        var request = Fedct_V1_CancelJobRequest()
+        request.jobID = id
+        return try await unary("/fedct.v1.Admin/CancelJob", request)
+    }
+
     /// Downloads a stored model blob.
     public func fetchModel(sha256: String) async throws -> [UInt8] {
         var request = Fedct_V1_FetchModelRequest()

@@ -81,6 +81,28 @@ public actor Coordinator {
         return withLiveFields(status)
     }
 
+    /// Cancels a queued or running job: its open round is discarded, its committed rounds stay.
+    public func cancel(_ id: String, by admin: String) throws -> Fedct_V1_JobStatus {
+        guard var status = statuses[id] else { throw FedCTError(.notFound, "no job \(id)") }
+        switch status.state {
+        case .succeeded, .failed, .cancelled:
+            throw FedCTError(.failedPrecondition, "job \(id) has already ended (\(status.state))")
+        default:
+            break
+        }
+        logger.info("job cancelled", metadata: ["job": "\(id)", "by": "\(admin)"])
+        if active?.id == id {
+            for upload in active?.uploads.values.map(\.url) ?? [] { try? FileManager.default.removeItem(at: upload) }
+            endActiveJob(state: .cancelled, message: "cancelled by \(admin)")
+        } else {
+            status.state = .cancelled
+            status.message = "cancelled by \(admin)"
+            try jobs.save(status)
+            statuses[id] = status
+        }
+        return try job(id)
+    }
+
     // MARK: Sites
 
     public func join(site: String, _ request: Fedct_V1_JoinRequest) -> Fedct_V1_JoinResponse {
@@ -98,7 +120,7 @@ public actor Coordinator {
         var task = Fedct_V1_Task()
         guard var job = active else {
             // Idle: tell the site the last job is over, so agents run with --exit-after-job can stop.
-            if let last = order.last, statuses[last]?.state == .succeeded || statuses[last]?.state == .failed {
+            if let last = order.last, [.succeeded, .failed, .cancelled].contains(statuses[last]?.state) {
                 task.kind = .jobFinished
                 task.jobID = last
             } else {
@@ -293,7 +315,15 @@ public actor Coordinator {
 
     private func withLiveFields(_ status: Fedct_V1_JobStatus) -> Fedct_V1_JobStatus {
         var status = status
-        if let job = active, job.id == status.jobID { status.connectedSites = job.machine.liveSites(now: now()) }
+        guard let job = active, job.id == status.jobID else { return status }
+        let live = job.machine.liveSites(now: now())
+        status.connectedSites = live
+        status.siteProgress = Set(live).union(job.machine.participants).sorted().map { site in
+            var progress = Fedct_V1_SiteProgress()
+            progress.site = site
+            progress.state = job.machine.uploaded.contains(site) ? "uploaded" : job.machine.participants.contains(site) ? "training" : "waiting"
+            return progress
+        }
         return status
     }
 

@@ -81,6 +81,8 @@ public struct CoordinatorService: Sendable {
                 response.jobs = await coordinator.listJobs()
                 return response
             }
+        case "/fedct.v1.Admin/CancelJob":
+            try await unary(call) { (request: Fedct_V1_CancelJobRequest) in try await coordinator.cancel(request.jobID, by: name) }
         case "/fedct.v1.Admin/GetJob":
             try await unary(call) { (request: Fedct_V1_GetJobRequest) in try await coordinator.job(request.jobID) }
         default:

@@ -248,6 +248,9 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
 
   public var connectedSites: [String] = []
 
+  /// The open round's participants and how far each has got (live jobs only).
+  public var siteProgress: [Fedct_V1_SiteProgress] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum State: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -258,6 +261,7 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
     case running // = 3
     case succeeded // = 4
     case failed // = 5
+    case cancelled // = 6
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -272,6 +276,7 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
       case 3: self = .running
       case 4: self = .succeeded
       case 5: self = .failed
+      case 6: self = .cancelled
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -284,6 +289,7 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
       case .running: return 3
       case .succeeded: return 4
       case .failed: return 5
+      case .cancelled: return 6
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -296,6 +302,7 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
       .running,
       .succeeded,
       .failed,
+      .cancelled,
     ]
 
   }
@@ -303,6 +310,21 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
   public init() {}
 
   fileprivate var _spec: Fedct_V1_JobSpec? = nil
+}
+
+public nonisolated struct Fedct_V1_SiteProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var site: String = String()
+
+  /// "training" (has the round's task, no update yet), "uploaded", or "waiting" (live, not in this round).
+  public var state: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -707,7 +729,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}spec\0\u{3}current_round\0\u{1}rounds\0\u{3}initial_model_sha256\0\u{1}message\0\u{3}connected_sites\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}spec\0\u{3}current_round\0\u{1}rounds\0\u{3}initial_model_sha256\0\u{1}message\0\u{3}connected_sites\0\u{3}site_progress\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -723,6 +745,7 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 6: try { try decoder.decodeSingularStringField(value: &self.initialModelSha256) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 8: try { try decoder.decodeRepeatedStringField(value: &self.connectedSites) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.siteProgress) }()
       default: break
       }
     }
@@ -757,6 +780,9 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.connectedSites.isEmpty {
       try visitor.visitRepeatedStringField(value: self.connectedSites, fieldNumber: 8)
     }
+    if !self.siteProgress.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.siteProgress, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -769,11 +795,47 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.initialModelSha256 != rhs.initialModelSha256 {return false}
     if lhs.message != rhs.message {return false}
     if lhs.connectedSites != rhs.connectedSites {return false}
+    if lhs.siteProgress != rhs.siteProgress {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Fedct_V1_JobStatus.State: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}QUEUED\0\u{1}WAITING_FOR_SITES\0\u{1}RUNNING\0\u{1}SUCCEEDED\0\u{1}FAILED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}QUEUED\0\u{1}WAITING_FOR_SITES\0\u{1}RUNNING\0\u{1}SUCCEEDED\0\u{1}FAILED\0\u{1}CANCELLED\0")
+}
+
+nonisolated extension Fedct_V1_SiteProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SiteProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}state\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.site) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.site.isEmpty {
+      try visitor.visitSingularStringField(value: self.site, fieldNumber: 1)
+    }
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SiteProgress, rhs: Fedct_V1_SiteProgress) -> Bool {
+    if lhs.site != rhs.site {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }

@@ -7,7 +7,7 @@ import SwiftProtobuf
 
 struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "job", abstract: "Manage jobs.", subcommands: [Submit.self, List.self, Status.self, Wait.self])
+        commandName: "job", abstract: "Manage jobs.", subcommands: [Submit.self, List.self, Status.self, Watch.self, Wait.self, Cancel.self])
 
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Submit a job specification (YAML).")
@@ -74,12 +74,45 @@ struct JobCommand: AsyncParsableCommand {
                 case .succeeded:
                     print(RoundTable.render(status))
                     return
-                case .failed:
-                    throw FedCTError(.failedPrecondition, "job \(job) failed: \(status.message)")
+                case .failed, .cancelled:
+                    throw FedCTError(.failedPrecondition, "job \(job) \(status.state == .failed ? "failed" : "was cancelled"): \(status.message)")
                 default:
                     guard Date() < deadline else { throw FedCTError(.failedPrecondition, "job \(job) still \(status.state) after \(Int(timeout)) s") }
                     try await Task.sleep(for: .milliseconds(500))
                 }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running job (committed rounds are kept).")
+        @OptionGroup var admin: AdminOptions
+        @Argument(help: "Job id.") var job: String
+        @Flag(name: .long, help: "Print the job status as JSON.") var json = false
+
+        func run() async throws {
+            let status = try await admin.client().cancel(job)
+            if json { print(try status.jsonString()) } else { print("\(status.jobID): \(status.state) (\(status.message))") }
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a job's live progress (round, sites, bytes, ETA) until it ends.")
+        @OptionGroup var admin: AdminOptions
+        @Argument(help: "Job id.") var job: String
+        @Option(name: .long, help: "Seconds between refreshes.") var interval: Double = 1
+        @Flag(name: .long, help: "Print the progress once and exit.") var once = false
+
+        func run() async throws {
+            let client = try admin.client()
+            let terminal = isatty(STDOUT_FILENO) == 1
+            while true {
+                let status = try await client.job(job)
+                if terminal && !once { print("\u{1B}[2J\u{1B}[H", terminator: "") }
+                print(JobProgress.render(status))
+                fflush(nil)
+                if once || [.succeeded, .failed, .cancelled].contains(status.state) { return }
+                try await Task.sleep(for: .seconds(interval))
             }
         }
     }

@@ -27,3 +27,26 @@ enum RoundTable {
         return title + "\n" + TextTable.render(header: ["round", "sites", "mean train loss", "bytes moved", "seconds"], rows: rows)
     }
 }
+
+enum JobProgress {
+    /// The job's state, the open round's sites and the committed rounds, with an ETA from the mean round time.
+    static func render(_ status: Fedct_V1_JobStatus) -> String {
+        let committed = status.rounds.count
+        let remaining = Int(status.spec.rounds) - committed
+        let meanSeconds = committed > 0 ? status.rounds.reduce(0) { $0 + $1.seconds } / Double(committed) : nil
+        var lines = ["job \(status.jobID) (\(status.spec.name)): \(status.state), \(committed)/\(status.spec.rounds) rounds committed"]
+        if let meanSeconds, remaining > 0, status.state == .running || status.state == .waitingForSites {
+            lines.append(String(format: "ETA about %.0f s (%.1f s per round)", meanSeconds * Double(remaining), meanSeconds))
+        }
+        if !status.message.isEmpty { lines.append(status.message) }
+        if !status.siteProgress.isEmpty {
+            lines.append("")
+            lines.append(TextTable.render(header: ["site", "round \(committed + 1)"], rows: status.siteProgress.map { [$0.site, $0.state] }))
+        }
+        if committed > 0 {
+            lines.append("")
+            lines.append(RoundTable.render(status).split(separator: "\n", maxSplits: 1).last.map(String.init) ?? "")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

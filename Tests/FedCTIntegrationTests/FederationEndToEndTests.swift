@@ -133,6 +133,20 @@ final class FederationEndToEndTests: XCTestCase {
             site.waitUntilExit()
             XCTAssertEqual(site.terminationStatus, 0)
         }
+        // A second job waits for sites that have gone home; an admin cancels it, once.
+        let second = try await admin.submit(spec)
+        let cancelled = try await admin.cancel(second.jobID)
+        XCTAssertEqual(cancelled.state, .cancelled)
+        do {
+            _ = try await admin.cancel(second.jobID)
+            XCTFail("cancelling an ended job must fail")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .failedPrecondition, "\(error)")
+        }
+        let watch = try harness.run("fedctl", ["job", "watch", "--once", "--coordinator", address, "--credentials", root.appending(path: "pki/admin").path, status.jobID])
+        XCTAssertEqual(watch.status, 0, watch.output)
+        XCTAssertTrue(watch.output.contains("succeeded, 2/2 rounds committed"), watch.output)
+
         // The ledger recorded every update before it left.
         let ledger = try String(contentsOf: root.appending(path: "state-site-1-pki/egress.jsonl"), encoding: .utf8)
         XCTAssertEqual(ledger.components(separatedBy: "\"kind\":\"update\"").count - 1, 2)
