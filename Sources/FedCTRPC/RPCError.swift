@@ -1,8 +1,8 @@
 // RPCError: a gRPC status (code and message) as a Swift error.
 
-/// A call's failure status, as gRPC reports it.
+/// A call's failure status, as gRPC reports it (or as a handler sets it with ``ServerCall/finish(_:)``).
 public struct RPCError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// gRPC status codes.
+    /// A gRPC status code. Unknown raw values are kept as they are.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: Int32
         public init(rawValue: Int32) { self.rawValue = rawValue }
@@ -31,10 +31,14 @@ public struct RPCError: Error, CustomStringConvertible, Sendable, Equatable {
             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
         ]
 
-        public var description: String { Self.names.indices.contains(Int(rawValue)) ? Self.names[Int(rawValue)] : "code \(rawValue)" }
+        /// The gRPC name, e.g. `PERMISSION_DENIED`.
+        public var description: String {
+            Self.names.indices.contains(Int(rawValue)) ? Self.names[Int(rawValue)] : "code \(rawValue)"
+        }
     }
 
     public var code: Code
+    /// The status message, exactly as sent by the peer or produced by gRPC.
     public var message: String
 
     public init(code: Code, message: String) {
@@ -42,5 +46,23 @@ public struct RPCError: Error, CustomStringConvertible, Sendable, Equatable {
         self.message = message
     }
 
-    public var description: String { "\(code): \(message)" }
+    /// One line: `PERMISSION_DENIED: site-b may not call /fedct.v1.Admin/ListJobs`.
+    public var description: String { message.isEmpty ? "\(code)" : "\(code): \(message)" }
+
+    /// For a client-side UNAVAILABLE: the same error, its message prefixed with the target and a hint of what to
+    /// check (connection refused, TLS handshake, certificate refused). Other errors are returned unchanged.
+    public func explainingConnectionFailure(target: String) -> RPCError {
+        guard code == .unavailable else { return self }
+        let hint: String
+        if message.contains("Connection refused") || message.contains("DNS resolution failed") || message.contains("No route") {
+            hint = "is the server running, and is the address right?"
+        } else if message.lowercased().contains("handshake") || message.contains("CERTIFICATE_VERIFY_FAILED") {
+            hint = "TLS failed: do both sides' certificates come from the same CA, and does the server's certificate name the target host?"
+        } else if message.contains("Socket closed") || message.contains("Connection reset") || message.contains("Broken pipe") {
+            hint = "the server closed the connection; it may have refused this client's certificate"
+        } else {
+            hint = "the server cannot be reached"
+        }
+        return RPCError(code: code, message: "cannot reach \(target) (\(hint)): \(message)")
+    }
 }
