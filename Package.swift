@@ -89,18 +89,19 @@ let package = Package(
         ),
 
         // Layer 5: thin executables.
+        .target(name: "FedCTCommandLine", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "fedct-coordinator",
-            dependencies: ["FedCTCoordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FedCTCoordinator", "FedCTCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "fedct-site",
-            dependencies: ["FedCTSite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FedCTSite", "FedCTCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "fedctl",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto",
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -1,5 +1,6 @@
 // fedct-coordinator: reads coordinator.yaml, serves the Site and Admin services over mTLS, runs jobs until SIGTERM.
 import ArgumentParser
+import FedCTCommandLine
 import FedCTCoordinator
 import FedCTCore
 import FedCTRPC
@@ -11,6 +12,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-coordinator",
         abstract: "Schedules federated rounds and aggregates the sites' updates.")
+
+    static func main() async { await mainExitingQuickly() }
 
     @Option(name: .long, help: "Path of coordinator.yaml.")
     var config: String

@@ -1,5 +1,6 @@
 // fedct-site: reads site.yaml and runs the site agent (outbound connections only) until SIGTERM or the job ends.
 import ArgumentParser
+import FedCTCommandLine
 import FedCTCore
 import FedCTSite
 import Logging
@@ -9,6 +10,8 @@ struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.")
+
+    static func main() async { await mainExitingQuickly() }
 
     @Option(name: .long, help: "Path of site.yaml.")
     var config: String

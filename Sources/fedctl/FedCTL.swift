@@ -1,5 +1,6 @@
 // fedctl: the consortium's admin tool — provisioning, synthetic data, jobs, model export and probe evaluation.
 import ArgumentParser
+import FedCTCommandLine
 
 @main
 struct FedCTL: AsyncParsableCommand {
@@ -7,4 +8,6 @@ struct FedCTL: AsyncParsableCommand {
         commandName: "fedctl",
         abstract: "Administer a FedCT consortium.",
         subcommands: [Provision.self, Synth.self, JobCommand.self, ModelCommand.self, Evaluate.self])
+
+    static func main() async { await mainExitingQuickly() }
 }
