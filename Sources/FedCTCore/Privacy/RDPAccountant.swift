@@ -88,6 +88,7 @@ public struct RDPAccountant: Sendable, Codable, Equatable {
         return (max(0, epsilon), order)
     }
 
+    /// Decodes `orders` and `rdp`, refusing unequal lengths, NaN values and orders that are not finite and greater than 1.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let orders = try container.decode([Double].self, forKey: .orders)
