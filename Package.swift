@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "FedCTProto",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,7 +83,7 @@ let package = Package(
         .target(
             name: "FedCTSite",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

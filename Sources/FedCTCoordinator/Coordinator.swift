@@ -2,6 +2,7 @@
 public import FedCTCore
 public import FedCTProto
 import Crypto
+import FedCTIdentity
 import FedCTTorch
 import FedCTTraining
 import Foundation
@@ -20,6 +21,8 @@ public actor Coordinator {
         var bytesDown: Int64 = 0
         var bytesUp: Int64 = 0
         var roundStartedAt: Double?
+        /// The open round's secure aggregation, when the job uses it.
+        var secure: SecureRound?
     }
 
     public static let version = "0.1.0"
@@ -28,10 +31,12 @@ public actor Coordinator {
     let models: ModelStore
     let jobs: JobStore
     let logger: Logger
+    /// Checks sites' key advertisements against the consortium CA.
+    let verifier: ConsortiumSignatureVerifier
     private let started = ContinuousClock.now
-    private var statuses: [String: Fedct_V1_JobStatus] = [:]
+    var statuses: [String: Fedct_V1_JobStatus] = [:]
     private var order: [String] = []
-    private var active: ActiveJob?
+    var active: ActiveJob?
     private var coordinateCounts: [String: Int] = [:]
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
@@ -40,6 +45,13 @@ public actor Coordinator {
         self.logger = logger
         self.models = try ModelStore(folder: state.appending(path: "blobs"))
         self.jobs = try JobStore(folder: state.appending(path: "jobs"))
+        let caPEM: String
+        do {
+            caPEM = try String(contentsOfFile: config.caFile, encoding: .utf8)
+        } catch {
+            throw FedCTError(.invalidConfiguration, "cannot read tls.ca \(config.caFile): \(error.localizedDescription)")
+        }
+        self.verifier = try ConsortiumSignatureVerifier(caCertificatePEM: caPEM, source: config.caFile)
         let stored = try jobs.loadAll()
         statuses = Dictionary(uniqueKeysWithValues: stored.map { ($0.jobID, $0) })
         order = stored.map(\.jobID)
@@ -132,6 +144,7 @@ public actor Coordinator {
         let decision = job.machine.taskRequested(by: site, now: now())
         if job.roundStartedAt == nil, case .training = job.machine.phase { job.roundStartedAt = now() }
         active = job
+        openSecureRoundIfNeeded()
         refreshActiveStatus()
         task.jobID = job.id
         switch decision {
@@ -144,6 +157,7 @@ public actor Coordinator {
             task.modelSha256 = sha
             task.modelBytes = Int64(models.size(sha) ?? 0)
             task.spec = statuses[job.id]!.spec
+            task.attempt = Int32(job.machine.attempt)
         case .finished:
             task.kind = .jobFinished
         }
@@ -164,12 +178,18 @@ public actor Coordinator {
         active?.bytesDown += Int64(bytes)
     }
 
-    /// Checks an upload header before its payload is read; returns where to spool it and its byte length.
-    public func beginUpload(site: String, header: Fedct_V1_UpdateHeader) throws -> (url: URL, bytes: Int) {
+    /// Checks an upload header before its payload is read; returns where to spool it, its byte length
+    /// and whether it is a masked input (words, not floats).
+    public func beginUpload(site: String, header: Fedct_V1_UpdateHeader) throws -> (url: URL, bytes: Int, masked: Bool) {
         guard let job = active, job.id == header.jobID else {
             throw FedCTError(.failedPrecondition, "\(site) uploaded for job \(header.jobID), which is not the running job")
         }
         try job.machine.validateUpload(from: site, round: Int(header.round), baseModelSHA256: header.baseModelSha256)
+        if job.secure != nil || header.hasMasked {
+            let words = try checkMaskedUpload(site: site, header: header)
+            let url = URL(fileURLWithPath: config.stateDirectory).appending(path: "spool/\(job.id)/round-\(header.round)/\(site).u32")
+            return (url, words * 4, true)
+        }
         let expected = try coordinateCount(of: header.baseModelSha256)
         guard header.coordinateCount == expected else {
             throw FedCTError(.integrity, "\(site)'s update has \(header.coordinateCount) coordinates; the model has \(expected)")
@@ -181,16 +201,21 @@ public actor Coordinator {
             throw FedCTError(.invalidData, "\(site)'s update header has a malformed payload_sha256")
         }
         let url = URL(fileURLWithPath: config.stateDirectory).appending(path: "spool/\(job.id)/round-\(header.round)/\(site).f32")
-        return (url, Int(header.coordinateCount) * 4)
+        return (url, Int(header.coordinateCount) * 4, false)
     }
 
     /// A verified update is on disk: hand it to the state machine, and aggregate when the round is complete.
     public func finishUpload(site: String, header: Fedct_V1_UpdateHeader, spooled url: URL) throws {
-        guard var job = active, job.id == header.jobID else {
+        guard active?.id == header.jobID else {
             throw FedCTError(.failedPrecondition, "job \(header.jobID) is no longer running; the update is discarded")
         }
+        if header.hasMasked {
+            defer { try? FileManager.default.removeItem(at: url) }
+            try addMaskedInput(site: site, header: header, spooled: url)
+        }
+        guard var job = active else { return }
         let actions = try job.machine.uploadAccepted(from: site, round: Int(header.round), baseModelSHA256: header.baseModelSha256, now: now())
-        job.uploads[site] = (url, header)
+        if !header.hasMasked { job.uploads[site] = (url, header) }
         job.bytesUp += Int64(header.coordinateCount) * 4
         active = job
         logger.info("update received", metadata: ["job": "\(job.id)", "round": "\(header.round)", "site": "\(site)", "loss": "\(header.meanTrainLoss)"])
@@ -203,13 +228,16 @@ public actor Coordinator {
         let actions = job.machine.tick(now: now())
         active = job
         perform(actions)
+        tickSecureRound()
     }
 
     // MARK: Carrying out actions
 
-    private func perform(_ actions: [JobStateMachine.Action]) {
+    func perform(_ actions: [JobStateMachine.Action]) {
         for action in actions {
             switch action {
+            case .aggregate(let round, _) where active?.secure != nil:
+                closeSecureMasking(round: round)
             case .aggregate(let round, let sites):
                 do {
                     try aggregate(round: round, sites: sites)
@@ -226,13 +254,13 @@ public actor Coordinator {
                 endActiveJob(state: .failed, message: reason)
             }
         }
+        openSecureRoundIfNeeded()
         refreshActiveStatus()
     }
 
-    /// Combines the spooled updates of `sites` into their weighted mean Σ nᵢΔᵢ / Σ nᵢ, applies the job's
-    /// strategy (FedAvg adds it; FedAdam/FedYogi step a server optimiser), and commits the new model.
+    /// Combines the spooled updates of `sites` into their weighted mean Σ nᵢΔᵢ / Σ nᵢ and commits it.
     private func aggregate(round: Int, sites: [String]) throws {
-        guard var job = active, var status = statuses[job.id] else { return }
+        guard let job = active else { return }
         let base = try SafeTensors.decode(try models.get(job.machine.globalModelSHA256), source: "global model of round \(round - 1)")
         var aggregator = PlainAggregator(coordinateCount: base.values.count)
         for site in sites {
@@ -246,7 +274,20 @@ public actor Coordinator {
             }
             try aggregator.end()
         }
-        let meanDelta = try aggregator.weightedMean()
+        let weights = sites.map { Double(job.uploads[$0]!.header.exampleCount) }
+        let loss = zip(sites, weights).reduce(0) { $0 + job.uploads[$1.0]!.header.meanTrainLoss * $1.1 } / weights.reduce(0, +)
+        var record = Fedct_V1_RoundRecord()
+        record.round = Int32(round)
+        record.sites = sites
+        record.meanTrainLoss = loss
+        record.exampleCount = aggregator.totalWeight
+        try commit(round: round, meanDelta: try aggregator.weightedMean(), base: base, record: record)
+    }
+
+    /// Applies the job's strategy to the mean update (FedAvg adds it; FedAdam/FedYogi step a server
+    /// optimiser), stores the new global model and commits the round record atomically.
+    func commit(round: Int, meanDelta: [Float], base: ModelState, record: Fedct_V1_RoundRecord) throws {
+        guard var job = active, var status = statuses[job.id] else { return }
         guard meanDelta.allSatisfy(\.isFinite) else {
             throw FedCTError(.invalidData, "the aggregated update of round \(round) has non-finite values; the round is not committed")
         }
@@ -258,25 +299,22 @@ public actor Coordinator {
         next.metadata = ["job": status.spec.name, "round": "\(round)"]
         let sha = try models.put(SafeTensors.encode(next))
 
-        var record = Fedct_V1_RoundRecord()
-        record.round = Int32(round)
-        record.sites = sites
-        let weights = sites.map { Double(job.uploads[$0]!.header.exampleCount) }
-        record.meanTrainLoss = zip(sites, weights).reduce(0) { $0 + job.uploads[$1.0]!.header.meanTrainLoss * $1.1 } / weights.reduce(0, +)
+        var record = record
         record.bytesDown = job.bytesDown
         record.bytesUp = job.bytesUp
         record.seconds = now() - (job.roundStartedAt ?? now())
         record.modelSha256 = sha
-        record.exampleCount = aggregator.totalWeight
         if let optimizerState { record.optimizerStateSha256 = try models.put(SafeTensors.encode(optimizerState.modelState())) }
         status.rounds.append(record)
         status.currentRound = Int32(round)
         try jobs.save(status)
         statuses[job.id] = status
         for upload in job.uploads.values { try? FileManager.default.removeItem(at: upload.url) }
-        logger.info("round committed", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(sites.joined(separator: ","))", "model": "\(sha.prefix(12))"])
+        logger.info("round committed", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(record.sites.joined(separator: ","))",
+                                                  "secure": "\(record.securelyAggregated)", "model": "\(sha.prefix(12))"])
 
         job.uploads = [:]
+        job.secure = nil
         job.bytesDown = 0
         job.bytesUp = 0
         let actions = job.machine.roundCommitted(round, modelSHA256: sha, now: now())
@@ -328,7 +366,7 @@ public actor Coordinator {
     }
 
     /// The number of float coordinates of a stored model, decoded once per blob.
-    private func coordinateCount(of sha256: String) throws -> Int {
+    func coordinateCount(of sha256: String) throws -> Int {
         if let count = coordinateCounts[sha256] { return count }
         let count = try SafeTensors.decode(try models.get(sha256)).values.count
         coordinateCounts[sha256] = count

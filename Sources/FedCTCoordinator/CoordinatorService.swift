@@ -73,6 +73,24 @@ public struct CoordinatorService: Sendable {
             try await fetchModel(call, countAsRoundTraffic: identity.role == .site)
         case "/fedct.v1.Site/UploadUpdate":
             try await upload(call, site: name)
+        case "/fedct.v1.Site/AdvertiseKeys":
+            let certificate = call.peer.certificatePEM ?? ""
+            try await unary(call) { (request: Fedct_V1_KeyAdvertisement) in
+                try await coordinator.advertiseKeys(site: name, certificatePEM: certificate, request)
+                return Fedct_V1_SecAggAck()
+            }
+        case "/fedct.v1.Site/ShareKeys":
+            try await unary(call) { (request: Fedct_V1_ShareKeysRequest) in
+                try await coordinator.shareKeys(site: name, request)
+                return Fedct_V1_SecAggAck()
+            }
+        case "/fedct.v1.Site/SecAggStep":
+            try await unary(call) { (request: Fedct_V1_SecAggStepRequest) in await coordinator.secAggStep(site: name, request) }
+        case "/fedct.v1.Site/Unmask":
+            try await unary(call) { (request: Fedct_V1_UnmaskRequest) in
+                try await coordinator.unmask(site: name, request)
+                return Fedct_V1_SecAggAck()
+            }
         case "/fedct.v1.Admin/SubmitJob":
             try await unary(call) { (request: Fedct_V1_SubmitJobRequest) in try await coordinator.submit(request.spec, by: name) }
         case "/fedct.v1.Admin/ListJobs":
@@ -131,7 +149,7 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .invalidArgument, message: "UploadUpdate: the first chunk must be the header")
         }
         let target = try await coordinator.beginUpload(site: site, header: header)
-        let spool = try UpdateSpool(url: target.url, expectedBytes: target.bytes)
+        let spool = try UpdateSpool(url: target.url, expectedBytes: target.bytes, checksFloats: !target.masked)
         do {
             while let bytes = await call.read() {
                 let chunk = try decode(Fedct_V1_UpdateChunk.self, bytes, call.method)

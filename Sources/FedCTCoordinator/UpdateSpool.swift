@@ -3,22 +3,25 @@ public import FedCTCore
 import Crypto
 import Foundation
 
-/// One site's update being received into `<state>/spool/<job>/<round>/<site>.f32`.
+/// One site's update being received into `<state>/spool/<job>/<round>/<site>.f32` (or `.u32` for a masked input).
 public final class UpdateSpool {
     public let url: URL
     public let expectedBytes: Int
+    /// Plain updates are float32 and must be finite; masked inputs are uniformly random words.
+    public let checksFloats: Bool
     private let handle: FileHandle
     private var hasher = SHA256()
     private var values = Float32Stream()
     public private(set) var bytesWritten = 0
 
-    public init(url: URL, expectedBytes: Int) throws {
+    public init(url: URL, expectedBytes: Int, checksFloats: Bool = true) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
             throw FedCTError(.io, "cannot create spool file \(url.path) (disk full or not writable?)")
         }
         self.url = url
         self.expectedBytes = expectedBytes
+        self.checksFloats = checksFloats
         self.handle = try FileHandle(forWritingTo: url)
     }
 
@@ -26,11 +29,13 @@ public final class UpdateSpool {
         guard bytesWritten + bytes.count <= expectedBytes else {
             throw FedCTError(.integrity, "update is longer than the \(expectedBytes) bytes its header announced")
         }
-        let start = values.valueCount
-        var nonFinite: Int?
-        values.feed(bytes) { chunk in nonFinite = chunk.firstIndex { !$0.isFinite } }
-        if let nonFinite {
-            throw FedCTError(.invalidData, "update has a non-finite value (NaN or infinity) at coordinate \(start + nonFinite); it is discarded")
+        if checksFloats {
+            let start = values.valueCount
+            var nonFinite: Int?
+            values.feed(bytes) { chunk in nonFinite = chunk.firstIndex { !$0.isFinite } }
+            if let nonFinite {
+                throw FedCTError(.invalidData, "update has a non-finite value (NaN or infinity) at coordinate \(start + nonFinite); it is discarded")
+            }
         }
         do {
             try handle.write(contentsOf: bytes)

@@ -154,11 +154,88 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Clears the value of `strategy`. Subsequent reads from it will return its default value.
   public mutating func clearStrategy() {_uniqueStorage()._strategy = nil}
 
+  public var secureAggregation: Fedct_V1_SecureAggregationSpec {
+    get {_storage._secureAggregation ?? Fedct_V1_SecureAggregationSpec()}
+    set {_uniqueStorage()._secureAggregation = newValue}
+  }
+  /// Returns true if `secureAggregation` has been explicitly set.
+  public var hasSecureAggregation: Bool {_storage._secureAggregation != nil}
+  /// Clears the value of `secureAggregation`. Subsequent reads from it will return its default value.
+  public mutating func clearSecureAggregation() {_uniqueStorage()._secureAggregation = nil}
+
+  public var privacy: Fedct_V1_PrivacySpec {
+    get {_storage._privacy ?? Fedct_V1_PrivacySpec()}
+    set {_uniqueStorage()._privacy = newValue}
+  }
+  /// Returns true if `privacy` has been explicitly set.
+  public var hasPrivacy: Bool {_storage._privacy != nil}
+  /// Clears the value of `privacy`. Subsequent reads from it will return its default value.
+  public mutating func clearPrivacy() {_uniqueStorage()._privacy = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Secure aggregation (Bonawitz et al., CCS 2017): the coordinator learns only the sum of the
+/// sites' clipped, fixed-point updates. See Docs/secure-aggregation.md.
+public nonisolated struct Fedct_V1_SecureAggregationSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Off only for debugging: sites then upload their float32 deltas in the clear.
+  public var enabled: Bool = false
+
+  /// Shares needed to rebuild a secret (t); 0 chooses max(min_cohort, floor(n/2) + 1) for the n sites
+  /// that advertised keys.
+  public var threshold: Int32 = 0
+
+  /// The round aborts when fewer sites than this remain at any step.
+  public var minCohort: Int32 = 0
+
+  /// Each site's update (model delta) is clipped to this L2 norm before encoding.
+  public var clipNorm: Double = 0
+
+  /// Arithmetic modulus 2^bits of the masked sum: 32 (default; upload = float32 size) or 64.
+  public var modulusBits: Int32 = 0
+
+  /// Upper bound of a site's example count (FedAvg weight); fixes the fixed-point headroom.
+  public var maxExamplesPerSite: Int64 = 0
+
+  /// Seconds the key-advertisement, key-sharing and unmasking steps wait for slow sites.
+  public var stepTimeoutSeconds: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Differential privacy. "site": every site clips its update to clip_norm, weights are uniform and
+/// each adds its share of Gaussian noise so the sum carries noise_multiplier · clip_norm; "patient":
+/// DP-SGD at each site (per-sample clipping to clip_norm, noise_multiplier per step).
+public nonisolated struct Fedct_V1_PrivacySpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "none" (default), "site", "patient"
+  public var level: String = String()
+
+  public var noiseMultiplier: Double = 0
+
+  public var clipNorm: Double = 0
+
+  public var delta: Double = 0
+
+  /// The ε the job expects to spend in total; sites also check their own budget.
+  public var targetEpsilon: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// How the coordinator turns the sites' aggregated update into the next global model.
@@ -214,6 +291,14 @@ public nonisolated struct Fedct_V1_RoundRecord: Sendable {
 
   /// Blob holding the server optimiser's moments after this round (fedadam/fedyogi), for resuming.
   public var optimizerStateSha256: String = String()
+
+  /// Secure aggregation: the sites whose masked inputs were summed, and those that dropped after
+  /// sharing their keys (their pairwise masks were rebuilt from the others' shares).
+  public var securelyAggregated: Bool = false
+
+  public var droppedSites: [String] = []
+
+  public var threshold: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -478,7 +563,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -490,6 +575,8 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _training: Fedct_V1_TrainingSpec? = nil
     var _roundDeadlineSeconds: Int32 = 0
     var _strategy: Fedct_V1_StrategySpec? = nil
+    var _secureAggregation: Fedct_V1_SecureAggregationSpec? = nil
+    var _privacy: Fedct_V1_PrivacySpec? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -509,6 +596,8 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _training = source._training
       _roundDeadlineSeconds = source._roundDeadlineSeconds
       _strategy = source._strategy
+      _secureAggregation = source._secureAggregation
+      _privacy = source._privacy
     }
   }
 
@@ -536,6 +625,8 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 7: try { try decoder.decodeSingularMessageField(value: &_storage._training) }()
         case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._roundDeadlineSeconds) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._strategy) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._secureAggregation) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._privacy) }()
         default: break
         }
       }
@@ -575,6 +666,12 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._strategy {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      try { if let v = _storage._secureAggregation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._privacy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -593,10 +690,122 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._training != rhs_storage._training {return false}
         if _storage._roundDeadlineSeconds != rhs_storage._roundDeadlineSeconds {return false}
         if _storage._strategy != rhs_storage._strategy {return false}
+        if _storage._secureAggregation != rhs_storage._secureAggregation {return false}
+        if _storage._privacy != rhs_storage._privacy {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecureAggregationSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{1}threshold\0\u{3}min_cohort\0\u{3}clip_norm\0\u{3}modulus_bits\0\u{3}max_examples_per_site\0\u{3}step_timeout_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.threshold) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.minCohort) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.clipNorm) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.modulusBits) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.maxExamplesPerSite) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.stepTimeoutSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
+    }
+    if self.threshold != 0 {
+      try visitor.visitSingularInt32Field(value: self.threshold, fieldNumber: 2)
+    }
+    if self.minCohort != 0 {
+      try visitor.visitSingularInt32Field(value: self.minCohort, fieldNumber: 3)
+    }
+    if self.clipNorm.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.clipNorm, fieldNumber: 4)
+    }
+    if self.modulusBits != 0 {
+      try visitor.visitSingularInt32Field(value: self.modulusBits, fieldNumber: 5)
+    }
+    if self.maxExamplesPerSite != 0 {
+      try visitor.visitSingularInt64Field(value: self.maxExamplesPerSite, fieldNumber: 6)
+    }
+    if self.stepTimeoutSeconds != 0 {
+      try visitor.visitSingularInt32Field(value: self.stepTimeoutSeconds, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SecureAggregationSpec, rhs: Fedct_V1_SecureAggregationSpec) -> Bool {
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.threshold != rhs.threshold {return false}
+    if lhs.minCohort != rhs.minCohort {return false}
+    if lhs.clipNorm != rhs.clipNorm {return false}
+    if lhs.modulusBits != rhs.modulusBits {return false}
+    if lhs.maxExamplesPerSite != rhs.maxExamplesPerSite {return false}
+    if lhs.stepTimeoutSeconds != rhs.stepTimeoutSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PrivacySpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}level\0\u{3}noise_multiplier\0\u{3}clip_norm\0\u{1}delta\0\u{3}target_epsilon\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.level) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.noiseMultiplier) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.clipNorm) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.delta) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.targetEpsilon) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.level.isEmpty {
+      try visitor.visitSingularStringField(value: self.level, fieldNumber: 1)
+    }
+    if self.noiseMultiplier.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.noiseMultiplier, fieldNumber: 2)
+    }
+    if self.clipNorm.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.clipNorm, fieldNumber: 3)
+    }
+    if self.delta.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.delta, fieldNumber: 4)
+    }
+    if self.targetEpsilon.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.targetEpsilon, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_PrivacySpec, rhs: Fedct_V1_PrivacySpec) -> Bool {
+    if lhs.level != rhs.level {return false}
+    if lhs.noiseMultiplier != rhs.noiseMultiplier {return false}
+    if lhs.clipNorm != rhs.clipNorm {return false}
+    if lhs.delta != rhs.delta {return false}
+    if lhs.targetEpsilon != rhs.targetEpsilon {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -659,7 +868,7 @@ nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RoundRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}sites\0\u{3}mean_train_loss\0\u{3}bytes_down\0\u{3}bytes_up\0\u{1}seconds\0\u{3}model_sha256\0\u{3}example_count\0\u{3}optimizer_state_sha256\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}sites\0\u{3}mean_train_loss\0\u{3}bytes_down\0\u{3}bytes_up\0\u{1}seconds\0\u{3}model_sha256\0\u{3}example_count\0\u{3}optimizer_state_sha256\0\u{3}securely_aggregated\0\u{3}dropped_sites\0\u{1}threshold\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -676,6 +885,9 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
       case 7: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.exampleCount) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.optimizerStateSha256) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.securelyAggregated) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.droppedSites) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self.threshold) }()
       default: break
       }
     }
@@ -709,6 +921,15 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
     if !self.optimizerStateSha256.isEmpty {
       try visitor.visitSingularStringField(value: self.optimizerStateSha256, fieldNumber: 9)
     }
+    if self.securelyAggregated != false {
+      try visitor.visitSingularBoolField(value: self.securelyAggregated, fieldNumber: 10)
+    }
+    if !self.droppedSites.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.droppedSites, fieldNumber: 11)
+    }
+    if self.threshold != 0 {
+      try visitor.visitSingularInt32Field(value: self.threshold, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -722,6 +943,9 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.modelSha256 != rhs.modelSha256 {return false}
     if lhs.exampleCount != rhs.exampleCount {return false}
     if lhs.optimizerStateSha256 != rhs.optimizerStateSha256 {return false}
+    if lhs.securelyAggregated != rhs.securelyAggregated {return false}
+    if lhs.droppedSites != rhs.droppedSites {return false}
+    if lhs.threshold != rhs.threshold {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -29,6 +29,290 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// A site's fresh X25519 public keys for one round, signed with its certificate key (ECDSA P-256,
+/// DER) over the canonical bytes of every field below but the signature.
+public nonisolated struct Fedct_V1_KeyAdvertisement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  /// The round's global model: a coordinator that sends different models to different sites is caught.
+  public var modelSha256: String = String()
+
+  public var site: String = String()
+
+  /// Raw 32-byte X25519 public keys: c (share encryption) and s (pairwise masks).
+  public var sharePublicKey: Data = Data()
+
+  public var maskPublicKey: Data = Data()
+
+  /// SHA-256 of the round context and the 32-byte self-mask seed b, so a rebuilt seed can be checked.
+  public var selfMaskCommitment: Data = Data()
+
+  public var signature: Data = Data()
+
+  public var attempt: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// An advertisement as the coordinator relays it: with the certificate that signed it.
+public nonisolated struct Fedct_V1_SignedAdvertisement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var advertisement: Fedct_V1_KeyAdvertisement {
+    get {_advertisement ?? Fedct_V1_KeyAdvertisement()}
+    set {_advertisement = newValue}
+  }
+  /// Returns true if `advertisement` has been explicitly set.
+  public var hasAdvertisement: Bool {self._advertisement != nil}
+  /// Clears the value of `advertisement`. Subsequent reads from it will return its default value.
+  public mutating func clearAdvertisement() {self._advertisement = nil}
+
+  public var certificatePem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _advertisement: Fedct_V1_KeyAdvertisement? = nil
+}
+
+/// Shamir shares of one site's mask key and self-mask seed for one recipient, sealed with
+/// ChaCha20-Poly1305 under a key only the two sites can derive.
+public nonisolated struct Fedct_V1_EncryptedShare: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fromSite: String = String()
+
+  public var toSite: String = String()
+
+  public var ciphertext: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_ShareKeysRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  public var attempt: Int32 = 0
+
+  public var shares: [Fedct_V1_EncryptedShare] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SecAggStepRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  public var attempt: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SecAggStepResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var step: Fedct_V1_SecAggStepResponse.Step = .unspecified
+
+  public var retryAfterMs: Int64 = 0
+
+  public var threshold: Int32 = 0
+
+  public var advertisements: [Fedct_V1_SignedAdvertisement] = []
+
+  public var shareSenders: [String] = []
+
+  public var inboundShares: [Fedct_V1_EncryptedShare] = []
+
+  public var survivors: [String] = []
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Step: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+
+    /// Nothing to do yet; ask again after retry_after_ms.
+    case wait // = 1
+
+    /// Share keys with the sites in `advertisements` (U1).
+    case shareKeys // = 2
+
+    /// Mask the update over `share_senders` (U2); `inbound_shares` are the shares addressed to this site.
+    case maskedInput // = 3
+
+    /// Reveal shares: self-mask seeds of `survivors` (U3), mask keys of U2 minus U3.
+    case unmask // = 4
+
+    /// The round ended (aggregated, or aborted with `reason`); nothing more to send.
+    case done // = 5
+    case aborted // = 6
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .wait
+      case 2: self = .shareKeys
+      case 3: self = .maskedInput
+      case 4: self = .unmask
+      case 5: self = .done
+      case 6: self = .aborted
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .wait: return 1
+      case .shareKeys: return 2
+      case .maskedInput: return 3
+      case .unmask: return 4
+      case .done: return 5
+      case .aborted: return 6
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Fedct_V1_SecAggStepResponse.Step] = [
+      .unspecified,
+      .wait,
+      .shareKeys,
+      .maskedInput,
+      .unmask,
+      .done,
+      .aborted,
+    ]
+
+  }
+
+  public init() {}
+}
+
+/// One Shamir share of a secret owned by `owner`, as five limbs of 56 bits over GF(2^61 − 1).
+public nonisolated struct Fedct_V1_RevealedShare: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var owner: String = String()
+
+  public var kind: Fedct_V1_RevealedShare.Kind = .unspecified
+
+  public var x: UInt64 = 0
+
+  public var limbs: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+    case selfMaskSeed // = 1
+    case maskKey // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .selfMaskSeed
+      case 2: self = .maskKey
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .selfMaskSeed: return 1
+      case .maskKey: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Fedct_V1_RevealedShare.Kind] = [
+      .unspecified,
+      .selfMaskSeed,
+      .maskKey,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_UnmaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  public var attempt: Int32 = 0
+
+  public var shares: [Fedct_V1_RevealedShare] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SecAggAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Fedct_V1_JoinRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -101,6 +385,9 @@ public nonisolated struct Fedct_V1_Task: Sendable {
   public var hasSpec: Bool {self._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
   public mutating func clearSpec() {self._spec = nil}
+
+  /// Attempt of this round (1, 2, … when a round is restarted after an abort); secure aggregation binds to it.
+  public var attempt: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -200,7 +487,7 @@ public nonisolated struct Fedct_V1_UpdateHeader: Sendable {
   /// The global model the update was computed from.
   public var baseModelSha256: String = String()
 
-  /// Number of float32 coordinates in the payload that follows.
+  /// Number of coordinates in the payload that follows (float32, or masked words including the weight).
   public var coordinateCount: Int64 = 0
 
   /// Weight of this update in the average (training examples seen).
@@ -213,6 +500,37 @@ public nonisolated struct Fedct_V1_UpdateHeader: Sendable {
   public var meanTrainLoss: Double = 0
 
   public var localSteps: Int32 = 0
+
+  /// Set when the payload is a masked fixed-point vector (secure aggregation) instead of float32.
+  public var masked: Fedct_V1_MaskedEncoding {
+    get {_masked ?? Fedct_V1_MaskedEncoding()}
+    set {_masked = newValue}
+  }
+  /// Returns true if `masked` has been explicitly set.
+  public var hasMasked: Bool {self._masked != nil}
+  /// Clears the value of `masked`. Subsequent reads from it will return its default value.
+  public mutating func clearMasked() {self._masked = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _masked: Fedct_V1_MaskedEncoding? = nil
+}
+
+/// How a masked update is encoded: coordinate 0 is the example weight (integer), coordinates 1… are
+/// round(scale · weight · delta) with stochastic rounding, all as little-endian words mod 2^modulus_bits.
+public nonisolated struct Fedct_V1_MaskedEncoding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var modulusBits: Int32 = 0
+
+  public var scale: Double = 0
+
+  /// The secure-aggregation attempt of the round this input was masked for.
+  public var attempt: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -234,7 +552,7 @@ public nonisolated struct Fedct_V1_UpdateChunk: Sendable {
     set {part = .header(newValue)}
   }
 
-  /// Little-endian float32 coordinates, in the model's tensor order.
+  /// Little-endian float32 coordinates in the model's tensor order, or masked words (see MaskedEncoding).
   public var data: Data {
     get {
       if case .data(let v)? = part {return v}
@@ -247,7 +565,7 @@ public nonisolated struct Fedct_V1_UpdateChunk: Sendable {
 
   public nonisolated enum OneOf_Part: Equatable, Sendable {
     case header(Fedct_V1_UpdateHeader)
-    /// Little-endian float32 coordinates, in the model's tensor order.
+    /// Little-endian float32 coordinates in the model's tensor order, or masked words (see MaskedEncoding).
     case data(Data)
 
   }
@@ -333,6 +651,422 @@ public nonisolated struct Fedct_V1_HeartbeatResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "fedct.v1"
+
+nonisolated extension Fedct_V1_KeyAdvertisement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyAdvertisement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{1}site\0\u{3}share_public_key\0\u{3}mask_public_key\0\u{3}self_mask_commitment\0\u{1}signature\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.site) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.sharePublicKey) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.maskPublicKey) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.selfMaskCommitment) }()
+      case 8: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if !self.modelSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelSha256, fieldNumber: 3)
+    }
+    if !self.site.isEmpty {
+      try visitor.visitSingularStringField(value: self.site, fieldNumber: 4)
+    }
+    if !self.sharePublicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sharePublicKey, fieldNumber: 5)
+    }
+    if !self.maskPublicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.maskPublicKey, fieldNumber: 6)
+    }
+    if !self.selfMaskCommitment.isEmpty {
+      try visitor.visitSingularBytesField(value: self.selfMaskCommitment, fieldNumber: 7)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 8)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_KeyAdvertisement, rhs: Fedct_V1_KeyAdvertisement) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.modelSha256 != rhs.modelSha256 {return false}
+    if lhs.site != rhs.site {return false}
+    if lhs.sharePublicKey != rhs.sharePublicKey {return false}
+    if lhs.maskPublicKey != rhs.maskPublicKey {return false}
+    if lhs.selfMaskCommitment != rhs.selfMaskCommitment {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SignedAdvertisement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SignedAdvertisement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}advertisement\0\u{3}certificate_pem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._advertisement) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.certificatePem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._advertisement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.certificatePem.isEmpty {
+      try visitor.visitSingularStringField(value: self.certificatePem, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SignedAdvertisement, rhs: Fedct_V1_SignedAdvertisement) -> Bool {
+    if lhs._advertisement != rhs._advertisement {return false}
+    if lhs.certificatePem != rhs.certificatePem {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_EncryptedShare: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EncryptedShare"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_site\0\u{3}to_site\0\u{1}ciphertext\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fromSite) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toSite) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.ciphertext) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fromSite.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromSite, fieldNumber: 1)
+    }
+    if !self.toSite.isEmpty {
+      try visitor.visitSingularStringField(value: self.toSite, fieldNumber: 2)
+    }
+    if !self.ciphertext.isEmpty {
+      try visitor.visitSingularBytesField(value: self.ciphertext, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_EncryptedShare, rhs: Fedct_V1_EncryptedShare) -> Bool {
+    if lhs.fromSite != rhs.fromSite {return false}
+    if lhs.toSite != rhs.toSite {return false}
+    if lhs.ciphertext != rhs.ciphertext {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_ShareKeysRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShareKeysRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}shares\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if !self.shares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.shares, fieldNumber: 3)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_ShareKeysRequest, rhs: Fedct_V1_ShareKeysRequest) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.shares != rhs.shares {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SecAggStepRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecAggStepRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SecAggStepRequest, rhs: Fedct_V1_SecAggStepRequest) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SecAggStepResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecAggStepResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}step\0\u{3}retry_after_ms\0\u{1}threshold\0\u{1}advertisements\0\u{3}share_senders\0\u{3}inbound_shares\0\u{1}survivors\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.step) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.retryAfterMs) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.threshold) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.advertisements) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.shareSenders) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.inboundShares) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.survivors) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.step != .unspecified {
+      try visitor.visitSingularEnumField(value: self.step, fieldNumber: 1)
+    }
+    if self.retryAfterMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.retryAfterMs, fieldNumber: 2)
+    }
+    if self.threshold != 0 {
+      try visitor.visitSingularInt32Field(value: self.threshold, fieldNumber: 3)
+    }
+    if !self.advertisements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.advertisements, fieldNumber: 4)
+    }
+    if !self.shareSenders.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.shareSenders, fieldNumber: 5)
+    }
+    if !self.inboundShares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.inboundShares, fieldNumber: 6)
+    }
+    if !self.survivors.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.survivors, fieldNumber: 7)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SecAggStepResponse, rhs: Fedct_V1_SecAggStepResponse) -> Bool {
+    if lhs.step != rhs.step {return false}
+    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
+    if lhs.threshold != rhs.threshold {return false}
+    if lhs.advertisements != rhs.advertisements {return false}
+    if lhs.shareSenders != rhs.shareSenders {return false}
+    if lhs.inboundShares != rhs.inboundShares {return false}
+    if lhs.survivors != rhs.survivors {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SecAggStepResponse.Step: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STEP_UNSPECIFIED\0\u{1}WAIT\0\u{1}SHARE_KEYS\0\u{1}MASKED_INPUT\0\u{1}UNMASK\0\u{1}DONE\0\u{1}ABORTED\0")
+}
+
+nonisolated extension Fedct_V1_RevealedShare: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevealedShare"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}owner\0\u{1}kind\0\u{1}x\0\u{1}limbs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.x) }()
+      case 4: try { try decoder.decodeRepeatedUInt64Field(value: &self.limbs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.x != 0 {
+      try visitor.visitSingularUInt64Field(value: self.x, fieldNumber: 3)
+    }
+    if !self.limbs.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.limbs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_RevealedShare, rhs: Fedct_V1_RevealedShare) -> Bool {
+    if lhs.owner != rhs.owner {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.x != rhs.x {return false}
+    if lhs.limbs != rhs.limbs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_RevealedShare.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}SELF_MASK_SEED\0\u{1}MASK_KEY\0")
+}
+
+nonisolated extension Fedct_V1_UnmaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnmaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}shares\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if !self.shares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.shares, fieldNumber: 3)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_UnmaskRequest, rhs: Fedct_V1_UnmaskRequest) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.shares != rhs.shares {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SecAggAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecAggAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SecAggAck, rhs: Fedct_V1_SecAggAck) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinRequest"
@@ -440,7 +1174,7 @@ nonisolated extension Fedct_V1_PullTaskRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}retry_after_ms\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{3}model_bytes\0\u{1}spec\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}retry_after_ms\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{3}model_bytes\0\u{1}spec\0\u{1}attempt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -455,6 +1189,7 @@ nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 5: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.modelBytes) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
       default: break
       }
     }
@@ -486,6 +1221,9 @@ nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     try { if let v = self._spec {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -497,6 +1235,7 @@ nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.modelSha256 != rhs.modelSha256 {return false}
     if lhs.modelBytes != rhs.modelBytes {return false}
     if lhs._spec != rhs._spec {return false}
+    if lhs.attempt != rhs.attempt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -583,7 +1322,7 @@ nonisolated extension Fedct_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Fedct_V1_UpdateHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}base_model_sha256\0\u{3}coordinate_count\0\u{3}example_count\0\u{3}payload_sha256\0\u{3}mean_train_loss\0\u{3}local_steps\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}base_model_sha256\0\u{3}coordinate_count\0\u{3}example_count\0\u{3}payload_sha256\0\u{3}mean_train_loss\0\u{3}local_steps\0\u{1}masked\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -599,12 +1338,17 @@ nonisolated extension Fedct_V1_UpdateHeader: SwiftProtobuf.Message, SwiftProtobu
       case 6: try { try decoder.decodeSingularStringField(value: &self.payloadSha256) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.meanTrainLoss) }()
       case 8: try { try decoder.decodeSingularInt32Field(value: &self.localSteps) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._masked) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.jobID.isEmpty {
       try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
     }
@@ -629,6 +1373,9 @@ nonisolated extension Fedct_V1_UpdateHeader: SwiftProtobuf.Message, SwiftProtobu
     if self.localSteps != 0 {
       try visitor.visitSingularInt32Field(value: self.localSteps, fieldNumber: 8)
     }
+    try { if let v = self._masked {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -641,6 +1388,47 @@ nonisolated extension Fedct_V1_UpdateHeader: SwiftProtobuf.Message, SwiftProtobu
     if lhs.payloadSha256 != rhs.payloadSha256 {return false}
     if lhs.meanTrainLoss != rhs.meanTrainLoss {return false}
     if lhs.localSteps != rhs.localSteps {return false}
+    if lhs._masked != rhs._masked {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_MaskedEncoding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MaskedEncoding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}modulus_bits\0\u{1}scale\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.modulusBits) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.scale) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.modulusBits != 0 {
+      try visitor.visitSingularInt32Field(value: self.modulusBits, fieldNumber: 1)
+    }
+    if self.scale.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.scale, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_MaskedEncoding, rhs: Fedct_V1_MaskedEncoding) -> Bool {
+    if lhs.modulusBits != rhs.modulusBits {return false}
+    if lhs.scale != rhs.scale {return false}
+    if lhs.attempt != rhs.attempt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -31,6 +31,27 @@ public struct CoordinatorLink: Sendable {
         try await unary("/fedct.v1.Site/Heartbeat", kind: "heartbeat", request, jobID: request.jobID, round: Int(request.round))
     }
 
+    // MARK: Secure aggregation
+
+    public func advertiseKeys(_ advertisement: Fedct_V1_KeyAdvertisement) async throws {
+        let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/AdvertiseKeys", kind: "secagg-advertise-keys", advertisement,
+                                                     jobID: advertisement.jobID, round: Int(advertisement.round))
+    }
+
+    public func shareKeys(_ request: Fedct_V1_ShareKeysRequest) async throws {
+        let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/ShareKeys", kind: "secagg-share-keys", request,
+                                                     jobID: request.jobID, round: Int(request.round))
+    }
+
+    public func secAggStep(_ request: Fedct_V1_SecAggStepRequest) async throws -> Fedct_V1_SecAggStepResponse {
+        try await unary("/fedct.v1.Site/SecAggStep", kind: "secagg-step", request, jobID: request.jobID, round: Int(request.round))
+    }
+
+    public func unmask(_ request: Fedct_V1_UnmaskRequest) async throws {
+        let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/Unmask", kind: "secagg-unmask", request,
+                                                     jobID: request.jobID, round: Int(request.round))
+    }
+
     /// Downloads a model blob and checks it is the one asked for.
     public func fetchModel(sha256: String, expectedBytes: Int64) async throws -> [UInt8] {
         var request = Fedct_V1_FetchModelRequest()
@@ -55,7 +76,7 @@ public struct CoordinatorLink: Sendable {
 
     /// Streams an update: the header, then the payload in chunks. Recorded (and archived) before the first byte leaves.
     public func upload(header: Fedct_V1_UpdateHeader, payload: [UInt8]) async throws -> Fedct_V1_UploadReceipt {
-        try await ledger.record(kind: "update", method: "/fedct.v1.Site/UploadUpdate", bytes: payload.count,
+        try await ledger.record(kind: header.hasMasked ? "masked-update" : "update", method: "/fedct.v1.Site/UploadUpdate", bytes: payload.count,
                                 sha256: header.payloadSha256, jobID: header.jobID, round: Int(header.round))
         try await ledger.archive(update: payload, header: header)
         let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: .seconds(600))

@@ -13,10 +13,13 @@ import Crypto
 /// local data and sends back only the model delta (through `CoordinatorLink`, the egress point).
 public final class SiteAgent {
     public static let version = "0.1.0"
+    /// Failures that end the site's part in a round but not the agent.
+    static let abandonsRound: Set<FedCTError.Code> = [.failedPrecondition, .protocolViolation, .permissionDenied, .integrity]
 
     let config: SiteConfig
     let logger: Logger
     let link: CoordinatorLink
+    let credentials: SecureAggregationCredentials
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
     private var datasets: [String: SiteDataset] = [:]
@@ -38,6 +41,7 @@ public final class SiteAgent {
         self.config = config
         self.logger = logger
         self.connectAttempts = connectAttempts
+        self.credentials = try SecureAggregationCredentials(config: config)
         self.link = CoordinatorLink(channel: try GRPCChannel(options: options),
                                     ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates))
         Torch.setThreadCount(config.threads)
@@ -58,6 +62,10 @@ public final class SiteAgent {
                 } catch let error as RPCError {
                     // The coordinator refused or lost this round (restart, deadline, new round): ask again.
                     logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
+                    // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
+                    logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    if error.code == .permissionDenied { try await Task.sleep(for: .seconds(5)) }
                 }
             case .jobFinished:
                 if exitAfterJob && participated.contains(task.jobID) {
@@ -89,6 +97,7 @@ public final class SiteAgent {
         guard !dataset.train.isEmpty else {
             throw FedCTError(.invalidData, "\(config.dataDirectory): no training scans with follow-up; check cohort.csv splits and events.csv")
         }
+        try checkPolicy(spec)
         let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
         let model = try model(for: spec)
@@ -100,10 +109,16 @@ public final class SiteAgent {
         }
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
+        var secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
+        let dpSGD = spec.privacy.level == "patient" ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
         let trainer = LocalTrainer(epochs: Int(spec.training.localEpochs), batchSize: Int(spec.training.batchSize),
                                    learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
-                                   volumeSize: Int(spec.training.volumeSize))
+                                   volumeSize: Int(spec.training.volumeSize), dpSGD: dpSGD)
         let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919)
+        if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
+            try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: rate,
+                                                 noiseMultiplier: sigma, steps: result.steps, delta: config.privacyDelta)])
+        }
         let trained = try model.exportState()
         var delta = zip(trained, base.values).map { $0 - $1 }
         if !localRanges.isEmpty {
@@ -114,22 +129,49 @@ public final class SiteAgent {
         guard delta.allSatisfy(\.isFinite) else {
             throw FedCTError(.invalidData, "round \(task.round): the local update has non-finite values; nothing was sent")
         }
-        let payload = Float32Stream.encode(delta[...])
         var header = Fedct_V1_UpdateHeader()
         header.jobID = task.jobID
         header.round = task.round
         header.baseModelSha256 = task.modelSha256
-        header.coordinateCount = Int64(delta.count)
-        header.exampleCount = Int64(dataset.train.count)
-        header.payloadSha256 = SHA256.hex(payload)
         header.meanTrainLoss = result.meanLoss
         header.localSteps = Int32(result.steps)
-        let receipt = try await link.upload(header: header, payload: payload)
+        let receipt: Fedct_V1_UploadReceipt
+        if var session = secureSession {
+            receipt = try await sendMaskedUpdate(&session, task: task, delta: delta, examples: dataset.train.count, header: header)
+            secureSession = session
+        } else {
+            let payload = Float32Stream.encode(delta[...])
+            header.coordinateCount = Int64(delta.count)
+            header.exampleCount = Int64(dataset.train.count)
+            header.payloadSha256 = SHA256.hex(payload)
+            receipt = try await link.upload(header: header, payload: payload)
+        }
         let seconds = (ContinuousClock.now - started).components.seconds
         logger.info("round trained and uploaded", metadata: [
             "job": "\(task.jobID)", "round": "\(task.round)", "loss": "\(String(format: "%.4f", result.meanLoss))",
             "steps": "\(result.steps)", "bytes": "\(receipt.bytesReceived)", "seconds": "\(seconds)",
+            "secure": "\(secureSession != nil)",
         ])
+    }
+
+    /// The site's own rules, checked before anything is fetched or trained: secure aggregation and the privacy budget.
+    private func checkPolicy(_ spec: Fedct_V1_JobSpec) throws {
+        if config.requireSecureAggregation && !spec.secureAggregation.enabled {
+            throw FedCTError(.permissionDenied, "job '\(spec.name)' sends updates unmasked (secure_aggregation.enabled: false); this site requires secure aggregation (privacy.require_secure_aggregation in site.yaml)")
+        }
+        if config.maxEpsilon != nil && spec.privacy.level == "none" {
+            throw FedCTError(.permissionDenied, "job '\(spec.name)' has no differential privacy (privacy.level: none); this site sets privacy.max_epsilon and takes only DP jobs")
+        }
+    }
+
+    /// Checks a privacy spend against the site's budget and records it before any output of it leaves the site.
+    func recordPrivacySpend(_ spends: [PrivacySpend]) throws {
+        var ledger = try PrivacyBudgetLedger.open(at: URL(fileURLWithPath: config.stateDirectory).appending(path: "privacy-budget.json"))
+        if let limit = config.maxEpsilon { try ledger.check(planned: spends, limitEpsilon: limit, delta: config.privacyDelta) }
+        try ledger.record(spends)
+        let total = try ledger.spent(delta: config.privacyDelta)
+        logger.info("privacy spent", metadata: ["epsilon_total": "\(String(format: "%.4g", total))",
+                                                "delta": "\(config.privacyDelta)"])
     }
 
     /// The site's data prepared for a job's targets and input size, loaded once per distinct setting.
@@ -153,7 +195,7 @@ public final class SiteAgent {
     }
 
     /// Retries calls that failed because the coordinator is unreachable, with exponential backoff and jitter.
-    private func withRetries<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    func withRetries<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {

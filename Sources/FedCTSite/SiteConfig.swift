@@ -17,10 +17,15 @@ public struct SiteConfig: Sendable {
     /// Keep a copy of every update payload sent, beside the egress ledger (for audits and tests).
     public var archiveUpdates: Bool
     public var maxMessageBytes: Int
+    /// The most differential privacy (ε at `privacyDelta`) this site spends across all jobs; nil: no DP required.
+    public var maxEpsilon: Double?
+    public var privacyDelta: Double
+    /// Refuse jobs whose updates would leave the site unmasked.
+    public var requireSecureAggregation: Bool
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -47,6 +52,13 @@ public struct SiteConfig: Sendable {
         stateDirectory = resolve(try yaml.string("state_dir") ?? "state")
         archiveUpdates = try yaml.section("egress")?.bool("archive_updates") ?? false
         maxMessageBytes = (try yaml.int("max_message_mib") ?? 8) << 20
+        let privacy = try yaml.section("privacy")
+        try privacy?.rejectUnknownKeys(["max_epsilon", "delta", "require_secure_aggregation"])
+        maxEpsilon = try privacy?.double("max_epsilon")
+        if let maxEpsilon, !(maxEpsilon > 0) { throw privacy!.error("max_epsilon", "must be a positive number (got \(maxEpsilon))") }
+        privacyDelta = try privacy?.double("delta") ?? 1e-5
+        guard privacyDelta > 0, privacyDelta < 1 else { throw privacy!.error("delta", "must be between 0 and 1") }
+        requireSecureAggregation = try privacy?.bool("require_secure_aggregation") ?? true
     }
 
     public func tls() throws -> TLSConfig {

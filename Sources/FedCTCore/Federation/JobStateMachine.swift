@@ -17,13 +17,17 @@ public struct JobStateMachine: Sendable {
         public var livenessTimeout: Double
         /// How long a site is told to wait before asking again.
         public var retryAfterMilliseconds: Int
+        /// How often one round may be started before the job fails (aborted attempts are restarted).
+        public var maxRoundAttempts: Int
 
-        public init(rounds: Int, minSites: Int, roundDeadline: Double, livenessTimeout: Double = 60, retryAfterMilliseconds: Int = 250) {
+        public init(rounds: Int, minSites: Int, roundDeadline: Double, livenessTimeout: Double = 60, retryAfterMilliseconds: Int = 250,
+                    maxRoundAttempts: Int = 3) {
             self.rounds = rounds
             self.minSites = minSites
             self.roundDeadline = roundDeadline
             self.livenessTimeout = livenessTimeout
             self.retryAfterMilliseconds = retryAfterMilliseconds
+            self.maxRoundAttempts = maxRoundAttempts
         }
     }
 
@@ -56,6 +60,8 @@ public struct JobStateMachine: Sendable {
     public private(set) var globalModelSHA256: String
     public private(set) var participants: Set<String> = []
     public private(set) var uploaded: Set<String> = []
+    /// Which start of the open (or next) round this is: 1, then 2, … after aborted attempts.
+    public private(set) var attempt = 1
     private var lastSeen: [String: Double] = [:]
     private var roundStartedAt: Double = 0
 
@@ -122,6 +128,7 @@ public struct JobStateMachine: Sendable {
         guard case .aggregating(let open) = phase, open == round else { return [] }
         completedRounds = round
         globalModelSHA256 = modelSHA256
+        attempt = 1
         participants = []
         uploaded = []
         if completedRounds >= policy.rounds {
@@ -137,6 +144,36 @@ public struct JobStateMachine: Sendable {
     public mutating func roundFailed(_ round: Int, reason: String) -> [Action] {
         phase = .failed("round \(round): \(reason)")
         return [.fail("round \(round): \(reason)")]
+    }
+
+    /// Sites that left the open round before uploading (they did not take part in secure aggregation's
+    /// key steps): the round no longer waits for them, and closes if everyone left has uploaded.
+    public mutating func participantsLeft(_ sites: [String], round: Int) -> [Action] {
+        guard case .training(let open) = phase, open == round else { return [] }
+        participants.subtract(sites)
+        guard !uploaded.isEmpty, uploaded == participants else { return [] }
+        phase = .aggregating(round: round)
+        return [.aggregate(round: round, sites: uploaded.sorted())]
+    }
+
+    /// The open round cannot finish (for example, too few sites stayed for secure aggregation): it is
+    /// started again with fresh participants, up to `maxRoundAttempts` times; then the job fails.
+    public mutating func roundAborted(_ round: Int, reason: String, now: Double) -> [Action] {
+        switch phase {
+        case .training(let open) where open == round, .aggregating(let open) where open == round: break
+        default: return []
+        }
+        guard attempt < policy.maxRoundAttempts else {
+            let message = "round \(round) failed \(attempt) times; last: \(reason)"
+            phase = .failed(message)
+            return [.fail(message)]
+        }
+        attempt += 1
+        phase = .waitingForSites
+        participants = []
+        uploaded = []
+        openRoundIfReady(now: now)
+        return []
     }
 
     /// Time passed: closes a round at its deadline.

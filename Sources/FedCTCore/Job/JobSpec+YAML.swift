@@ -24,13 +24,22 @@ extension Fedct_V1_JobSpec {
         spec.training.weightDecay = 1e-4
         spec.training.volumeSize = 32
         spec.strategy.name = "fedavg"
+        spec.secureAggregation.enabled = true
+        spec.secureAggregation.minCohort = 2
+        spec.secureAggregation.clipNorm = 100
+        spec.secureAggregation.modulusBits = 32
+        spec.secureAggregation.maxExamplesPerSite = 10_000
+        spec.secureAggregation.stepTimeoutSeconds = 120
+        spec.privacy.level = "none"
+        spec.privacy.delta = 1e-5
         return spec
     }
 
     /// Parses a job specification; unknown or ill-typed fields are errors that name the field.
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec.defaults
-        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy"])
+        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy",
+                                    "secure_aggregation", "privacy"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
         if let value = try yaml.int("min_sites") { spec.minSites = Int32(clamping: value) }
@@ -67,6 +76,24 @@ extension Fedct_V1_JobSpec {
             if let value = try strategy.double("beta2") { spec.strategy.beta2 = value }
             if let value = try strategy.double("tau") { spec.strategy.tau = value }
             if let value = try strategy.double("proximal_mu") { spec.strategy.proximalMu = value }
+        }
+        if let secure = try yaml.section("secure_aggregation") {
+            try secure.rejectUnknownKeys(["enabled", "threshold", "min_cohort", "clip_norm", "modulus_bits", "max_examples_per_site", "step_timeout_seconds"])
+            if let value = try secure.bool("enabled") { spec.secureAggregation.enabled = value }
+            if let value = try secure.int("threshold") { spec.secureAggregation.threshold = Int32(clamping: value) }
+            if let value = try secure.int("min_cohort") { spec.secureAggregation.minCohort = Int32(clamping: value) }
+            if let value = try secure.double("clip_norm") { spec.secureAggregation.clipNorm = value }
+            if let value = try secure.int("modulus_bits") { spec.secureAggregation.modulusBits = Int32(clamping: value) }
+            if let value = try secure.int("max_examples_per_site") { spec.secureAggregation.maxExamplesPerSite = Int64(value) }
+            if let value = try secure.int("step_timeout_seconds") { spec.secureAggregation.stepTimeoutSeconds = Int32(clamping: value) }
+        }
+        if let privacy = try yaml.section("privacy") {
+            try privacy.rejectUnknownKeys(["level", "noise_multiplier", "clip_norm", "delta", "target_epsilon"])
+            if let value = try privacy.string("level") { spec.privacy.level = value }
+            if let value = try privacy.double("noise_multiplier") { spec.privacy.noiseMultiplier = value }
+            if let value = try privacy.double("clip_norm") { spec.privacy.clipNorm = value }
+            if let value = try privacy.double("delta") { spec.privacy.delta = value }
+            if let value = try privacy.double("target_epsilon") { spec.privacy.targetEpsilon = value }
         }
         try spec.validate(source: yaml.source)
         self = spec
@@ -105,5 +132,57 @@ extension Fedct_V1_JobSpec {
         guard training.weightDecay >= 0 else { throw fail("training.weight_decay", "must not be negative") }
         guard (8...512).contains(training.volumeSize) else { throw fail("training.volume_size", "must be between 8 and 512 (got \(training.volumeSize))") }
         _ = try ServerStrategy(spec: strategy, source: source)
+        if secureAggregation.enabled {
+            let secure = secureAggregation
+            guard secure.modulusBits == 32 else { throw fail("secure_aggregation.modulus_bits", "must be 32 (got \(secure.modulusBits))") }
+            guard secure.minCohort >= 2 else { throw fail("secure_aggregation.min_cohort", "must be at least 2: the sum of one site is its update (got \(secure.minCohort))") }
+            guard secure.threshold >= 0 else { throw fail("secure_aggregation.threshold", "must not be negative (0 chooses ⌊n/2⌋+1)") }
+            guard secure.clipNorm > 0, secure.clipNorm.isFinite else { throw fail("secure_aggregation.clip_norm", "must be a positive number") }
+            guard secure.maxExamplesPerSite >= 1 else { throw fail("secure_aggregation.max_examples_per_site", "must be at least 1") }
+            guard secure.stepTimeoutSeconds >= 1 else { throw fail("secure_aggregation.step_timeout_seconds", "must be positive") }
+            guard minSites >= secure.minCohort else {
+                throw fail("min_sites", "(\(minSites)) must be at least secure_aggregation.min_cohort (\(secure.minCohort))")
+            }
+        }
+        guard ["none", "site", "patient"].contains(privacy.level) else {
+            throw fail("privacy.level", "must be none, site or patient (got '\(privacy.level)')")
+        }
+        if privacy.level != "none" {
+            guard privacy.noiseMultiplier > 0, privacy.noiseMultiplier.isFinite else { throw fail("privacy.noise_multiplier", "must be positive") }
+            guard privacy.clipNorm > 0, privacy.clipNorm.isFinite else { throw fail("privacy.clip_norm", "must be positive") }
+            guard privacy.delta > 0, privacy.delta < 1 else { throw fail("privacy.delta", "must be between 0 and 1") }
+            guard privacy.targetEpsilon >= 0 else { throw fail("privacy.target_epsilon", "must not be negative") }
+        }
+        if privacy.level == "site" {
+            guard secureAggregation.enabled else {
+                throw fail("privacy.level", "site-level DP adds noise shares that only hide a site inside a secure sum; enable secure_aggregation")
+            }
+        }
+        if privacy.level == "patient" {
+            guard encoder.norm != "batch" else {
+                throw fail("privacy.level", "patient-level DP-SGD needs per-sample gradients; BatchNorm mixes samples: use encoder.norm group or instance")
+            }
+        }
+    }
+
+    /// The per-site fixed-point encoding of a secure round with `keyHolders` sites (U1) and threshold t.
+    /// Site-level DP uses uniform weights and adds noise σ·C/√t per site, so any t survivors' sum carries σ·C.
+    public func secureEncoding(keyHolders: Int, threshold: Int) throws -> FixedPointEncoding {
+        if privacy.level == "site" {
+            return try FixedPointEncoding(clipNorm: privacy.clipNorm, maxWeight: 1, sites: keyHolders,
+                                          noiseStandardDeviation: privacy.noiseMultiplier * privacy.clipNorm / Double(threshold).squareRoot())
+        }
+        return try FixedPointEncoding(clipNorm: secureAggregation.clipNorm, maxWeight: secureAggregation.maxExamplesPerSite, sites: keyHolders)
+    }
+
+    /// A site's FedAvg weight in a secure round: its example count capped at max_examples_per_site (1 under site-level DP).
+    public func secureWeight(examples: Int) -> Int64 {
+        privacy.level == "site" ? 1 : min(Int64(examples), secureAggregation.maxExamplesPerSite)
+    }
+
+    /// The coordinator's secure-aggregation settings for this job.
+    public var secureSettings: SecAggServerRound.Settings {
+        .init(threshold: Int(secureAggregation.threshold), minCohort: Int(secureAggregation.minCohort),
+              stepTimeout: Double(secureAggregation.stepTimeoutSeconds))
     }
 }

@@ -1,0 +1,105 @@
+// FixedPointEncoding: clips a site's update and encodes it as words mod 2^32 whose sum over n sites cannot overflow.
+import Crypto
+import Foundation
+
+/// Encodes a weighted, clipped update as integers modulo 2^32 so that masked sums decode exactly.
+///
+/// Word 0 is the site's example weight w (an integer); word i ≥ 1 is round(scale · w · Δᵢ) with
+/// stochastic rounding (unbiased), where Δ is the update clipped to L2 norm `clipNorm`. With n sites
+/// and weights at most `maxWeight`, every partial sum stays below 2^31 in magnitude when
+/// scale = (2^31 − 1) / (n · maxWeight · coordinateBound), so two's complement decodes it exactly.
+/// The decoded weighted mean differs from the exact one by less than n / (scale · Σw) per coordinate.
+public struct FixedPointEncoding: Sendable, Equatable {
+    public let clipNorm: Double
+    public let maxWeight: Int64
+    public let sites: Int
+    /// Standard deviation of the Gaussian noise each site adds per coordinate (0: none).
+    public let noiseStandardDeviation: Double
+    /// |w · (clipped Δᵢ + noise)| never exceeds maxWeight · coordinateBound (noise is clamped at 8 σ).
+    public let coordinateBound: Double
+    public let scale: Double
+
+    static let range = Double(Int32.max)
+
+    public init(clipNorm: Double, maxWeight: Int64, sites: Int, noiseStandardDeviation: Double = 0) throws {
+        guard clipNorm > 0, clipNorm.isFinite else { throw FedCTError(.invalidConfiguration, "secure aggregation: clip_norm must be positive (got \(clipNorm))") }
+        guard maxWeight >= 1 else { throw FedCTError(.invalidConfiguration, "secure aggregation: max_examples_per_site must be at least 1") }
+        guard sites >= 1, Double(sites) * Double(maxWeight) < Self.range else {
+            throw FedCTError(.invalidConfiguration, "secure aggregation: \(sites) sites × max_examples_per_site \(maxWeight) exceed the 2^31 range of the weight sum; lower max_examples_per_site")
+        }
+        guard noiseStandardDeviation >= 0, noiseStandardDeviation.isFinite else {
+            throw FedCTError(.invalidConfiguration, "secure aggregation: noise standard deviation must be finite and not negative")
+        }
+        self.clipNorm = clipNorm
+        self.maxWeight = maxWeight
+        self.sites = sites
+        self.noiseStandardDeviation = noiseStandardDeviation
+        self.coordinateBound = clipNorm + 8 * noiseStandardDeviation
+        self.scale = Self.range / (Double(sites) * Double(maxWeight) * coordinateBound)
+    }
+
+    /// The L2 norm of `update` and the factor min(1, clipNorm / norm) that clips it.
+    public func clipFactor(_ update: [Float]) -> (norm: Double, factor: Double) {
+        let norm = update.withUnsafeBufferPointer { buffer in
+            var sum = 0.0
+            for value in buffer { sum += Double(value) * Double(value) }
+            return sum.squareRoot()
+        }
+        return (norm, norm > clipNorm ? clipNorm / norm : 1)
+    }
+
+    /// Words 0…d of the encoding of `update` with example weight `weight`. Randomness (rounding and
+    /// noise) comes from a ChaCha20 stream under `randomKey`, a fresh key per encoding.
+    public func encode(_ update: [Float], weight: Int64, randomKey: SymmetricKey = SymmetricKey(size: .bits256)) throws -> [UInt32] {
+        guard (1...maxWeight).contains(weight) else {
+            throw FedCTError(.invalidData, "example weight \(weight) is outside 1…\(maxWeight) (secure_aggregation.max_examples_per_site)")
+        }
+        guard update.allSatisfy(\.isFinite) else { throw FedCTError(.invalidData, "the update has non-finite values; nothing was encoded") }
+        let factor = clipFactor(update).factor
+        let count = update.count
+        // Two uniform words per coordinate: one for rounding, one more (Box–Muller pairs) for noise.
+        let randomPerCoordinate = noiseStandardDeviation > 0 ? 2 : 1
+        var random = [UInt32](repeating: 0, count: count * randomPerCoordinate)
+        try random.withUnsafeMutableBufferPointer { try MaskExpansion(key: randomKey).apply(.add, to: $0) }
+        var words = [UInt32](repeating: 0, count: count + 1)
+        words[0] = UInt32(weight)
+        let scaledWeight = scale * Double(weight)
+        let noiseBound = 8 * noiseStandardDeviation
+        update.withUnsafeBufferPointer { values in
+            random.withUnsafeBufferPointer { uniform in
+                words.withUnsafeMutableBufferPointer { out in
+                    for index in 0..<count {
+                        var value = Double(values[index]) * factor
+                        if randomPerCoordinate == 2 {
+                            value += min(noiseBound, max(-noiseBound, noiseStandardDeviation * Self.gaussian(uniform[2 * index], uniform[2 * index + 1])))
+                        }
+                        let scaled = value * scaledWeight
+                        let floor = scaled.rounded(.down)
+                        let up = Double(uniform[randomPerCoordinate * index]) * 0x1p-32 < scaled - floor
+                        out[index + 1] = UInt32(truncatingIfNeeded: Int64(floor) + (up ? 1 : 0))
+                    }
+                }
+            }
+        }
+        return words
+    }
+
+    /// The summed weight and the weighted mean Σ wᵢΔᵢ / Σ wᵢ from the unmasked sum of encodings.
+    public func decode(sum words: [UInt32]) throws -> (weight: Int64, mean: [Float]) {
+        guard let first = words.first else { throw FedCTError(.invalidData, "decode: empty sum") }
+        let weight = Int64(Int32(bitPattern: first))
+        guard weight >= 1 else {
+            throw FedCTError(.integrity, "the unmasked weight sum is \(weight); the masks did not cancel (a share or an input was wrong)")
+        }
+        let inverse = 1 / (scale * Double(weight))
+        let mean = words.dropFirst().map { Float(Double(Int32(bitPattern: $0)) * inverse) }
+        return (weight, mean)
+    }
+
+    /// A standard normal draw from two uniform words (Box–Muller).
+    static func gaussian(_ a: UInt32, _ b: UInt32) -> Double {
+        let u1 = (Double(a) + 0.5) * 0x1p-32
+        let u2 = Double(b) * 0x1p-32
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+}

@@ -1,0 +1,119 @@
+// SiteAgent+SecureAggregation: the site's secure rounds — advertise and share keys, mask the update, reveal shares to unmask the sum.
+import Crypto
+import FedCTCore
+import FedCTIdentity
+import FedCTProto
+import Foundation
+import Logging
+
+/// What a site needs to take part in secure aggregation: its name, its certificate key and the consortium CA.
+struct SecureAggregationCredentials: Sendable {
+    let site: String
+    let signer: CertificateKeySigner
+    let verifier: ConsortiumSignatureVerifier
+
+    init(config: SiteConfig) throws {
+        func read(_ path: String, _ field: String) throws -> String {
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw FedCTError(.invalidConfiguration, "cannot read \(field) \(path): \(error.localizedDescription)")
+            }
+        }
+        do {
+            site = try ParticipantIdentity(certificatePEM: try read(config.certificateFile, "tls.cert")).name
+            signer = try CertificateKeySigner(privateKeyPEM: try read(config.keyFile, "tls.key"), source: config.keyFile)
+            verifier = try ConsortiumSignatureVerifier(caCertificatePEM: try read(config.caFile, "tls.ca"), source: config.caFile)
+        } catch let error as IdentityError {
+            throw FedCTError(.invalidConfiguration, error.message)
+        }
+    }
+
+    var sign: SecAggSiteSession.Signer { { [signer] in try signer.sign($0) } }
+
+    var verify: SecAggSiteSession.Verifier {
+        { [verifier] certificate, site, message, signature in
+            do {
+                try verifier.verify(certificatePEM: certificate, site: site, message: message, signature: signature)
+            } catch let error as IdentityError {
+                throw FedCTError(.protocolViolation, error.message)
+            }
+        }
+    }
+}
+
+extension SiteAgent {
+    /// Steps 0 and 1: fresh keys advertised, peers' keys verified, shares sealed and sent. Returns the session.
+    func openSecureSession(_ task: Fedct_V1_Task) async throws -> SecAggSiteSession {
+        let context = SecAggContext(jobID: task.jobID, round: Int(task.round), modelSHA256: task.modelSha256, attempt: Int(task.attempt))
+        var session = SecAggSiteSession(context: context, site: credentials.site)
+        try await link.advertiseKeys(try session.advertisement(sign: credentials.sign))
+        let step = try await awaitSecureStep(.shareKeys, task)
+        var request = Fedct_V1_ShareKeysRequest()
+        request.jobID = task.jobID
+        request.round = task.round
+        request.attempt = task.attempt
+        request.shares = try session.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold),
+                                               minCohort: Int(task.spec.secureAggregation.minCohort), verify: credentials.verify)
+        try await link.shareKeys(request)
+        logger.info("secure aggregation keys shared", metadata: ["round": "\(task.round)", "sites": "\(step.advertisements.count)", "threshold": "\(step.threshold)"])
+        return session
+    }
+
+    /// Steps 2 and 3: encode, clip (and noise) and mask the update, send it, then reveal the shares the coordinator needs.
+    func sendMaskedUpdate(_ session: inout SecAggSiteSession, task: Fedct_V1_Task, delta: [Float], examples: Int,
+                          header base: Fedct_V1_UpdateHeader) async throws -> Fedct_V1_UploadReceipt {
+        let step = try await awaitSecureStep(.maskedInput, task)
+        let spec = task.spec
+        let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
+        let norm = encoding.clipFactor(delta).norm
+        if norm > encoding.clipNorm {
+            logger.notice("update clipped", metadata: ["norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)"])
+        }
+        if spec.privacy.level == "site" {
+            try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
+                                                 noiseMultiplier: spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)])
+        }
+        var words = try encoding.encode(delta, weight: spec.secureWeight(examples: examples))
+        try session.mask(&words, shareSenders: step.shareSenders, inbound: step.inboundShares)
+        let payload = words.withUnsafeBytes { Array($0) }
+        var header = base
+        header.coordinateCount = Int64(words.count)
+        header.exampleCount = 0
+        header.masked.modulusBits = 32
+        header.masked.scale = encoding.scale
+        header.masked.attempt = task.attempt
+        header.payloadSha256 = SHA256.hex(payload)
+        let receipt = try await link.upload(header: header, payload: payload)
+
+        let unmaskStep = try await awaitSecureStep(.unmask, task)
+        var request = Fedct_V1_UnmaskRequest()
+        request.jobID = task.jobID
+        request.round = task.round
+        request.attempt = task.attempt
+        request.shares = try session.unmask(survivors: unmaskStep.survivors)
+        try await link.unmask(request)
+        return receipt
+    }
+
+    /// Polls the coordinator until the session reaches `wanted`; an aborted round throws (the site asks for new work).
+    func awaitSecureStep(_ wanted: Fedct_V1_SecAggStepResponse.Step, _ task: Fedct_V1_Task) async throws -> Fedct_V1_SecAggStepResponse {
+        var request = Fedct_V1_SecAggStepRequest()
+        request.jobID = task.jobID
+        request.round = task.round
+        request.attempt = task.attempt
+        let deadline = ContinuousClock.now + .seconds(Int(max(60, task.spec.roundDeadlineSeconds)))
+        while ContinuousClock.now < deadline {
+            let step = try await withRetries("secure aggregation step") { try await link.secAggStep(request) }
+            switch step.step {
+            case wanted:
+                return step
+            case .aborted, .done:
+                throw FedCTError(.failedPrecondition, "secure aggregation of round \(task.round) ended before this site's \(wanted) step: \(step.reason)")
+            default:
+                try await Task.sleep(for: .milliseconds(max(step.retryAfterMs, 50)))
+            }
+        }
+        throw FedCTError(.failedPrecondition, "secure aggregation of round \(task.round): no \(wanted) step within the round deadline")
+    }
+}
