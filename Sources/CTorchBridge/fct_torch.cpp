@@ -1,8 +1,10 @@
-// fct_torch.cpp: FedCT's libtorch bridge — a MONAI-named 3D ResNet, the MOTOR time-to-event head, AdamW, flat state.
+// fct_torch.cpp: FedCT's libtorch bridge — a MONAI-named 3D ResNet, the MOTOR time-to-event head, AdamW, DP-SGD, flat state.
 #include "fct_torch.h"
 
 // The parts of libtorch used here, not <torch/torch.h>: about a fifth less compile time.
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <torch/autograd.h>
 #include <torch/nn.h>
 #include <torch/optim.h>
 #include <torch/utils.h>
@@ -11,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -195,6 +198,9 @@ struct fct_torch_model {
     /// FedProx anchor (the round's global parameters) and weight; empty / 0 when off.
     std::vector<torch::Tensor> anchor;
     double proximal_mu = 0;
+    /// DP-SGD: per-sample clipping norm C (0 when off), noise multiplier σ, expected batch size, noise generator.
+    double dp_clip = 0, dp_noise = 0, dp_expected_batch = 0;
+    at::Generator dp_generator;
 
     torch::Tensor volumes(const float *data, int64_t batch, int64_t depth, int64_t height, int64_t width) const {
         if (!data || batch < 1 || depth < 1 || height < 1 || width < 1) throw std::invalid_argument("empty volume batch");
@@ -204,6 +210,43 @@ struct fct_torch_model {
     torch::Tensor targets(const float *data, int64_t batch) const {
         if (!data) throw std::invalid_argument("missing targets");
         return torch::from_blob(const_cast<float *>(data), {batch, config.pieces, config.tasks}, torch::kFloat32);
+    }
+
+    /// DP-SGD's gradient, left in the parameters' .grad (Abadi et al. 2016, as Opacus computes it): one forward and
+    /// backward per sample; each sample's whole-model gradient scaled to L2 norm ≤ C (factor min(1, C / (‖g‖ + 1e-6)));
+    /// the sum plus N(0, σ²C²) noise per coordinate, divided by the expected batch size; then, unclipped and
+    /// noiseless, the FedProx gradient μ(w − w₀), which does not depend on the data. An empty batch (Poisson sampling
+    /// drew nobody) gives a noise-only step. Returns the mean per-sample loss, NaN for an empty batch.
+    float dp_sgd_gradient(const float *volume_data, int64_t batch, int64_t depth, int64_t height, int64_t width,
+                          const float *time_at_risk, const float *event) {
+        if (batch < 0) throw std::invalid_argument("negative batch size " + std::to_string(batch));
+        auto parameters = net->parameters();
+        std::vector<torch::Tensor> sum;
+        for (auto &parameter : parameters) sum.push_back(torch::zeros_like(parameter));
+        double total_loss = 0;
+        if (batch > 0) {
+            auto x = volumes(volume_data, batch, depth, height, width);
+            auto t = targets(time_at_risk, batch), e = targets(event, batch);
+            for (int64_t i = 0; i < batch; i++) {
+                auto value = tte_loss(net->head->forward(net->embed(x.narrow(0, i, 1))), t.narrow(0, i, 1), e.narrow(0, i, 1));
+                auto gradients = torch::autograd::grad({value}, parameters);
+                std::vector<torch::Tensor> norms;
+                for (auto &gradient : gradients) norms.push_back(gradient.norm());
+                double norm = torch::stack(norms).norm().item<double>();
+                double factor = std::min(1.0, dp_clip / (norm + 1e-6));
+                for (size_t k = 0; k < parameters.size(); k++) sum[k].add_(gradients[k], factor);
+                total_loss += value.item<double>();
+            }
+        }
+        torch::NoGradGuard no_grad;
+        for (size_t k = 0; k < parameters.size(); k++) {
+            auto &gradient = sum[k];
+            if (dp_noise > 0) gradient.add_(at::randn(gradient.sizes(), dp_generator, gradient.options()), dp_noise * dp_clip);
+            gradient.div_(dp_expected_batch);
+            if (proximal_mu > 0) gradient.add_(parameters[k] - anchor[k], proximal_mu);
+            parameters[k].mutable_grad() = gradient;
+        }
+        return batch > 0 ? float(total_loss / double(batch)) : std::numeric_limits<float>::quiet_NaN();
     }
 };
 
@@ -318,12 +361,39 @@ int32_t fct_torch_model_set_proximal(fct_torch_model *model, double mu, char **e
     });
 }
 
+int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, double noise_multiplier,
+                                   double expected_batch, uint64_t seed, char **error) {
+    return guarded(error, [&] {
+        if (!model) throw std::invalid_argument("model is NULL");
+        if (!(clip_norm >= 0) || !std::isfinite(clip_norm)) throw std::invalid_argument("the DP-SGD clipping norm must be finite and ≥ 0 (0 turns DP-SGD off)");
+        if (clip_norm == 0) {
+            model->dp_clip = 0;
+            return;
+        }
+        if (!(noise_multiplier >= 0) || !std::isfinite(noise_multiplier)) throw std::invalid_argument("the DP-SGD noise multiplier must be finite and ≥ 0");
+        if (!(expected_batch > 0) || !std::isfinite(expected_batch)) throw std::invalid_argument("the DP-SGD expected batch size must be finite and > 0");
+        if (model->config.norm == FCT_TORCH_NORM_BATCH) {
+            throw std::invalid_argument("DP-SGD needs per-sample gradients, but BatchNorm mixes the samples of a batch: use encoder norm: group or instance with privacy.level patient");
+        }
+        model->dp_clip = clip_norm;
+        model->dp_noise = noise_multiplier;
+        model->dp_expected_batch = expected_batch;
+        model->dp_generator = at::detail::createCPUGenerator(seed);
+    });
+}
+
 int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                                    int64_t height, int64_t width, const float *time_at_risk, const float *event,
                                    float *loss, char **error) {
     return guarded(error, [&] {
         model->net->train();
         model->optimizer->zero_grad();
+        if (model->dp_clip > 0) {
+            *loss = model->dp_sgd_gradient(volumes, batch, depth, height, width, time_at_risk, event);
+            model->optimizer->step();
+            return;
+        }
+        if (batch == 0) throw std::invalid_argument("an empty batch is a training step only under DP-SGD (Poisson sampling); pass at least one volume");
         auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width)));
         auto value = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch));
         auto objective = value;

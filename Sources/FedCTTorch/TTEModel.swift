@@ -69,9 +69,9 @@ public final class TTEModel {
         }
     }
 
-    /// Starts a fresh AdamW (at the start of each round).
-    public func resetOptimizer(learningRate: Double, weightDecay: Double) throws {
-        try TorchError.check { fct_torch_model_reset_optimizer(handle, learningRate, weightDecay, 0.9, 0.999, 1e-8, $0) }
+    /// Starts a fresh AdamW (at the start of each round), with moment decay rates `betas` and denominator `epsilon`.
+    public func resetOptimizer(learningRate: Double, weightDecay: Double, betas: (Double, Double) = (0.9, 0.999), epsilon: Double = 1e-8) throws {
+        try TorchError.check { fct_torch_model_reset_optimizer(handle, learningRate, weightDecay, betas.0, betas.1, epsilon, $0) }
     }
 
     /// FedProx: anchors a proximal term μ/2·‖w − w₀‖² at the current parameters (call after loading the
@@ -80,14 +80,34 @@ public final class TTEModel {
         try TorchError.check { fct_torch_model_set_proximal(handle, mu, $0) }
     }
 
+    /// DP-SGD (patient-level differential privacy) for the following `trainStep`s: per-sample gradients, each clipped
+    /// to L2 norm ≤ `clipNorm`, summed, plus Gaussian noise of standard deviation `noiseMultiplier · clipNorm` per
+    /// coordinate, divided by `expectedBatchSize` (the mean size of the Poisson-sampled batches), then the FedProx
+    /// gradient (unclipped) and the AdamW step. `seed` seeds the noise. `clipNorm` 0 is the same as `disableDPSGD()`.
+    ///
+    /// Throws `.invalidArgument` for a BatchNorm encoder (BatchNorm mixes the samples of a batch, so per-sample
+    /// gradients do not exist): use `EncoderConfig.Norm.group` or `.instance`.
+    public func setDPSGD(clipNorm: Double, noiseMultiplier: Double, expectedBatchSize: Double, seed: UInt64) throws {
+        try TorchError.check { fct_torch_model_set_dp_sgd(handle, clipNorm, noiseMultiplier, expectedBatchSize, seed, $0) }
+    }
+
+    /// Turns DP-SGD off: `trainStep` goes back to one batched gradient.
+    public func disableDPSGD() {
+        // Cannot fail: clip norm 0 only clears the setting.
+        try? TorchError.check { fct_torch_model_set_dp_sgd(handle, 0, 0, 0, 0, $0) }
+    }
+
     /// One AdamW step on a batch; returns the batch loss.
+    ///
+    /// Under DP-SGD (`setDPSGD`) the step is DP-SGD's and returns the mean per-sample loss; the batch may then be
+    /// empty (`shape.batch` 0, no volumes or targets), which is a noise-only step returning NaN.
     public func trainStep(volumes: [Float], shape: VolumeShape, timeAtRisk: [Float], events: [Float]) throws -> Float {
-        try step(volumes, shape, timeAtRisk, events, fct_torch_model_train_step)
+        try step(volumes, shape, timeAtRisk, events, allowingEmpty: true, fct_torch_model_train_step)
     }
 
     /// The loss of a batch without updating the model.
     public func evalLoss(volumes: [Float], shape: VolumeShape, timeAtRisk: [Float], events: [Float]) throws -> Float {
-        try step(volumes, shape, timeAtRisk, events, fct_torch_model_eval_loss)
+        try step(volumes, shape, timeAtRisk, events, allowingEmpty: false, fct_torch_model_eval_loss)
     }
 
     /// Embeddings of a batch, `shape.batch × embeddingDimension`, row-major.
@@ -121,8 +141,9 @@ public final class TTEModel {
     private typealias StepFunction = (OpaquePointer?, UnsafePointer<Float>?, Int64, Int64, Int64, Int64, UnsafePointer<Float>?,
                                       UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32
 
-    private func step(_ volumes: [Float], _ shape: VolumeShape, _ timeAtRisk: [Float], _ events: [Float], _ function: StepFunction) throws -> Float {
-        try checkVolumes(volumes, shape)
+    private func step(_ volumes: [Float], _ shape: VolumeShape, _ timeAtRisk: [Float], _ events: [Float], allowingEmpty: Bool,
+                      _ function: StepFunction) throws -> Float {
+        try checkVolumes(volumes, shape, allowingEmpty: allowingEmpty)
         let targets = shape.batch * head.pieces * head.tasks
         guard timeAtRisk.count == targets, events.count == targets else {
             throw TorchError("targets need \(targets) values (batch \(shape.batch) × \(head.pieces) pieces × \(head.tasks) tasks), got \(timeAtRisk.count) times and \(events.count) events")
@@ -141,8 +162,9 @@ public final class TTEModel {
         return loss
     }
 
-    private func checkVolumes(_ volumes: [Float], _ shape: VolumeShape) throws {
-        guard shape.batch > 0, shape.depth > 0, shape.height > 0, shape.width > 0 else {
+    /// Checks the voxel count; `allowingEmpty` lets a batch of 0 volumes through (the bridge decides whether it may be).
+    private func checkVolumes(_ volumes: [Float], _ shape: VolumeShape, allowingEmpty: Bool = false) throws {
+        guard shape.batch > 0 || (allowingEmpty && shape.batch == 0), shape.depth > 0, shape.height > 0, shape.width > 0 else {
             throw TorchError("volume batch shape \(shape) has an empty dimension")
         }
         guard volumes.count == shape.voxelCount else {

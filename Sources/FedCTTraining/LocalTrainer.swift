@@ -6,49 +6,105 @@ import Foundation
 
 /// What one round of local training produced.
 public struct LocalTrainingResult: Sendable {
+    /// The mean training loss over the steps that had examples.
     public var meanLoss: Double
+    /// Optimisation steps taken (under DP-SGD, including noise-only steps with empty batches).
     public var steps: Int
+    /// Examples drawn over all steps (an example drawn twice counts twice).
     public var examples: Int
+    /// DP-SGD's Poisson sampling rate q, the probability that a patient is in a step's batch; nil without DP-SGD.
+    public var samplingRate: Double?
+    /// DP-SGD's noise multiplier σ; nil without DP-SGD. With `steps` and `samplingRate`, what a privacy accountant needs.
+    public var noiseMultiplier: Double?
 }
 
-/// Trains a model for some epochs over a site's training examples, in shuffled mini-batches.
+/// DP-SGD settings for patient-level differential privacy (Abadi et al. 2016; see `TTEModel.setDPSGD`).
+public struct DPSGDSettings: Sendable, Hashable, Codable {
+    /// The L2 bound C on one patient's gradient in a step (> 0).
+    public var clipNorm: Double
+    /// σ: each step adds N(0, σ²C²) noise per coordinate to the sum of clipped gradients.
+    public var noiseMultiplier: Double
+    /// The seed of the Poisson draws and the noise. Leave it nil in production: each round then takes a fresh seed
+    /// from the system's secure random source. The guarantee needs both to be secret, and the training seed is not
+    /// (the coordinator writes it into the job). A fixed value makes DP rounds reproducible, for tests.
+    public var seed: UInt64?
+
+    public init(clipNorm: Double, noiseMultiplier: Double, seed: UInt64? = nil) {
+        self.clipNorm = clipNorm
+        self.noiseMultiplier = noiseMultiplier
+        self.seed = seed
+    }
+}
+
+/// Trains a model for some epochs over a site's training examples, in shuffled mini-batches, or under DP-SGD in
+/// Poisson-sampled batches of patients.
 public struct LocalTrainer {
     public var epochs: Int
     public var batchSize: Int
     public var learningRate: Double
     public var weightDecay: Double
     public var volumeSize: Int
+    /// DP-SGD, or nil for ordinary training. `train` sets (or clears) it on the model each time.
+    public var dpSGD: DPSGDSettings?
 
-    public init(epochs: Int, batchSize: Int, learningRate: Double, weightDecay: Double, volumeSize: Int) {
+    public init(epochs: Int, batchSize: Int, learningRate: Double, weightDecay: Double, volumeSize: Int, dpSGD: DPSGDSettings? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         self.volumeSize = volumeSize
+        self.dpSGD = dpSGD
     }
 
     /// Runs the epochs; `seed` fixes the batch order so a round is reproducible.
+    ///
+    /// Under DP-SGD the unit of privacy is the patient (`subjectID`): each step takes every patient independently
+    /// with probability q = batchSize / patients, and one of a sampled patient's scans at random, so a patient
+    /// adds at most one clipped gradient to a step. An epoch is patients / batchSize steps, rounded. A step
+    /// that draws nobody still adds noise, as in Opacus. The draws and the noise come from `dpSGD.seed`, not from
+    /// `seed` (see `DPSGDSettings.seed`). Throws for a BatchNorm encoder.
     public func train(_ model: TTEModel, on examples: [TTEExample], seed: UInt64) throws -> LocalTrainingResult {
         guard !examples.isEmpty else { return LocalTrainingResult(meanLoss: .nan, steps: 0, examples: 0) }
         try model.resetOptimizer(learningRate: learningRate, weightDecay: weightDecay)
         var random = SeededGenerator(seed: seed)
-        var totalLoss = 0.0
-        var steps = 0
-        for _ in 0..<epochs {
-            for batch in examples.indices.shuffled(using: &random).chunks(of: batchSize) {
-                let loss = try model.trainStep(
-                    volumes: batch.flatMap { examples[$0].input },
-                    shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize),
-                    timeAtRisk: batch.flatMap { examples[$0].timeAtRisk },
-                    events: batch.flatMap { examples[$0].events })
-                guard loss.isFinite else {
-                    throw FedCTError(.invalidData, "local training diverged (loss \(loss)) at step \(steps + 1); lower training.learning_rate")
-                }
-                totalLoss += Double(loss)
-                steps += 1
+        let batches: [[Int]]
+        var samplingRate: Double?
+        if let dpSGD {
+            let secret = dpSGD.seed ?? UInt64.random(in: .min ... .max)  // SystemRandomNumberGenerator: getrandom(2)
+            random = SeededGenerator(seed: secret, stream: "dp-sgd poisson")
+            var noiseSeed = SeededGenerator(seed: secret, stream: "dp-sgd noise")
+            let patients = Dictionary(grouping: examples.indices) { examples[$0].subjectID }.values.sorted { $0[0] < $1[0] }
+            let rate = min(1, Double(batchSize) / Double(patients.count))
+            try model.setDPSGD(clipNorm: dpSGD.clipNorm, noiseMultiplier: dpSGD.noiseMultiplier,
+                               expectedBatchSize: rate * Double(patients.count), seed: noiseSeed.next())
+            let stepsPerEpoch = max(1, Int((Double(patients.count) / Double(batchSize)).rounded()))
+            batches = (0..<(epochs * stepsPerEpoch)).map { _ in
+                patients.compactMap { scans in random.uniform() < rate ? scans.randomElement(using: &random) : nil }
             }
+            samplingRate = rate
+        } else {
+            model.disableDPSGD()
+            batches = (0..<epochs).flatMap { _ in examples.indices.shuffled(using: &random).chunks(of: batchSize) }
         }
-        return LocalTrainingResult(meanLoss: totalLoss / Double(steps), steps: steps, examples: examples.count * epochs)
+        var totalLoss = 0.0
+        var lossSteps = 0
+        var drawn = 0
+        for (step, batch) in batches.enumerated() {
+            let loss = try model.trainStep(
+                volumes: batch.flatMap { examples[$0].input },
+                shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize),
+                timeAtRisk: batch.flatMap { examples[$0].timeAtRisk },
+                events: batch.flatMap { examples[$0].events })
+            drawn += batch.count
+            if batch.isEmpty { continue }  // a noise-only DP-SGD step has no loss
+            guard loss.isFinite else {
+                throw FedCTError(.invalidData, "local training diverged (loss \(loss)) at step \(step + 1); lower training.learning_rate")
+            }
+            totalLoss += Double(loss)
+            lossSteps += 1
+        }
+        return LocalTrainingResult(meanLoss: totalLoss / Double(lossSteps), steps: batches.count, examples: drawn,
+                                   samplingRate: samplingRate, noiseMultiplier: dpSGD?.noiseMultiplier)
     }
 
     /// The embeddings of `examples`, one row each.

@@ -1,4 +1,4 @@
-/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet encoder, MOTOR time-to-event head, AdamW, flat state.
+/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet encoder, MOTOR time-to-event head, AdamW, DP-SGD, flat state.
  *
  * Conventions (after mlx-c): every name is prefixed fct_torch_; no C++ type crosses this header; handles are
  * opaque pointers freed by their _free function; no C++ exception escapes a call. A model handle is not
@@ -102,9 +102,24 @@ int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_
 int32_t fct_torch_model_set_proximal(fct_torch_model *model, double mu, char **error);
 
 /**
+ * DP-SGD (Abadi et al. 2016, as in Opacus): from now on each training step computes per-sample gradients (one
+ * forward and backward per sample), clips each sample's whole-model gradient to L2 norm <= clip_norm (C), sums
+ * them, adds N(0, noise_multiplier² · C²) noise per coordinate, divides by expected_batch (the mean batch size of
+ * Poisson sampling, not the batch's actual size), adds the FedProx gradient unclipped, and takes the AdamW step.
+ * The noise comes from a generator seeded here with `seed`: the same seed and batches give the same steps.
+ * clip_norm = 0 turns DP-SGD off (the other arguments are then ignored). Refused with FCT_TORCH_INVALID_ARGUMENT
+ * for a BatchNorm encoder, whose normalisation mixes the samples of a batch; on failure the setting is unchanged.
+ * Costs about one batch-1 forward and backward per sample instead of one batched pass.
+ */
+int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, double noise_multiplier,
+                                   double expected_batch, uint64_t seed, char **error);
+
+/**
  * One optimisation step on a batch. `volumes` is [batch, 1, depth, height, width] float32, read in place
  * (not copied, not written). `time_at_risk` and `event` are [batch, pieces, tasks]; the caller checks their
  * counts. Training mode: forward, loss, backward, AdamW step. Writes the batch loss (before the step).
+ * Under DP-SGD (fct_torch_model_set_dp_sgd) the step is DP-SGD's, the loss is the mean per-sample loss, and
+ * batch may be 0 (a noise-only step; the pointers may then be NULL and the loss written is NaN).
  */
 int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
                                    int64_t height, int64_t width, const float *time_at_risk, const float *event,
