@@ -376,8 +376,10 @@ public actor Coordinator {
     /// The job to run after a restart: one that was waiting or running, resumed after its last committed round.
     static func resumableJob(in statuses: [Fedct_V1_JobStatus]) -> ActiveJob? {
         guard let status = statuses.first(where: { $0.state == .waitingForSites || $0.state == .running }) else { return nil }
+        let secure = status.spec.secureAggregation
         let policy = JobStateMachine.Policy(rounds: Int(status.spec.rounds), minSites: Int(status.spec.minSites),
-                                            roundDeadline: Double(status.spec.roundDeadlineSeconds))
+                                            roundDeadline: Double(status.spec.roundDeadlineSeconds),
+                                            minUploads: secure.enabled ? Int(secure.minCohort) : nil)
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
         return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count))
     }

@@ -58,11 +58,20 @@ public actor EgressLedger {
         }
     }
 
-    /// Keeps a copy of an update (payload and header, as JSON) when the site archives updates.
+    /// Keeps a copy of an update as sent (payload — float32, or masked words `.u32` — and header, as JSON) when the site archives updates.
     public func archive(update bytes: [UInt8], header: Fedct_V1_UpdateHeader) throws {
         guard let archiveFolder else { return }
         let stem = "\(header.jobID)-round-\(header.round)"
-        try Data(bytes).write(to: archiveFolder.appending(path: "\(stem).f32"), options: .atomic)
+        try Data(bytes).write(to: archiveFolder.appending(path: "\(stem).\(header.hasMasked ? "u32" : "f32")"), options: .atomic)
         try Data(try header.jsonString().utf8).write(to: archiveFolder.appending(path: "\(stem).json"), options: .atomic)
+    }
+
+    /// Keeps the local update behind a masked input — the delta before clipping and its FedAvg weight —
+    /// when the site archives updates. It never leaves the site; reviewers can compare it with the round's aggregate.
+    public func archive(localDelta delta: [Float], weight: Int64, jobID: String, round: Int) throws {
+        guard let archiveFolder else { return }
+        let stem = "\(jobID)-round-\(round)"
+        try Data(Float32Stream.encode(delta[...])).write(to: archiveFolder.appending(path: "\(stem).local.f32"), options: .atomic)
+        try Data("{\"example_weight\": \(weight)}\n".utf8).write(to: archiveFolder.appending(path: "\(stem).local.json"), options: .atomic)
     }
 }

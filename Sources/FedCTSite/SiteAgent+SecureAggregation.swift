@@ -67,14 +67,15 @@ extension SiteAgent {
         let spec = task.spec
         let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
         let norm = encoding.clipFactor(delta).norm
-        if norm > encoding.clipNorm {
-            logger.notice("update clipped", metadata: ["norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)"])
-        }
+        logger.info("update encoded", metadata: ["l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
+                                                 "clipped": "\(norm > encoding.clipNorm)"])
         if spec.privacy.level == "site" {
             try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
                                                  noiseMultiplier: spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)])
         }
-        var words = try encoding.encode(delta, weight: spec.secureWeight(examples: examples))
+        let weight = spec.secureWeight(examples: examples)
+        try await link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
+        var words = try encoding.encode(delta, weight: weight)
         try session.mask(&words, shareSenders: step.shareSenders, inbound: step.inboundShares)
         let payload = words.withUnsafeBytes { Array($0) }
         var header = base

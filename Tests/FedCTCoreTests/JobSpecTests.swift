@@ -46,4 +46,33 @@ final class JobSpecTests: XCTestCase {
         XCTAssertEqual(spec.encoder.depth, 18)
         XCTAssertEqual(spec.training.volumeSize, 64)
     }
+
+    func testSecureAggregationIsOnByDefaultAndPrivacySettingsAreChecked() throws {
+        XCTAssertTrue(Fedct_V1_JobSpec.defaults.secureAggregation.enabled)
+        let spec = try Fedct_V1_JobSpec(yaml: YAMLDocument(text: """
+            secure_aggregation: {threshold: 3, min_cohort: 2, clip_norm: 5, max_examples_per_site: 500, step_timeout_seconds: 30}
+            privacy: {level: site, noise_multiplier: 1.1, clip_norm: 2, delta: 1e-6, target_epsilon: 8}
+            """, source: "job.yaml"))
+        XCTAssertEqual(spec.secureAggregation.threshold, 3)
+        XCTAssertEqual(spec.secureAggregation.maxExamplesPerSite, 500)
+        XCTAssertEqual(spec.privacy.noiseMultiplier, 1.1)
+        XCTAssertEqual(spec.secureWeight(examples: 900), 1, "site-level DP weighs sites uniformly")
+        let encoding = try spec.secureEncoding(keyHolders: 4, threshold: 3)
+        XCTAssertEqual(encoding.noiseStandardDeviation, 1.1 * 2 / 3.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(encoding.clipNorm, 2)
+
+        let cases: [(String, String)] = [
+            ("secure_aggregation: {min_cohort: 1}", "'secure_aggregation.min_cohort'"),
+            ("secure_aggregation: {modulus_bits: 64}", "'secure_aggregation.modulus_bits'"),
+            ("secure_aggregation: {enabled: false}\nprivacy: {level: site, noise_multiplier: 1, clip_norm: 1}", "'privacy.level'"),
+            ("privacy: {level: patient, noise_multiplier: 1, clip_norm: 1}\nencoder: {norm: batch}", "'privacy.level'"),
+            ("privacy: {level: patient, clip_norm: 1}", "'privacy.noise_multiplier'"),
+            ("privacy: {level: everyone}", "'privacy.level'"),
+        ]
+        for (text, field) in cases {
+            XCTAssertThrowsError(try Fedct_V1_JobSpec(yaml: YAMLDocument(text: text, source: "job.yaml")), text) { error in
+                XCTAssertTrue("\(error)".contains(field), "\(text): \(error)")
+            }
+        }
+    }
 }

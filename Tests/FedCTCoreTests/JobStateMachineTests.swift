@@ -88,4 +88,34 @@ final class JobStateMachineTests: XCTestCase {
         let done = JobStateMachine(policy: .init(rounds: 3, minSites: 1, roundDeadline: 10), globalModelSHA256: "m3", completedRounds: 3)
         XCTAssertEqual(done.phase, .finished)
     }
+
+    func testSitesThatLeaveBeforeMaskingNoLongerHoldTheRoundOpen() throws {
+        var job = JobStateMachine(policy: .init(rounds: 1, minSites: 3, roundDeadline: 100, livenessTimeout: 30, minUploads: 2), globalModelSHA256: "m0")
+        for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
+        XCTAssertEqual(try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1), [])
+        XCTAssertEqual(try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 1), [])
+        XCTAssertEqual(job.participantsLeft(["c"], round: 1), [.aggregate(round: 1, sites: ["a", "b"])])
+        XCTAssertEqual(job.participantsLeft(["a"], round: 1), [], "nothing happens outside the training phase")
+    }
+
+    func testDeadlineClosesWithTheMinimumUploadsWhenSitesDroppedOut() {
+        var job = JobStateMachine(policy: .init(rounds: 1, minSites: 3, roundDeadline: 10, livenessTimeout: 30, minUploads: 2), globalModelSHA256: "m0")
+        for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
+        _ = try? job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1)
+        _ = try? job.uploadAccepted(from: "c", round: 1, baseModelSHA256: "m0", now: 1)
+        XCTAssertEqual(job.tick(now: 10), [.aggregate(round: 1, sites: ["a", "c"])])
+    }
+
+    func testAbortedRoundsRestartWithANewAttemptThenFail() {
+        var job = JobStateMachine(policy: .init(rounds: 2, minSites: 2, roundDeadline: 100, livenessTimeout: 30, maxRoundAttempts: 2), globalModelSHA256: "m0")
+        job.siteSeen("a", now: 0)
+        job.siteSeen("b", now: 0)
+        XCTAssertEqual(job.attempt, 1)
+        XCTAssertEqual(job.roundAborted(1, reason: "too few keys", now: 1), [])
+        XCTAssertEqual(job.attempt, 2)
+        XCTAssertEqual(job.phase, .training(round: 1), "the live sites start the round again at once")
+        XCTAssertEqual(job.roundAborted(2, reason: "not open", now: 1), [], "another round's abort is ignored")
+        let failed = job.roundAborted(1, reason: "too few keys", now: 2)
+        XCTAssertEqual(failed, [.fail("round 1 failed 2 times; last: too few keys")])
+    }
 }

@@ -1,5 +1,6 @@
-// Multi-process test: a coordinator and two site agents over real gRPC with mutual TLS run a 2-round job;
-// each stored global model must equal the previous one plus the example-weighted mean of what the sites sent.
+// Multi-process test: a coordinator and two site agents over real gRPC with mutual TLS run a 2-round job with
+// secure aggregation; each stored global model must equal the previous one plus the example-weighted mean of the
+// sites' clipped local updates (within the fixed-point bound), while only masked words left the sites.
 import FedCTCore
 import FedCTCoordinator
 import FedCTData
@@ -43,6 +44,8 @@ final class FederationEndToEndTests: XCTestCase {
         spec.tte.rank = 4
         spec.training.volumeSize = 16
         spec.training.batchSize = 4
+        spec.secureAggregation.clipNorm = 10
+        spec.secureAggregation.maxExamplesPerSite = 64
         let submitted = try await admin.submit(spec)
 
         // Roles come from the certificate: a site may not call Admin, an admin may not call Site.
@@ -93,31 +96,46 @@ final class FederationEndToEndTests: XCTestCase {
         XCTAssertEqual(status.rounds.count, 2)
 
         var previous = try SafeTensors.decode(try await admin.fetchModel(sha256: status.initialModelSha256))
+        let encoding = try FixedPointEncoding(clipNorm: 10, maxWeight: 64, sites: 2)
         for record in status.rounds {
             XCTAssertEqual(record.sites, ["site-1", "site-2"])
+            XCTAssertTrue(record.securelyAggregated)
+            XCTAssertEqual(record.threshold, 2)
+            XCTAssertEqual(record.droppedSites, [])
             let stored = try SafeTensors.decode(try await admin.fetchModel(sha256: record.modelSha256))
             XCTAssertNotEqual(stored.values, previous.values, "round \(record.round) must change the model")
-            // What each site sent, from its egress archive: the delta payload and its header (example count).
+            // Each site's archive: what it sent (masked words and header) and, kept locally, the delta and weight behind it.
             var weighted = [Double](repeating: 0, count: previous.values.count)
             var total = 0.0
             for name in ["site-1", "site-2"] {
                 let stem = root.appending(path: "state-\(name)-pki/egress-archive/\(status.jobID)-round-\(record.round)")
                 let header = try Fedct_V1_UpdateHeader(jsonUTF8Data: Data(contentsOf: stem.appendingPathExtension("json")))
                 XCTAssertEqual(header.baseModelSha256, record.round == 1 ? status.initialModelSha256 : status.rounds[Int(record.round) - 2].modelSha256)
+                XCTAssertEqual(header.exampleCount, 0, "the weight travels only inside the masked vector")
+                XCTAssertEqual(header.masked.scale, encoding.scale)
+                let masked = try Data(contentsOf: stem.appendingPathExtension("u32"))
+                XCTAssertEqual(masked.count, (previous.values.count + 1) * 4)
+                // Masked words look uniform: an unmasked encoding of small deltas would be mostly near zero.
+                let small = masked.withUnsafeBytes { raw in (0..<(masked.count / 4)).filter { abs(Int64(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) < 1 << 24 }.count }
+                XCTAssertLessThan(Double(small) / Double(masked.count / 4), 0.05, "\(name) round \(record.round): the upload is not masked")
                 var stream = Float32Stream()
                 var delta: [Float] = []
-                stream.feed([UInt8](try Data(contentsOf: stem.appendingPathExtension("f32")))) { delta.append(contentsOf: $0) }
+                stream.feed([UInt8](try Data(contentsOf: stem.appendingPathExtension("local.f32")))) { delta.append(contentsOf: $0) }
                 XCTAssertEqual(delta.count, previous.values.count)
-                for index in delta.indices { weighted[index] += Double(header.exampleCount) * Double(delta[index]) }
-                total += Double(header.exampleCount)
+                let local = try JSONSerialization.jsonObject(with: Data(contentsOf: stem.appendingPathExtension("local.json"))) as? [String: Any]
+                let weight = try XCTUnwrap(local?["example_weight"] as? Int)
+                let factor = encoding.clipFactor(delta).factor
+                for index in delta.indices { weighted[index] += Double(weight) * factor * Double(delta[index]) }
+                total += Double(weight)
             }
             XCTAssertEqual(Int64(total), record.exampleCount)
+            let bound = 2 / (encoding.scale * total)
             var worst = 0.0
             for index in weighted.indices {
                 let expected = Double(previous.values[index]) + weighted[index] / total
-                worst = max(worst, abs(Double(stored.values[index]) - expected) / max(1, abs(expected)))
+                worst = max(worst, abs(Double(stored.values[index]) - expected) - 1e-6 * max(1, abs(expected)))
             }
-            XCTAssertLessThan(worst, 1e-6, "round \(record.round): stored model differs from old + weighted mean delta")
+            XCTAssertLessThanOrEqual(worst, bound, "round \(record.round): stored model differs from old + weighted mean of the clipped deltas")
             // FedBN: the coordinator's normalisation layers never move; everything else does.
             var offset = 0
             for tensor in stored.layout {
@@ -147,9 +165,12 @@ final class FederationEndToEndTests: XCTestCase {
         XCTAssertEqual(watch.status, 0, watch.output)
         XCTAssertTrue(watch.output.contains("succeeded, 2/2 rounds committed"), watch.output)
 
-        // The ledger recorded every update before it left.
+        // The ledger recorded every secure-aggregation message and every masked update before it left.
         let ledger = try String(contentsOf: root.appending(path: "state-site-1-pki/egress.jsonl"), encoding: .utf8)
-        XCTAssertEqual(ledger.components(separatedBy: "\"kind\":\"update\"").count - 1, 2)
+        for kind in ["masked-update", "secagg-advertise-keys", "secagg-share-keys", "secagg-unmask"] {
+            XCTAssertEqual(ledger.components(separatedBy: "\"kind\":\"\(kind)\"").count - 1, 2, kind)
+        }
+        XCTAssertFalse(ledger.contains("\"kind\":\"update\""), "no unmasked update left the site")
     }
 
     func testSiteStartupErrorsSayWhatToFix() throws {

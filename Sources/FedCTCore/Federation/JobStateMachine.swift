@@ -19,15 +19,19 @@ public struct JobStateMachine: Sendable {
         public var retryAfterMilliseconds: Int
         /// How often one round may be started before the job fails (aborted attempts are restarted).
         public var maxRoundAttempts: Int
+        /// Uploads a round needs to close at its deadline: `minSites`, or secure aggregation's minimum
+        /// cohort when sites may drop out after the round opened (its threshold is enforced separately).
+        public var minUploads: Int
 
         public init(rounds: Int, minSites: Int, roundDeadline: Double, livenessTimeout: Double = 60, retryAfterMilliseconds: Int = 250,
-                    maxRoundAttempts: Int = 3) {
+                    maxRoundAttempts: Int = 3, minUploads: Int? = nil) {
             self.rounds = rounds
             self.minSites = minSites
             self.roundDeadline = roundDeadline
             self.livenessTimeout = livenessTimeout
             self.retryAfterMilliseconds = retryAfterMilliseconds
             self.maxRoundAttempts = maxRoundAttempts
+            self.minUploads = minUploads ?? minSites
         }
     }
 
@@ -179,11 +183,11 @@ public struct JobStateMachine: Sendable {
     /// Time passed: closes a round at its deadline.
     public mutating func tick(now: Double) -> [Action] {
         guard case .training(let round) = phase, now - roundStartedAt >= policy.roundDeadline else { return [] }
-        if uploaded.count >= policy.minSites {
+        if uploaded.count >= policy.minUploads {
             phase = .aggregating(round: round)
             return [.aggregate(round: round, sites: uploaded.sorted())]
         }
-        let reason = "round \(round) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minSites) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
+        let reason = "round \(round) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minUploads) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
         phase = .failed(reason)
         return [.fail(reason)]
     }

@@ -1,0 +1,116 @@
+// Multi-process test: three sites over real gRPC and mTLS; one is killed right after sharing its keys, and the
+// round still commits the exact weighted mean of the two survivors (its pairwise masks rebuilt from their shares).
+import FedCTCore
+import FedCTCoordinator
+import FedCTData
+import FedCTIdentity
+import FedCTProto
+import FedCTRPC
+import Foundation
+import XCTest
+
+final class SecureAggregationEndToEndTests: XCTestCase {
+    func testSiteKilledAfterSharingKeysStillYieldsTheSurvivorsSum() async throws {
+        let harness = try ProcessHarness()
+        let root = harness.folder
+        let names = ["site-1", "site-2", "site-3"]
+        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: names, admins: ["admin"]),
+                                  into: root.appending(path: "pki"))
+        // site-3 has the most scans, so it is still training when it is killed.
+        try SyntheticConsortium(patientsPerSite: [8, 6, 60], volumeSize: 16, seed: 11).write(to: root.appending(path: "data"))
+        let port = try ProcessHarness.freePort()
+        let config = try harness.write("""
+            listen: 127.0.0.1:\(port)
+            state_dir: \(root.path)/state
+            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
+            """, to: "coordinator.yaml")
+        try harness.start("fedct-coordinator", ["--config", config], label: "coordinator")
+        let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
+            caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
+            keyFile: root.appending(path: "pki/admin/key.pem").path))
+        var spec = Fedct_V1_JobSpec.defaults
+        spec.name = "dropout"
+        spec.rounds = 2
+        spec.minSites = 3
+        spec.roundDeadlineSeconds = 20
+        spec.encoder.width = 2
+        spec.tte.rank = 4
+        spec.training.volumeSize = 16
+        spec.training.localEpochs = 2
+        spec.secureAggregation.clipNorm = 10
+        spec.secureAggregation.maxExamplesPerSite = 64
+        spec.secureAggregation.stepTimeoutSeconds = 5
+        var submitted: Fedct_V1_JobStatus?
+        for _ in 0..<50 where submitted == nil {
+            submitted = try? await admin.submit(spec)
+            if submitted == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let job = try XCTUnwrap(submitted)
+
+        var processes: [String: Process] = [:]
+        for name in names {
+            let siteConfig = try harness.write("""
+                coordinator: {address: "localhost:\(port)"}
+                tls: {ca: pki/\(name)/ca.pem, cert: pki/\(name)/cert.pem, key: pki/\(name)/key.pem}
+                data: {dir: data/\(name)}
+                threads: 1
+                state_dir: state-\(name)
+                egress: {archive_updates: true}
+                """, to: "\(name).yaml")
+            processes[name] = try harness.start("fedct-site", ["--config", siteConfig, "--exit-after-job"], label: name)
+        }
+        // Kill site-3 the moment its ledger shows it sent its key shares for round 1.
+        let ledger = root.appending(path: "state-site-3/egress.jsonl")
+        let killDeadline = Date().addingTimeInterval(120)
+        while Date() < killDeadline {
+            if let text = try? String(contentsOf: ledger, encoding: .utf8), text.contains("\"kind\":\"secagg-share-keys\"") { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        kill(processes["site-3"]!.processIdentifier, SIGKILL)
+        processes["site-3"]!.waitUntilExit()
+        let ledgerText = try String(contentsOf: ledger, encoding: .utf8)
+        XCTAssertTrue(ledgerText.contains("secagg-share-keys"), "site-3 never shared keys\n\(harness.log("site-3"))")
+        XCTAssertFalse(ledgerText.contains("masked-update"), "site-3 uploaded before it was killed; the test did not exercise a dropout")
+
+        var status = try await admin.job(job.jobID)
+        let deadline = Date().addingTimeInterval(180)
+        while status.state != .succeeded && status.state != .failed && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(300))
+            status = try await admin.job(job.jobID)
+        }
+        XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))")
+        let first = try XCTUnwrap(status.rounds.first)
+        XCTAssertEqual(first.sites, ["site-1", "site-2"])
+        XCTAssertEqual(first.droppedSites, ["site-3"], "site-3 shared keys, then dropped: its masks were rebuilt")
+        XCTAssertEqual(first.threshold, 2)
+        XCTAssertEqual(status.rounds.count, 2)
+        XCTAssertEqual(status.rounds.last?.sites, ["site-1", "site-2"], "round 2 went on without the dead site")
+
+        // Round 1's model is the initial model plus the weighted mean of the survivors' clipped local updates.
+        let initial = try SafeTensors.decode(try await admin.fetchModel(sha256: job.initialModelSha256))
+        let stored = try SafeTensors.decode(try await admin.fetchModel(sha256: first.modelSha256))
+        let encoding = try FixedPointEncoding(clipNorm: 10, maxWeight: 64, sites: 3)
+        var weighted = [Double](repeating: 0, count: initial.values.count)
+        var total = 0.0
+        for name in ["site-1", "site-2"] {
+            let stem = root.appending(path: "state-\(name)/egress-archive/\(job.jobID)-round-1")
+            var stream = Float32Stream()
+            var delta: [Float] = []
+            stream.feed([UInt8](try Data(contentsOf: stem.appendingPathExtension("local.f32")))) { delta.append(contentsOf: $0) }
+            let local = try JSONSerialization.jsonObject(with: Data(contentsOf: stem.appendingPathExtension("local.json"))) as? [String: Any]
+            let weight = Double(try XCTUnwrap(local?["example_weight"] as? Int))
+            let factor = encoding.clipFactor(delta).factor
+            for index in delta.indices { weighted[index] += weight * factor * Double(delta[index]) }
+            total += weight
+        }
+        XCTAssertEqual(Int64(total), first.exampleCount)
+        let bound = 2 / (encoding.scale * total)
+        var worst = 0.0
+        for index in weighted.indices {
+            let expected = Double(initial.values[index]) + weighted[index] / total
+            worst = max(worst, abs(Double(stored.values[index]) - expected) - 1e-6 * max(1, abs(expected)))
+        }
+        XCTAssertLessThanOrEqual(worst, bound, "round 1 differs from the survivors' weighted mean by more than the quantisation bound")
+        XCTAssertTrue(harness.log("coordinator").contains("sites left the round before masking"), "round 2 excluded site-3 at the key step")
+    }
+}
