@@ -9,6 +9,8 @@ rounds=${FEDCT_DEMO_ROUNDS:-10}
 patients=${FEDCT_DEMO_PATIENTS:-120,200,80}
 size=${FEDCT_DEMO_SIZE:-32}
 work=${FEDCT_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/fedct-demo.XXXXXX")}
+# Secure aggregation is on unless FEDCT_DEMO_SECAGG=0 (then the sites are told to accept unmasked jobs).
+if [[ "${FEDCT_DEMO_SECAGG:-1}" == 0 ]]; then secure=false; else secure=true; fi
 
 Scripts/install-deps.sh build
 echo "== building (release)"
@@ -62,6 +64,7 @@ tte:
   rank: 16
   task_log2_base_hazard: [-2.7, -3, -3.6, -0.5, -3.3, -2.3, -2.5, -3.5, -3.5]
 training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-3}, batch_size: 8, learning_rate: ${FEDCT_DEMO_LR:-0.003}, weight_decay: 0.0001, volume_size: $size}
+secure_aggregation: {enabled: $secure, clip_norm: 20, max_examples_per_site: 1000}
 YAML
 admin=(--coordinator "$address" --credentials "$work/pki/admin")
 job=$("$bin/fedctl" job submit "${admin[@]}" "$work/job.yaml")
@@ -80,6 +83,7 @@ data:
   dir: $work/data/$name
 threads: $threads
 state_dir: $work/state/$name
+privacy: {require_secure_aggregation: $secure}
 YAML
   "$bin/fedct-site" --config "$work/$name.yaml" --exit-after-job > "$work/logs/$name.log" 2>&1 &
   pids+=($!)
@@ -90,6 +94,7 @@ echo "== started ${#site_names[@]} site agents; following the job"
 "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --round 0 --out "$work/models/random-init.safetensors" >/dev/null
 "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --out "$work/models/federated.safetensors" >/dev/null
 
+[[ -n "${FEDCT_DEMO_SKIP_EVALUATION:-}" ]] && exit 0
 echo
 data_args=()
 for name in "${site_names[@]}"; do data_args+=(--data "$work/data/$name"); done

@@ -114,6 +114,7 @@ public final class SiteAgent {
         let trainer = LocalTrainer(epochs: Int(spec.training.localEpochs), batchSize: Int(spec.training.batchSize),
                                    learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
                                    volumeSize: Int(spec.training.volumeSize), dpSGD: dpSGD)
+        try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919)
         if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
             try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: rate,
@@ -164,9 +165,29 @@ public final class SiteAgent {
         }
     }
 
+    /// Before training a DP round: would this round and the job's remaining ones take the site over its budget?
+    private func checkPrivacyBudget(_ task: Fedct_V1_Task, trainer: LocalTrainer, patients: Int) throws {
+        let spec = task.spec
+        guard let limit = config.maxEpsilon, spec.privacy.level != "none" else { return }
+        let remaining = Int(spec.rounds - task.round) + 1
+        let perRound: PrivacySpend
+        if spec.privacy.level == "site" {
+            perRound = PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
+                                    noiseMultiplier: spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)
+        } else {
+            let schedule = trainer.dpSGDSchedule(patients: patients)
+            perRound = PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: schedule.samplingRate,
+                                    noiseMultiplier: spec.privacy.noiseMultiplier, steps: schedule.steps, delta: config.privacyDelta)
+        }
+        let ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
+        try ledger.check(planned: Array(repeating: perRound, count: remaining), limitEpsilon: limit, delta: config.privacyDelta)
+    }
+
+    var privacyLedgerURL: URL { URL(fileURLWithPath: config.stateDirectory).appending(path: "privacy-budget.json") }
+
     /// Checks a privacy spend against the site's budget and records it before any output of it leaves the site.
     func recordPrivacySpend(_ spends: [PrivacySpend]) throws {
-        var ledger = try PrivacyBudgetLedger.open(at: URL(fileURLWithPath: config.stateDirectory).appending(path: "privacy-budget.json"))
+        var ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
         if let limit = config.maxEpsilon { try ledger.check(planned: spends, limitEpsilon: limit, delta: config.privacyDelta) }
         try ledger.record(spends)
         let total = try ledger.spent(delta: config.privacyDelta)

@@ -74,11 +74,10 @@ public struct LocalTrainer {
             random = SeededGenerator(seed: secret, stream: "dp-sgd poisson")
             var noiseSeed = SeededGenerator(seed: secret, stream: "dp-sgd noise")
             let patients = Dictionary(grouping: examples.indices) { examples[$0].subjectID }.values.sorted { $0[0] < $1[0] }
-            let rate = min(1, Double(batchSize) / Double(patients.count))
+            let (rate, steps) = dpSGDSchedule(patients: patients.count)
             try model.setDPSGD(clipNorm: dpSGD.clipNorm, noiseMultiplier: dpSGD.noiseMultiplier,
                                expectedBatchSize: rate * Double(patients.count), seed: noiseSeed.next())
-            let stepsPerEpoch = max(1, Int((Double(patients.count) / Double(batchSize)).rounded()))
-            batches = (0..<(epochs * stepsPerEpoch)).map { _ in
+            batches = (0..<steps).map { _ in
                 patients.compactMap { scans in random.uniform() < rate ? scans.randomElement(using: &random) : nil }
             }
             samplingRate = rate
@@ -105,6 +104,12 @@ public struct LocalTrainer {
         }
         return LocalTrainingResult(meanLoss: totalLoss / Double(lossSteps), steps: batches.count, examples: drawn,
                                    samplingRate: samplingRate, noiseMultiplier: dpSGD?.noiseMultiplier)
+    }
+
+    /// DP-SGD's schedule for a round over `patients` patients: the Poisson sampling rate q = batchSize / patients
+    /// (at most 1) and the number of steps, epochs × round(patients / batchSize) — what the privacy accountant charges.
+    public func dpSGDSchedule(patients: Int) -> (samplingRate: Double, steps: Int) {
+        (min(1, Double(batchSize) / Double(max(1, patients))), epochs * max(1, Int((Double(patients) / Double(batchSize)).rounded())))
     }
 
     /// The embeddings of `examples`, one row each.

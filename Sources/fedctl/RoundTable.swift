@@ -14,17 +14,24 @@ enum TextTable {
 }
 
 enum RoundTable {
-    /// One row per committed round: sites, mean train loss, bytes moved, seconds.
+    /// One row per committed round: sites, how the sum was formed, mean train loss, bytes moved, seconds.
     static func render(_ status: Fedct_V1_JobStatus) -> String {
         let rows = status.rounds.map { record in
             [
-                "\(record.round)", "\(record.sites.count)", String(format: "%.4f", record.meanTrainLoss),
+                "\(record.round)", "\(record.sites.count)", aggregation(record), String(format: "%.4f", record.meanTrainLoss),
                 ByteCountFormatter.string(fromByteCount: record.bytesDown + record.bytesUp, countStyle: .binary),
                 String(format: "%.1f", record.seconds),
             ]
         }
         let title = "job \(status.jobID) (\(status.spec.name)): \(status.state), \(status.rounds.count)/\(status.spec.rounds) rounds"
-        return title + "\n" + TextTable.render(header: ["round", "sites", "mean train loss", "bytes moved", "seconds"], rows: rows)
+        return title + "\n" + TextTable.render(header: ["round", "sites", "aggregation", "mean train loss", "bytes moved", "seconds"], rows: rows)
+    }
+
+    /// "secure, t=2", with the sites that dropped after sharing keys, or "plain".
+    static func aggregation(_ record: Fedct_V1_RoundRecord) -> String {
+        guard record.securelyAggregated else { return "plain" }
+        let dropped = record.droppedSites.isEmpty ? "" : ", dropped \(record.droppedSites.joined(separator: " "))"
+        return "secure, t=\(record.threshold)\(dropped)"
     }
 }
 

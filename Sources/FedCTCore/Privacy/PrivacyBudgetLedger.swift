@@ -240,7 +240,7 @@ extension PrivacyBudgetLedger {
 
 extension RDPAccountant {
     /// Composes one ledger entry.
-    mutating func compose(_ spend: PrivacySpend) throws {
+    public mutating func compose(_ spend: PrivacySpend) throws {
         try compose(samplingRate: spend.samplingRate, noiseMultiplier: spend.noiseMultiplier, steps: spend.steps)
     }
 }

@@ -1,0 +1,96 @@
+// Multi-process test: a site-level DP job over secure aggregation spends each site's budget round by round in its
+// ledger (ε as the accountant computes it), and a site that takes only DP jobs refuses a job without DP.
+import FedCTCore
+import FedCTCoordinator
+import FedCTData
+import FedCTIdentity
+import FedCTProto
+import FedCTRPC
+import Foundation
+import XCTest
+
+final class PrivacyEndToEndTests: XCTestCase {
+    func testSiteLevelDPIsRecordedInEachSitesLedgerAndNonDPJobsAreRefused() async throws {
+        let harness = try ProcessHarness()
+        let root = harness.folder
+        let names = ["site-1", "site-2"]
+        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: names, admins: ["admin"]),
+                                  into: root.appending(path: "pki"))
+        try SyntheticConsortium(patientsPerSite: [6, 6], volumeSize: 16, seed: 13).write(to: root.appending(path: "data"))
+        let port = try ProcessHarness.freePort()
+        let config = try harness.write("""
+            listen: 127.0.0.1:\(port)
+            state_dir: \(root.path)/state
+            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
+            """, to: "coordinator.yaml")
+        try harness.start("fedct-coordinator", ["--config", config], label: "coordinator")
+        let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
+            caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
+            keyFile: root.appending(path: "pki/admin/key.pem").path))
+        var spec = Fedct_V1_JobSpec.defaults
+        spec.name = "dp"
+        spec.rounds = 2
+        spec.minSites = 2
+        spec.encoder.width = 2
+        spec.tte.rank = 4
+        spec.training.volumeSize = 16
+        spec.privacy.level = "site"
+        spec.privacy.noiseMultiplier = 2
+        spec.privacy.clipNorm = 1
+        var submitted: Fedct_V1_JobStatus?
+        for _ in 0..<50 where submitted == nil {
+            submitted = try? await admin.submit(spec)
+            if submitted == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let job = try XCTUnwrap(submitted)
+        for name in names {
+            let siteConfig = try harness.write("""
+                coordinator: {address: "localhost:\(port)"}
+                tls: {ca: pki/\(name)/ca.pem, cert: pki/\(name)/cert.pem, key: pki/\(name)/key.pem}
+                data: {dir: data/\(name)}
+                threads: 1
+                state_dir: state-\(name)
+                privacy: {max_epsilon: 40, delta: 1.0e-5}
+                """, to: "\(name).yaml")
+            try harness.start("fedct-site", ["--config", siteConfig], label: name)
+        }
+        var status = try await admin.job(job.jobID)
+        let deadline = Date().addingTimeInterval(180)
+        while status.state != .succeeded && status.state != .failed && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(300))
+            status = try await admin.job(job.jobID)
+        }
+        XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("site-1"))")
+        XCTAssertTrue(status.rounds.allSatisfy(\.securelyAggregated))
+        XCTAssertEqual(status.rounds.map(\.exampleCount), [2, 2], "site-level DP weighs each site 1")
+
+        var expected = RDPAccountant()
+        try expected.compose(samplingRate: 1, noiseMultiplier: 2, steps: 2)
+        for name in names {
+            let ledger = try PrivacyBudgetLedger.open(at: root.appending(path: "state-\(name)/privacy-budget.json"))
+            XCTAssertEqual(ledger.entries.map(\.round), [1, 2], name)
+            XCTAssertTrue(ledger.entries.allSatisfy { $0.level == .site && $0.jobID == job.jobID && $0.noiseMultiplier == 2 }, name)
+            XCTAssertEqual(try ledger.spent(delta: 1e-5), try expected.epsilon(delta: 1e-5).epsilon, accuracy: 1e-12, name)
+        }
+        let shown = try harness.run("fedctl", ["privacy", "budget", root.appending(path: "state-site-1").path, "--max-epsilon", "40"])
+        XCTAssertEqual(shown.status, 0, shown.output)
+        XCTAssertTrue(shown.output.contains(String(format: "total ε = %.4g", try expected.epsilon(delta: 1e-5).epsilon)), shown.output)
+
+        // These sites take only DP jobs (privacy.max_epsilon is set): a job without DP is refused and never trained.
+        var plain = spec
+        plain.name = "no-dp"
+        plain.privacy.level = "none"
+        plain.roundDeadlineSeconds = 600
+        let refused = try await admin.submit(plain)
+        let refusalDeadline = Date().addingTimeInterval(60)
+        while !harness.log("site-1").contains("takes only DP jobs") && Date() < refusalDeadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        XCTAssertTrue(harness.log("site-1").contains("takes only DP jobs"), harness.log("site-1"))
+        let refusedStatus = try await admin.job(refused.jobID)
+        XCTAssertEqual(refusedStatus.rounds.count, 0)
+        let ledger = try PrivacyBudgetLedger.open(at: root.appending(path: "state-site-1/privacy-budget.json"))
+        XCTAssertEqual(ledger.entries.count, 2, "nothing spent on the refused job")
+        _ = try await admin.cancel(refused.jobID)
+    }
+}
