@@ -21,7 +21,7 @@ extension Coordinator {
         let context = SecAggContext(jobID: job.id, round: round, modelSHA256: job.machine.globalModelSHA256, attempt: job.machine.attempt)
         guard job.secure?.server.context != context else { return }
         job.secure = SecureRound(server: SecAggServerRound(context: context, participants: job.machine.participants.sorted(),
-                                                           settings: spec.secureSettings, now: now()))
+                                                           settings: spec.secureParameters, now: now()))
         active = job
         logger.info("secure aggregation started", metadata: ["job": "\(job.id)", "round": "\(round)", "attempt": "\(context.attempt)",
                                                              "participants": "\(job.machine.participants.sorted().joined(separator: ","))"])

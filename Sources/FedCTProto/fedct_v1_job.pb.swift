@@ -208,6 +208,18 @@ public nonisolated struct Fedct_V1_SecureAggregationSpec: Sendable {
   /// Seconds the key-advertisement, key-sharing and unmasking steps wait for slow sites.
   public var stepTimeoutSeconds: Int32 = 0
 
+  /// SecAgg+ (Bell et al., CCS 2020): above this many key holders each site shares keys and masks only
+  /// with graph_degree neighbours of a random Harary graph instead of with everyone.
+  public var sparseAbove: Int32 = 0
+
+  /// Neighbours per site (even); 0 chooses the smallest degree that tolerates the two fractions below
+  /// with failure probability at most 2^-40.
+  public var graphDegree: Int32 = 0
+
+  public var maxDropoutFraction: Double = 0
+
+  public var maxCorruptFraction: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -703,7 +715,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecureAggregationSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{1}threshold\0\u{3}min_cohort\0\u{3}clip_norm\0\u{3}modulus_bits\0\u{3}max_examples_per_site\0\u{3}step_timeout_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{1}threshold\0\u{3}min_cohort\0\u{3}clip_norm\0\u{3}modulus_bits\0\u{3}max_examples_per_site\0\u{3}step_timeout_seconds\0\u{3}sparse_above\0\u{3}graph_degree\0\u{3}max_dropout_fraction\0\u{3}max_corrupt_fraction\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -718,6 +730,10 @@ nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, Swi
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.modulusBits) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.maxExamplesPerSite) }()
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.stepTimeoutSeconds) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.sparseAbove) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.graphDegree) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.maxDropoutFraction) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.maxCorruptFraction) }()
       default: break
       }
     }
@@ -745,6 +761,18 @@ nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, Swi
     if self.stepTimeoutSeconds != 0 {
       try visitor.visitSingularInt32Field(value: self.stepTimeoutSeconds, fieldNumber: 7)
     }
+    if self.sparseAbove != 0 {
+      try visitor.visitSingularInt32Field(value: self.sparseAbove, fieldNumber: 8)
+    }
+    if self.graphDegree != 0 {
+      try visitor.visitSingularInt32Field(value: self.graphDegree, fieldNumber: 9)
+    }
+    if self.maxDropoutFraction.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxDropoutFraction, fieldNumber: 10)
+    }
+    if self.maxCorruptFraction.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxCorruptFraction, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -756,6 +784,10 @@ nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, Swi
     if lhs.modulusBits != rhs.modulusBits {return false}
     if lhs.maxExamplesPerSite != rhs.maxExamplesPerSite {return false}
     if lhs.stepTimeoutSeconds != rhs.stepTimeoutSeconds {return false}
+    if lhs.sparseAbove != rhs.sparseAbove {return false}
+    if lhs.graphDegree != rhs.graphDegree {return false}
+    if lhs.maxDropoutFraction != rhs.maxDropoutFraction {return false}
+    if lhs.maxCorruptFraction != rhs.maxCorruptFraction {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

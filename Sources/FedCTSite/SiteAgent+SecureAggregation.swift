@@ -54,7 +54,7 @@ extension SiteAgent {
         request.round = task.round
         request.attempt = task.attempt
         request.shares = try session.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold),
-                                               minCohort: Int(task.spec.secureAggregation.minCohort), verify: credentials.verify)
+                                               parameters: task.spec.secureParameters, verify: credentials.verify)
         try await link.shareKeys(request)
         logger.info("secure aggregation keys shared", metadata: ["round": "\(task.round)", "sites": "\(step.advertisements.count)", "threshold": "\(step.threshold)"])
         return session

@@ -30,6 +30,12 @@ struct SecureAggregationSimulation: ParsableCommand {
     @Option(name: .long, help: "Shamir threshold t (0: max(min-cohort, floor(n/2)+1)).")
     var threshold = 0
 
+    @Option(name: .long, help: "Above this many sites, use SecAgg+'s sparse neighbour graph.")
+    var sparseAbove = 50
+
+    @Option(name: .long, help: "Neighbours per site in the sparse graph (even; 0 chooses it from the dropout and corruption rates).")
+    var degree = 0
+
     @Option(name: .long, help: "L2 clip bound of each update.")
     var clipNorm = 100.0
 
@@ -61,15 +67,17 @@ struct SecureAggregationSimulation: ParsableCommand {
             inputs[name] = (update, Int64(1 + random.next() % UInt64(maxWeight)))
         }
         let dropping = Dictionary(uniqueKeysWithValues: names.suffix(dropouts).map { ($0, point) })
-        let simulation = SecAggSimulation(settings: .init(threshold: threshold, minCohort: 2, stepTimeout: 60), clipNorm: clipNorm, maxWeight: maxWeight)
+        let parameters = SecAggParameters(threshold: threshold, minCohort: 2, stepTimeout: 60, sparseAbove: sparseAbove, degree: degree)
+        let simulation = SecAggSimulation(settings: parameters, clipNorm: clipNorm, maxWeight: maxWeight)
         let report = try simulation.run(inputs: inputs, dropouts: dropping)
         json ? try printJSON(report) : printTable(report)
     }
 
     private func printTable(_ report: SecAggSimulation.Report) {
         let dropped = report.dropped.keys.sorted()
-        print("secure aggregation: \(report.sites) sites, \(report.coordinates) parameters, threshold \(report.threshold), "
-              + "\(dropped.count) dropped before '\(phase)' (\(dropped.joined(separator: ", ")))")
+        let graph = report.degree >= report.sites - 1 ? "every site shares with every other" : "SecAgg+ graph, \(report.degree) neighbours per site"
+        print("secure aggregation: \(report.sites) sites, \(report.coordinates) parameters, \(graph), threshold \(report.threshold), "
+              + "\(dropped.count) dropped before '\(phase)' (\(dropped.prefix(8).joined(separator: ", "))\(dropped.count > 8 ? ", …" : ""))")
         print("\nper site (mean over the sites that did the step)")
         for step in report.siteSeconds { print("  " + step.step.padding(toLength: 34, withPad: " ", startingAt: 0) + Self.seconds(step.seconds)) }
         print("coordinator")
@@ -86,7 +94,7 @@ struct SecureAggregationSimulation: ParsableCommand {
 
     private func printJSON(_ report: SecAggSimulation.Report) throws {
         let object: [String: Any] = [
-            "sites": report.sites, "parameters": report.coordinates, "threshold": report.threshold,
+            "sites": report.sites, "parameters": report.coordinates, "threshold": report.threshold, "degree": report.degree,
             "dropped": report.dropped.keys.sorted(), "drop_phase": phase, "survivors": report.survivors,
             "site_seconds": Dictionary(uniqueKeysWithValues: report.siteSeconds.map { ($0.step, $0.seconds) }),
             "coordinator_seconds": Dictionary(uniqueKeysWithValues: report.coordinatorSeconds.map { ($0.step, $0.seconds) }),

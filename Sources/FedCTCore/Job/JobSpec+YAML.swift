@@ -30,6 +30,9 @@ extension Fedct_V1_JobSpec {
         spec.secureAggregation.modulusBits = 32
         spec.secureAggregation.maxExamplesPerSite = 10_000
         spec.secureAggregation.stepTimeoutSeconds = 120
+        spec.secureAggregation.sparseAbove = 50
+        spec.secureAggregation.maxDropoutFraction = 0.1
+        spec.secureAggregation.maxCorruptFraction = 0.05
         spec.privacy.level = "none"
         spec.privacy.delta = 1e-5
         return spec
@@ -78,7 +81,8 @@ extension Fedct_V1_JobSpec {
             if let value = try strategy.double("proximal_mu") { spec.strategy.proximalMu = value }
         }
         if let secure = try yaml.section("secure_aggregation") {
-            try secure.rejectUnknownKeys(["enabled", "threshold", "min_cohort", "clip_norm", "modulus_bits", "max_examples_per_site", "step_timeout_seconds"])
+            try secure.rejectUnknownKeys(["enabled", "threshold", "min_cohort", "clip_norm", "modulus_bits", "max_examples_per_site", "step_timeout_seconds",
+                                          "sparse_above", "graph_degree", "max_dropout_fraction", "max_corrupt_fraction"])
             if let value = try secure.bool("enabled") { spec.secureAggregation.enabled = value }
             if let value = try secure.int("threshold") { spec.secureAggregation.threshold = Int32(clamping: value) }
             if let value = try secure.int("min_cohort") { spec.secureAggregation.minCohort = Int32(clamping: value) }
@@ -86,6 +90,10 @@ extension Fedct_V1_JobSpec {
             if let value = try secure.int("modulus_bits") { spec.secureAggregation.modulusBits = Int32(clamping: value) }
             if let value = try secure.int("max_examples_per_site") { spec.secureAggregation.maxExamplesPerSite = Int64(value) }
             if let value = try secure.int("step_timeout_seconds") { spec.secureAggregation.stepTimeoutSeconds = Int32(clamping: value) }
+            if let value = try secure.int("sparse_above") { spec.secureAggregation.sparseAbove = Int32(clamping: value) }
+            if let value = try secure.int("graph_degree") { spec.secureAggregation.graphDegree = Int32(clamping: value) }
+            if let value = try secure.double("max_dropout_fraction") { spec.secureAggregation.maxDropoutFraction = value }
+            if let value = try secure.double("max_corrupt_fraction") { spec.secureAggregation.maxCorruptFraction = value }
         }
         if let privacy = try yaml.section("privacy") {
             try privacy.rejectUnknownKeys(["level", "noise_multiplier", "clip_norm", "delta", "target_epsilon"])
@@ -140,6 +148,12 @@ extension Fedct_V1_JobSpec {
             guard secure.clipNorm > 0, secure.clipNorm.isFinite else { throw fail("secure_aggregation.clip_norm", "must be a positive number") }
             guard secure.maxExamplesPerSite >= 1 else { throw fail("secure_aggregation.max_examples_per_site", "must be at least 1") }
             guard secure.stepTimeoutSeconds >= 1 else { throw fail("secure_aggregation.step_timeout_seconds", "must be positive") }
+            guard secure.sparseAbove >= 3 else { throw fail("secure_aggregation.sparse_above", "must be at least 3 (got \(secure.sparseAbove))") }
+            guard secure.graphDegree >= 0, secure.graphDegree % 2 == 0, secure.graphDegree == 0 || secure.graphDegree >= 4 else {
+                throw fail("secure_aggregation.graph_degree", "must be 0 (automatic) or an even number of at least 4 (got \(secure.graphDegree))")
+            }
+            guard (0..<0.5).contains(secure.maxDropoutFraction) else { throw fail("secure_aggregation.max_dropout_fraction", "must be in [0, 0.5)") }
+            guard (0..<0.5).contains(secure.maxCorruptFraction) else { throw fail("secure_aggregation.max_corrupt_fraction", "must be in [0, 0.5)") }
             guard minSites >= secure.minCohort else {
                 throw fail("min_sites", "(\(minSites)) must be at least secure_aggregation.min_cohort (\(secure.minCohort))")
             }
@@ -180,9 +194,11 @@ extension Fedct_V1_JobSpec {
         privacy.level == "site" ? 1 : min(Int64(examples), secureAggregation.maxExamplesPerSite)
     }
 
-    /// The coordinator's secure-aggregation settings for this job.
-    public var secureSettings: SecAggServerRound.Settings {
-        .init(threshold: Int(secureAggregation.threshold), minCohort: Int(secureAggregation.minCohort),
-              stepTimeout: Double(secureAggregation.stepTimeoutSeconds))
+    /// The secure-aggregation parameters of this job, as the coordinator and every site use them.
+    public var secureParameters: SecAggParameters {
+        let secure = secureAggregation
+        return SecAggParameters(threshold: Int(secure.threshold), minCohort: Int(secure.minCohort), stepTimeout: Double(secure.stepTimeoutSeconds),
+                                sparseAbove: Int(secure.sparseAbove), degree: Int(secure.graphDegree),
+                                maxDropoutFraction: secure.maxDropoutFraction, maxCorruptFraction: secure.maxCorruptFraction)
     }
 }

@@ -7,20 +7,6 @@ public import FedCTProto
 /// step when everyone answered or its timeout passed, and finally rebuilds the secrets that remove
 /// the masks from the sum. It never sees a site's unmasked input.
 public struct SecAggServerRound: Sendable {
-    public struct Settings: Sendable, Equatable {
-        /// Requested threshold; 0 means max(minCohort, ⌊n/2⌋ + 1).
-        public var threshold: Int
-        public var minCohort: Int
-        /// Seconds the advertise, share and unmask steps wait for slow sites.
-        public var stepTimeout: Double
-
-        public init(threshold: Int, minCohort: Int, stepTimeout: Double) {
-            self.threshold = threshold
-            self.minCohort = minCohort
-            self.stepTimeout = stepTimeout
-        }
-    }
-
     public enum Phase: Sendable, Equatable {
         case advertising, sharing, masking, unmasking, completed
         case aborted(String)
@@ -45,11 +31,13 @@ public struct SecAggServerRound: Sendable {
     }
 
     public let context: SecAggContext
-    public let settings: Settings
+    public let settings: SecAggParameters
     public let participants: [String]
     public private(set) var phase: Phase = .advertising
     public private(set) var keyHolders: [String] = []
-    public private(set) var threshold = 0
+    /// Who shares with whom, fixed when the key step closes.
+    public private(set) var graph: SecAggGraph?
+    public var threshold: Int { graph?.threshold ?? 0 }
     public private(set) var shareSenders: [String] = []
     public private(set) var maskedInputs: Set<String> = []
     public private(set) var survivors: [String] = []
@@ -58,7 +46,7 @@ public struct SecAggServerRound: Sendable {
     private var revealed: [String: [Fedct_V1_RevealedShare]] = [:]
     private var stepStartedAt: Double
 
-    public init(context: SecAggContext, participants: [String], settings: Settings, now: Double) {
+    public init(context: SecAggContext, participants: [String], settings: SecAggParameters, now: Double) {
         self.context = context
         self.participants = participants.sorted()
         self.settings = settings
@@ -98,9 +86,9 @@ public struct SecAggServerRound: Sendable {
         guard keyHolders.contains(site) else { throw refusal(site, "sent shares but did not advertise keys in time") }
         guard sharesBySender[site] == nil else { throw refusal(site, "sent shares twice") }
         let recipients = shares.map(\.toSite)
-        guard shares.allSatisfy({ $0.fromSite == site }), Set(recipients) == Set(keyHolders).subtracting([site]),
-              recipients.count == keyHolders.count - 1
-        else { throw refusal(site, "sent shares that are not exactly one for each other key holder") }
+        let neighbours = graph?.neighbours(of: site) ?? []
+        guard shares.allSatisfy({ $0.fromSite == site }), Set(recipients) == neighbours, recipients.count == neighbours.count
+        else { throw refusal(site, "sent shares that are not exactly one for each of its \(neighbours.count) neighbours") }
         sharesBySender[site] = shares
         guard sharesBySender.count == keyHolders.count else { return [] }
         return closeSharing(now: now)
@@ -121,10 +109,17 @@ public struct SecAggServerRound: Sendable {
 
     /// The round stops taking masked inputs: U3 is the sites whose inputs were summed.
     public mutating func closeMasking(now: Double) -> [Action] {
-        guard phase == .masking else { return [] }
+        guard phase == .masking, let graph else { return [] }
         survivors = maskedInputs.sorted()
-        guard survivors.count >= threshold else {
-            return abort("only \(survivors.count) masked inputs arrived; \(threshold) are needed to unmask")
+        let survivorSet = Set(survivors)
+        guard survivors.count >= max(settings.minCohort, graph.isComplete ? threshold : 1) else {
+            return abort("only \(survivors.count) masked inputs arrived; \(max(settings.minCohort, threshold)) are needed to unmask")
+        }
+        if let owner = shareSenders.first(where: { !recoverable($0, from: survivorSet) }) {
+            return abort("fewer than \(threshold) of \(owner)'s neighbours survived, so its masks cannot be removed")
+        }
+        guard graph.isConnected(survivorSet) else {
+            return abort("the survivors do not form a connected graph; unmasking would reveal partial sums")
         }
         phase = .unmasking
         stepStartedAt = now
@@ -137,10 +132,11 @@ public struct SecAggServerRound: Sendable {
         guard survivors.contains(site) else { throw refusal(site, "sent unmasking shares but is not a survivor") }
         guard revealed[site] == nil else { throw refusal(site, "sent unmasking shares twice") }
         let expectedX = point(of: site)!
+        let neighbourhood = (graph?.neighbours(of: site) ?? []).union([site])
         var owners = Set<String>()
         for share in shares {
             let isSurvivor = survivors.contains(share.owner)
-            guard shareSenders.contains(share.owner), owners.insert(share.owner).inserted,
+            guard shareSenders.contains(share.owner), neighbourhood.contains(share.owner), owners.insert(share.owner).inserted,
                   share.kind == (isSurvivor ? .selfMaskSeed : .maskKey),
                   share.x == expectedX, share.limbs.count == ShamirSecretSharing.limbCount
             else { throw refusal(site, "revealed a share for \(share.owner) that does not fit the round (kind, point or size)") }
@@ -158,8 +154,9 @@ public struct SecAggServerRound: Sendable {
         case .advertising: return closeAdvertising(now: now)
         case .sharing: return closeSharing(now: now)
         case .unmasking:
-            guard revealed.count >= threshold else {
-                return abort("only \(revealed.count) of \(survivors.count) survivors answered the unmasking step; \(threshold) are needed")
+            let responders = Set(revealed.keys)
+            if let owner = shareSenders.first(where: { !recoverable($0, from: responders) }) {
+                return abort("only \(revealed.count) of \(survivors.count) survivors answered the unmasking step; \(owner)'s secret needs \(threshold) shares")
             }
             phase = .completed
             return [.unmaskingComplete]
@@ -225,7 +222,7 @@ public struct SecAggServerRound: Sendable {
             guard key.publicKey.rawRepresentation == advertisements[dropped]!.advertisement.maskPublicKey else {
                 throw FedCTError(.integrity, "secure aggregation (\(context)): \(dropped)'s rebuilt mask key does not match its advertised key; a survivor revealed a wrong share")
             }
-            for survivor in survivors {
+            for survivor in survivors where graph!.neighbours(of: dropped).contains(survivor) {
                 let peer = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: advertisements[survivor]!.advertisement.maskPublicKey)
                 let pairKey = try context.pairwiseMaskKey(key, peer, between: dropped, survivor)
                 // The survivor added this mask if its name sorts first, subtracted it otherwise; undo that.
@@ -239,9 +236,13 @@ public struct SecAggServerRound: Sendable {
 
     private mutating func closeAdvertising(now: Double) -> [Action] {
         keyHolders = advertisements.keys.sorted()
-        let floor = max(settings.minCohort, keyHolders.count / 2 + 1)
-        threshold = max(settings.threshold, floor)
-        guard keyHolders.count >= settings.minCohort, threshold <= keyHolders.count else {
+        do {
+            let seed = SecAggGraph.seed(advertisements: keyHolders.map { advertisements[$0]!.advertisement.signedBytes + Array(advertisements[$0]!.advertisement.signature) })
+            graph = try SecAggGraph(members: keyHolders, parameters: settings, seed: seed)
+        } catch {
+            return abort("\(error)")
+        }
+        guard keyHolders.count >= settings.minCohort, threshold <= graph!.degree + 1 else {
             return abort("only \(keyHolders.count) of \(participants.count) sites advertised keys; at least \(max(settings.minCohort, threshold)) are needed")
         }
         phase = .sharing
@@ -252,13 +253,20 @@ public struct SecAggServerRound: Sendable {
 
     private mutating func closeSharing(now: Double) -> [Action] {
         shareSenders = keyHolders.filter { sharesBySender[$0] != nil }
-        guard shareSenders.count >= threshold else {
-            return abort("only \(shareSenders.count) of \(keyHolders.count) key holders shared keys; the threshold is \(threshold)")
+        let senderSet = Set(shareSenders)
+        guard shareSenders.count >= settings.minCohort, shareSenders.allSatisfy({ recoverable($0, from: senderSet) }) else {
+            return abort("only \(shareSenders.count) of \(keyHolders.count) key holders shared keys; each needs \(threshold) of its neighbourhood")
         }
         phase = .masking
         stepStartedAt = now
         let missing = keyHolders.filter { sharesBySender[$0] == nil }
         return missing.isEmpty ? [] : [.exclude(missing)]
+    }
+
+    /// Whether `owner`'s secrets can be rebuilt from the shares held by `holders` (t of its neighbourhood).
+    private func recoverable(_ owner: String, from holders: Set<String>) -> Bool {
+        guard let graph else { return false }
+        return graph.neighbours(of: owner).union([owner]).intersection(holders).count >= threshold
     }
 
     private mutating func abort(_ reason: String) -> [Action] {

@@ -17,6 +17,8 @@ public struct SecAggSimulation {
         public var sites: Int
         public var coordinates: Int
         public var threshold: Int
+        /// Neighbours per site (sites − 1 when everyone shares with everyone).
+        public var degree: Int
         public var dropped: [String: DropPoint]
         public var survivors: [String]
         /// Seconds one site spent per step (mean over the sites that performed it).
@@ -38,11 +40,11 @@ public struct SecAggSimulation {
         public var maskBytesPerSecond: Double
     }
 
-    public var settings: SecAggServerRound.Settings
+    public var settings: SecAggParameters
     public var clipNorm: Double
     public var maxWeight: Int64
 
-    public init(settings: SecAggServerRound.Settings, clipNorm: Double, maxWeight: Int64) {
+    public init(settings: SecAggParameters, clipNorm: Double, maxWeight: Int64) {
         self.settings = settings
         self.clipNorm = clipNorm
         self.maxWeight = maxWeight
@@ -80,7 +82,7 @@ public struct SecAggSimulation {
         for site in names where alive(site, .share) && server.keyHolders.contains(site) {
             let step = server.step(for: site)
             let shares = try clock.site("share keys") {
-                try sessions[site]!.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold), minCohort: settings.minCohort, verify: verify)
+                try sessions[site]!.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold), parameters: settings, verify: verify)
             }
             var request = Fedct_V1_ShareKeysRequest()
             request.shares = shares
@@ -129,10 +131,10 @@ public struct SecAggSimulation {
         var maxError = 0.0
         for (a, b) in zip(decoded.mean, expected) { maxError = max(maxError, abs(Double(a) - b)) }
         let totalWeight = Double(decoded.weight)
-        // Per-site keystream: the self mask plus one pairwise mask per other share sender.
-        let keystreamPerSite = Double(wordCount * 4 * server.shareSenders.count)
+        // Per-site keystream: the self mask plus one pairwise mask per neighbour that shared keys.
+        let keystreamPerSite = Double(wordCount * 4 * (min(server.graph?.degree ?? 0, server.shareSenders.count - 1) + 1))
         return Report(
-            sites: names.count, coordinates: wordCount - 1, threshold: server.threshold, dropped: dropouts, survivors: server.survivors,
+            sites: names.count, coordinates: wordCount - 1, threshold: server.threshold, degree: server.graph?.degree ?? 0, dropped: dropouts, survivors: server.survivors,
             siteSeconds: clock.siteSteps.map { ($0.step, $0.seconds / Double(max(1, $0.count))) },
             coordinatorSeconds: clock.coordinatorSteps.map { ($0.step, $0.seconds) },
             plainAggregationSeconds: plainSeconds,

@@ -24,9 +24,12 @@ public struct SecAggSiteSession: Sendable {
     public let context: SecAggContext
     public let site: String
     public private(set) var stage: Stage = .advertised
-    public private(set) var threshold = 0
+    public var threshold: Int { graph?.threshold ?? 0 }
     /// U1: the sites whose advertised keys this site verified.
     public var keyHolders: [String] { peers.keys.sorted() }
+    /// Who shares with whom in this session (everyone, or SecAgg+'s sparse graph).
+    public private(set) var graph: SecAggGraph?
+    private var minCohort = 2
     private let shareKey: Curve25519.KeyAgreement.PrivateKey
     private let maskKey: Curve25519.KeyAgreement.PrivateKey
     private let selfMaskSeed: [UInt8]
@@ -68,9 +71,11 @@ public struct SecAggSiteSession: Sendable {
 
     // MARK: Step 1 — ShareKeys
 
-    /// Verifies the advertised keys of U1 and returns this site's shares for each other member, sealed to it.
+    /// Verifies the advertised keys of U1, derives the session's graph and threshold from the job's
+    /// `parameters` (refusing a coordinator's threshold that differs), and returns this site's shares
+    /// for each neighbour, sealed to it.
     public mutating func shareKeys(
-        advertisements: [Fedct_V1_SignedAdvertisement], threshold: Int, minCohort: Int, verify: Verifier
+        advertisements: [Fedct_V1_SignedAdvertisement], threshold: Int, parameters: SecAggParameters, verify: Verifier
     ) throws -> [Fedct_V1_EncryptedShare] {
         guard stage == .advertised else { throw violation("keys to share arrived twice") }
         var verified: [String: Fedct_V1_KeyAdvertisement] = [:]
@@ -86,9 +91,13 @@ public struct SecAggSiteSession: Sendable {
             throw violation("the key list does not carry this site's own advertisement unchanged")
         }
         let members = verified.keys.sorted()
-        let floor = max(minCohort, members.count / 2 + 1)
-        guard threshold >= floor, threshold <= members.count else {
-            throw violation("threshold \(threshold) for \(members.count) sites is below the safe minimum \(floor) (or above the cohort)")
+        guard members.count >= parameters.minCohort else {
+            throw violation("only \(members.count) sites hold keys; the job's minimum cohort is \(parameters.minCohort)")
+        }
+        let graph = try SecAggGraph(members: members, parameters: parameters,
+                                    seed: SecAggGraph.seed(advertisements: members.map { verified[$0]!.signedBytes + Array(verified[$0]!.signature) }))
+        guard threshold == graph.threshold else {
+            throw violation("the coordinator asks for threshold \(threshold); the job's parameters give \(graph.threshold) for \(members.count) sites (degree \(graph.degree))")
         }
         for (index, name) in members.enumerated() {
             let advertisement = verified[name]!
@@ -100,13 +109,15 @@ public struct SecAggSiteSession: Sendable {
                 throw violation("\(name) advertised a malformed X25519 key")
             }
         }
-        self.threshold = threshold
+        self.graph = graph
+        self.minCohort = parameters.minCohort
         var random = SystemRandomNumberGenerator()
-        let xs = members.map { peers[$0]!.x }
+        let holders = ([site] + graph.neighbours(of: site)).sorted()
+        let xs = holders.map { peers[$0]!.x }
         let maskShares = try ShamirSecretSharing.split(maskKey.rawRepresentation.map { $0 }, threshold: threshold, xs: xs, using: &random)
         let seedShares = try ShamirSecretSharing.split(selfMaskSeed, threshold: threshold, xs: xs, using: &random)
         var sealed: [Fedct_V1_EncryptedShare] = []
-        for (index, name) in members.enumerated() {
+        for (index, name) in holders.enumerated() {
             if name == site {
                 ownShares = (maskShares[index], seedShares[index])
                 continue
@@ -125,16 +136,18 @@ public struct SecAggSiteSession: Sendable {
 
     // MARK: Step 2 — MaskedInput
 
-    /// Masks an encoded update in place: y = x + PRG(b) + Σ_{v ∈ U2, v ≠ u} ±PRG(k_uv), opening the
+    /// Masks an encoded update in place: y = x + PRG(b) + Σ_{v ∈ U2 ∩ N(u)} ±PRG(k_uv), opening the
     /// shares addressed to this site first. `shareSenders` is U2.
     public mutating func mask(_ encoded: inout [UInt32], shareSenders: [String], inbound: [Fedct_V1_EncryptedShare]) throws {
-        guard stage == .shared else { throw violation("asked to mask before sharing keys, or twice") }
-        let members = Set(shareSenders)
-        guard members.count == shareSenders.count, members.isSubset(of: peers.keys), members.contains(site) else {
+        guard stage == .shared, let graph else { throw violation("asked to mask before sharing keys, or twice") }
+        let senderSet = Set(shareSenders)
+        guard senderSet.count == shareSenders.count, senderSet.isSubset(of: peers.keys), senderSet.contains(site) else {
             throw violation("the share senders are not a subset of the advertised sites including this one")
         }
-        guard members.count >= threshold else {
-            throw violation("only \(members.count) sites shared keys; the threshold is \(threshold)")
+        // Only neighbours' shares come here; this site's seed is recoverable only if t of its neighbourhood shared.
+        let members = senderSet.intersection(graph.neighbours(of: site).union([site]))
+        guard members.count >= threshold, senderSet.count >= minCohort else {
+            throw violation("only \(members.count) of this site's neighbourhood shared keys; the threshold is \(threshold)")
         }
         for share in inbound {
             guard share.toSite == site, members.contains(share.fromSite), share.fromSite != site else {
@@ -153,7 +166,7 @@ public struct SecAggSiteSession: Sendable {
         }
         let missing = members.subtracting(received.keys).subtracting([site])
         guard missing.isEmpty else { throw violation("no share from \(missing.sorted().joined(separator: ", "))") }
-        senders = shareSenders.sorted()
+        senders = members.sorted()
         try encoded.withUnsafeMutableBufferPointer { words in
             try MaskExpansion(key: context.selfMaskKey(seed: selfMaskSeed)).apply(.add, to: words)
             for peer in senders where peer != site {
@@ -166,16 +179,21 @@ public struct SecAggSiteSession: Sendable {
 
     // MARK: Step 3 — Unmasking
 
-    /// The shares this site reveals once the coordinator names the survivors U3: self-mask seed
-    /// shares of U3 and mask-key shares of U2 \ U3 — never both kinds for one site.
+    /// The shares this site reveals once the coordinator names the survivors U3: for its neighbourhood
+    /// in U2, self-mask seed shares of survivors and mask-key shares of dropped sites — never both kinds
+    /// for one site. Refused when the survivors are too few, or split into parts the masks would reveal
+    /// separately.
     public mutating func unmask(survivors: [String]) throws -> [Fedct_V1_RevealedShare] {
-        guard stage == .masked else { throw violation("asked to unmask before sending a masked input, or twice") }
+        guard stage == .masked, let graph else { throw violation("asked to unmask before sending a masked input, or twice") }
         let survivorSet = Set(survivors)
-        guard survivorSet.count == survivors.count, survivorSet.isSubset(of: senders), survivorSet.contains(site) else {
-            throw violation("the survivors are not a subset of the share senders including this site")
+        guard survivorSet.count == survivors.count, survivorSet.isSubset(of: peers.keys), survivorSet.contains(site),
+              survivorSet.intersection(graph.neighbours(of: site).union([site])).isSubset(of: senders)
+        else { throw violation("the survivors are not a subset of the share senders including this site") }
+        guard survivorSet.count >= max(minCohort, graph.isComplete ? threshold : 1) else {
+            throw violation("only \(survivorSet.count) sites survived; at least \(max(minCohort, threshold)) are needed, so nothing is revealed")
         }
-        guard survivorSet.count >= threshold else {
-            throw violation("only \(survivorSet.count) sites survived; the threshold is \(threshold), so nothing is revealed")
+        guard graph.isConnected(survivorSet) else {
+            throw violation("the survivors do not form a connected graph, so unmasking would reveal partial sums; nothing is revealed")
         }
         var shares = received
         shares[site] = ownShares

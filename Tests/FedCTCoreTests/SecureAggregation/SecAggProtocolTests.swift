@@ -5,7 +5,7 @@ import FedCTProto
 import XCTest
 
 final class SecAggProtocolTests: XCTestCase {
-    let settings = SecAggServerRound.Settings(threshold: 0, minCohort: 2, stepTimeout: 10)
+    let settings = SecAggParameters(threshold: 0, minCohort: 2, stepTimeout: 10)
 
     func inputs(_ sites: Int, count: Int) -> [String: (update: [Float], weight: Int64)] {
         Dictionary(uniqueKeysWithValues: (0..<sites).map { index in
@@ -117,7 +117,7 @@ final class SecAggProtocolTests: XCTestCase {
             entry.certificatePem = federation.certificates[name]!
             signed.append(entry)
         }
-        XCTAssertThrowsError(try site.shareKeys(advertisements: signed, threshold: 2, minCohort: 2, verify: federation.verify)) {
+        XCTAssertThrowsError(try site.shareKeys(advertisements: signed, threshold: 2, parameters: settings, verify: federation.verify)) {
             XCTAssertTrue("\($0)".contains("the model differs"), "\($0)")
         }
     }
@@ -134,7 +134,7 @@ final class SecAggProtocolTests: XCTestCase {
         for name in names {
             let step = server.step(for: name)
             XCTAssertEqual(step.step, .shareKeys)
-            let shares = try sessions[name]!.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold), minCohort: 2, verify: federation.verify)
+            let shares = try sessions[name]!.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold), parameters: settings, verify: federation.verify)
             _ = try server.receiveShares(shares, from: name, now: 0)
         }
         return (sessions, server)
@@ -160,14 +160,14 @@ final class SecAggProtocolTests: XCTestCase {
             entry.certificatePem = federation.certificates[name]!
             return entry
         }
-        XCTAssertThrowsError(try fresh["site-a"]!.shareKeys(advertisements: signed, threshold: 1, minCohort: 2, verify: federation.verify)) {
-            XCTAssertTrue("\($0)".contains("below the safe minimum"), "\($0)")
+        XCTAssertThrowsError(try fresh["site-a"]!.shareKeys(advertisements: signed, threshold: 1, parameters: settings, verify: federation.verify)) {
+            XCTAssertTrue("\($0)".contains("the job's parameters give 2"), "\($0)")
         }
-        XCTAssertNoThrow(try fresh["site-a"]!.shareKeys(advertisements: signed, threshold: 2, minCohort: 2, verify: federation.verify))
+        XCTAssertNoThrow(try fresh["site-a"]!.shareKeys(advertisements: signed, threshold: 2, parameters: settings, verify: federation.verify))
         // A key list from which this site's own advertisement was swapped out is refused.
         var swapped = signed
         swapped[1].advertisement = try SecAggSiteSession(context: federation.context, site: "site-b").advertisement(sign: federation.sign("site-b"))
-        XCTAssertThrowsError(try fresh["site-b"]!.shareKeys(advertisements: swapped, threshold: 2, minCohort: 2, verify: federation.verify)) {
+        XCTAssertThrowsError(try fresh["site-b"]!.shareKeys(advertisements: swapped, threshold: 2, parameters: settings, verify: federation.verify)) {
             XCTAssertTrue("\($0)".contains("own advertisement"), "\($0)")
         }
         _ = sessions
