@@ -2,10 +2,7 @@
 // ledger (ε as the accountant computes it), and a site that takes only DP jobs refuses a job without DP.
 import FedCTCore
 import FedCTCoordinator
-import FedCTData
-import FedCTIdentity
 import FedCTProto
-import FedCTRPC
 import Foundation
 import XCTest
 
@@ -14,19 +11,8 @@ final class PrivacyEndToEndTests: XCTestCase {
         let harness = try ProcessHarness()
         let root = harness.folder
         let names = ["site-1", "site-2"]
-        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: names, admins: ["admin"]),
-                                  into: root.appending(path: "pki"))
-        try SyntheticConsortium(patientsPerSite: [6, 6], volumeSize: 16, seed: 13).write(to: root.appending(path: "data"))
-        let port = try ProcessHarness.freePort()
-        let config = try harness.write("""
-            listen: 127.0.0.1:\(port)
-            state_dir: \(root.path)/state
-            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
-            """, to: "coordinator.yaml")
-        try harness.start("fedct-coordinator", ["--config", config], label: "coordinator")
-        let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
-            caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
-            keyFile: root.appending(path: "pki/admin/key.pem").path))
+        let federation = try harness.startFederation(sites: names, patientsPerSite: [6, 6], seed: 13)
+        let admin = federation.admin
         var spec = Fedct_V1_JobSpec.defaults
         spec.name = "dp"
         spec.rounds = 2
@@ -37,29 +23,9 @@ final class PrivacyEndToEndTests: XCTestCase {
         spec.privacy.level = "site"
         spec.privacy.noiseMultiplier = 2
         spec.privacy.clipNorm = 1
-        var submitted: Fedct_V1_JobStatus?
-        for _ in 0..<50 where submitted == nil {
-            submitted = try? await admin.submit(spec)
-            if submitted == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let job = try XCTUnwrap(submitted)
-        for name in names {
-            let siteConfig = try harness.write("""
-                coordinator: {address: "localhost:\(port)"}
-                tls: {ca: pki/\(name)/ca.pem, cert: pki/\(name)/cert.pem, key: pki/\(name)/key.pem}
-                data: {dir: data/\(name)}
-                threads: 1
-                state_dir: state-\(name)
-                privacy: {max_epsilon: 40, delta: 1.0e-5}
-                """, to: "\(name).yaml")
-            try harness.start("fedct-site", ["--config", siteConfig], label: name)
-        }
-        var status = try await admin.job(job.jobID)
-        let deadline = Date().addingTimeInterval(180)
-        while status.state != .succeeded && status.state != .failed && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(300))
-            status = try await admin.job(job.jobID)
-        }
+        let job = try await federation.submit(spec)
+        for name in names { try federation.startSite(name, extra: "privacy: {max_epsilon: 40, delta: 1.0e-5}", exitAfterJob: false) }
+        let status = try await federation.waitForEnd(job.jobID)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("site-1"))")
         XCTAssertTrue(status.rounds.allSatisfy(\.securelyAggregated))
         XCTAssertEqual(status.rounds.map(\.exampleCount), [2, 2], "site-level DP weighs each site 1")

@@ -2,10 +2,7 @@
 // round still commits the exact weighted mean of the two survivors (its pairwise masks rebuilt from their shares).
 import FedCTCore
 import FedCTCoordinator
-import FedCTData
-import FedCTIdentity
 import FedCTProto
-import FedCTRPC
 import Foundation
 import XCTest
 
@@ -14,20 +11,9 @@ final class SecureAggregationEndToEndTests: XCTestCase {
         let harness = try ProcessHarness()
         let root = harness.folder
         let names = ["site-1", "site-2", "site-3"]
-        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: names, admins: ["admin"]),
-                                  into: root.appending(path: "pki"))
         // site-3 has the most scans, so it is still training when it is killed.
-        try SyntheticConsortium(patientsPerSite: [8, 6, 60], volumeSize: 16, seed: 11).write(to: root.appending(path: "data"))
-        let port = try ProcessHarness.freePort()
-        let config = try harness.write("""
-            listen: 127.0.0.1:\(port)
-            state_dir: \(root.path)/state
-            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
-            """, to: "coordinator.yaml")
-        try harness.start("fedct-coordinator", ["--config", config], label: "coordinator")
-        let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
-            caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
-            keyFile: root.appending(path: "pki/admin/key.pem").path))
+        let federation = try harness.startFederation(sites: names, patientsPerSite: [8, 6, 60], seed: 11)
+        let admin = federation.admin
         var spec = Fedct_V1_JobSpec.defaults
         spec.name = "dropout"
         spec.rounds = 2
@@ -40,25 +26,9 @@ final class SecureAggregationEndToEndTests: XCTestCase {
         spec.secureAggregation.clipNorm = 10
         spec.secureAggregation.maxExamplesPerSite = 64
         spec.secureAggregation.stepTimeoutSeconds = 5
-        var submitted: Fedct_V1_JobStatus?
-        for _ in 0..<50 where submitted == nil {
-            submitted = try? await admin.submit(spec)
-            if submitted == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let job = try XCTUnwrap(submitted)
-
+        let job = try await federation.submit(spec)
         var processes: [String: Process] = [:]
-        for name in names {
-            let siteConfig = try harness.write("""
-                coordinator: {address: "localhost:\(port)"}
-                tls: {ca: pki/\(name)/ca.pem, cert: pki/\(name)/cert.pem, key: pki/\(name)/key.pem}
-                data: {dir: data/\(name)}
-                threads: 1
-                state_dir: state-\(name)
-                egress: {archive_updates: true}
-                """, to: "\(name).yaml")
-            processes[name] = try harness.start("fedct-site", ["--config", siteConfig, "--exit-after-job"], label: name)
-        }
+        for name in names { processes[name] = try federation.startSite(name, extra: "egress: {archive_updates: true}") }
         // Kill site-3 the moment its ledger shows it sent its key shares for round 1.
         let ledger = root.appending(path: "state-site-3/egress.jsonl")
         let killDeadline = Date().addingTimeInterval(120)
@@ -72,12 +42,7 @@ final class SecureAggregationEndToEndTests: XCTestCase {
         XCTAssertTrue(ledgerText.contains("secagg-share-keys"), "site-3 never shared keys\n\(harness.log("site-3"))")
         XCTAssertFalse(ledgerText.contains("masked-update"), "site-3 uploaded before it was killed; the test did not exercise a dropout")
 
-        var status = try await admin.job(job.jobID)
-        let deadline = Date().addingTimeInterval(180)
-        while status.state != .succeeded && status.state != .failed && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(300))
-            status = try await admin.job(job.jobID)
-        }
+        let status = try await federation.waitForEnd(job.jobID)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))")
         let first = try XCTUnwrap(status.rounds.first)
         XCTAssertEqual(first.sites, ["site-1", "site-2"])
