@@ -40,6 +40,14 @@ let package = Package(
             cSettings: [.unsafeFlags(["-I/usr/include/nifti"])],
             linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]
         ),
+        .target(
+            name: "CDICOMBridge",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
+            linkerSettings: [
+                .linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmDICT"),
+                .linkedLibrary("gdcmIOD"), .linkedLibrary("gdcmCommon"),
+            ]
+        ),
 
         // Layer 2: Swift wrappers that own the bridge handles.
         .target(name: "FedCTRPC", dependencies: ["CGRPCBridge"]),
@@ -59,7 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "FedCTData", dependencies: ["FedCTCore", "CNIfTI"]),
+        .target(name: "FedCTData", dependencies: ["FedCTCore", "CNIfTI", "CDICOMBridge"]),
         .target(
             name: "FedCTIdentity",
             dependencies: [
@@ -109,7 +117,7 @@ let package = Package(
         ),
 
         .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
-        .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"]),
+        .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "FedCTIdentityTests",
             dependencies: ["FedCTIdentity", .product(name: "X509", package: "swift-certificates")]

@@ -201,9 +201,9 @@ private:
     };
 
     [[noreturn]] void truncated(uint64_t at, const std::string &what) const {
-        throw BridgeError(FCT_DICOM_UNREADABLE, path_ + ": truncated or damaged DICOM file (" + what + " at byte " +
-                                                    std::to_string(at) + " of " + std::to_string(size_) +
-                                                    "); copy it again from the PACS export or remove it from the folder");
+        throw BridgeError(FCT_DICOM_UNREADABLE, path_ + ": truncated or damaged DICOM file (" + std::to_string(size_) +
+                                                    " bytes): " + what + " at byte " + std::to_string(at) +
+                                                    "; copy it again from the PACS export or remove it from the folder");
     }
 
     bool read(uint64_t at, char *out, uint64_t count) {
@@ -263,8 +263,8 @@ private:
             if (header.value_at + header.length > size_) {
                 char tag[16];
                 std::snprintf(tag, sizeof tag, "(%04X,%04X)", header.tag_group, header.tag_element);
-                truncated(header.start, std::string("element ") + tag + " declares " + std::to_string(header.length) +
-                                            " bytes past the end of the file");
+                truncated(header.start, std::string("element ") + tag + " of " + std::to_string(header.length) +
+                                            " bytes runs past the end of the file; it starts");
             }
             return header.value_at + header.length;
         }
@@ -570,7 +570,7 @@ int32_t fct_dicom_write_ct_slice(const char *path, const fct_dicom_slice *slice,
         image.SetPhotometricInterpretation(gdcm::PhotometricInterpretation::MONOCHROME2);
         image.SetSpacing(0, slice->pixel_spacing[1]);
         image.SetSpacing(1, slice->pixel_spacing[0]);
-        image.SetOrigin(slice->position);
+        for (unsigned int axis = 0; axis < 3; axis++) image.SetOrigin(axis, slice->position[axis]);  // all three, whatever the image's dimension
         image.SetDirectionCosines(slice->orientation);
         image.SetSlope(slice->rescale_slope);
         image.SetIntercept(slice->rescale_intercept);
