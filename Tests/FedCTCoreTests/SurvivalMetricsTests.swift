@@ -194,6 +194,15 @@ final class SurvivalMetricsTests: XCTestCase {
                           mentioning: "within the follow-up [1.0, 11.0)")
         assertInvalidData(try TimeDependentAUC.cumulativeDynamic(time: [1, 2, 3], event: [false, true, false], risk: [1, 2, 3], at: [1]),
                           mentioning: "no subject has an event at or before time 1")
+        // G(4) = 0 (the only subject followed past the event at 4 is censored at 4), but AUC(2) needs no weight at 4:
+        // the case (risk 5, event at 1) outranks 2 of the 3 controls. scikit-survival refuses here.
+        let early = try TimeDependentAUC.cumulativeDynamic(time: [1, 2, 3, 4, 4], event: [true, false, true, true, false], risk: [5, 0, 1, 6, 2], at: [2])
+        XCTAssertEqual(early.auc, [2.0 / 3])
+        // With G from other data it can reach 0 before the last time (here at 3, every later subject censored).
+        assertInvalidData(try TimeDependentAUC.cumulativeDynamic(time: [1, 2, 3, 4, 4, 5], event: [true, false, true, true, false, false],
+                                                                 risk: [5, 0, 1, 6, 2, 0], at: [2, 4],
+                                                                 censoringTime: [1, 2, 3], censoringEvent: [true, false, false]),
+                          mentioning: "censoring survival function is 0 at event time 3")
     }
 
     // MARK: Brier score

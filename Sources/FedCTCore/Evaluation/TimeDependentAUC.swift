@@ -21,15 +21,18 @@ public enum TimeDependentAUC {
     ///   - times: strictly increasing, within [min time, max time) of the subjects.
     ///   - censoringTime, censoringEvent: the outcomes G is estimated from; nil uses `time` and `event`.
     /// - Throws: `FedCTError(.invalidData)` for invalid inputs, times outside the follow-up, a time with
-    ///   no case or no control, or G = 0 at an event time.
+    ///   no case, or G = 0 at an event time up to the last of `times`.
     public static func cumulativeDynamic(time: [Double], event: [Bool], risk: [Double], at times: [Double],
                                          censoringTime: [Double]? = nil, censoringEvent: [Bool]? = nil) throws -> Result {
         try SurvivalInput.validate(time: time, event: event, scores: risk, scoreName: "risk")
         try validateTimes(times, within: time)
-        let eventTimes = time.indices.filter { event[$0] }.map { time[$0] }
-        let censoring = try KaplanMeier.censoringDistribution(time: censoringTime ?? time, event: censoringEvent ?? event, evaluatedAt: eventTimes)
+        // Only events up to the last time are cases anywhere, so only their weights must be finite
+        // (scikit-survival refuses when G = 0 at any event time, even a later one).
+        let cases = time.indices.filter { event[$0] && time[$0] <= times[times.count - 1] }
+        let censoring = try KaplanMeier.censoringDistribution(time: censoringTime ?? time, event: censoringEvent ?? event,
+                                                              evaluatedAt: cases.map { time[$0] })
         var inverseG = [Double](repeating: 0, count: time.count)
-        for index in time.indices where event[index] {
+        for index in cases {
             let g = censoring(time[index])
             guard g > 0 else {
                 throw FedCTError(.invalidData, "the censoring survival function is 0 at event time \(time[index]), so its inverse-probability weight is infinite")
