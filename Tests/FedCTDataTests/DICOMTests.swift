@@ -117,6 +117,154 @@ final class DICOMTests: XCTestCase {
         }
     }
 
+    // MARK: Series
+
+    /// Writes one 8×6 slice per position into `folder` (default: the test folder) under `names` and returns the paths.
+    /// Slice n's stored values are n × 100 + (row + column), so the order of assembled slices can be read back.
+    @discardableResult
+    private func writeSeries(positions: [SIMD3<Double>], names: [String]? = nil, into target: URL? = nil,
+                             orientation: (row: SIMD3<Double>, column: SIMD3<Double>) = (SIMD3(1, 0, 0), SIMD3(0, 1, 0)),
+                             modality: String = "CT", series: String? = nil) throws -> [String] {
+        let study = try DICOMSlice.generateUID()
+        let seriesUID = try series ?? DICOMSlice.generateUID()
+        let directory = target ?? folder!
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try positions.enumerated().map { n, position in
+            let stored = (0..<(6 * 8)).map { Int16(n * 100 + $0 / 8 + $0 % 8) }
+            var slice = DICOMSlice(rows: 6, columns: 8, stored: stored, pixelSpacing: (0.5, 0.75), sliceThickness: 2,
+                                   position: position, instanceNumber: positions.count - n,
+                                   studyInstanceUID: study, seriesInstanceUID: seriesUID)
+            slice.orientation = orientation
+            slice.rescaleIntercept = -1024
+            slice.modality = modality
+            slice.transferSyntax = n % 2 == 0 ? .explicitLittleEndian : .rleLossless
+            let path = directory.appending(path: names?[n] ?? "slice-\(n).dcm").path
+            try slice.write(to: path)
+            return path
+        }
+    }
+
+    /// Voxel (i, j, k) through a row-major 4×4 affine.
+    private func apply(_ affine: [Double], _ i: Double, _ j: Double, _ k: Double) -> SIMD3<Double> {
+        SIMD3((0..<3).map { affine[$0 * 4] * i + affine[$0 * 4 + 1] * j + affine[$0 * 4 + 2] * k + affine[$0 * 4 + 3] })
+    }
+
+    private func assertClose(_ a: SIMD3<Double>, _ b: SIMD3<Double>, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertLessThan(((a - b) * (a - b)).sum(), 1e-12, "\(a) vs \(b)", file: file, line: line)
+    }
+
+    func testSeriesIsOrderedAlongTheNormalWhateverTheFileOrder() throws {
+        // Positions written out of order, names sorting in yet another order, instance numbers reversed.
+        let zs: [Double] = [5, -2.5, 7.5, 0, 2.5]
+        let paths = try writeSeries(positions: zs.map { SIMD3(-40, 30, $0) }, names: ["b.dcm", "e.dcm", "a.dcm", "d.dcm", "c.dcm"])
+        let result = try DICOMSeries.read(folder: folder.path)
+        let volume = result.volume
+        XCTAssertEqual([volume.width, volume.height, volume.depth], [8, 6, 5])
+        XCTAssertEqual(volume.spacing.x, 0.75)
+        XCTAssertEqual(volume.spacing.y, 0.5)
+        XCTAssertEqual(volume.spacing.z, 2.5, accuracy: 1e-9)
+        XCTAssertEqual(result.modality, "CT")
+        XCTAssertEqual(result.sliceThickness, 2)
+        // Ascending z: written slices 1 (−2.5), 3 (0), 4 (2.5), 0 (5), 2 (7.5).
+        let order = [1, 3, 4, 0, 2]
+        XCTAssertEqual(result.slicePaths, order.map { paths[$0] })
+        for (k, n) in order.enumerated() {
+            for (j, i) in [(0, 0), (5, 7), (2, 3)] {
+                XCTAssertEqual(volume.voxels[(k * 6 + j) * 8 + i], Float(n * 100 + j + i - 1024), "slice \(k) at (\(j), \(i))")
+            }
+        }
+        // Voxel → RAS: LPS (x, y) negated; the first slice's first pixel is at its ImagePositionPatient.
+        assertClose(apply(result.voxelToPatient, 0, 0, 0), SIMD3(40, -30, -2.5))
+        assertClose(apply(result.voxelToPatient, 2, 3, 4), SIMD3(40 - 2 * 0.75, -30 - 3 * 0.5, 7.5))
+        assertClose(apply(result.patientToVoxel, 40 - 2 * 0.75, -30 - 3 * 0.5, 7.5), SIMD3(2, 3, 4))
+    }
+
+    func testObliqueSeriesGetsTheAffineOfItsPositions() throws {
+        // Rows run along (cos, sin, 0), columns along −z: a rotated coronal stack, slices along the normal.
+        let angle = 0.3
+        let row = SIMD3(cos(angle), sin(angle), 0), column = SIMD3<Double>(0, 0, -1)
+        let normal = SIMD3(row.y * column.z - row.z * column.y, row.z * column.x - row.x * column.z, row.x * column.y - row.y * column.x)
+        let origin = SIMD3<Double>(10, -20, 30)
+        let positions = [2, 0, 3, 1].map { origin + normal * (1.5 * Double($0)) }
+        try writeSeries(positions: positions, orientation: (row, column))
+        let result = try DICOMSeries.read(folder: folder.path)
+        XCTAssertEqual(result.volume.spacing.z, 1.5, accuracy: 1e-6)
+        XCTAssertEqual(result.volume.voxels[0], Float(1 * 100 - 1024))  // written slice 1 sits at the origin
+        let lps = origin + row * (0.75 * 5) + column * (0.5 * 4) + normal * (1.5 * 3)
+        let ras = apply(result.voxelToPatient, 5, 4, 3)
+        XCTAssertEqual(ras.x, -lps.x, accuracy: 1e-5)
+        XCTAssertEqual(ras.y, -lps.y, accuracy: 1e-5)
+        XCTAssertEqual(ras.z, lps.z, accuracy: 1e-5)
+    }
+
+    func testMissingSliceIsReportedWithThePositionsAroundTheGap() throws {
+        let paths = try writeSeries(positions: [0, 2.5, 5, 10, 12.5].map { SIMD3(0, 0, $0) })
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("missing"), text)
+            XCTAssertTrue(text.contains(paths[2]) && text.contains(paths[3]), text)
+            XCTAssertTrue(text.contains("0\\0\\5") && text.contains("0\\0\\10"), text)
+            XCTAssertTrue(text.contains("about 1 slice missing"), text)
+        }
+    }
+
+    func testInconsistentSpacingIsRefused() throws {
+        let paths = try writeSeries(positions: [0, 2.5, 5, 8, 10.5].map { SIMD3(0, 0, $0) })
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("inconsistent slice spacing: 3 mm"), text)
+            XCTAssertTrue(text.contains(paths[2]) && text.contains(paths[3]), text)
+        }
+    }
+
+    func testDuplicatePositionIsRefused() throws {
+        let paths = try writeSeries(positions: [0, 2.5, 2.5, 5].map { SIMD3(0, 0, $0) })
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder.path)) { error in
+            XCTAssertTrue("\(error)".contains("same position"), "\(error)")
+            XCTAssertTrue("\(error)".contains(paths[1]) && "\(error)".contains(paths[2]), "\(error)")
+        }
+    }
+
+    func testNonCTModalityIsRefusedUnlessAllowed() throws {
+        let paths = try writeSeries(positions: [0, 1, 2].map { SIMD3(0, 0, $0) }, modality: "MR")
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(paths[0]) && text.contains("'MR', not CT"), text)
+        }
+        XCTAssertEqual(try DICOMSeries.read(folder: folder.path, allowNonCT: true).volume.depth, 3)
+    }
+
+    func testFolderWithSeveralSeriesNamesThemAndOneCanBeChosen() throws {
+        let first = try DICOMSlice.generateUID(), second = try DICOMSlice.generateUID()
+        try writeSeries(positions: [0, 1, 2].map { SIMD3(0, 0, $0) }, names: ["a1.dcm", "a2.dcm", "a3.dcm"], series: first)
+        try writeSeries(positions: [0, 3].map { SIMD3(0, 0, $0) }, names: ["b1.dcm", "b2.dcm"], series: second)
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder.path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("2 series") && text.contains(first) && text.contains(second), text)
+            XCTAssertTrue(text.contains("3 files") && text.contains("2 files"), text)
+        }
+        XCTAssertEqual(try DICOMSeries.list(folder: folder.path).map(\.fileCount).sorted(), [2, 3])
+        XCTAssertEqual(try DICOMSeries.read(folder: folder.path, seriesInstanceUID: second).volume.depth, 2)
+        XCTAssertEqual(try DICOMSeries.read(folder: folder.path, seriesInstanceUID: second).volume.spacing.z, 3)
+    }
+
+    func testTruncatedSliceInASeriesFolderIsNamed() throws {
+        let paths = try writeSeries(positions: [0, 1, 2].map { SIMD3(0, 0, $0) })
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: paths[1]))
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder.path)) { error in
+            XCTAssertTrue("\(error)".contains(paths[1]) && "\(error)".contains("truncated"), "\(error)")
+        }
+    }
+
+    func testSingleRealFileReadsAsAOneSliceVolume() throws {
+        let result = try DICOMSeries.read(files: [fixture("CT_small.dcm")])
+        XCTAssertEqual([result.volume.width, result.volume.height, result.volume.depth], [128, 128, 1])
+        XCTAssertEqual(result.volume.spacing.z, 5)  // SliceThickness stands in for the spacing of one slice
+        XCTAssertEqual(result.volume.voxels[64 * 128 + 64], 904)
+        assertClose(apply(result.voxelToPatient, 0, 0, 0), SIMD3(158.135803, 179.035797, -75.699997))
+    }
+
     // MARK: Bad files
 
     func testTruncatedFileIsAnErrorNamingIt() throws {
