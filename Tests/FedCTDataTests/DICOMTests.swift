@@ -88,6 +88,47 @@ final class DICOMTests: XCTestCase {
         XCTAssertThrowsError(try file.huPixels()) { XCTAssertTrue("\($0)".contains("without pixels"), "\($0)") }
     }
 
+    func testJPEGLSAndBigEndianDecodeToTheUncompressedImage() throws {
+        let reference = try DICOMFile(path: fixture("MR_small.dcm"))
+        let pixels = try reference.huPixels()
+        XCTAssertEqual([reference.rows, reference.columns], [64, 64])
+        XCTAssertEqual(hu(pixels, reference, row: 0, column: 0), 905)
+        XCTAssertEqual(hu(pixels, reference, row: 31, column: 31), 206)
+        XCTAssertEqual(hu(pixels, reference, row: 10, column: 50), 1104)
+        XCTAssertEqual(hu(pixels, reference, row: 63, column: 0), 378)
+        XCTAssertEqual(pixels.reduce(0.0) { $0 + Double($1) }, 2_125_338)
+        for (name, syntax) in [("MR_small_jpeg_ls_lossless.dcm", "1.2.840.10008.1.2.4.80"), ("MR_small_bigendian.dcm", "1.2.840.10008.1.2.2")] {
+            let file = try DICOMFile(path: fixture(name))
+            XCTAssertEqual(file.transferSyntaxUID, syntax, name)
+            XCTAssertEqual(file.pixelSpacing.row, 0.3125, name)
+            XCTAssertEqual(try file.huPixels(), pixels, name)
+        }
+    }
+
+    func testEnhancedMultiFrameUsesPerFrameGroupsAndBitsStored() throws {
+        let file = try DICOMFile(path: fixture("enhanced_ct_3frames.dcm"))
+        XCTAssertTrue(file.isEnhancedMultiFrame)
+        XCTAssertEqual([file.rows, file.columns, file.frames], [4, 5, 3])
+        XCTAssertEqual(file.pixelSpacing.row, 0.8)
+        XCTAssertEqual(file.pixelSpacing.column, 0.6)
+        XCTAssertEqual(file.sliceThickness, 1.5)
+        XCTAssertEqual(file.bitsStored, 12)
+        XCTAssertEqual(file.framePositions, [SIMD3(-10, 20, 3), SIMD3(-10, 20, 0), SIMD3(-10, 20, 1.5)])
+        XCTAssertEqual(file.frameRescale.map(\.slope), [1, 2, 1])
+        XCTAssertEqual(file.frameRescale.map(\.intercept), [-1024, -1000, -1024])
+        let pixels = try file.huPixels()
+        XCTAssertEqual(Array(pixels[0..<5]), [-1044, -1043, -1042, -1041, -1040])
+        XCTAssertEqual(Array(pixels[20..<25]), [-1020, -1018, -1016, -1014, -1012])
+        XCTAssertEqual(Array(pixels[40..<45]), [-1024, -1023, -1022, -1021, -1020])
+        XCTAssertEqual([pixels[19], pixels[39], pixels[59]], [-1025, -982, -1005])
+
+        // As a volume: frames ordered by position (frame 2 at z 0, frame 3 at 1.5, frame 1 at 3).
+        let result = try DICOMSeries.read(files: [fixture("enhanced_ct_3frames.dcm")])
+        XCTAssertEqual(result.volume.depth, 3)
+        XCTAssertEqual(result.volume.spacing.z, 1.5)
+        XCTAssertEqual([result.volume.voxels[0], result.volume.voxels[20], result.volume.voxels[40]], [-1020, -1024, -1044])
+    }
+
     // MARK: Writing
 
     func testWrittenSlicesRoundTripInEveryTransferSyntax() throws {
