@@ -584,7 +584,16 @@ int32_t fct_dicom_write_ct_slice(const char *path, const fct_dicom_slice *slice,
         gdcm::TransferSyntax::TSType target = gdcm::TransferSyntax::ExplicitVRLittleEndian;
         switch (slice->syntax) {
         case FCT_DICOM_EXPLICIT_LITTLE: break;
-        case FCT_DICOM_JPEG2000_LOSSLESS: target = gdcm::TransferSyntax::JPEG2000Lossless; break;
+        case FCT_DICOM_JPEG2000_LOSSLESS:
+            // GDCM 3.0.21's JPEG 2000 encoder overruns its output buffer on tiny images (seen up to ~48 pixels,
+            // a heap corruption, not an error); 16x16 and larger encode and decode exactly, noise included.
+            if (slice->rows < 16 || slice->columns < 16) {
+                throw BridgeError(FCT_DICOM_INVALID_ARGUMENT, std::string(path) + ": JPEG 2000 needs at least 16x16 "
+                                                                                  "pixels with this GDCM; write smaller "
+                                                                                  "slices uncompressed or as RLE");
+            }
+            target = gdcm::TransferSyntax::JPEG2000Lossless;
+            break;
         case FCT_DICOM_JPEG_LOSSLESS: target = gdcm::TransferSyntax::JPEGLosslessProcess14_1; break;
         case FCT_DICOM_RLE_LOSSLESS: target = gdcm::TransferSyntax::RLELossless; break;
         default: throw BridgeError(FCT_DICOM_INVALID_ARGUMENT, std::string(path) + ": unknown transfer syntax code");

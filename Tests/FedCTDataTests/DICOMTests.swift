@@ -306,6 +306,18 @@ final class DICOMTests: XCTestCase {
         assertClose(apply(result.voxelToPatient, 0, 0, 0), SIMD3(158.135803, 179.035797, -75.699997))
     }
 
+    func testTinyJPEG2000SliceIsRefusedNotCorrupted() throws {
+        var slice = DICOMSlice(rows: 6, columns: 5, stored: [Int16](repeating: 3, count: 30), pixelSpacing: (1, 1),
+                               sliceThickness: 1, position: .zero, instanceNumber: 1,
+                               studyInstanceUID: "1.2.3", seriesInstanceUID: "1.2.3.4")
+        slice.transferSyntax = .jpeg2000Lossless
+        let path = folder.appending(path: "tiny.dcm").path
+        XCTAssertThrowsError(try slice.write(to: path)) { XCTAssertTrue("\($0)".contains("16x16"), "\($0)") }
+        slice.transferSyntax = .rleLossless
+        try slice.write(to: path)
+        XCTAssertEqual(try DICOMFile(path: path).huPixels(), [Float](repeating: 3, count: 30))
+    }
+
     // MARK: Bad files
 
     func testTruncatedFileIsAnErrorNamingIt() throws {

@@ -96,7 +96,7 @@ int32_t fct_dicom_image_hu(const fct_dicom_image *image, float *out, int64_t cou
 typedef enum fct_dicom_syntax {
     /** 1.2.840.10008.1.2.1, uncompressed. */
     FCT_DICOM_EXPLICIT_LITTLE = 0,
-    /** 1.2.840.10008.1.2.4.90, JPEG 2000 lossless. */
+    /** 1.2.840.10008.1.2.4.90, JPEG 2000 lossless; images of at least 16x16 (GDCM's encoder breaks below). */
     FCT_DICOM_JPEG2000_LOSSLESS = 1,
     /** 1.2.840.10008.1.2.4.70, JPEG lossless (process 14, selection value 1). */
     FCT_DICOM_JPEG_LOSSLESS = 2,

@@ -8,7 +8,8 @@ public struct DICOMSlice: Sendable {
     public enum TransferSyntax: Sendable, CaseIterable {
         /// 1.2.840.10008.1.2.1, uncompressed.
         case explicitLittleEndian
-        /// 1.2.840.10008.1.2.4.90.
+        /// 1.2.840.10008.1.2.4.90; needs at least 16×16 pixels (GDCM's encoder corrupts memory below that, so
+        /// smaller slices are refused).
         case jpeg2000Lossless
         /// 1.2.840.10008.1.2.4.70 (process 14, selection value 1).
         case jpegLossless
