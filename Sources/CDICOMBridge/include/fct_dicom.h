@@ -1,8 +1,8 @@
 /* fct_dicom: the C ABI over GDCM for FedCT — reading CT DICOM files (any transfer syntax GDCM decodes) and writing CT slices.
  *
  * Conventions (as fct_torch.h): every name is prefixed fct_dicom_; no C++ type crosses this header; handles are
- * opaque pointers freed by their _free function; no C++ exception escapes a call. An image handle is immutable
- * after fct_dicom_image_read returns, so it may be read from several threads at once. Pixels are row-major
+ * opaque pointers freed by their _free function; no C++ exception escapes a call. Use an image handle from one
+ * thread at a time; different handles may be used concurrently (FedCT decodes a series' files in parallel). Pixels are row-major
  * (column index fastest), frame after frame. Patient coordinates are DICOM's LPS millimetres. */
 #ifndef FCT_DICOM_H
 #define FCT_DICOM_H

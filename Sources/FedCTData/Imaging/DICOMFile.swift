@@ -49,8 +49,8 @@ public final class DICOMFile {
 
     /// Reads the file at `path`; with `readPixels` false only the header is parsed (fast, for grouping a folder).
     ///
-    /// Throws `FedCTError` naming the file: `.notFound`, `.invalidData` (truncated, not DICOM, not an image —
-    /// see `isNotAnImage(_:)` — or unsupported pixels).
+    /// Throws `FedCTError` naming the file: `.notFound`, `.invalidData` (truncated, damaged, not DICOM, or
+    /// unsupported pixels), or `DICOMFile.notAnImage` for readable DICOM without Rows/Columns.
     public init(path: String, readPixels: Bool = true) throws {
         var raw: OpaquePointer?
         var message: UnsafeMutablePointer<CChar>?
