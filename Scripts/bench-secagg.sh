@@ -33,6 +33,6 @@ plain, secure = rounds(0), rounds(1)
 p = statistics.mean(r["seconds"] for r in plain[1:])
 s = statistics.mean(r["seconds"] for r in secure[1:])
 print(f"mean round time (rounds 2..{len(plain)}): plain {p:.2f} s, secure {s:.2f} s, secure/plain = {s / p:.3f}×")
-print(f"bytes up per round: plain {statistics.mean(r.get('bytesUp', 0) for r in plain):.0f}, secure {statistics.mean(r.get('bytesUp', 0) for r in secure):.0f}")
+print(f"bytes up per round: plain {statistics.mean(float(r.get('bytesUp', 0)) for r in plain):.0f}, secure {statistics.mean(float(r.get('bytesUp', 0)) for r in secure):.0f}")
 PY
 echo "logs: $work"
