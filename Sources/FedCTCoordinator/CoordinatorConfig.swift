@@ -17,9 +17,11 @@ public struct CoordinatorConfig: Sendable {
     public var chunkBytes: Int
     /// Where to write the bound port once listening (for scripts that start with port 0).
     public var portFile: String?
+    /// The CA-signed revocation list (`tls.revocation_list`), re-read when it changes; nil when not configured.
+    public var revocationListFile: String?
 
     public init(listen: String, caFile: String, certificateFile: String, keyFile: String, stateDirectory: String,
-                maxMessageBytes: Int = 8 << 20, chunkBytes: Int = 1 << 20, portFile: String? = nil) {
+                maxMessageBytes: Int = 8 << 20, chunkBytes: Int = 1 << 20, portFile: String? = nil, revocationListFile: String? = nil) {
         self.listen = listen
         self.caFile = caFile
         self.certificateFile = certificateFile
@@ -28,13 +30,14 @@ public struct CoordinatorConfig: Sendable {
         self.maxMessageBytes = maxMessageBytes
         self.chunkBytes = chunkBytes
         self.portFile = portFile
+        self.revocationListFile = revocationListFile
     }
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
         try yaml.rejectUnknownKeys(["listen", "tls", "state_dir", "max_message_mib", "chunk_kib", "port_file"])
         guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
-        try tls.rejectUnknownKeys(["ca", "cert", "key"])
+        try tls.rejectUnknownKeys(["ca", "cert", "key", "revocation_list"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -47,7 +50,8 @@ public struct CoordinatorConfig: Sendable {
             stateDirectory: try required(yaml, "state_dir"),
             maxMessageBytes: (try yaml.int("max_message_mib") ?? 8) << 20,
             chunkBytes: (try yaml.int("chunk_kib") ?? 1024) << 10,
-            portFile: try yaml.string("port_file").map(resolve))
+            portFile: try yaml.string("port_file").map(resolve),
+            revocationListFile: try tls.string("revocation_list").map(resolve))
         guard chunkBytes + 4096 <= maxMessageBytes else {
             throw yaml.error("chunk_kib", "must leave room under max_message_mib")
         }

@@ -10,31 +10,44 @@ import SwiftProtobuf
 /// Serves the `fedct.v1.Site` and `fedct.v1.Admin` services over the gRPC bridge.
 ///
 /// The caller's identity is always the one in its verified client certificate: sites may call only
-/// Site methods, admins only Admin methods.
+/// Site methods, admins only Admin methods. A certificate whose serial is on the revocation list is refused on
+/// every call with `UNAUTHENTICATED`.
 public struct CoordinatorService: Sendable {
     let coordinator: Coordinator
     let logger: Logger
     let chunkBytes: Int
+    let revocations: RevocationWatcher?
 
-    public init(coordinator: Coordinator, chunkBytes: Int, logger: Logger) {
+    public init(coordinator: Coordinator, chunkBytes: Int, revocations: RevocationWatcher? = nil, logger: Logger) {
         self.coordinator = coordinator
         self.chunkBytes = chunkBytes
+        self.revocations = revocations
         self.logger = logger
     }
 
     /// Handles one incoming call to completion.
     public func handle(_ call: ServerCall) async {
-        let identity: ParticipantIdentity
+        let peer: PeerCertificate
         do {
             guard let pem = call.peer.certificatePEM, !pem.isEmpty else {
                 throw RPCError(code: .unauthenticated, message: "no client certificate")
             }
-            identity = try ParticipantIdentity(certificatePEM: pem)
+            peer = try PeerCertificate(certificatePEM: pem)
         } catch {
             logger.warning("refused call without a FedCT identity", metadata: ["peer": "\(call.peer.address)", "error": "\(error)"])
             await call.finish(RPCError(code: .unauthenticated, message: "\(error)"))
             return
         }
+        if let revoked = revocations?.revocation(ofSerial: peer.serial) {
+            logger.warning("refused call with a revoked certificate", metadata: [
+                "method": "\(call.method)", "peer": "\(peer.identity)", "address": "\(call.peer.address)", "serial": "\(peer.serial)",
+            ])
+            let reason = revoked.reason.map { ": \($0)" } ?? ""
+            await call.finish(RPCError(code: .unauthenticated, message:
+                "certificate serial \(peer.serial) (\(peer.identity)) is revoked\(reason); ask the consortium's operator for a renewed certificate (`fedctl provision renew`)"))
+            return
+        }
+        let identity = peer.identity
         do {
             try await route(call, identity)
         } catch {

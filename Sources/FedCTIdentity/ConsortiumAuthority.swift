@@ -55,7 +55,30 @@ public struct ConsortiumAuthority: Sendable {
             .flatMap { String($0.value) } ?? "consortium"
     }
 
+    /// Loads the CA that `fedctl provision` wrote into `folder` (`ca.pem` and `ca-key.pem`).
+    public init(folder: URL) throws {
+        func read(_ file: String) throws -> String {
+            let url = folder.appending(path: file)
+            do {
+                return try String(contentsOf: url, encoding: .utf8)
+            } catch {
+                throw IdentityError("cannot read \(url.path): \(error.localizedDescription); pass --ca the consortium's ca/ folder written by `fedctl provision`")
+            }
+        }
+        try self.init(certificatePEM: try read("ca.pem"), privateKeyPEM: try read("ca-key.pem"))
+    }
+
     public var certificatePEM: String { get throws { try certificate.serializeAsPEM().pemString } }
+
+    /// Whether this CA signed `certificate`.
+    public func issued(_ certificate: Certificate) -> Bool {
+        self.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+    }
+
+    /// A DER ECDSA P-256/SHA-256 signature over `data` with the CA key.
+    func signature(for data: Data) throws -> Data {
+        try key.signature(for: data).derRepresentation
+    }
     public var privateKeyPEM: String { key.pemRepresentation }
 
     /// Issues a certificate for `name` with `role`; coordinators also get `hosts` (DNS names or IP addresses) as SANs.

@@ -55,3 +55,22 @@ public struct IdentityError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// A peer's certificate as the coordinator checks it on every call: the identity it names and its serial number.
+public struct PeerCertificate: Sendable {
+    public let identity: ParticipantIdentity
+    /// The serial number in ``RevocationList/normalizedSerial(_:)`` notation.
+    public let serial: String
+
+    /// Reads a PEM certificate already verified against the consortium CA by TLS.
+    public init(certificatePEM: String) throws {
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(pemEncoded: certificatePEM)
+        } catch {
+            throw IdentityError("the peer certificate is not a readable PEM certificate: \(error)")
+        }
+        identity = try ParticipantIdentity(certificate: certificate)
+        serial = RevocationList.serial(of: certificate)
+    }
+}

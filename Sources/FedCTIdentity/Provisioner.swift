@@ -21,7 +21,8 @@ public struct ConsortiumPlan: Sendable {
 
 /// Writes the consortium's credentials.
 ///
-/// Layout under the output folder: `ca/ca.pem` and `ca/ca-key.pem` (keep offline), and for each
+/// Layout under the output folder: `ca/ca.pem`, `ca/ca-key.pem` (keep offline) and an empty signed
+/// `ca/revocation-list.json` (see ``RevocationList``), and for each
 /// participant a start-up kit `<name>/` with `cert.pem`, `key.pem` (0600), `ca.pem`, a ready
 /// configuration file (`coordinator.yaml` or `site.yaml`) and a README saying how to start.
 public enum Provisioner {
@@ -42,6 +43,8 @@ public enum Provisioner {
         let caPEM = try authority.certificatePEM
         try write(caPEM, to: directory.appending(path: "ca/ca.pem"), secret: false)
         try write(authority.privateKeyPEM, to: directory.appending(path: "ca/ca-key.pem"), secret: true)
+        try RevocationList(issuer: "\(authority.certificate.subject)", updated: now)
+            .write(to: directory.appending(path: "ca/\(RevocationList.defaultFileName)"), signedBy: authority)
 
         var participants: [(String, ParticipantRole)] = [(coordinatorName, .coordinator)]
         participants += plan.sites.map { ($0, .site) }
@@ -57,6 +60,35 @@ public enum Provisioner {
                 try write(text, to: folder.appending(path: file), secret: false)
             }
         }
+    }
+
+    /// Issues a fresh certificate and key (new serial, same name and role) for an existing participant and writes
+    /// `cert.pem`, `key.pem` (0600) and `ca.pem` into `folder`, leaving any configuration and README there as they are.
+    ///
+    /// Refuses a `folder` whose `cert.pem` names someone else. Returns the new serial and, when `folder` held a
+    /// certificate, the serial it replaced (still valid until revoked).
+    public static func renew(name: String, role: ParticipantRole, hosts: [String] = [], authority: ConsortiumAuthority,
+                             into folder: URL, now: Date = Date()) throws -> (serial: String, replaced: String?) {
+        guard isValidName(name) else {
+            throw IdentityError("participant name '\(name)' must be lowercase letters, digits, '-' or '.', starting with a letter or digit")
+        }
+        if role == .coordinator && hosts.isEmpty {
+            throw IdentityError("a coordinator certificate needs the host names sites reach it at; pass --hosts (as in consortium.yaml)")
+        }
+        let existing = folder.appending(path: "cert.pem")
+        var replaced: String?
+        if let pem = try? String(contentsOf: existing, encoding: .utf8) {
+            let previous = try PeerCertificate(certificatePEM: pem)
+            guard previous.identity == ParticipantIdentity(name: name, role: role) else {
+                throw IdentityError("\(existing.path) belongs to \(previous.identity), not \(role.rawValue) \(name); choose another --out")
+            }
+            replaced = previous.serial
+        }
+        let credential = try authority.issue(name: name, role: role, hosts: hosts, now: now)
+        try write(credential.privateKeyPEM, to: folder.appending(path: "key.pem"), secret: true)
+        try write(credential.certificatePEM, to: existing, secret: false)
+        try write(try authority.certificatePEM, to: folder.appending(path: "ca.pem"), secret: false)
+        return (try PeerCertificate(certificatePEM: credential.certificatePEM).serial, replaced)
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -1,4 +1,4 @@
-// fedctl provision: creates the consortium CA and a start-up kit for the coordinator, each site and each admin.
+// fedctl provision: creates the consortium CA and a start-up kit for the coordinator, each site and each admin (revoke and renew beside it).
 import ArgumentParser
 import FedCTCore
 import FedCTIdentity
@@ -6,6 +6,14 @@ import Foundation
 
 struct Provision: ParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Provision a consortium (the default: `fedctl provision consortium.yaml --out DIR`), revoke or renew certificates.",
+        subcommands: [ProvisionCreate.self, ProvisionRevoke.self, ProvisionRenew.self],
+        defaultSubcommand: ProvisionCreate.self)
+}
+
+struct ProvisionCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Create a consortium CA and a start-up kit (certificate, key, CA, config, README) per participant.")
 
     @Argument(help: "consortium.yaml (name, coordinator: {hosts, port}, sites, admins); or use the options below.")

@@ -1,0 +1,90 @@
+// fedctl provision revoke | renew: revoke a certificate in the CA-signed revocation list; re-issue one participant's certificate.
+import ArgumentParser
+import FedCTIdentity
+import Foundation
+
+struct ProvisionRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Add a certificate to the consortium's signed revocation list (copy the list to the coordinator's tls.revocation_list).")
+
+    @Option(name: .long, help: "The consortium's CA folder (ca.pem, ca-key.pem), written by `fedctl provision`.")
+    var ca: String
+
+    @Option(name: .long, help: "Serial number (hex, colons allowed) of the certificate to revoke.")
+    var serial: String?
+
+    @Option(name: .long, help: "The certificate (PEM) to revoke, instead of --serial.")
+    var cert: String?
+
+    @Option(name: .long, help: "Why it is revoked (recorded in the list).")
+    var reason: String?
+
+    @Option(name: .long, help: "The revocation list to update (default: <ca>/revocation-list.json; created if missing).")
+    var list: String?
+
+    func validate() throws {
+        guard (serial == nil) != (cert == nil) else { throw ValidationError("pass exactly one of --serial and --cert") }
+    }
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: ca)
+        let authority = try ConsortiumAuthority(folder: folder)
+        let entry: RevokedCertificate
+        if let cert {
+            let pem: String
+            do {
+                pem = try String(contentsOfFile: cert, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read the certificate \(cert): \(error.localizedDescription)")
+            }
+            entry = try RevocationList.entry(revoking: pem, issuedBy: authority, reason: reason)
+        } else {
+            entry = RevokedCertificate(serial: try RevocationList.normalizedSerial(serial ?? ""), reason: reason)
+        }
+        let url = list.map(URL.init(fileURLWithPath:)) ?? folder.appending(path: RevocationList.defaultFileName)
+        var revocations = FileManager.default.fileExists(atPath: url.path)
+            ? try RevocationList(contentsOf: url, caCertificate: authority.certificate)
+            : RevocationList(issuer: "\(authority.certificate.subject)")
+        guard try revocations.revoke(entry) else {
+            print("serial \(entry.serial) is already revoked in \(url.path); nothing changed")
+            return
+        }
+        try revocations.write(to: url, signedBy: authority)
+        let who = entry.name.map { " (\(entry.role ?? "?") \($0))" } ?? ""
+        print("revoked serial \(entry.serial)\(who) in \(url.path) (\(revocations.entries.count) revoked); copy it to the coordinator's tls.revocation_list path, which it re-reads within seconds")
+    }
+}
+
+struct ProvisionRenew: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "renew",
+        abstract: "Issue a fresh certificate and key (same name and role, new serial) for one participant, touching no one else.")
+
+    @Option(name: .long, help: "The consortium's CA folder (ca.pem, ca-key.pem), written by `fedctl provision`.")
+    var ca: String
+
+    @Option(name: .long, help: "The participant's name (as provisioned).")
+    var name: String
+
+    @Option(name: .long, help: "The participant's role: site, admin or coordinator.")
+    var role: String
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Coordinator only: host names or IP addresses it is reached at.")
+    var hosts: [String] = []
+
+    @Option(name: .long, help: "Start-up-kit folder to write cert.pem, key.pem and ca.pem into (its config and README are kept).")
+    var out: String
+
+    func run() throws {
+        guard let role = ParticipantRole(rawValue: role) else {
+            throw ValidationError("--role must be one of \(ParticipantRole.allCases.map(\.rawValue).joined(separator: ", ")), not '\(role)'")
+        }
+        let authority = try ConsortiumAuthority(folder: URL(fileURLWithPath: ca))
+        let renewed = try Provisioner.renew(name: name, role: role, hosts: hosts, authority: authority, into: URL(fileURLWithPath: out))
+        print("issued \(role.rawValue) \(name) a new certificate, serial \(renewed.serial), in \(out)")
+        if let replaced = renewed.replaced {
+            print("the certificate it replaced (serial \(replaced)) stays valid until you run: fedctl provision revoke --ca \(ca) --serial \(replaced)")
+        }
+    }
+}
