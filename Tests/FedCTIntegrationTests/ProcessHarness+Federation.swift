@@ -52,21 +52,23 @@ extension ProcessHarness {
         }
     }
 
-    /// Provisions `sites` and an admin, writes synthetic data for them and starts a coordinator.
-    func startFederation(sites: [String], patientsPerSite: [Int], seed: UInt64, label: String = "coordinator") throws -> Federation {
-        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: sites, admins: ["admin"]),
+    /// Provisions `sites` and `admins` (the first is the federation's admin client), writes synthetic data for the sites
+    /// and starts a coordinator; `revocationList` (relative to the harness folder) becomes its `tls.revocation_list`.
+    func startFederation(sites: [String], patientsPerSite: [Int], seed: UInt64, label: String = "coordinator",
+                         admins: [String] = ["admin"], revocationList: String? = nil) throws -> Federation {
+        try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: sites, admins: admins),
                                   into: folder.appending(path: "pki"))
         try SyntheticConsortium(patientsPerSite: patientsPerSite, volumeSize: 16, seed: seed).write(to: folder.appending(path: "data"))
         let port = try Self.freePort()
         let config = try write("""
             listen: 127.0.0.1:\(port)
             state_dir: \(folder.path)/state
-            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem}
+            tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem\(revocationList.map { ", revocation_list: \($0)" } ?? "")}
             """, to: "coordinator.yaml")
         try start("fedct-coordinator", ["--config", config], label: label)
         let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
-            caFile: folder.appending(path: "pki/admin/ca.pem").path, certificateFile: folder.appending(path: "pki/admin/cert.pem").path,
-            keyFile: folder.appending(path: "pki/admin/key.pem").path))
+            caFile: folder.appending(path: "pki/\(admins[0])/ca.pem").path, certificateFile: folder.appending(path: "pki/\(admins[0])/cert.pem").path,
+            keyFile: folder.appending(path: "pki/\(admins[0])/key.pem").path))
         return Federation(harness: self, port: port, coordinatorConfig: config, admin: admin)
     }
 }
