@@ -21,6 +21,9 @@ struct Synth: ParsableCommand {
     @Option(name: .long, help: "Output folder.")
     var out: String
 
+    @Flag(name: .long, help: "Also write each volume as a DICOM CT series folder (site-N/dicom/<subject>/) and point the cohort manifests at them.")
+    var dicom = false
+
     func run() throws {
         let counts = patients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !counts.isEmpty, counts.count == 1 || counts.count == sites else {
@@ -28,7 +31,7 @@ struct Synth: ParsableCommand {
         }
         let perSite = counts.count == 1 ? Array(repeating: counts[0], count: sites) : counts
         let started = Date()
-        try SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed).write(to: URL(fileURLWithPath: out))
-        print("wrote \(perSite.reduce(0, +)) patients across \(sites) sites (\(size)³ volumes) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        try SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed, dicom: dicom).write(to: URL(fileURLWithPath: out))
+        print("wrote \(perSite.reduce(0, +)) patients across \(sites) sites (\(size)³ volumes\(dicom ? ", NIfTI and DICOM series" : "")) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 }

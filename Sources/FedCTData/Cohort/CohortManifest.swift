@@ -8,10 +8,12 @@ public struct CohortEntry: Sendable, Hashable {
 
     public var scanID: String
     public var subjectID: String
-    /// Absolute path of the image (NIfTI file).
+    /// Absolute path of the image: a NIfTI file, a DICOM file or a DICOM series folder (see `ScanImage`).
     public var imagePath: String
     public var indexDay: Double
     public var split: Split
+    /// The entry's 1-based line in the manifest, for errors.
+    public var line: Int
 }
 
 /// A cohort manifest: `scan_id,subject_id,image_path,index_time,split`, image paths relative to the manifest.
@@ -39,7 +41,7 @@ public struct CohortManifest: Sendable {
             }
             let image = field(2)
             let imagePath = image.hasPrefix("/") ? image : folder.appending(path: image).path
-            return CohortEntry(scanID: scanID, subjectID: field(1), imagePath: imagePath, indexDay: indexDay, split: split)
+            return CohortEntry(scanID: scanID, subjectID: field(1), imagePath: imagePath, indexDay: indexDay, split: split, line: row.line)
         }
     }
 }

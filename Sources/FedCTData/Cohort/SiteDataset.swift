@@ -56,9 +56,9 @@ public struct SiteDataset: Sendable {
             }
             let volume: Volume
             do {
-                volume = try Volume.readNIfTI(path: entry.imagePath)
+                volume = try ScanImage.read(path: entry.imagePath).volume
             } catch let error as FedCTError {
-                throw FedCTError(error.code, "\(manifest.path): scan \(entry.scanID): \(error.message)")
+                throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
             }
             let targets = labeler.labels(firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
             let example = TTEExample(

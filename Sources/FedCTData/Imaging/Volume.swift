@@ -26,6 +26,11 @@ public struct Volume: Sendable, Equatable {
 
     /// Reads one 3D volume from a NIfTI-1/NIfTI-2 file through niftilib; 4D files need `volumeIndex`.
     public static func readNIfTI(path: String, volumeIndex: Int? = nil) throws -> Volume {
+        try readNIfTIWithAffine(path: path, volumeIndex: volumeIndex).volume
+    }
+
+    /// Reads a NIfTI volume and its voxel-to-RAS+ affine (sform if set, else qform; row-major 4×4).
+    static func readNIfTIWithAffine(path: String, volumeIndex: Int? = nil) throws -> (volume: Volume, affine: [Double]) {
         var raw = fct_nifti_volume()
         var message = [CChar](repeating: 0, count: 512)
         let status = fct_nifti_read(path, Int64(volumeIndex ?? 0), &raw, &message, message.count)
@@ -38,8 +43,10 @@ public struct Volume: Sendable, Equatable {
         }
         let count = Int(raw.nx * raw.ny * raw.nz)
         let voxels = Array(UnsafeBufferPointer(start: raw.voxels, count: count))
-        return Volume(width: Int(raw.nx), height: Int(raw.ny), depth: Int(raw.nz),
-                      spacing: (raw.spacing.0, raw.spacing.1, raw.spacing.2), voxels: voxels)
+        let affine = withUnsafeBytes(of: raw.affine) { Array($0.bindMemory(to: Double.self)) }
+        let volume = Volume(width: Int(raw.nx), height: Int(raw.ny), depth: Int(raw.nz),
+                            spacing: (raw.spacing.0, raw.spacing.1, raw.spacing.2), voxels: voxels)
+        return (volume, affine)
     }
 
     /// Writes the volume as an int16 NIfTI-1 file (values rounded and clamped to int16); `.nii.gz` compresses.

@@ -2,8 +2,8 @@
 import FedCTCore
 import Foundation
 
-/// A deterministic synthetic consortium: per site, NIfTI chest volumes, a MEDS event table and a
-/// cohort manifest; plus one ground-truth file (latent biomarkers and true hazards) for oracle
+/// A deterministic synthetic consortium: per site, NIfTI chest volumes (and, on request, DICOM series of the
+/// same volumes), a MEDS event table and a cohort manifest; plus one ground-truth file (latent biomarkers and true hazards) for oracle
 /// evaluation only — sites never read it.
 ///
 /// Outcomes (codes `DEATH`, `PE`, `PH`) and image-related diagnoses recorded after the scan (nodule,
@@ -17,15 +17,20 @@ public struct SyntheticConsortium: Sendable {
     public var seed: UInt64
     /// Fraction of each site's patients held out for evaluation.
     public var heldoutFraction: Double = 0.25
+    /// When true, each volume is also written as a DICOM CT series folder `dicom/<subject>/` (one slice per file,
+    /// see `Volume.writeDICOMSeries`) and the cohort manifest points at that folder instead of the NIfTI file.
+    /// Study and series UIDs are `2.25.` UIDs drawn from the seed, so the files stay reproducible.
+    public var dicom = false
 
     public static let outcomeCodes = ["DEATH", "PE", "PH"]
     /// Diagnoses whose timing after the scan depends on what the image shows.
     public static let findingCodes = ["ICD10/R91.1", "ICD10/C34", "ICD10/J43", "ICD10/J44", "ICD10/I51.7", "ICD10/I50"]
 
-    public init(patientsPerSite: [Int], volumeSize: Int, seed: UInt64) {
+    public init(patientsPerSite: [Int], volumeSize: Int, seed: UInt64, dicom: Bool = false) {
         self.patientsPerSite = patientsPerSite
         self.volumeSize = volumeSize
         self.seed = seed
+        self.dicom = dicom
     }
 
     public static func siteName(_ index: Int) -> String { "site-\(index + 1)" }
@@ -91,8 +96,16 @@ public struct SyntheticConsortium: Sendable {
             ]
             let volume = ChestPhantom.render(size: volumeSize, biomarkers: markers, habitus: ChestHabitus.draw(&random),
                                              scanner: scannerProfile, random: &random)
-            let imageName = "scans/\(subject).nii.gz"
-            try volume.writeNIfTI(path: folder.appending(path: imageName).path)
+            let niftiName = "scans/\(subject).nii.gz"
+            try volume.writeNIfTI(path: folder.appending(path: niftiName).path)
+            var imageName = niftiName
+            if dicom {
+                imageName = "dicom/\(subject)"
+                // A separate stream, so the NIfTI data and the events are the same with or without DICOM.
+                var uids = SeededGenerator(seed: seed, stream: "dicom-\(subject)")
+                try volume.writeDICOMSeries(folder: folder.appending(path: imageName).path, studyInstanceUID: Self.uid(&uids),
+                                            seriesInstanceUID: Self.uid(&uids), patientID: subject)
+            }
 
             let indexDay = EventTime.days("2015-01-01")! + floor(random.uniform() * 5 * 365)
             let censorYears = 0.5 + 4.5 * random.uniform()
@@ -127,6 +140,11 @@ public struct SyntheticConsortium: Sendable {
         try Data(cohort.utf8).write(to: folder.appending(path: SiteDataset.manifestName))
         try Data(events.utf8).write(to: folder.appending(path: SiteDataset.eventsName))
         return truth
+    }
+
+    /// A UID under the 2.25 root (an integer below 2¹²⁸, as UUID-derived UIDs are), drawn from `random`.
+    static func uid(_ random: inout SeededGenerator) -> String {
+        "2.25.\(UInt128(random.next()) << 64 | UInt128(random.next()))"
     }
 
     /// Background codes: diagnoses and labs with no link to the outcomes.

@@ -1,0 +1,79 @@
+// ScanImage: one CT scan from a NIfTI file, a DICOM file or a DICOM series folder, the reader chosen by the path.
+import FedCTCore
+import Foundation
+
+/// A scan as decoded (before preprocessing), with the geometry its file states.
+///
+/// `ScanImage.read(path:)` is the one place that picks an image reader: a folder is a DICOM series
+/// (`DICOMSeries.read(folder:)`), a `.dcm` file (or any file with the DICOM preamble) is one DICOM file,
+/// `.nii` / `.nii.gz` is NIfTI (niftilib).
+public struct ScanImage: Sendable {
+    /// Which reader a path goes to.
+    public enum Format: String, Sendable, CaseIterable {
+        /// A NIfTI-1 or NIfTI-2 file (`.nii`, `.nii.gz`).
+        case nifti
+        /// One DICOM file: a single slice or an enhanced multi-frame volume.
+        case dicomFile = "dicom-file"
+        /// A folder holding one DICOM series.
+        case dicomSeries = "dicom-series"
+    }
+
+    /// The reader that decoded the scan.
+    public var format: Format
+    /// Voxels in HU, x fastest, with spacing in mm.
+    public var volume: Volume
+    /// Voxel (i, j, k, 1) to patient millimetres in RAS+, row-major 4×4 (NIfTI: sform, else qform).
+    public var voxelToPatient: [Double]
+    /// DICOM Modality (0008,0060); nil for NIfTI, which does not record it.
+    public var modality: String?
+    /// DICOM SeriesInstanceUID; nil for NIfTI.
+    public var seriesInstanceUID: String?
+
+    /// The reader for `path`. Throws `FedCTError` (`.notFound`, `.invalidData`) naming the path and the formats
+    /// that are read.
+    public static func format(of path: String) throws -> Format {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw FedCTError(.notFound, "\(path): no such file or folder; give a NIfTI file, a DICOM file or a DICOM series folder")
+        }
+        if isDirectory.boolValue { return .dicomSeries }
+        let name = path.lowercased()
+        if name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") { return .nifti }
+        if name.hasSuffix(".dcm") || hasDICOMPreamble(path) { return .dicomFile }
+        throw FedCTError(.invalidData, "\(path): is neither NIfTI (.nii, .nii.gz) nor DICOM (.dcm or a file with the DICM preamble); convert it, rename it, or give the folder of its DICOM series")
+    }
+
+    /// Reads the scan at `path` with the reader `format(of:)` picks. Non-CT DICOM is refused unless `allowNonCT`.
+    public static func read(path: String, allowNonCT: Bool = false) throws -> ScanImage {
+        switch try format(of: path) {
+        case .nifti:
+            let (volume, affine) = try Volume.readNIfTIWithAffine(path: path)
+            return ScanImage(format: .nifti, volume: volume, voxelToPatient: affine, modality: nil, seriesInstanceUID: nil)
+        case .dicomFile:
+            return ScanImage(.dicomFile, try DICOMSeries.read(files: [path], allowNonCT: allowNonCT))
+        case .dicomSeries:
+            return ScanImage(.dicomSeries, try DICOMSeries.read(folder: path, allowNonCT: allowNonCT))
+        }
+    }
+
+    private init(_ format: Format, _ dicom: DICOMVolume) {
+        self.init(format: format, volume: dicom.volume, voxelToPatient: dicom.voxelToPatient,
+                  modality: dicom.modality, seriesInstanceUID: dicom.seriesInstanceUID)
+    }
+
+    private init(format: Format, volume: Volume, voxelToPatient: [Double], modality: String?, seriesInstanceUID: String?) {
+        self.format = format
+        self.volume = volume
+        self.voxelToPatient = voxelToPatient
+        self.modality = modality
+        self.seriesInstanceUID = seriesInstanceUID
+    }
+
+    /// True when the file has "DICM" at byte 128 (DICOM Part 10), as PACS exports without extensions do.
+    private static func hasDICOMPreamble(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let bytes = try? handle.read(upToCount: 132), bytes.count == 132 else { return false }
+        return bytes.suffix(4).elementsEqual("DICM".utf8)
+    }
+}
