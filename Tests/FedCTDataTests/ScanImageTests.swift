@@ -121,3 +121,33 @@ final class ScanImageTests: XCTestCase {
         XCTAssertEqual(loaded.train[0].input[(4 * 8 + 4) * 8 + 4], 0.04, accuracy: 1e-6, "40 HU in the centre")
     }
 }
+
+final class InspectionTests: XCTestCase {
+    func testVoxelStatisticsAreThePopulationMomentsAndSkipNaN() {
+        let stats = VoxelStatistics([-1000, 0, 1000, 40, .nan])
+        XCTAssertEqual(stats.count, 4)
+        XCTAssertEqual(stats.minimum, -1000)
+        XCTAssertEqual(stats.maximum, 1000)
+        XCTAssertEqual(stats.mean, 10, accuracy: 1e-12)
+        // Deviations −1010, −10, 990, 30: squares sum to 2 001 200, over 4.
+        XCTAssertEqual(stats.standardDeviation, (2_001_200.0 / 4).squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(VoxelStatistics([]).count, 0)
+        XCTAssertTrue(VoxelStatistics([.nan]).mean.isNaN)
+    }
+
+    func testOrientationCodeFollowsTheAffine() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "fedct-orientation-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let volume = Volume(width: 16, height: 16, depth: 2, spacing: (1, 1, 2), voxels: [Float](repeating: 0, count: 512))
+        try volume.writeNIfTI(path: folder.appending(path: "v.nii").path)
+        XCTAssertEqual(try ScanImage.read(path: folder.appending(path: "v.nii").path).orientationCode, "RAS")
+        try volume.writeDICOMSeries(folder: folder.appending(path: "s").path, studyInstanceUID: "1.2", seriesInstanceUID: "1.2.3", patientID: "p")
+        XCTAssertEqual(try ScanImage.read(path: folder.appending(path: "s").path).orientationCode, "RAS")
+        // A conventional axial slice: rows along +x (patient left), columns along +y (posterior), normal +z.
+        let slice = DICOMSlice(rows: 16, columns: 16, stored: [Int16](repeating: 0, count: 256), pixelSpacing: (row: 1, column: 1),
+                               sliceThickness: 1, position: SIMD3(0, 0, 0), instanceNumber: 1, studyInstanceUID: "1.2", seriesInstanceUID: "1.2.4")
+        try slice.write(to: folder.appending(path: "axial.dcm").path)
+        XCTAssertEqual(try ScanImage.read(path: folder.appending(path: "axial.dcm").path).orientationCode, "LPS")
+    }
+}

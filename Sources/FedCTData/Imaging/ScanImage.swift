@@ -29,6 +29,17 @@ public struct ScanImage: Sendable {
     /// DICOM SeriesInstanceUID; nil for NIfTI.
     public var seriesInstanceUID: String?
 
+    /// The direction each voxel axis (i, j, k) points to, as nibabel's `aff2axcodes` names it: for each column of
+    /// the affine, the patient axis it runs most along, R/L, A/P or S/I (e.g. "RAS", "LPS"); "?" for a zero column.
+    public var orientationCode: String {
+        let letters: [(positive: Character, negative: Character)] = [("R", "L"), ("A", "P"), ("S", "I")]
+        return String((0..<3).map { column -> Character in
+            let axis = (0..<3).map { voxelToPatient[$0 * 4 + column] }
+            guard let dominant = axis.indices.max(by: { abs(axis[$0]) < abs(axis[$1]) }), axis[dominant] != 0 else { return "?" }
+            return axis[dominant] > 0 ? letters[dominant].positive : letters[dominant].negative
+        })
+    }
+
     /// The reader for `path`. Throws `FedCTError` (`.notFound`, `.invalidData`) naming the path and the formats
     /// that are read.
     public static func format(of path: String) throws -> Format {
