@@ -47,6 +47,7 @@ extension Coordinator {
         var secure = try secureRound(site: site, jobID: request.jobID, round: request.round, attempt: request.attempt)
         let actions = try secure.server.receiveShares(request.shares, from: site, now: now())
         active?.secure = secure
+        logStepChange(from: .sharing, to: secure.server)
         performSecure(actions)
     }
 
@@ -138,9 +139,19 @@ extension Coordinator {
 
     func tickSecureRound() {
         guard var secure = active?.secure else { return }
+        let before = secure.server.phase
         let actions = secure.server.tick(now: now())
         active?.secure = secure
+        logStepChange(from: before, to: secure.server)
         performSecure(actions)
+    }
+
+    /// Logs the start of the masking step with its share senders (U2): from then on, a lost site is a recoverable dropout.
+    private func logStepChange(from before: SecAggServerRound.Phase, to server: SecAggServerRound) {
+        guard before == .sharing, server.phase == .masking else { return }
+        logger.info("secure aggregation keys shared; masked inputs open", metadata: [
+            "round": "\(server.context.round)", "share_senders": "\(server.shareSenders.joined(separator: ","))", "threshold": "\(server.threshold)",
+        ])
     }
 
     private func performSecure(_ actions: [SecAggServerRound.Action]) {

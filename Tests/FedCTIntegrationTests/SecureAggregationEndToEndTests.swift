@@ -29,16 +29,14 @@ final class SecureAggregationEndToEndTests: XCTestCase {
         let job = try await federation.submit(spec)
         var processes: [String: Process] = [:]
         for name in names { processes[name] = try federation.startSite(name, extra: "egress: {archive_updates: true}") }
-        // Kill site-3 the moment its ledger shows it sent its key shares for round 1.
-        let ledger = root.appending(path: "state-site-3/egress.jsonl")
+        // Kill site-3 the moment the coordinator holds its key shares (the masking step opened with it among the senders).
         let killDeadline = Date().addingTimeInterval(120)
-        while Date() < killDeadline {
-            if let text = try? String(contentsOf: ledger, encoding: .utf8), text.contains("\"kind\":\"secagg-share-keys\"") { break }
+        while Date() < killDeadline && !harness.log("coordinator").contains("share_senders=site-1,site-2,site-3") {
             try await Task.sleep(for: .milliseconds(10))
         }
         kill(processes["site-3"]!.processIdentifier, SIGKILL)
         processes["site-3"]!.waitUntilExit()
-        let ledgerText = try String(contentsOf: ledger, encoding: .utf8)
+        let ledgerText = try String(contentsOf: root.appending(path: "state-site-3/egress.jsonl"), encoding: .utf8)
         XCTAssertTrue(ledgerText.contains("secagg-share-keys"), "site-3 never shared keys\n\(harness.log("site-3"))")
         XCTAssertFalse(ledgerText.contains("masked-update"), "site-3 uploaded before it was killed; the test did not exercise a dropout")
 
