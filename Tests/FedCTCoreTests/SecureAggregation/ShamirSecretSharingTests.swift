@@ -3,19 +3,8 @@
 import XCTest
 
 final class ShamirSecretSharingTests: XCTestCase {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testFieldArithmeticMatchesWideIntegers() throws {
-        var random = SplitMix(state: 1)
+        var random = TestGenerator(seed: 1)
         let p = UInt128(FieldElement.modulus)
         for _ in 0..<2000 {
             let a = FieldElement.random(using: &random), b = FieldElement.random(using: &random)
@@ -29,7 +18,7 @@ final class ShamirSecretSharingTests: XCTestCase {
     }
 
     func testAnyThresholdSubsetRebuildsTheSecretAndFewerCannot() throws {
-        var random = SplitMix(state: 42)
+        var random = TestGenerator(seed: 42)
         for trial in 0..<200 {
             let n = Int.random(in: 1...12, using: &random)
             let t = Int.random(in: 1...n, using: &random)
@@ -46,7 +35,7 @@ final class ShamirSecretSharingTests: XCTestCase {
 
     func testFewerSharesThanThresholdRevealNothingAboutTheSecret() throws {
         // With t = 2, a single share of limb value v is v + r·x for uniform r: the same share arises for every secret.
-        var random = SplitMix(state: 9)
+        var random = TestGenerator(seed: 9)
         let shares = try ShamirSecretSharing.split([UInt8](repeating: 0, count: 32), threshold: 2, xs: [1, 2], using: &random)
         let fromOther = try ShamirSecretSharing.split([UInt8](repeating: 0xff, count: 32), threshold: 2, xs: [1, 2], using: &random)
         XCTAssertNotEqual(shares[0].limbs, fromOther[0].limbs)
@@ -54,7 +43,7 @@ final class ShamirSecretSharingTests: XCTestCase {
     }
 
     func testAlteredOrMismatchedSharesAreDetectedOrRefused() throws {
-        var random = SplitMix(state: 5)
+        var random = TestGenerator(seed: 5)
         let secret = [UInt8](repeating: 0xab, count: 32)
         var shares = try ShamirSecretSharing.split(secret, threshold: 3, xs: [1, 2, 3, 4], using: &random)
         XCTAssertThrowsError(try ShamirSecretSharing.combine([shares[0], shares[0], shares[1]], threshold: 3, byteCount: 32)) { error in
