@@ -1,7 +1,8 @@
-// fedct-site: reads site.yaml and runs the site agent (outbound connections only) until SIGTERM or the job ends.
+// fedct-site: reads site.yaml and runs the site agent (outbound connections only) until SIGTERM or the job ends; `check` runs the data preflight.
 import ArgumentParser
 import FedCTCommandLine
 import FedCTCore
+import FedCTData
 import FedCTSite
 import Logging
 
@@ -9,12 +10,12 @@ import Logging
 struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
-        abstract: "Trains the consortium's model on this site's data and sends back only model updates.")
+        abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
+        subcommands: [CheckCommand.self])
 
     static func main() async { await mainExitingQuickly() }
 
-    @Option(name: .long, help: "Path of site.yaml.")
-    var config: String
+    @OptionGroup var site: SiteConfigOption
 
     @Flag(name: .long, help: "Exit once a job this site trained in has finished.")
     var exitAfterJob = false
@@ -27,7 +28,7 @@ struct SiteCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessLogging.bootstrap(level: logLevel)
-        let agent = try SiteAgent(config: try SiteConfig(contentsOf: config), logger: Logger(label: "fedct.site"),
+        let agent = try SiteAgent(config: try SiteConfig(contentsOf: site.config), logger: Logger(label: "fedct.site"),
                                   connectAttempts: connectAttempts)
         let work = Task { try await agent.run(exitAfterJob: exitAfterJob) }
         let stop = Task {
@@ -40,6 +41,30 @@ struct SiteCommand: AsyncParsableCommand {
         } catch is CancellationError {
             return
         }
+    }
+}
+
+/// `--config`, shared by the agent and `check` (a subcommand's own `--config` would be taken by the agent's).
+struct SiteConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path of site.yaml.")
+    var config: String
+}
+
+/// `fedct-site check`: the data preflight. Reads site.yaml's data folder, prints every problem, exits 2 when one blocks.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Checks the site's data folder (manifest, events, every image) and lists every problem; never connects.")
+
+    @OptionGroup var site: SiteConfigOption
+
+    @Flag(name: .long, help: "Print the report as JSON.")
+    var json = false
+
+    func run() throws {
+        let report = DataPreflight(directory: try SiteConfig(contentsOf: site.config).dataDirectory).run()
+        print(json ? try report.json() : report.text)
+        if report.isBlocking { throw ExitCode(2) }
     }
 }
 

@@ -9,24 +9,46 @@ public struct CSVTable: Sendable {
     public let rows: [(line: Int, fields: [String])]
 
     public init(path: String) throws {
+        try self.init(text: try Self.text(path: path), path: path)
+    }
+
+    public init(text: String, path: String) throws {
+        let (table, ragged) = try Self.lenient(text: text, path: path)
+        if let record = ragged.first {
+            throw FedCTError(.invalidData, "\(path):\(record.line): \(record.fieldCount) fields, the header has \(table.header.count)")
+        }
+        self = table
+    }
+
+    /// Reads `path` like `init(path:)`, but rows whose field count differs from the header's do not stop it:
+    /// they are left out of `rows` and returned with their lines, so a check can report every one of them.
+    public static func lenient(path: String) throws -> (table: CSVTable, raggedRows: [(line: Int, fieldCount: Int)]) {
+        try lenient(text: try text(path: path), path: path)
+    }
+
+    private static func lenient(text: String, path: String) throws -> (table: CSVTable, raggedRows: [(line: Int, fieldCount: Int)]) {
+        var records = try parse(text, path: path)
+        guard !records.isEmpty else { throw FedCTError(.invalidData, "\(path): empty file; expected a header row") }
+        let header = records.removeFirst().fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        let ragged = records.filter { $0.fields.count != header.count }.map { (line: $0.line, fieldCount: $0.fields.count) }
+        let table = CSVTable(path: path, header: header, rows: ragged.isEmpty ? records : records.filter { $0.fields.count == header.count })
+        return (table, ragged)
+    }
+
+    private init(path: String, header: [String], rows: [(line: Int, fields: [String])]) {
+        self.path = path
+        self.header = header
+        self.rows = rows
+    }
+
+    private static func text(path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FedCTError(.io, "\(path): cannot read the file (does it exist and is it readable?)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw FedCTError(.invalidData, "\(path): not UTF-8 text")
         }
-        try self.init(text: text, path: path)
-    }
-
-    public init(text: String, path: String) throws {
-        var records = try Self.parse(text, path: path)
-        guard !records.isEmpty else { throw FedCTError(.invalidData, "\(path): empty file; expected a header row") }
-        self.path = path
-        self.header = records.removeFirst().fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        for record in records where record.fields.count != header.count {
-            throw FedCTError(.invalidData, "\(path):\(record.line): \(record.fields.count) fields, the header has \(header.count)")
-        }
-        self.rows = records
+        return text
     }
 
     /// The index of column `name`, or an error naming the file and the columns it has.

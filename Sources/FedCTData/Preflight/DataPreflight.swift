@@ -1,0 +1,256 @@
+// DataPreflight: reads a whole site data folder (manifest, MEDS events, every image) and collects every problem with its file and line.
+import FedCTCore
+import Foundation
+
+/// One problem found by the preflight.
+public struct PreflightProblem: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `blocking` problems stop training (the loaders refuse the data); `warning`s are reported only.
+    public enum Severity: String, Sendable, Hashable, Codable { case blocking, warning }
+
+    public var severity: Severity
+    /// The file (or folder) the problem is in.
+    public var file: String
+    /// The 1-based line in `file`; nil for a problem of the whole file.
+    public var line: Int?
+    /// What is wrong and what to do, without the file and line.
+    public var message: String
+
+    public init(_ severity: Severity, file: String, line: Int? = nil, _ message: String) {
+        self.severity = severity
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    /// `file:line: message`, as compilers print it.
+    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
+}
+
+/// Minimum, median and maximum of some values (the median of an even count is the mean of the middle two).
+public struct PreflightDistribution: Sendable, Hashable, Codable {
+    public var minimum: Double
+    public var median: Double
+    public var maximum: Double
+    public var count: Int
+
+    /// Nil for no values.
+    public init?(_ values: [Double]) {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        minimum = sorted[0]
+        maximum = sorted[sorted.count - 1]
+        median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        count = sorted.count
+    }
+}
+
+/// What the preflight found in a site data folder: counts, distributions over the readable scans, and every problem.
+/// Nothing in it leaves the site unless an operator copies it.
+public struct PreflightReport: Sendable, Codable {
+    public var directory: String
+    /// Manifest rows read without a row error (`trainScans + heldoutScans`).
+    public var scans = 0
+    public var trainScans = 0
+    public var heldoutScans = 0
+    /// Distinct subjects among the manifest's scans.
+    public var subjects = 0
+    /// Scans whose image was read, whose subject has follow-up after the index time: what training would use.
+    public var usableTrainScans = 0
+    public var usableHeldoutScans = 0
+    /// Event rows read without a row error, of which `staticEventRows` have no time.
+    public var eventRows = 0
+    public var staticEventRows = 0
+    /// Distinct subjects and codes in the event table.
+    public var eventSubjects = 0
+    public var eventCodes = 0
+    /// In-plane pixel spacing (x and y) in mm, over the readable scans.
+    public var pixelSpacing: PreflightDistribution?
+    /// Spacing between slices (z) in mm, over the readable scans.
+    public var sliceThickness: PreflightDistribution?
+    /// Each readable scan's minimum, mean and maximum HU, summarised over the scans.
+    public var scanMinimumHU: PreflightDistribution?
+    public var scanMeanHU: PreflightDistribution?
+    public var scanMaximumHU: PreflightDistribution?
+    /// Every problem, manifest first, then the event table, then cross-checks, each in line order.
+    public var problems: [PreflightProblem] = []
+
+    /// True when a problem would stop training: fix these before joining a job.
+    public var isBlocking: Bool { problems.contains { $0.severity == .blocking } }
+}
+
+/// Checks a site data folder (`cohort.csv`, `events.csv`, every image) with the same parsers and image reader as
+/// `SiteDataset.load`, but row by row, so one run lists every problem instead of stopping at the first.
+public struct DataPreflight: Sendable {
+    public var directory: String
+
+    /// Checks the folder `directory` (the site config's `data.dir`).
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Reads everything and returns the report. Reads files only; never throws: a problem becomes part of the report.
+    public func run() -> PreflightReport {
+        var report = PreflightReport(directory: directory)
+        do {
+            try SiteDataset.checkFolder(directory)
+        } catch {
+            report.problems.append(PreflightProblem(.blocking, file: directory, Self.message(error, dropping: "")))
+            return report
+        }
+        let manifestPath = "\(directory)/\(SiteDataset.manifestName)"
+        let eventsPath = "\(directory)/\(SiteDataset.eventsName)"
+        let entries = readManifest(manifestPath, into: &report)
+        let recordEnd = readEvents(eventsPath, into: &report)
+        if let entries { checkScans(entries, manifestPath: manifestPath, eventsPath: eventsPath, recordEnd: recordEnd, into: &report) }
+        return report
+    }
+
+    /// Manifest rows that parse (nil when the manifest cannot be read at all), reporting ragged, malformed and duplicate rows.
+    private func readManifest(_ path: String, into report: inout PreflightReport) -> [CohortEntry]? {
+        let table: CSVTable, ragged: [(line: Int, fieldCount: Int)], parser: CohortManifest.RowParser
+        do {
+            (table, ragged) = try CSVTable.lenient(path: path)
+            parser = try CohortManifest.RowParser(table: table)
+        } catch {
+            report.problems.append(PreflightProblem(.blocking, file: path, Self.message(error, dropping: path)))
+            return nil
+        }
+        var problems = ragged.map {
+            PreflightProblem(.blocking, file: path, line: $0.line,
+                             "\($0.fieldCount) fields, the header has \(table.header.count); fix the quoting or the commas on this line")
+        }
+        var entries: [CohortEntry] = []
+        var firstLine: [String: (line: Int, fields: [String])] = [:]
+        for row in table.rows {
+            do {
+                let entry = try parser.entry(line: row.line, fields: row.fields)
+                if let first = firstLine[entry.scanID] {
+                    let what = first.fields == row.fields ? "duplicates line \(first.line)" : "repeats scan_id '\(entry.scanID)' of line \(first.line) with different values"
+                    problems.append(PreflightProblem(.blocking, file: path, line: row.line, "\(what); keep one row per scan"))
+                    continue
+                }
+                firstLine[entry.scanID] = (row.line, row.fields)
+                entries.append(entry)
+            } catch {
+                problems.append(PreflightProblem(.blocking, file: path, line: row.line, Self.message(error, dropping: "\(path):\(row.line)")))
+            }
+        }
+        report.problems += problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
+        report.scans = entries.count
+        report.trainScans = entries.filter { $0.split == .train }.count
+        report.heldoutScans = entries.count - report.trainScans
+        report.subjects = Set(entries.map(\.subjectID).filter { !$0.isEmpty }).count
+        return entries
+    }
+
+    /// Each subject's last event day (the end of follow-up, as `SubjectTimelines` computes it), reporting bad and
+    /// duplicate rows; nil when the table cannot be read at all.
+    private func readEvents(_ path: String, into report: inout PreflightReport) -> [String: Double]? {
+        let table: CSVTable, ragged: [(line: Int, fieldCount: Int)], parser: MEDSRowParser
+        do {
+            (table, ragged) = try CSVTable.lenient(path: path)
+            parser = try MEDSRowParser(table: table)
+        } catch {
+            report.problems.append(PreflightProblem(.blocking, file: path, Self.message(error, dropping: path)))
+            return nil
+        }
+        var problems = ragged.map {
+            PreflightProblem(.blocking, file: path, line: $0.line,
+                             "\($0.fieldCount) fields, the header has \(table.header.count); fix the quoting or the commas on this line")
+        }
+        var recordEnd: [String: Double] = [:]
+        var subjects = Set<String>(), codes = Set<String>()
+        var firstLine: [[String]: Int] = [:]
+        for row in table.rows {
+            if let first = firstLine[row.fields] {
+                problems.append(PreflightProblem(.warning, file: path, line: row.line,
+                                                 "duplicates line \(first); the event is counted once per row, so delete the copy if it is one"))
+            } else {
+                firstLine[row.fields] = row.line
+            }
+            do {
+                let event = try parser.event(line: row.line, fields: row.fields)
+                report.eventRows += 1
+                subjects.insert(event.subject)
+                codes.insert(event.code)
+                guard let day = event.day else {
+                    report.staticEventRows += 1
+                    continue
+                }
+                recordEnd[event.subject] = max(recordEnd[event.subject] ?? day, day)
+            } catch {
+                problems.append(PreflightProblem(.blocking, file: path, line: row.line,
+                                                 Self.message(error, dropping: "\(path):\(row.line)") + "; fix or delete this row"))
+            }
+        }
+        report.problems += problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
+        report.eventSubjects = subjects.count
+        report.eventCodes = codes.count
+        return recordEnd
+    }
+
+    /// Subjects without events, scans without follow-up, and every image read through `ScanImage.read(path:)`.
+    private func checkScans(_ entries: [CohortEntry], manifestPath: String, eventsPath: String, recordEnd: [String: Double]?,
+                            into report: inout PreflightReport) {
+        var spacing: [Double] = [], thickness: [Double] = [], minimum: [Double] = [], mean: [Double] = [], maximum: [Double] = []
+        var reportedSubjects = Set<String>()
+        for entry in entries {
+            var usable = true
+            if entry.subjectID.isEmpty {
+                report.problems.append(PreflightProblem(.warning, file: manifestPath, line: entry.line,
+                                                        "scan \(entry.scanID) has no subject_id, so no outcomes; fill in the patient's id as in \(SiteDataset.eventsName)"))
+                usable = false
+            } else if let recordEnd {
+                if let end = recordEnd[entry.subjectID] {
+                    if end <= entry.indexDay {
+                        report.problems.append(PreflightProblem(.warning, file: manifestPath, line: entry.line,
+                                                                "scan \(entry.scanID): subject \(entry.subjectID) has no event after the index time \(EventTime.iso8601(days: entry.indexDay)) (last event \(EventTime.iso8601(days: end))), so the scan is skipped; check index_time or export later events"))
+                        usable = false
+                    }
+                } else {
+                    if reportedSubjects.insert(entry.subjectID).inserted {
+                        report.problems.append(PreflightProblem(.warning, file: manifestPath, line: entry.line,
+                                                                "subject \(entry.subjectID) (scan \(entry.scanID)) has no dated event in \(eventsPath), so its scans are skipped; export the patient's records or check the id"))
+                    }
+                    usable = false
+                }
+            }
+            do {
+                let volume = try ScanImage.read(path: entry.imagePath).volume
+                let statistics = VoxelStatistics(volume.voxels)
+                spacing += [volume.spacing.x, volume.spacing.y]
+                thickness.append(volume.spacing.z)
+                if statistics.count > 0 {
+                    minimum.append(statistics.minimum)
+                    mean.append(statistics.mean)
+                    maximum.append(statistics.maximum)
+                }
+            } catch {
+                report.problems.append(PreflightProblem(.blocking, file: manifestPath, line: entry.line,
+                                                        "scan \(entry.scanID), image \(entry.imagePath): \(Self.message(error, dropping: ""))"))
+                usable = false
+            }
+            if usable, recordEnd != nil {
+                switch entry.split {
+                case .train: report.usableTrainScans += 1
+                case .heldout: report.usableHeldoutScans += 1
+                }
+            }
+        }
+        if recordEnd != nil, report.usableTrainScans == 0 {
+            report.problems.append(PreflightProblem(.blocking, file: manifestPath,
+                                                    "no training scan is usable (split train, readable image, events after index_time); mark scans as train or fix the problems above"))
+        }
+        report.pixelSpacing = PreflightDistribution(spacing)
+        report.sliceThickness = PreflightDistribution(thickness)
+        report.scanMinimumHU = PreflightDistribution(minimum)
+        report.scanMeanHU = PreflightDistribution(mean)
+        report.scanMaximumHU = PreflightDistribution(maximum)
+    }
+
+    /// The error's message without a leading `prefix: ` (the problem carries the file and line itself).
+    private static func message(_ error: any Error, dropping prefix: String) -> String {
+        let text = (error as? FedCTError)?.message ?? "\(error)"
+        return !prefix.isEmpty && text.hasPrefix(prefix + ": ") ? String(text.dropFirst(prefix.count + 2)) : text
+    }
+}
