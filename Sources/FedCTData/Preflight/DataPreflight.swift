@@ -71,7 +71,7 @@ public struct PreflightReport: Sendable, Codable {
     public var scanMinimumHU: PreflightDistribution?
     public var scanMeanHU: PreflightDistribution?
     public var scanMaximumHU: PreflightDistribution?
-    /// Every problem, manifest first, then the event table, then cross-checks, each in line order.
+    /// Every problem, ordered by file, then line (a whole-file problem first).
     public var problems: [PreflightProblem] = []
 
     /// True when a problem would stop training: fix these before joining a job.
@@ -102,6 +102,9 @@ public struct DataPreflight: Sendable {
         let entries = readManifest(manifestPath, into: &report)
         let recordEnd = readEvents(eventsPath, into: &report)
         if let entries { checkScans(entries, manifestPath: manifestPath, eventsPath: eventsPath, recordEnd: recordEnd, into: &report) }
+        report.problems = report.problems.enumerated().sorted {
+            ($0.element.file, $0.element.line ?? 0, $0.offset) < ($1.element.file, $1.element.line ?? 0, $1.offset)
+        }.map(\.element)
         return report
     }
 
@@ -135,7 +138,7 @@ public struct DataPreflight: Sendable {
                 problems.append(PreflightProblem(.blocking, file: path, line: row.line, Self.message(error, dropping: "\(path):\(row.line)")))
             }
         }
-        report.problems += problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
+        report.problems += problems
         report.scans = entries.count
         report.trainScans = entries.filter { $0.split == .train }.count
         report.heldoutScans = entries.count - report.trainScans
@@ -183,7 +186,7 @@ public struct DataPreflight: Sendable {
                                                  Self.message(error, dropping: "\(path):\(row.line)") + "; fix or delete this row"))
             }
         }
-        report.problems += problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
+        report.problems += problems
         report.eventSubjects = subjects.count
         report.eventCodes = codes.count
         return recordEnd
@@ -227,7 +230,7 @@ public struct DataPreflight: Sendable {
                 }
             } catch {
                 report.problems.append(PreflightProblem(.blocking, file: manifestPath, line: entry.line,
-                                                        "scan \(entry.scanID), image \(entry.imagePath): \(Self.message(error, dropping: ""))"))
+                                                        "scan \(entry.scanID), image \(entry.imagePath): \(Self.message(error, dropping: entry.imagePath))"))
                 usable = false
             }
             if usable, recordEnd != nil {
