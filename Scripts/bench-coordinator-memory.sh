@@ -3,6 +3,7 @@
 # printed beside the model size and the "O(sites × model)" baseline it must stay well under, as ratios in the same run.
 #
 #   BENCH_SITES (10)  BENCH_WIDTH (96: resnet3d-10, ≈32 M parameters ≈ 130 MB)  BENCH_SECAGG ("0 1": plain, then secure)
+#   BENCH_SITE_COUNTS ("2 $BENCH_SITES": a smaller federation too, so the peak's growth per site is measured, not assumed)
 #   BENCH_DIR (a temporary folder; kept)  BENCH_SAMPLE_SECONDS (0.05)
 #
 # The coordinator's peak is taken from /proc/PID/status VmHWM after it was reset (`echo 5 > /proc/PID/clear_refs`) once
@@ -14,6 +15,7 @@ sites=${BENCH_SITES:-10}
 width=${BENCH_WIDTH:-96}
 modes=${BENCH_SECAGG:-"0 1"}
 sample=${BENCH_SAMPLE_SECONDS:-0.05}
+counts=${BENCH_SITE_COUNTS:-"2 $sites"}
 work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/fedct-bench-memory.XXXXXX")}
 
 Scripts/install-deps.sh build >/dev/null
@@ -36,9 +38,10 @@ trap cleanup EXIT
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
-run() {  # $1: 0 plain aggregation, 1 secure aggregation
-  local mode=$1 secure=false; [[ $mode == 1 ]] && secure=true
-  local dir="$work/secagg-$mode"
+results=()
+run() {  # $1: 0 plain aggregation, 1 secure aggregation; $2: how many of the provisioned sites take part
+  local mode=$1 n=$2 secure=false; [[ $mode == 1 ]] && secure=true
+  local dir="$work/secagg-$mode-sites-$n"
   rm -rf "$dir"; mkdir -p "$dir/logs"
   pids=()
   cat > "$dir/coordinator.yaml" <<YAML
@@ -56,7 +59,7 @@ YAML
   cat > "$dir/job.yaml" <<YAML
 name: bench-memory
 rounds: 1
-min_sites: $sites
+min_sites: $n
 seed: 5
 round_deadline_seconds: 1800
 encoder: {architecture: resnet3d, depth: 10, width: $width, stem_stride: 1, norm: group}
@@ -76,7 +79,7 @@ YAML
 
   local threads=1
   local started; started=$(date +%s.%N)
-  for name in "${site_names[@]}"; do
+  for name in "${site_names[@]:0:$n}"; do
     cat > "$dir/$name.yaml" <<YAML
 coordinator: {address: "$address"}
 tls: {ca: $work/pki/$name/ca.pem, cert: $work/pki/$name/cert.pem, key: $work/pki/$name/key.pem}
@@ -102,11 +105,20 @@ YAML
 
   local peak=$(( peak_kib * 1024 )) idle=$(( idle_kib * 1024 )) sampled=$(( peak_sampled * 1024 ))
   local label="plain"; [[ $mode == 1 ]] && label="secure"
-  awk -v label="$label" -v sites="$sites" -v model="$model_bytes" -v peak="$peak" -v idle="$idle" -v sampled="$sampled" -v s="$seconds" 'BEGIN {
-    printf "%-7s model %.1f MB | idle %.1f MB | peak %.1f MB (sampled every 50 ms: %.1f MB) | peak/model %.2f× | (peak−idle)/model %.2f× | baseline %d×model = %.1f MB, peak/baseline %.3f | round %d s\n",
-      label, model / 1e6, idle / 1e6, peak / 1e6, sampled / 1e6, peak / model, (peak - idle) / model, sites, sites * model / 1e6, peak / (sites * model), s
+  results+=("$label $n $model_bytes $peak")
+  awk -v label="$label" -v sites="$n" -v model="$model_bytes" -v peak="$peak" -v idle="$idle" -v sampled="$sampled" -v s="$seconds" 'BEGIN {
+    printf "%-6s %2d sites | model %.1f MB | idle %.1f MB | peak %.1f MB (sampled every 50 ms: %.1f MB) | peak/model %.2f× | (peak−idle)/model %.2f× | baseline %d×model = %.1f MB, peak/baseline %.3f | round %d s\n",
+      label, sites, model / 1e6, idle / 1e6, peak / 1e6, sampled / 1e6, peak / model, (peak - idle) / model, sites, sites * model / 1e6, peak / (sites * model), s
   }'
 }
 
-echo "== coordinator peak RSS during one round: $sites sites upload a resnet3d-10 width-$width model at once (work: $work)"
-for mode in $modes; do run "$mode"; done
+echo "== coordinator peak RSS during one round: $counts sites upload a resnet3d-10 width-$width model at once (work: $work)"
+for mode in $modes; do for n in $counts; do run "$mode" "$n"; done; done
+# The slope: how much the peak grows per extra uploading site, in model sizes (O(sites × model) would make it ≈ 1 or more).
+printf '%s\n' "${results[@]}" | awk '
+  { if (!($1 in lo) || $2 < nlo[$1]) { lo[$1] = $4; nlo[$1] = $2 }
+    if (!($1 in hi) || $2 > nhi[$1]) { hi[$1] = $4; nhi[$1] = $2 }
+    model = $3 }
+  END { for (m in lo) if (nhi[m] > nlo[m])
+    printf "%-6s peak growth per extra site: %.3f × model (%d → %d sites: peak %.1f → %.1f MB); O(sites × model) baseline: ≥ 1 × model per site\n",
+      m, (hi[m] - lo[m]) / ((nhi[m] - nlo[m]) * model), nlo[m], nhi[m], lo[m] / 1e6, hi[m] / 1e6 }'
