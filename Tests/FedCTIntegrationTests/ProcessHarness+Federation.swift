@@ -14,6 +14,8 @@ extension ProcessHarness {
         let port: Int
         let coordinatorConfig: String
         let admin: AdminClient
+        /// The coordinator process `startFederation` started.
+        let coordinator: Process
 
         var address: String { "localhost:\(port)" }
 
@@ -38,6 +40,12 @@ extension ProcessHarness {
                 \(extra)
                 """, to: "\(name).yaml")
             return try harness.start("fedct-site", ["--config", config] + (exitAfterJob ? ["--exit-after-job"] : []), label: name)
+        }
+
+        /// Starts another coordinator with the same config (same port, same state folder), e.g. after killing the first.
+        @discardableResult
+        func restartCoordinator(label: String) throws -> Process {
+            try harness.start("fedct-coordinator", ["--config", coordinatorConfig], label: label)
         }
 
         /// Polls the job until it ends or `timeout` passes.
@@ -65,10 +73,10 @@ extension ProcessHarness {
             state_dir: \(folder.path)/state
             tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem\(revocationList.map { ", revocation_list: \($0)" } ?? "")}
             """, to: "coordinator.yaml")
-        try start("fedct-coordinator", ["--config", config], label: label)
+        let coordinator = try start("fedct-coordinator", ["--config", config], label: label)
         let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(
             caFile: folder.appending(path: "pki/\(admins[0])/ca.pem").path, certificateFile: folder.appending(path: "pki/\(admins[0])/cert.pem").path,
             keyFile: folder.appending(path: "pki/\(admins[0])/key.pem").path))
-        return Federation(harness: self, port: port, coordinatorConfig: config, admin: admin)
+        return Federation(harness: self, port: port, coordinatorConfig: config, admin: admin, coordinator: coordinator)
     }
 }
