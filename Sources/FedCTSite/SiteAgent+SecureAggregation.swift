@@ -70,8 +70,7 @@ extension SiteAgent {
         logger.info("update encoded", metadata: ["l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
                                                  "clipped": "\(norm > encoding.clipNorm)"])
         if spec.privacy.level == "site" {
-            try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
-                                                 noiseMultiplier: spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)])
+            try recordPrivacySpend([siteLevelSpend(task)])
         }
         let weight = spec.secureWeight(examples: examples)
         try await link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))

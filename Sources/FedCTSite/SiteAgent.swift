@@ -93,11 +93,11 @@ public final class SiteAgent {
     private func train(_ task: Fedct_V1_Task) async throws {
         let spec = task.spec
         let started = ContinuousClock.now
+        try checkPolicy(spec)
         let dataset = try dataset(for: spec)
         guard !dataset.train.isEmpty else {
             throw FedCTError(.invalidData, "\(config.dataDirectory): no training scans with follow-up; check cohort.csv splits and events.csv")
         }
-        try checkPolicy(spec)
         let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
         let model = try model(for: spec)
@@ -109,7 +109,7 @@ public final class SiteAgent {
         }
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
-        var secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
+        let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
         let dpSGD = spec.privacy.level == "patient" ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
         let trainer = LocalTrainer(epochs: Int(spec.training.localEpochs), batchSize: Int(spec.training.batchSize),
                                    learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
@@ -139,7 +139,6 @@ public final class SiteAgent {
         let receipt: Fedct_V1_UploadReceipt
         if var session = secureSession {
             receipt = try await sendMaskedUpdate(&session, task: task, delta: delta, examples: dataset.train.count, header: header)
-            secureSession = session
         } else {
             let payload = Float32Stream.encode(delta[...])
             header.coordinateCount = Int64(delta.count)
@@ -151,7 +150,7 @@ public final class SiteAgent {
         logger.info("round trained and uploaded", metadata: [
             "job": "\(task.jobID)", "round": "\(task.round)", "loss": "\(String(format: "%.4f", result.meanLoss))",
             "steps": "\(result.steps)", "bytes": "\(receipt.bytesReceived)", "seconds": "\(seconds)",
-            "secure": "\(secureSession != nil)",
+            "secure": "\(spec.secureAggregation.enabled)",
         ])
     }
 
@@ -172,8 +171,7 @@ public final class SiteAgent {
         let remaining = Int(spec.rounds - task.round) + 1
         let perRound: PrivacySpend
         if spec.privacy.level == "site" {
-            perRound = PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
-                                    noiseMultiplier: spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)
+            perRound = siteLevelSpend(task)
         } else {
             let schedule = trainer.dpSGDSchedule(patients: patients)
             perRound = PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: schedule.samplingRate,
@@ -181,6 +179,12 @@ public final class SiteAgent {
         }
         let ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
         try ledger.check(planned: Array(repeating: perRound, count: remaining), limitEpsilon: limit, delta: config.privacyDelta)
+    }
+
+    /// One round of site-level DP: the noised secure sum, a Gaussian mechanism with q = 1.
+    func siteLevelSpend(_ task: Fedct_V1_Task) -> PrivacySpend {
+        PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
+                     noiseMultiplier: task.spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)
     }
 
     var privacyLedgerURL: URL { URL(fileURLWithPath: config.stateDirectory).appending(path: "privacy-budget.json") }
