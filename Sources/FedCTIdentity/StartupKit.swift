@@ -41,7 +41,7 @@ enum StartupKit {
                     # Start-up kit: site "\(name)" of \(plan.name)
 
                     1. Set `data.dir` in `site.yaml` to the folder holding `cohort.csv` and `events.csv`
-                       (Docs/data-formats.md) and `threads` to the cores the agent may use.
+                       (Docs/data.md) and `threads` to the cores the agent may use.
                     2. Allow outbound TCP to \(address); nothing inbound is needed.
                     3. Run `fedct-site --config site.yaml` (or install Deployments/systemd/fedct-site.service).
                        `--connect-attempts 3` gives a quick connection test.

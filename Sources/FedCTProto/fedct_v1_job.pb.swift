@@ -27,7 +27,7 @@ public nonisolated struct Fedct_V1_EncoderSpec: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// "resnet3d"
+  /// "resnet3d" or "densenet121" (MONAI DenseNet121: 64 initial features, growth 32, blocks 6/12/24/16)
   public var architecture: String = String()
 
   public var depth: Int32 = 0
@@ -60,6 +60,75 @@ public nonisolated struct Fedct_V1_TTESpec: Sendable {
   /// log2 of each task's base hazard per day, the head's initial bias.
   public var taskLog2BaseHazard: [Float] = []
 
+  /// Setup stage: when true, the coordinator derives task_codes, piece_edges_days and
+  /// task_log2_base_hazard before round 1 from the sites' securely summed code counts and event-time
+  /// histograms (the fields above are then outputs, filled in the stored spec).
+  public var deriveTasks: Bool = false
+
+  /// K: at most this many codes become tasks (default 8192; fewer when the data has fewer).
+  public var maxTasks: Int32 = 0
+
+  /// P: time pieces, cut at percentiles of the observed event times (default 8).
+  public var pieces: Int32 = 0
+
+  /// A site proposes a code as a candidate only when at least this many of its patients have it (default 10).
+  public var minPatientsPerCode: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// How every site turns a decoded scan (HU, with its voxel-to-patient affine) into the network input.
+/// Results are cached per scan under hash(source identity + these parameters).
+public nonisolated struct Fedct_V1_PreprocessingSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Axis codes the voxel grid is reoriented to (nibabel's convention): "RAS" (default), "LPS", or
+  /// "none" to keep the stored order.
+  public var orientation: String = String()
+
+  /// Voxel spacing in mm (x, y, z) after trilinear resampling; empty keeps the source spacing.
+  public var spacingMm: [Double] = []
+
+  /// HU window clamped before scaling (default -1000, 1000).
+  public var windowLowHu: Double = 0
+
+  public var windowHighHu: Double = 0
+
+  /// Output shape (x, y, z) after centre crop / pad; empty means a cube of training.volume_size.
+  public var shape: [Int32] = []
+
+  /// "window" (default): the window maps to [-1, 1]; "zscore": then each volume is standardised to mean 0, sd 1.
+  public var normalization: String = String()
+
+  /// HU written where the volume is padded (default -1024, air).
+  public var padHu: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Random 3D augmentation applied to training inputs at each site (never to evaluation inputs).
+public nonisolated struct Fedct_V1_AugmentationSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Probability of flipping each axis.
+  public var flipProbability: Double = 0
+
+  /// Probability of rotating by a random non-zero multiple of 90 degrees in the axial (x, y) plane.
+  public var rotate90Probability: Double = 0
+
+  /// Standard deviations of a per-volume intensity scale (1 + N(0, s)) and shift (N(0, s)), in input units.
+  public var intensityScaleStd: Double = 0
+
+  public var intensityShiftStd: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -81,9 +150,34 @@ public nonisolated struct Fedct_V1_TrainingSpec: Sendable {
   /// Voxels per side of the (cubic) input volume.
   public var volumeSize: Int32 = 0
 
+  /// "adam" (default), "adamw" (decoupled weight decay) or "sgd" (momentum 0.9).
+  public var optimizer: String = String()
+
+  /// "constant" (default) or "cosine": the learning rate follows a cosine from learning_rate to
+  /// min_learning_rate over the job's rounds, after warmup_steps of linear warm-up at each site.
+  public var lrSchedule: String = String()
+
+  public var minLearningRate: Double = 0
+
+  public var warmupSteps: Int32 = 0
+
+  /// Micro-batches whose gradients are summed before each optimiser step (default 1).
+  public var gradientAccumulation: Int32 = 0
+
+  public var augmentation: Fedct_V1_AugmentationSpec {
+    get {_augmentation ?? Fedct_V1_AugmentationSpec()}
+    set {_augmentation = newValue}
+  }
+  /// Returns true if `augmentation` has been explicitly set.
+  public var hasAugmentation: Bool {self._augmentation != nil}
+  /// Clears the value of `augmentation`. Subsequent reads from it will return its default value.
+  public mutating func clearAugmentation() {self._augmentation = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _augmentation: Fedct_V1_AugmentationSpec? = nil
 }
 
 public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
@@ -171,6 +265,15 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   public var hasPrivacy: Bool {_storage._privacy != nil}
   /// Clears the value of `privacy`. Subsequent reads from it will return its default value.
   public mutating func clearPrivacy() {_uniqueStorage()._privacy = nil}
+
+  public var preprocessing: Fedct_V1_PreprocessingSpec {
+    get {_storage._preprocessing ?? Fedct_V1_PreprocessingSpec()}
+    set {_uniqueStorage()._preprocessing = newValue}
+  }
+  /// Returns true if `preprocessing` has been explicitly set.
+  public var hasPreprocessing: Bool {_storage._preprocessing != nil}
+  /// Clears the value of `preprocessing`. Subsequent reads from it will return its default value.
+  public mutating func clearPreprocessing() {_uniqueStorage()._preprocessing = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -480,7 +583,7 @@ nonisolated extension Fedct_V1_EncoderSpec: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TTESpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_codes\0\u{3}piece_edges_days\0\u{1}rank\0\u{3}task_log2_base_hazard\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_codes\0\u{3}piece_edges_days\0\u{1}rank\0\u{3}task_log2_base_hazard\0\u{3}derive_tasks\0\u{3}max_tasks\0\u{1}pieces\0\u{3}min_patients_per_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -492,6 +595,10 @@ nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.pieceEdgesDays) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
       case 4: try { try decoder.decodeRepeatedFloatField(value: &self.taskLog2BaseHazard) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.deriveTasks) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.maxTasks) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.pieces) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.minPatientsPerCode) }()
       default: break
       }
     }
@@ -510,6 +617,18 @@ nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     if !self.taskLog2BaseHazard.isEmpty {
       try visitor.visitPackedFloatField(value: self.taskLog2BaseHazard, fieldNumber: 4)
     }
+    if self.deriveTasks != false {
+      try visitor.visitSingularBoolField(value: self.deriveTasks, fieldNumber: 5)
+    }
+    if self.maxTasks != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxTasks, fieldNumber: 6)
+    }
+    if self.pieces != 0 {
+      try visitor.visitSingularInt32Field(value: self.pieces, fieldNumber: 7)
+    }
+    if self.minPatientsPerCode != 0 {
+      try visitor.visitSingularInt32Field(value: self.minPatientsPerCode, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -518,6 +637,115 @@ nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.pieceEdgesDays != rhs.pieceEdgesDays {return false}
     if lhs.rank != rhs.rank {return false}
     if lhs.taskLog2BaseHazard != rhs.taskLog2BaseHazard {return false}
+    if lhs.deriveTasks != rhs.deriveTasks {return false}
+    if lhs.maxTasks != rhs.maxTasks {return false}
+    if lhs.pieces != rhs.pieces {return false}
+    if lhs.minPatientsPerCode != rhs.minPatientsPerCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_PreprocessingSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreprocessingSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}orientation\0\u{3}spacing_mm\0\u{3}window_low_hu\0\u{3}window_high_hu\0\u{1}shape\0\u{1}normalization\0\u{3}pad_hu\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orientation) }()
+      case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.spacingMm) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.windowLowHu) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.windowHighHu) }()
+      case 5: try { try decoder.decodeRepeatedInt32Field(value: &self.shape) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.normalization) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.padHu) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.orientation.isEmpty {
+      try visitor.visitSingularStringField(value: self.orientation, fieldNumber: 1)
+    }
+    if !self.spacingMm.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.spacingMm, fieldNumber: 2)
+    }
+    if self.windowLowHu.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.windowLowHu, fieldNumber: 3)
+    }
+    if self.windowHighHu.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.windowHighHu, fieldNumber: 4)
+    }
+    if !self.shape.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.shape, fieldNumber: 5)
+    }
+    if !self.normalization.isEmpty {
+      try visitor.visitSingularStringField(value: self.normalization, fieldNumber: 6)
+    }
+    if self.padHu.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.padHu, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_PreprocessingSpec, rhs: Fedct_V1_PreprocessingSpec) -> Bool {
+    if lhs.orientation != rhs.orientation {return false}
+    if lhs.spacingMm != rhs.spacingMm {return false}
+    if lhs.windowLowHu != rhs.windowLowHu {return false}
+    if lhs.windowHighHu != rhs.windowHighHu {return false}
+    if lhs.shape != rhs.shape {return false}
+    if lhs.normalization != rhs.normalization {return false}
+    if lhs.padHu != rhs.padHu {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_AugmentationSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AugmentationSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}flip_probability\0\u{3}rotate90_probability\0\u{3}intensity_scale_std\0\u{3}intensity_shift_std\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.flipProbability) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.rotate90Probability) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.intensityScaleStd) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.intensityShiftStd) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.flipProbability.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.flipProbability, fieldNumber: 1)
+    }
+    if self.rotate90Probability.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rotate90Probability, fieldNumber: 2)
+    }
+    if self.intensityScaleStd.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.intensityScaleStd, fieldNumber: 3)
+    }
+    if self.intensityShiftStd.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.intensityShiftStd, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_AugmentationSpec, rhs: Fedct_V1_AugmentationSpec) -> Bool {
+    if lhs.flipProbability != rhs.flipProbability {return false}
+    if lhs.rotate90Probability != rhs.rotate90Probability {return false}
+    if lhs.intensityScaleStd != rhs.intensityScaleStd {return false}
+    if lhs.intensityShiftStd != rhs.intensityShiftStd {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -525,7 +753,7 @@ nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{3}weight_decay\0\u{3}volume_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}local_epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{3}weight_decay\0\u{3}volume_size\0\u{1}optimizer\0\u{3}lr_schedule\0\u{3}min_learning_rate\0\u{3}warmup_steps\0\u{3}gradient_accumulation\0\u{1}augmentation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -538,12 +766,22 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.learningRate) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.weightDecay) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.volumeSize) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.optimizer) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.lrSchedule) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.minLearningRate) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.warmupSteps) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self.gradientAccumulation) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._augmentation) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.localEpochs != 0 {
       try visitor.visitSingularInt32Field(value: self.localEpochs, fieldNumber: 1)
     }
@@ -559,6 +797,24 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
     if self.volumeSize != 0 {
       try visitor.visitSingularInt32Field(value: self.volumeSize, fieldNumber: 5)
     }
+    if !self.optimizer.isEmpty {
+      try visitor.visitSingularStringField(value: self.optimizer, fieldNumber: 6)
+    }
+    if !self.lrSchedule.isEmpty {
+      try visitor.visitSingularStringField(value: self.lrSchedule, fieldNumber: 7)
+    }
+    if self.minLearningRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.minLearningRate, fieldNumber: 8)
+    }
+    if self.warmupSteps != 0 {
+      try visitor.visitSingularInt32Field(value: self.warmupSteps, fieldNumber: 9)
+    }
+    if self.gradientAccumulation != 0 {
+      try visitor.visitSingularInt32Field(value: self.gradientAccumulation, fieldNumber: 10)
+    }
+    try { if let v = self._augmentation {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -568,6 +824,12 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
     if lhs.learningRate != rhs.learningRate {return false}
     if lhs.weightDecay != rhs.weightDecay {return false}
     if lhs.volumeSize != rhs.volumeSize {return false}
+    if lhs.optimizer != rhs.optimizer {return false}
+    if lhs.lrSchedule != rhs.lrSchedule {return false}
+    if lhs.minLearningRate != rhs.minLearningRate {return false}
+    if lhs.warmupSteps != rhs.warmupSteps {return false}
+    if lhs.gradientAccumulation != rhs.gradientAccumulation {return false}
+    if lhs._augmentation != rhs._augmentation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -575,7 +837,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -589,6 +851,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _strategy: Fedct_V1_StrategySpec? = nil
     var _secureAggregation: Fedct_V1_SecureAggregationSpec? = nil
     var _privacy: Fedct_V1_PrivacySpec? = nil
+    var _preprocessing: Fedct_V1_PreprocessingSpec? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -610,6 +873,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _strategy = source._strategy
       _secureAggregation = source._secureAggregation
       _privacy = source._privacy
+      _preprocessing = source._preprocessing
     }
   }
 
@@ -639,6 +903,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._strategy) }()
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._secureAggregation) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._privacy) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
         default: break
         }
       }
@@ -684,6 +949,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._privacy {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
       } }()
+      try { if let v = _storage._preprocessing {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -704,6 +972,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._strategy != rhs_storage._strategy {return false}
         if _storage._secureAggregation != rhs_storage._secureAggregation {return false}
         if _storage._privacy != rhs_storage._privacy {return false}
+        if _storage._preprocessing != rhs_storage._preprocessing {return false}
         return true
       }
       if !storagesAreEqual {return false}
