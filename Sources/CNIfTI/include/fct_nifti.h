@@ -16,7 +16,7 @@ typedef struct fct_nifti_volume {
     int64_t nt;
     /** Voxel spacing in millimetres along x, y, z. */
     double spacing[3];
-    /** Voxel index (i, j, k, 1) to patient millimetres (RAS+): sform if set, else qform, else scaling. Row-major. */
+    /** Voxel index (i, j, k, 1) to patient millimetres (RAS+), as nibabel: sform if set, else qform, else nibabel's base affine. Row-major. */
     double affine[16];
     /** NIfTI datatype code of the stored voxels (e.g. 4 = int16, 16 = float32). */
     int32_t datatype;

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// `ScanImage.read(path:)` is the one place that picks an image reader: a folder is a DICOM series
 /// (`DICOMSeries.read(folder:)`), a `.dcm` file (or any file with the DICOM preamble) is one DICOM file,
-/// `.nii` / `.nii.gz` is NIfTI (niftilib).
+/// `.nii` / `.nii.gz` is NIfTI (niftilib); `scan.nii.gz#1` is volume 1 of a 4D NIfTI file.
 public struct ScanImage: Sendable {
     /// Which reader a path goes to.
     public enum Format: String, Sendable, CaseIterable {
@@ -22,7 +22,7 @@ public struct ScanImage: Sendable {
     public var format: Format
     /// Voxels in HU, x fastest, with spacing in mm.
     public var volume: Volume
-    /// Voxel (i, j, k, 1) to patient millimetres in RAS+, row-major 4×4 (NIfTI: sform, else qform).
+    /// Voxel (i, j, k, 1) to patient millimetres in RAS+, row-major 4×4 (NIfTI: nibabel's choice of sform, qform or base affine).
     public var voxelToPatient: [Double]
     /// DICOM Modality (0008,0060); nil for NIfTI, which does not record it.
     public var modality: String?
@@ -43,6 +43,7 @@ public struct ScanImage: Sendable {
     /// The reader for `path`. Throws `FedCTError` (`.notFound`, `.invalidData`) naming the path and the formats
     /// that are read.
     public static func format(of path: String) throws -> Format {
+        if let volume = niftiVolume(path), FileManager.default.fileExists(atPath: volume.file) { return .nifti }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw FedCTError(.notFound, "\(path): no such file or folder; give a NIfTI file, a DICOM file or a DICOM series folder")
@@ -58,7 +59,8 @@ public struct ScanImage: Sendable {
     public static func read(path: String, allowNonCT: Bool = false) throws -> ScanImage {
         switch try format(of: path) {
         case .nifti:
-            let (volume, affine) = try Volume.readNIfTIWithAffine(path: path)
+            let chosen = niftiVolume(path)
+            let (volume, affine) = try Volume.readNIfTIWithAffine(path: chosen?.file ?? path, volumeIndex: chosen?.index)
             return ScanImage(format: .nifti, volume: volume, voxelToPatient: affine, modality: nil, seriesInstanceUID: nil)
         case .dicomFile:
             return ScanImage(.dicomFile, try DICOMSeries.read(files: [path], allowNonCT: allowNonCT))
@@ -78,6 +80,14 @@ public struct ScanImage: Sendable {
         self.voxelToPatient = voxelToPatient
         self.modality = modality
         self.seriesInstanceUID = seriesInstanceUID
+    }
+
+    /// A NIfTI path ending in `#<volume index>` (`scan.nii.gz#1`), split into the file and the index; nil otherwise.
+    private static func niftiVolume(_ path: String) -> (file: String, index: Int)? {
+        guard let hash = path.lastIndex(of: "#"), let index = Int(path[path.index(after: hash)...]), index >= 0 else { return nil }
+        let file = String(path[..<hash])
+        let name = file.lowercased()
+        return name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") ? (file, index) : nil
     }
 
     /// True when the file has "DICM" at byte 128 (DICOM Part 10), as PACS exports without extensions do.

@@ -29,7 +29,8 @@ public struct Volume: Sendable, Equatable {
         try readNIfTIWithAffine(path: path, volumeIndex: volumeIndex).volume
     }
 
-    /// Reads a NIfTI volume and its voxel-to-RAS+ affine (sform if set, else qform; row-major 4×4).
+    /// Reads a NIfTI volume and its voxel-to-RAS+ affine (row-major 4×4), the one nibabel uses: sform if sform_code
+    /// is set, else qform if qform_code is set, else nibabel's base affine (x flipped, the volume's centre at 0).
     static func readNIfTIWithAffine(path: String, volumeIndex: Int? = nil) throws -> (volume: Volume, affine: [Double]) {
         var raw = fct_nifti_volume()
         var message = [CChar](repeating: 0, count: 512)
@@ -39,7 +40,7 @@ public struct Volume: Sendable, Equatable {
         }
         defer { fct_nifti_volume_free(&raw) }
         if raw.nt > 1 && volumeIndex == nil {
-            throw FedCTError(.invalidData, "\(path): is 4D with \(raw.nt) volumes; say which one to use (volume index)")
+            throw FedCTError(.invalidData, "\(path): is 4D with \(raw.nt) volumes; say which one to use by ending the image path with #<index> (#0 for the first)")
         }
         let count = Int(raw.nx * raw.ny * raw.nz)
         let voxels = Array(UnsafeBufferPointer(start: raw.voxels, count: count))
