@@ -19,9 +19,12 @@ public struct CoordinatorConfig: Sendable {
     public var portFile: String?
     /// The CA-signed revocation list (`tls.revocation_list`), re-read when it changes; nil when not configured.
     public var revocationListFile: String?
+    /// `tls.revocation_max_age_days`: warn when the revocation list in force was signed longer ago than this; nil: never.
+    public var revocationMaxAgeDays: Double?
 
     public init(listen: String, caFile: String, certificateFile: String, keyFile: String, stateDirectory: String,
-                maxMessageBytes: Int = 8 << 20, chunkBytes: Int = 1 << 20, portFile: String? = nil, revocationListFile: String? = nil) {
+                maxMessageBytes: Int = 8 << 20, chunkBytes: Int = 1 << 20, portFile: String? = nil, revocationListFile: String? = nil,
+                revocationMaxAgeDays: Double? = nil) {
         self.listen = listen
         self.caFile = caFile
         self.certificateFile = certificateFile
@@ -31,13 +34,14 @@ public struct CoordinatorConfig: Sendable {
         self.chunkBytes = chunkBytes
         self.portFile = portFile
         self.revocationListFile = revocationListFile
+        self.revocationMaxAgeDays = revocationMaxAgeDays
     }
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
         try yaml.rejectUnknownKeys(["listen", "tls", "state_dir", "max_message_mib", "chunk_kib", "port_file"])
         guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
-        try tls.rejectUnknownKeys(["ca", "cert", "key", "revocation_list"])
+        try tls.rejectUnknownKeys(["ca", "cert", "key", "revocation_list", "revocation_max_age_days"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -51,7 +55,14 @@ public struct CoordinatorConfig: Sendable {
             maxMessageBytes: (try yaml.int("max_message_mib") ?? 8) << 20,
             chunkBytes: (try yaml.int("chunk_kib") ?? 1024) << 10,
             portFile: try yaml.string("port_file").map(resolve),
-            revocationListFile: try tls.string("revocation_list").map(resolve))
+            revocationListFile: try tls.string("revocation_list").map(resolve),
+            revocationMaxAgeDays: try tls.double("revocation_max_age_days"))
+        if let days = revocationMaxAgeDays, !(days > 0) {
+            throw tls.error("revocation_max_age_days", "must be a positive number of days (got \(days))")
+        }
+        if revocationMaxAgeDays != nil && revocationListFile == nil {
+            throw tls.error("revocation_max_age_days", "needs tls.revocation_list (the list whose age it limits)")
+        }
         guard chunkBytes + 4096 <= maxMessageBytes else {
             throw yaml.error("chunk_kib", "must leave room under max_message_mib")
         }

@@ -3,7 +3,7 @@ internal import CGRPCBridge
 import Foundation
 
 /// PEM material for mutual TLS: the CA that must have signed the peer, and this side's certificate and key.
-public struct TLSConfig: Sendable {
+public struct TLSConfig: Sendable, Equatable {
     /// The CA certificate(s) the peer's certificate must chain to.
     public var trustRootsPEM: String
     /// This side's certificate, leaf first, optionally followed by intermediates.

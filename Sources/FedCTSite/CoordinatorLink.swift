@@ -4,18 +4,32 @@ public import FedCTProto
 public import FedCTRPC
 import Crypto
 import Foundation
+public import Logging
 import SwiftProtobuf
 
 /// Typed calls to the coordinator's Site service. Nothing leaves the site except through here.
+///
+/// Each call takes its channel from a ``ReloadingChannel``, so a certificate and key renewed on disk
+/// (`fedctl provision renew` into the start-up kit) are presented from the next call on, without a restart.
 public struct CoordinatorLink: Sendable {
-    let channel: GRPCChannel
+    let channels: ReloadingChannel
     let ledger: EgressLedger
     let callTimeout: Duration = .seconds(60)
     /// Payload bytes per upload chunk (below the coordinator's message limit).
     let chunkBytes = 1 << 20
 
-    public init(channel: GRPCChannel, ledger: EgressLedger) {
-        self.channel = channel
+    /// Connects to `options.target` with the TLS material `loadTLS` reads (re-read before calls, at most once a second).
+    public init(options: ChannelOptions, loadTLS: @escaping @Sendable () throws -> TLSConfig, ledger: EgressLedger, logger: Logger) throws {
+        let target = options.target
+        channels = try ReloadingChannel(options: options, loadTLS: loadTLS) { reload in
+            switch reload {
+            case .rebuilt:
+                logger.notice("TLS certificate or key changed on disk; new connections to the coordinator present it", metadata: ["coordinator": "\(target)"])
+            case .refused(let error):
+                logger.error("TLS files changed but cannot be used; the previous certificate stays in use until they are fixed",
+                             metadata: ["coordinator": "\(target)", "error": "\(error)"])
+            }
+        }
         self.ledger = ledger
     }
 
@@ -33,9 +47,13 @@ public struct CoordinatorLink: Sendable {
 
     // MARK: Secure aggregation
 
-    public func advertiseKeys(_ advertisement: Fedct_V1_KeyAdvertisement) async throws {
+    /// Sends the key advertisement `build` returns after signing it with `privateKeyPEM`: the key of the certificate
+    /// this very call presents (the coordinator checks the signature against it), so a renewal cannot split the two.
+    public func advertiseKeys(_ build: (_ privateKeyPEM: String) throws -> Fedct_V1_KeyAdvertisement) async throws {
+        let (channel, tls) = channels.current()
+        let advertisement = try build(tls.privateKeyPEM)
         let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/AdvertiseKeys", kind: "secagg-advertise-keys", advertisement,
-                                                     jobID: advertisement.jobID, round: Int(advertisement.round))
+                                                     jobID: advertisement.jobID, round: Int(advertisement.round), on: channel)
     }
 
     public func shareKeys(_ request: Fedct_V1_ShareKeysRequest) async throws {
@@ -61,6 +79,8 @@ public struct CoordinatorLink: Sendable {
         try await ledger.record(kind: "fetch-model", method: "/fedct.v1.Site/FetchModel", bytes: bytes.count, sha256: SHA256.hex(bytes))
         var blob: [UInt8] = []
         blob.reserveCapacity(Int(max(expectedBytes, 0)))
+        let channel = channels.channel()
+        defer { withExtendedLifetime(channel) {} }
         for try await message in channel.serverStreaming(method: "/fedct.v1.Site/FetchModel", request: bytes, timeout: .seconds(600)) {
             let chunk = try Fedct_V1_ModelChunk(serializedBytes: message)
             guard chunk.offset == blob.count else {
@@ -79,6 +99,8 @@ public struct CoordinatorLink: Sendable {
         try await ledger.record(kind: header.hasMasked ? "masked-update" : "update", method: "/fedct.v1.Site/UploadUpdate", bytes: payload.count,
                                 sha256: header.payloadSha256, jobID: header.jobID, round: Int(header.round))
         try await ledger.archive(update: payload, header: header)
+        let channel = channels.channel()
+        defer { withExtendedLifetime(channel) {} }
         let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: .seconds(600))
         var opening = Fedct_V1_UpdateChunk()
         opening.header = header
@@ -98,11 +120,11 @@ public struct CoordinatorLink: Sendable {
     }
 
     private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String, kind: String, _ request: Request, jobID: String? = nil, round: Int? = nil
+        _ method: String, kind: String, _ request: Request, jobID: String? = nil, round: Int? = nil, on channel: GRPCChannel? = nil
     ) async throws -> Response {
         let bytes: [UInt8] = try request.serializedBytes()
         try await ledger.record(kind: kind, method: method, bytes: bytes.count, sha256: SHA256.hex(bytes), jobID: jobID, round: round)
-        let reply = try await channel.unary(method: method, request: bytes, timeout: callTimeout)
+        let reply = try await (channel ?? channels.channel()).unary(method: method, request: bytes, timeout: callTimeout)
         return try Response(serializedBytes: reply)
     }
 }

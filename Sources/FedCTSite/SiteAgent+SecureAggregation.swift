@@ -9,7 +9,8 @@ import Logging
 /// What a site needs to take part in secure aggregation: its name, its certificate key and the consortium CA.
 struct SecureAggregationCredentials: Sendable {
     let site: String
-    let signer: CertificateKeySigner
+    /// tls.key, named in errors.
+    let keyFile: String
     let verifier: ConsortiumSignatureVerifier
 
     init(config: SiteConfig) throws {
@@ -22,14 +23,24 @@ struct SecureAggregationCredentials: Sendable {
         }
         do {
             site = try ParticipantIdentity(certificatePEM: try read(config.certificateFile, "tls.cert")).name
-            signer = try CertificateKeySigner(privateKeyPEM: try read(config.keyFile, "tls.key"), source: config.keyFile)
+            keyFile = config.keyFile
+            _ = try CertificateKeySigner(privateKeyPEM: try read(config.keyFile, "tls.key"), source: config.keyFile)  // a bad key stops the agent at start
             verifier = try ConsortiumSignatureVerifier(caCertificatePEM: try read(config.caFile, "tls.ca"), source: config.caFile)
         } catch let error as IdentityError {
             throw FedCTError(.invalidConfiguration, error.message)
         }
     }
 
-    var sign: SecAggSiteSession.Signer { { [signer] in try signer.sign($0) } }
+    /// Signs with `privateKeyPEM`, the key of the certificate the call carrying the signature presents (it changes
+    /// when the certificate is renewed on disk; see `CoordinatorLink.advertiseKeys`).
+    func signer(privateKeyPEM: String) throws -> SecAggSiteSession.Signer {
+        do {
+            let signer = try CertificateKeySigner(privateKeyPEM: privateKeyPEM, source: keyFile)
+            return { try signer.sign($0) }
+        } catch let error as IdentityError {
+            throw FedCTError(.invalidConfiguration, error.message)
+        }
+    }
 
     var verify: SecAggSiteSession.Verifier {
         { [verifier] certificate, site, message, signature in
@@ -47,7 +58,7 @@ extension SiteAgent {
     func openSecureSession(_ task: Fedct_V1_Task) async throws -> SecAggSiteSession {
         let context = SecAggContext(jobID: task.jobID, round: Int(task.round), modelSHA256: task.modelSha256, attempt: Int(task.attempt))
         var session = SecAggSiteSession(context: context, site: credentials.site)
-        try await link.advertiseKeys(try session.advertisement(sign: credentials.sign))
+        try await link.advertiseKeys { try session.advertisement(sign: credentials.signer(privateKeyPEM: $0)) }
         let step = try await awaitSecureStep(.shareKeys, task)
         var request = Fedct_V1_ShareKeysRequest()
         request.jobID = task.jobID

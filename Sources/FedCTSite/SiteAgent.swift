@@ -35,15 +35,16 @@ public final class SiteAgent {
 
     public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil) throws {
         try SiteDataset.checkFolder(config.dataDirectory)
-        var options = ChannelOptions(target: config.coordinatorAddress, tls: try config.tls())
+        var options = ChannelOptions(target: config.coordinatorAddress, tls: nil)  // TLS material: read by the link, renewals included
         options.serverNameOverride = config.coordinatorServerName
         options.maxMessageBytes = config.maxMessageBytes
         self.config = config
         self.logger = logger
         self.connectAttempts = connectAttempts
         self.credentials = try SecureAggregationCredentials(config: config)
-        self.link = CoordinatorLink(channel: try GRPCChannel(options: options),
-                                    ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates))
+        self.link = try CoordinatorLink(options: options, loadTLS: { [config] in try config.tls() },
+                                        ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates),
+                                        logger: logger)
         Torch.setThreadCount(config.threads)
     }
 

@@ -23,13 +23,27 @@ struct ProvisionRevoke: ParsableCommand {
     @Option(name: .long, help: "The revocation list to update (default: <ca>/revocation-list.json; created if missing).")
     var list: String?
 
+    @Flag(name: .long, help: "Revoke nothing: re-sign the list with the current time as its `updated` (for coordinators with tls.revocation_max_age_days).")
+    var refresh = false
+
     func validate() throws {
-        guard (serial == nil) != (cert == nil) else { throw ValidationError("pass exactly one of --serial and --cert") }
+        guard refresh || (serial == nil) != (cert == nil) else { throw ValidationError("pass exactly one of --serial and --cert, or --refresh") }
+        guard !refresh || (serial == nil && cert == nil) else { throw ValidationError("--refresh revokes nothing; leave out --serial and --cert") }
     }
 
     func run() throws {
         let folder = URL(fileURLWithPath: ca)
         let authority = try ConsortiumAuthority(folder: folder)
+        let url = list.map(URL.init(fileURLWithPath:)) ?? folder.appending(path: RevocationList.defaultFileName)
+        var revocations = FileManager.default.fileExists(atPath: url.path)
+            ? try RevocationList(contentsOf: url, caCertificate: authority.certificate)
+            : RevocationList(issuer: "\(authority.certificate.subject)")
+        if refresh {
+            revocations.updated = Date()
+            try revocations.write(to: url, signedBy: authority)
+            print("re-signed \(url.path) (\(revocations.entries.count) revoked), updated now; copy it to the coordinator's tls.revocation_list path")
+            return
+        }
         let entry: RevokedCertificate
         if let cert {
             let pem: String
@@ -42,10 +56,6 @@ struct ProvisionRevoke: ParsableCommand {
         } else {
             entry = RevokedCertificate(serial: try RevocationList.normalizedSerial(serial ?? ""), reason: reason)
         }
-        let url = list.map(URL.init(fileURLWithPath:)) ?? folder.appending(path: RevocationList.defaultFileName)
-        var revocations = FileManager.default.fileExists(atPath: url.path)
-            ? try RevocationList(contentsOf: url, caCertificate: authority.certificate)
-            : RevocationList(issuer: "\(authority.certificate.subject)")
         guard try revocations.revoke(entry) else {
             print("serial \(entry.serial) is already revoked in \(url.path); nothing changed")
             return
