@@ -11,8 +11,10 @@ import Synchronization
 /// Afterwards, at most once per `checkInterval`, a lookup compares the file's modification time, size and inode
 /// with the last read and re-reads it when they differ; a changed list that fails to verify, or whose `updated` time
 /// is older than the list in force (a rollback to an old copy, which would un-revoke certificates), is logged as an
-/// error and the last good list stays in force. With `maxAge`, a list in force that was signed longer ago than that
-/// is logged as a warning at load, at each reload and then once an hour, until a fresher list arrives.
+/// error and the last good list stays in force. With a state folder, the newest `updated` time enforced is kept in
+/// `<state_dir>/revocation-list-updated`, so a restarted coordinator refuses to start on an older list. With `maxAge`,
+/// a list in force that was signed longer ago than that is logged as a warning at load, at each reload and then once
+/// an hour, until a fresher list arrives.
 public final class RevocationWatcher: Sendable {
     private struct Stamp: Equatable {
         var modified: Date?
@@ -27,6 +29,9 @@ public final class RevocationWatcher: Sendable {
         var lastAgeWarning: ContinuousClock.Instant?
     }
 
+    /// The file in the state folder holding the newest `updated` time enforced (ISO 8601).
+    public static let newestUpdatedFileName = "revocation-list-updated"
+
     /// How often a list older than `maxAge` is warned about while it stays in force.
     static let ageWarningInterval: Duration = .seconds(3600)
 
@@ -34,14 +39,16 @@ public final class RevocationWatcher: Sendable {
     private let caCertificatePEM: String
     private let checkInterval: Duration
     private let maxAge: TimeInterval?
+    private let newestUpdatedURL: URL?
     private let clock: @Sendable () -> Date
     private let logger: Logger
     private let state: Mutex<State>
 
-    /// Loads `listFile`, verifying it against the CA certificate in `caFile`. `maxAgeDays` (`tls.revocation_max_age_days`)
-    /// is how old the list may be before a warning; `clock` gives the wall-clock time the age is measured at.
-    public init(listFile: String, caFile: String, checkInterval: Duration = .seconds(2), maxAgeDays: Double? = nil,
-                clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) throws {
+    /// Loads `listFile`, verifying it against the CA certificate in `caFile` and, with `stateDirectory`, that it is not
+    /// older than a list this coordinator enforced before. `maxAgeDays` (`tls.revocation_max_age_days`) is how old the
+    /// list may be before a warning; `clock` gives the wall-clock time the age is measured at.
+    public init(listFile: String, caFile: String, stateDirectory: String? = nil, checkInterval: Duration = .seconds(2),
+                maxAgeDays: Double? = nil, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) throws {
         listURL = URL(fileURLWithPath: listFile)
         do {
             caCertificatePEM = try String(contentsOfFile: caFile, encoding: .utf8)
@@ -50,6 +57,7 @@ public final class RevocationWatcher: Sendable {
         }
         self.checkInterval = checkInterval
         self.maxAge = maxAgeDays.map { $0 * 86_400 }
+        newestUpdatedURL = stateDirectory.map { URL(fileURLWithPath: $0).appending(path: Self.newestUpdatedFileName) }
         self.clock = clock
         self.logger = logger
         let stamp = Self.stamp(of: listURL)
@@ -59,7 +67,16 @@ public final class RevocationWatcher: Sendable {
         } catch let error as IdentityError {
             throw FedCTError(.invalidConfiguration, "tls.revocation_list: \(error.message)", cause: error)
         }
+        if let newestUpdatedURL, let text = try? String(contentsOf: newestUpdatedURL, encoding: .utf8),
+           let enforced = try? Date(text.trimmingCharacters(in: .whitespacesAndNewlines), strategy: .iso8601), list.updated < enforced {
+            throw FedCTError(.invalidConfiguration, """
+                tls.revocation_list \(listFile) was updated \(list.updated.formatted(.iso8601)), before the list this coordinator \
+                already enforced (\(enforced.formatted(.iso8601)), recorded in \(newestUpdatedURL.path)); an older copy would \
+                un-revoke certificates. Copy the newest list from the CA folder (delete the record only if going back is intended)
+                """)
+        }
         state = Mutex(State(list: list, stamp: stamp, lastCheck: .now))
+        recordNewest(list.updated)
         logger.info("revocation list loaded", metadata: ["file": "\(listFile)", "revoked": "\(list.entries.count)",
                                                         "updated": "\(list.updated.formatted(.iso8601))"])
         state.withLock { warnIfOld(&$0, now: .now) }
@@ -103,11 +120,24 @@ public final class RevocationWatcher: Sendable {
             }
             state.list = list
             state.lastAgeWarning = nil
+            recordNewest(list.updated)
             logger.notice("revocation list reloaded", metadata: ["file": "\(listURL.path)", "revoked": "\(list.entries.count)",
                                                                 "updated": "\(list.updated.formatted(.iso8601))"])
         } catch {
             logger.error("revocation list changed but was refused; the previous list stays in force until a valid one is written",
                          metadata: ["file": "\(listURL.path)", "error": "\(error)"])
+        }
+    }
+
+    /// Keeps `updated` as the newest time enforced, for the check at the next start; a failure is logged, not fatal.
+    private func recordNewest(_ updated: Date) {
+        guard let newestUpdatedURL else { return }
+        do {
+            try FileManager.default.createDirectory(at: newestUpdatedURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(Array("\(updated.formatted(.iso8601))\n".utf8), to: newestUpdatedURL)
+        } catch {
+            logger.error("cannot record the revocation list's time; a restart will not detect an older list",
+                         metadata: ["file": "\(newestUpdatedURL.path)", "error": "\(error)"])
         }
     }
 

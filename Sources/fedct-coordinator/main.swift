@@ -25,7 +25,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         ProcessLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "fedct.coordinator")
         let settings = try CoordinatorConfig(contentsOf: config)
-        let revocations = try settings.revocationListFile.map { try RevocationWatcher(listFile: $0, caFile: settings.caFile, maxAgeDays: settings.revocationMaxAgeDays, logger: logger) }
+        let revocations = try settings.revocationListFile.map {
+            try RevocationWatcher(listFile: $0, caFile: settings.caFile, stateDirectory: settings.stateDirectory,
+                                  maxAgeDays: settings.revocationMaxAgeDays, logger: logger)
+        }
         let coordinator = try Coordinator(config: settings, logger: logger)
         let service = CoordinatorService(coordinator: coordinator, chunkBytes: settings.chunkBytes, revocations: revocations, logger: logger)
         var options = ServerOptions(address: settings.listen, tls: try settings.tls())

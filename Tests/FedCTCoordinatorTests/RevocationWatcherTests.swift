@@ -1,4 +1,4 @@
-// Tests of the coordinator's revocation list watcher: newer lists load, an older list (rollback) is refused, an old list is reported.
+// Tests of the coordinator's revocation list watcher: newer lists load, an older one (rollback) is refused, also across restarts; age warnings.
 @testable import FedCTCoordinator
 import FedCTCore
 import FedCTIdentity
@@ -28,9 +28,9 @@ final class RevocationWatcherTests: XCTestCase {
         try list.write(to: listURL, signedBy: authority)
     }
 
-    private func watcher(maxAgeDays: Double? = nil, now: Date = Date()) throws -> RevocationWatcher {
-        try RevocationWatcher(listFile: listURL.path, caFile: folder.appending(path: "ca.pem").path, checkInterval: .zero,
-                              maxAgeDays: maxAgeDays, clock: { now }, logger: Logger(label: "test"))
+    private func watcher(maxAgeDays: Double? = nil, now: Date = Date(), stateDirectory: String? = nil) throws -> RevocationWatcher {
+        try RevocationWatcher(listFile: listURL.path, caFile: folder.appending(path: "ca.pem").path, stateDirectory: stateDirectory,
+                              checkInterval: .zero, maxAgeDays: maxAgeDays, clock: { now }, logger: Logger(label: "test"))
     }
 
     func testNewerListIsLoadedAndAnOlderOneIsRefusedAsARollback() throws {
@@ -55,6 +55,28 @@ final class RevocationWatcherTests: XCTestCase {
         try writeList(revoking: ["d4"], updated: start.addingTimeInterval(7200))
         XCTAssertNotNil(watcher.revocation(ofSerial: "d4"))
         XCTAssertNil(watcher.revocation(ofSerial: "a1"))
+    }
+
+    func testRestartedCoordinatorRefusesAListOlderThanOneItEnforced() throws {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        let state = folder.appending(path: "state").path
+        try writeList(revoking: ["a1"], updated: start)
+        let first = try watcher(stateDirectory: state)
+        try writeList(revoking: ["a1", "b2"], updated: start.addingTimeInterval(3600))
+        XCTAssertNotNil(first.revocation(ofSerial: "b2"))
+        let record = folder.appending(path: "state/\(RevocationWatcher.newestUpdatedFileName)").path
+        XCTAssertEqual(try String(contentsOfFile: record, encoding: .utf8), "2026-09-21T15:13:20Z\n")
+
+        // After a restart, the list from before b2's revocation stops the coordinator, naming the list and the record.
+        try writeList(revoking: ["a1"], updated: start)
+        XCTAssertThrowsError(try watcher(stateDirectory: state)) { error in
+            XCTAssertEqual((error as? FedCTError)?.code, .invalidConfiguration)
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(listURL.path) && text.contains(record) && text.contains("2026-09-21T15:13:20Z"), text)
+        }
+        XCTAssertNoThrow(try watcher(), "without a state folder nothing is remembered")
+        try writeList(revoking: ["a1", "b2"], updated: start.addingTimeInterval(3600))
+        XCTAssertNotNil(try watcher(stateDirectory: state).revocation(ofSerial: "b2"), "the same list starts again")
     }
 
     func testListOlderThanTheMaximumAgeIsReported() throws {
