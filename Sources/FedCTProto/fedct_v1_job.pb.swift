@@ -420,36 +420,111 @@ public nonisolated struct Fedct_V1_RoundRecord: Sendable {
   public init() {}
 }
 
-public nonisolated struct Fedct_V1_JobStatus: Sendable {
+public nonisolated struct Fedct_V1_JobStatus: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var jobID: String = String()
+  public var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
 
-  public var state: Fedct_V1_JobStatus.State = .unspecified
+  public var state: Fedct_V1_JobStatus.State {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
 
   public var spec: Fedct_V1_JobSpec {
-    get {_spec ?? Fedct_V1_JobSpec()}
-    set {_spec = newValue}
+    get {_storage._spec ?? Fedct_V1_JobSpec()}
+    set {_uniqueStorage()._spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {self._spec != nil}
+  public var hasSpec: Bool {_storage._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {self._spec = nil}
+  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
 
-  public var currentRound: Int32 = 0
+  public var currentRound: Int32 {
+    get {_storage._currentRound}
+    set {_uniqueStorage()._currentRound = newValue}
+  }
 
-  public var rounds: [Fedct_V1_RoundRecord] = []
+  public var rounds: [Fedct_V1_RoundRecord] {
+    get {_storage._rounds}
+    set {_uniqueStorage()._rounds = newValue}
+  }
 
-  public var initialModelSha256: String = String()
+  public var initialModelSha256: String {
+    get {_storage._initialModelSha256}
+    set {_uniqueStorage()._initialModelSha256 = newValue}
+  }
 
-  public var message: String = String()
+  public var message: String {
+    get {_storage._message}
+    set {_uniqueStorage()._message = newValue}
+  }
 
-  public var connectedSites: [String] = []
+  public var connectedSites: [String] {
+    get {_storage._connectedSites}
+    set {_uniqueStorage()._connectedSites = newValue}
+  }
 
   /// The open round's participants and how far each has got (live jobs only).
-  public var siteProgress: [Fedct_V1_SiteProgress] = []
+  public var siteProgress: [Fedct_V1_SiteProgress] {
+    get {_storage._siteProgress}
+    set {_uniqueStorage()._siteProgress = newValue}
+  }
+
+  /// Unix seconds (coordinator clock): when the job was submitted, when it left the queue, when its record last changed.
+  public var submittedUnixSeconds: Double {
+    get {_storage._submittedUnixSeconds}
+    set {_uniqueStorage()._submittedUnixSeconds = newValue}
+  }
+
+  public var startedUnixSeconds: Double {
+    get {_storage._startedUnixSeconds}
+    set {_uniqueStorage()._startedUnixSeconds = newValue}
+  }
+
+  public var updatedUnixSeconds: Double {
+    get {_storage._updatedUnixSeconds}
+    set {_uniqueStorage()._updatedUnixSeconds = newValue}
+  }
+
+  /// Live jobs only: what the coordinator is doing — "waiting for sites", "setup", "training",
+  /// "secure aggregation: advertising keys" (or "sharing keys", "masked inputs", "unmasking"), "aggregating".
+  public var phase: String {
+    get {_storage._phase}
+    set {_uniqueStorage()._phase = newValue}
+  }
+
+  /// Live jobs only: the open round's attempt (1 unless it restarted), seconds since it opened, and the bytes
+  /// moved in it so far (model downloads to sites, accepted uploads).
+  public var attempt: Int32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
+
+  public var roundElapsedSeconds: Double {
+    get {_storage._roundElapsedSeconds}
+    set {_uniqueStorage()._roundElapsedSeconds = newValue}
+  }
+
+  public var roundBytesDown: Int64 {
+    get {_storage._roundBytesDown}
+    set {_uniqueStorage()._roundBytesDown = newValue}
+  }
+
+  public var roundBytesUp: Int64 {
+    get {_storage._roundBytesUp}
+    set {_uniqueStorage()._roundBytesUp = newValue}
+  }
+
+  /// Live jobs only: seconds since the job left the queue (coordinator clock).
+  public var elapsedSeconds: Double {
+    get {_storage._elapsedSeconds}
+    set {_uniqueStorage()._elapsedSeconds = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -509,7 +584,7 @@ public nonisolated struct Fedct_V1_JobStatus: Sendable {
 
   public init() {}
 
-  fileprivate var _spec: Fedct_V1_JobSpec? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Fedct_V1_SiteProgress: Sendable {
@@ -521,6 +596,14 @@ public nonisolated struct Fedct_V1_SiteProgress: Sendable {
 
   /// "training" (has the round's task, no update yet), "uploaded", or "waiting" (live, not in this round).
   public var state: String = String()
+
+  /// Bytes this site moved in the open round so far: model downloaded, update uploaded (accepted).
+  public var bytesDown: Int64 = 0
+
+  public var bytesUp: Int64 = 0
+
+  /// Seconds since the coordinator last heard from the site.
+  public var secondsSinceSeen: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1254,73 +1337,188 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}spec\0\u{3}current_round\0\u{1}rounds\0\u{3}initial_model_sha256\0\u{1}message\0\u{3}connected_sites\0\u{3}site_progress\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}spec\0\u{3}current_round\0\u{1}rounds\0\u{3}initial_model_sha256\0\u{1}message\0\u{3}connected_sites\0\u{3}site_progress\0\u{3}submitted_unix_seconds\0\u{3}started_unix_seconds\0\u{3}updated_unix_seconds\0\u{1}phase\0\u{1}attempt\0\u{3}round_elapsed_seconds\0\u{3}round_bytes_down\0\u{3}round_bytes_up\0\u{3}elapsed_seconds\0")
+
+  fileprivate class _StorageClass {
+    var _jobID: String = String()
+    var _state: Fedct_V1_JobStatus.State = .unspecified
+    var _spec: Fedct_V1_JobSpec? = nil
+    var _currentRound: Int32 = 0
+    var _rounds: [Fedct_V1_RoundRecord] = []
+    var _initialModelSha256: String = String()
+    var _message: String = String()
+    var _connectedSites: [String] = []
+    var _siteProgress: [Fedct_V1_SiteProgress] = []
+    var _submittedUnixSeconds: Double = 0
+    var _startedUnixSeconds: Double = 0
+    var _updatedUnixSeconds: Double = 0
+    var _phase: String = String()
+    var _attempt: Int32 = 0
+    var _roundElapsedSeconds: Double = 0
+    var _roundBytesDown: Int64 = 0
+    var _roundBytesUp: Int64 = 0
+    var _elapsedSeconds: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _jobID = source._jobID
+      _state = source._state
+      _spec = source._spec
+      _currentRound = source._currentRound
+      _rounds = source._rounds
+      _initialModelSha256 = source._initialModelSha256
+      _message = source._message
+      _connectedSites = source._connectedSites
+      _siteProgress = source._siteProgress
+      _submittedUnixSeconds = source._submittedUnixSeconds
+      _startedUnixSeconds = source._startedUnixSeconds
+      _updatedUnixSeconds = source._updatedUnixSeconds
+      _phase = source._phase
+      _attempt = source._attempt
+      _roundElapsedSeconds = source._roundElapsedSeconds
+      _roundBytesDown = source._roundBytesDown
+      _roundBytesUp = source._roundBytesUp
+      _elapsedSeconds = source._elapsedSeconds
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.currentRound) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.rounds) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.initialModelSha256) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.message) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.connectedSites) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.siteProgress) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._currentRound) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._rounds) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._initialModelSha256) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._connectedSites) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._siteProgress) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._submittedUnixSeconds) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._startedUnixSeconds) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._updatedUnixSeconds) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._phase) }()
+        case 14: try { try decoder.decodeSingularInt32Field(value: &_storage._attempt) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._roundElapsedSeconds) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._roundBytesDown) }()
+        case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._roundBytesUp) }()
+        case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._elapsedSeconds) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.jobID.isEmpty {
-      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
-    }
-    if self.state != .unspecified {
-      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 2)
-    }
-    try { if let v = self._spec {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if self.currentRound != 0 {
-      try visitor.visitSingularInt32Field(value: self.currentRound, fieldNumber: 4)
-    }
-    if !self.rounds.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.rounds, fieldNumber: 5)
-    }
-    if !self.initialModelSha256.isEmpty {
-      try visitor.visitSingularStringField(value: self.initialModelSha256, fieldNumber: 6)
-    }
-    if !self.message.isEmpty {
-      try visitor.visitSingularStringField(value: self.message, fieldNumber: 7)
-    }
-    if !self.connectedSites.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.connectedSites, fieldNumber: 8)
-    }
-    if !self.siteProgress.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.siteProgress, fieldNumber: 9)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 1)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 2)
+      }
+      try { if let v = _storage._spec {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._currentRound != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._currentRound, fieldNumber: 4)
+      }
+      if !_storage._rounds.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._rounds, fieldNumber: 5)
+      }
+      if !_storage._initialModelSha256.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._initialModelSha256, fieldNumber: 6)
+      }
+      if !_storage._message.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 7)
+      }
+      if !_storage._connectedSites.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._connectedSites, fieldNumber: 8)
+      }
+      if !_storage._siteProgress.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._siteProgress, fieldNumber: 9)
+      }
+      if _storage._submittedUnixSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._submittedUnixSeconds, fieldNumber: 10)
+      }
+      if _storage._startedUnixSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._startedUnixSeconds, fieldNumber: 11)
+      }
+      if _storage._updatedUnixSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._updatedUnixSeconds, fieldNumber: 12)
+      }
+      if !_storage._phase.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._phase, fieldNumber: 13)
+      }
+      if _storage._attempt != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._attempt, fieldNumber: 14)
+      }
+      if _storage._roundElapsedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._roundElapsedSeconds, fieldNumber: 15)
+      }
+      if _storage._roundBytesDown != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._roundBytesDown, fieldNumber: 16)
+      }
+      if _storage._roundBytesUp != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._roundBytesUp, fieldNumber: 17)
+      }
+      if _storage._elapsedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._elapsedSeconds, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_JobStatus, rhs: Fedct_V1_JobStatus) -> Bool {
-    if lhs.jobID != rhs.jobID {return false}
-    if lhs.state != rhs.state {return false}
-    if lhs._spec != rhs._spec {return false}
-    if lhs.currentRound != rhs.currentRound {return false}
-    if lhs.rounds != rhs.rounds {return false}
-    if lhs.initialModelSha256 != rhs.initialModelSha256 {return false}
-    if lhs.message != rhs.message {return false}
-    if lhs.connectedSites != rhs.connectedSites {return false}
-    if lhs.siteProgress != rhs.siteProgress {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._spec != rhs_storage._spec {return false}
+        if _storage._currentRound != rhs_storage._currentRound {return false}
+        if _storage._rounds != rhs_storage._rounds {return false}
+        if _storage._initialModelSha256 != rhs_storage._initialModelSha256 {return false}
+        if _storage._message != rhs_storage._message {return false}
+        if _storage._connectedSites != rhs_storage._connectedSites {return false}
+        if _storage._siteProgress != rhs_storage._siteProgress {return false}
+        if _storage._submittedUnixSeconds != rhs_storage._submittedUnixSeconds {return false}
+        if _storage._startedUnixSeconds != rhs_storage._startedUnixSeconds {return false}
+        if _storage._updatedUnixSeconds != rhs_storage._updatedUnixSeconds {return false}
+        if _storage._phase != rhs_storage._phase {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._roundElapsedSeconds != rhs_storage._roundElapsedSeconds {return false}
+        if _storage._roundBytesDown != rhs_storage._roundBytesDown {return false}
+        if _storage._roundBytesUp != rhs_storage._roundBytesUp {return false}
+        if _storage._elapsedSeconds != rhs_storage._elapsedSeconds {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1332,7 +1530,7 @@ nonisolated extension Fedct_V1_JobStatus.State: SwiftProtobuf._ProtoNameProvidin
 
 nonisolated extension Fedct_V1_SiteProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SiteProgress"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}state\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}state\0\u{3}bytes_down\0\u{3}bytes_up\0\u{3}seconds_since_seen\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1342,6 +1540,9 @@ nonisolated extension Fedct_V1_SiteProgress: SwiftProtobuf.Message, SwiftProtobu
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.site) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.bytesDown) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.bytesUp) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.secondsSinceSeen) }()
       default: break
       }
     }
@@ -1354,12 +1555,24 @@ nonisolated extension Fedct_V1_SiteProgress: SwiftProtobuf.Message, SwiftProtobu
     if !self.state.isEmpty {
       try visitor.visitSingularStringField(value: self.state, fieldNumber: 2)
     }
+    if self.bytesDown != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytesDown, fieldNumber: 3)
+    }
+    if self.bytesUp != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytesUp, fieldNumber: 4)
+    }
+    if self.secondsSinceSeen.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.secondsSinceSeen, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_SiteProgress, rhs: Fedct_V1_SiteProgress) -> Bool {
     if lhs.site != rhs.site {return false}
     if lhs.state != rhs.state {return false}
+    if lhs.bytesDown != rhs.bytesDown {return false}
+    if lhs.bytesUp != rhs.bytesUp {return false}
+    if lhs.secondsSinceSeen != rhs.secondsSinceSeen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
