@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", "2.101.2"..<"2.102.0"),
     ],
     targets: [
         // Layer 1: C ABI bridges over C++ libraries.
@@ -85,6 +88,7 @@ let package = Package(
             dependencies: [
                 "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -93,19 +97,33 @@ let package = Package(
             dependencies: [
                 "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
 
         // Layer 5: thin executables.
         .target(name: "FedCTCommandLine", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The daemons' /metrics endpoint (SwiftNIO HTTP/1) and Prometheus backend; only executables import it.
+        .target(
+            name: "FedCTObservability",
+            dependencies: [
+                "FedCTCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "fedct-coordinator",
-            dependencies: ["FedCTCoordinator", "FedCTCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FedCTCoordinator", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "fedct-site",
-            dependencies: ["FedCTSite", "FedCTCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FedCTSite", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "fedctl",

@@ -10,6 +10,8 @@ struct SecureRound {
     var encoding: FixedPointEncoding?
     var sum: MaskedSum?
     var losses: [String: Double] = [:]
+    /// When the server's current phase began (for the step-duration metric).
+    var phaseStarted = ContinuousClock.now
 }
 
 extension Coordinator {
@@ -178,6 +180,7 @@ extension Coordinator {
     private func abortSecureRound(_ reason: String) {
         guard var job = active, let secure = job.secure else { return }
         logger.error("secure round aborted", metadata: ["job": "\(job.id)", "round": "\(secure.server.context.round)", "reason": "\(reason)"])
+        CoordinatorMetrics.roundEnded(job: job.id, .aborted)
         job.secure = nil
         let actions = job.machine.roundAborted(secure.server.context.round, reason: reason, now: now())
         active = job

@@ -22,7 +22,11 @@ public actor Coordinator {
         var bytesUp: Int64 = 0
         var roundStartedAt: Double?
         /// The open round's secure aggregation, when the job uses it.
-        var secure: SecureRound?
+        var secure: SecureRound? {
+            didSet {
+                if secure == nil { SecureRound.noteEnded(oldValue) } else { secure!.notePhase(after: oldValue) }
+            }
+        }
     }
 
     public static let version = "0.1.0"
@@ -218,12 +222,14 @@ public actor Coordinator {
         if !header.hasMasked { job.uploads[site] = (url, header) }
         job.bytesUp += Int64(header.coordinateCount) * 4
         active = job
+        CoordinatorMetrics.updateAccepted(site: site, bytes: Int(header.coordinateCount) * 4)
         logger.info("update received", metadata: ["job": "\(job.id)", "round": "\(header.round)", "site": "\(site)", "loss": "\(header.meanTrainLoss)"])
         perform(actions)
     }
 
     /// Time passed: lets the state machine close rounds at their deadline.
     public func tick() {
+        publishJobMetrics()
         guard var job = active else { return }
         let actions = job.machine.tick(now: now())
         active = job
@@ -244,6 +250,7 @@ public actor Coordinator {
                 } catch {
                     logger.error("aggregation failed", metadata: ["round": "\(round)", "error": "\(error)"])
                     guard var job = active else { return }
+                    CoordinatorMetrics.roundEnded(job: job.id, .failed)
                     let more = job.machine.roundFailed(round, reason: "\(error)")
                     active = job
                     perform(more)
@@ -309,6 +316,7 @@ public actor Coordinator {
         status.currentRound = Int32(round)
         try jobs.save(status)
         statuses[job.id] = status
+        CoordinatorMetrics.roundEnded(job: job.id, .committed, seconds: record.seconds)
         for upload in job.uploads.values { try? FileManager.default.removeItem(at: upload.url) }
         logger.info("round committed", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(record.sites.joined(separator: ","))",
                                                   "secure": "\(record.securelyAggregated)", "model": "\(sha.prefix(12))"])

@@ -21,10 +21,12 @@ public struct CoordinatorConfig: Sendable {
     public var revocationListFile: String?
     /// `tls.revocation_max_age_days`: warn when the revocation list in force was signed longer ago than this; nil: never.
     public var revocationMaxAgeDays: Double?
+    /// `metrics.listen` and `logging.format`.
+    public var observability: ObservabilitySettings
 
     public init(listen: String, caFile: String, certificateFile: String, keyFile: String, stateDirectory: String,
                 maxMessageBytes: Int = 8 << 20, chunkBytes: Int = 1 << 20, portFile: String? = nil, revocationListFile: String? = nil,
-                revocationMaxAgeDays: Double? = nil) {
+                revocationMaxAgeDays: Double? = nil, observability: ObservabilitySettings = ObservabilitySettings()) {
         self.listen = listen
         self.caFile = caFile
         self.certificateFile = certificateFile
@@ -35,11 +37,12 @@ public struct CoordinatorConfig: Sendable {
         self.portFile = portFile
         self.revocationListFile = revocationListFile
         self.revocationMaxAgeDays = revocationMaxAgeDays
+        self.observability = observability
     }
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["listen", "tls", "state_dir", "max_message_mib", "chunk_kib", "port_file"])
+        try yaml.rejectUnknownKeys(["listen", "tls", "state_dir", "max_message_mib", "chunk_kib", "port_file", "metrics", "logging"])
         guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
         try tls.rejectUnknownKeys(["ca", "cert", "key", "revocation_list", "revocation_max_age_days"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -56,7 +59,8 @@ public struct CoordinatorConfig: Sendable {
             chunkBytes: (try yaml.int("chunk_kib") ?? 1024) << 10,
             portFile: try yaml.string("port_file").map(resolve),
             revocationListFile: try tls.string("revocation_list").map(resolve),
-            revocationMaxAgeDays: try tls.double("revocation_max_age_days"))
+            revocationMaxAgeDays: try tls.double("revocation_max_age_days"),
+            observability: try ObservabilitySettings(yaml))
         if let days = revocationMaxAgeDays, !(days > 0) {
             throw tls.error("revocation_max_age_days", "must be a positive number of days (got \(days))")
         }

@@ -17,6 +17,8 @@ public struct CoordinatorService: Sendable {
     let logger: Logger
     let chunkBytes: Int
     let revocations: RevocationWatcher?
+    /// Which sites called lately, for the sites-connected gauge.
+    let activity = SiteActivity()
 
     public init(coordinator: Coordinator, chunkBytes: Int, revocations: RevocationWatcher? = nil, logger: Logger) {
         self.coordinator = coordinator
@@ -42,6 +44,7 @@ public struct CoordinatorService: Sendable {
             logger.warning("refused call with a revoked certificate", metadata: [
                 "method": "\(call.method)", "peer": "\(peer.identity)", "address": "\(call.peer.address)", "serial": "\(peer.serial)",
             ])
+            CoordinatorMetrics.revokedCallRefused()
             let reason = revoked.reason.map { ": \($0)" } ?? ""
             await call.finish(RPCError(code: .unauthenticated, message:
                 "certificate serial \(peer.serial) (\(peer.identity)) is revoked\(reason); ask the consortium's operator for a renewed certificate (`fedctl provision renew`)"))
@@ -67,6 +70,7 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
         }
         let name = identity.name
+        if identity.role == .site { activity.called(name) }
         switch call.method {
         case "/fedct.v1.Site/Join":
             try await unary(call) { (request: Fedct_V1_JoinRequest) in await coordinator.join(site: name, request) }
@@ -85,7 +89,12 @@ public struct CoordinatorService: Sendable {
         case "/fedct.v1.Site/FetchModel", "/fedct.v1.Admin/FetchModel":
             try await fetchModel(call, countAsRoundTraffic: identity.role == .site)
         case "/fedct.v1.Site/UploadUpdate":
-            try await upload(call, site: name)
+            do {
+                try await upload(call, site: name)
+            } catch {
+                CoordinatorMetrics.uploadRejected(error)
+                throw error
+            }
         case "/fedct.v1.Site/AdvertiseKeys":
             let certificate = call.peer.certificatePEM ?? ""
             try await unary(call) { (request: Fedct_V1_KeyAdvertisement) in
@@ -129,8 +138,9 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .invalidArgument, message: "\(call.method): no request message")
         }
         let request = try decode(Request.self, bytes, call.method)
-        let response = try await body(request)
-        try await call.write(Array(try response.serializedBytes() as [UInt8]))
+        let response: [UInt8] = try await body(request).serializedBytes()
+        try await call.write(response)
+        CoordinatorMetrics.rpcBytes(method: call.method, received: bytes.count, sent: response.count)
         await call.finish(nil)
     }
 
@@ -143,14 +153,18 @@ public struct CoordinatorService: Sendable {
         let total = Int64((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0)
         let chunkSize = request.chunkBytes > 0 ? min(Int(request.chunkBytes), chunkBytes) : chunkBytes
         var offset: Int64 = 0
+        var sent = 0
         while let data = try handle.read(upToCount: chunkSize), !data.isEmpty {
             var chunk = Fedct_V1_ModelChunk()
             chunk.offset = offset
             chunk.totalBytes = total
             chunk.data = data
-            try await call.write(try chunk.serializedBytes())
+            let message: [UInt8] = try chunk.serializedBytes()
+            try await call.write(message)
             offset += Int64(data.count)
+            sent += message.count
         }
+        CoordinatorMetrics.rpcBytes(method: call.method, received: bytes.count, sent: sent)
         if countAsRoundTraffic { await coordinator.recordDownload(bytes: Int(offset)) }
         await call.finish(nil)
     }
@@ -163,8 +177,10 @@ public struct CoordinatorService: Sendable {
         }
         let target = try await coordinator.beginUpload(site: site, header: header)
         let spool = try UpdateSpool(url: target.url, expectedBytes: target.bytes, checksFloats: !target.masked)
+        var received = first.count
         do {
             while let bytes = await call.read() {
+                received += bytes.count
                 let chunk = try decode(Fedct_V1_UpdateChunk.self, bytes, call.method)
                 guard case .data(let data) = chunk.part else {
                     throw RPCError(code: .invalidArgument, message: "UploadUpdate: only the first chunk may be a header")
@@ -182,8 +198,15 @@ public struct CoordinatorService: Sendable {
         receipt.round = header.round
         receipt.bytesReceived = Int64(target.bytes)
         receipt.payloadSha256 = header.payloadSha256
-        try await call.write(try receipt.serializedBytes())
+        let reply: [UInt8] = try receipt.serializedBytes()
+        try await call.write(reply)
+        CoordinatorMetrics.rpcBytes(method: call.method, received: received, sent: reply.count)
         await call.finish(nil)
+    }
+
+    /// Sets the sites-connected gauge (called every tick by the daemon).
+    public func publishSitesConnected() {
+        CoordinatorMetrics.sitesConnected(activity.connectedCount())
     }
 
     private func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ bytes: [UInt8], _ method: String) throws -> M {

@@ -77,6 +77,7 @@ public struct CoordinatorLink: Sendable {
         request.chunkBytes = Int32(chunkBytes)
         let bytes: [UInt8] = try request.serializedBytes()
         try await ledger.record(kind: "fetch-model", method: "/fedct.v1.Site/FetchModel", bytes: bytes.count, sha256: SHA256.hex(bytes))
+        SiteMetrics.sent(kind: "fetch-model", bytes: bytes.count)
         var blob: [UInt8] = []
         blob.reserveCapacity(Int(max(expectedBytes, 0)))
         let channel = channels.channel()
@@ -91,6 +92,7 @@ public struct CoordinatorLink: Sendable {
         guard SHA256.hex(blob) == sha256 else {
             throw FedCTError(.integrity, "model \(sha256.prefix(12)) arrived with a different hash; it is discarded")
         }
+        SiteMetrics.received(kind: "fetch-model", bytes: blob.count)
         return blob
     }
 
@@ -99,6 +101,7 @@ public struct CoordinatorLink: Sendable {
         try await ledger.record(kind: header.hasMasked ? "masked-update" : "update", method: "/fedct.v1.Site/UploadUpdate", bytes: payload.count,
                                 sha256: header.payloadSha256, jobID: header.jobID, round: Int(header.round))
         try await ledger.archive(update: payload, header: header)
+        SiteMetrics.sent(kind: header.hasMasked ? "masked-update" : "update", bytes: payload.count)
         let channel = channels.channel()
         defer { withExtendedLifetime(channel) {} }
         let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: .seconds(600))
@@ -116,6 +119,7 @@ public struct CoordinatorLink: Sendable {
         guard let reply = try await call.read() else {
             throw await call.status() ?? RPCError(code: .internalError, message: "UploadUpdate ended without a receipt")
         }
+        SiteMetrics.received(kind: header.hasMasked ? "masked-update" : "update", bytes: reply.count)
         return try Fedct_V1_UploadReceipt(serializedBytes: reply)
     }
 
@@ -124,7 +128,9 @@ public struct CoordinatorLink: Sendable {
     ) async throws -> Response {
         let bytes: [UInt8] = try request.serializedBytes()
         try await ledger.record(kind: kind, method: method, bytes: bytes.count, sha256: SHA256.hex(bytes), jobID: jobID, round: round)
+        SiteMetrics.sent(kind: kind, bytes: bytes.count)
         let reply = try await (channel ?? channels.channel()).unary(method: method, request: bytes, timeout: callTimeout)
+        SiteMetrics.received(kind: kind, bytes: reply.count)
         return try Response(serializedBytes: reply)
     }
 }

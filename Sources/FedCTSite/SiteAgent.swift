@@ -66,7 +66,10 @@ public final class SiteAgent {
                 } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
                     // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
                     logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
-                    if error.code == .permissionDenied { try await Task.sleep(for: .seconds(5)) }
+                    if error.code == .permissionDenied {
+                        SiteMetrics.policyRefusal()
+                        try await Task.sleep(for: .seconds(5))
+                    }
                 }
             case .jobFinished:
                 if exitAfterJob && participated.contains(task.jobID) {
@@ -116,7 +119,9 @@ public final class SiteAgent {
                                    learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
                                    volumeSize: Int(spec.training.volumeSize), dpSGD: dpSGD)
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
+        let trainingStarted = ContinuousClock.now
         let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919)
+        let trainingSeconds = trainingStarted.duration(to: .now)
         if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
             try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: rate,
                                                  noiseMultiplier: sigma, steps: result.steps, delta: config.privacyDelta)])
@@ -148,6 +153,7 @@ public final class SiteAgent {
             receipt = try await link.upload(header: header, payload: payload)
         }
         let seconds = (ContinuousClock.now - started).components.seconds
+        SiteMetrics.roundTrained(trainingSeconds: Double(trainingSeconds.components.seconds) + Double(trainingSeconds.components.attoseconds) * 1e-18)
         logger.info("round trained and uploaded", metadata: [
             "job": "\(task.jobID)", "round": "\(task.round)", "loss": "\(String(format: "%.4f", result.meanLoss))",
             "steps": "\(result.steps)", "bytes": "\(receipt.bytesReceived)", "seconds": "\(seconds)",
@@ -228,6 +234,7 @@ public final class SiteAgent {
                 return try await body()
             } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
                 attempt += 1
+                SiteMetrics.reconnect()
                 if let limit = connectAttempts, attempt >= limit {
                     throw FedCTError(.io, """
                         cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.message)). \

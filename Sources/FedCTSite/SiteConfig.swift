@@ -22,10 +22,12 @@ public struct SiteConfig: Sendable {
     public var privacyDelta: Double
     /// Refuse jobs whose updates would leave the site unmasked.
     public var requireSecureAggregation: Bool
+    /// `metrics.listen` (off when absent; keep it on loopback — the agent otherwise makes outbound connections only) and `logging.format`.
+    public var observability: ObservabilitySettings
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy", "metrics", "logging"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -59,6 +61,7 @@ public struct SiteConfig: Sendable {
         privacyDelta = try privacy?.double("delta") ?? 1e-5
         guard privacyDelta > 0, privacyDelta < 1 else { throw privacy!.error("delta", "must be between 0 and 1") }
         requireSecureAggregation = try privacy?.bool("require_secure_aggregation") ?? true
+        observability = try ObservabilitySettings(yaml)
     }
 
     public func tls() throws -> TLSConfig {

@@ -3,6 +3,7 @@ import ArgumentParser
 import FedCTCommandLine
 import FedCTCoordinator
 import FedCTCore
+import FedCTObservability
 import FedCTRPC
 import Foundation
 import Logging
@@ -21,10 +22,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format: text (readable lines) or json (one object per line); default: logging.format, else text.")
+    var logFormat: LogFormat?
+
     func run() async throws {
-        ProcessLogging.bootstrap(level: logLevel)
-        let logger = Logger(label: "fedct.coordinator")
         let settings = try CoordinatorConfig(contentsOf: config)
+        ProcessLogging.bootstrap(level: logLevel, format: logFormat ?? settings.observability.logFormat)
+        let logger = Logger(label: "fedct.coordinator")
+        let metrics = try await MetricsEndpoint.startIfConfigured(settings.observability, logger: logger)
         let revocations = try settings.revocationListFile.map {
             try RevocationWatcher(listFile: $0, caFile: settings.caFile, stateDirectory: settings.stateDirectory,
                                   maxAgeDays: settings.revocationMaxAgeDays, logger: logger)
@@ -48,13 +53,19 @@ struct CoordinatorCommand: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 await coordinator.tick()
+                service.publishSitesConnected()
             }
         }
         let signal = await ShutdownSignals.next()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         ticker.cancel()
+        await ticker.value
+        // In-flight calls get 5 s to finish; committed rounds are already on disk and an open round restarts on the next start.
         await server.shutdown(gracePeriod: .seconds(5))
+        await metrics?.close()
+        logger.info("stopped")
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}

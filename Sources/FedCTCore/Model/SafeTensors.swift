@@ -11,7 +11,7 @@ public enum SafeTensors {
     public static func encode(_ state: ModelState) -> [UInt8] {
         var header = "{"
         if !state.metadata.isEmpty {
-            let entries = state.metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(state.metadata[$0]!))" }
+            let entries = state.metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(state.metadata[$0]!))" }
             header += "\"__metadata__\":{\(entries.joined(separator: ","))},"
         }
         var offset = 0
@@ -19,7 +19,7 @@ public enum SafeTensors {
             let begin = offset
             offset += tensor.count * 4
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            return "\(jsonString(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(offset)]}"
+            return "\(JSONText.quoted(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(offset)]}"
         }
         header += tensorEntries.joined(separator: ",") + "}"
         // The format pads the header with spaces to a multiple of 8 bytes.
@@ -98,19 +98,5 @@ public enum SafeTensors {
             count = expectedBegin / 4
         }
         return try ModelState(layout: entries.map(\.tensor), values: values, metadata: metadata)
-    }
-
-    private static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import FedCTCommandLine
 import FedCTCore
 import FedCTData
+import FedCTObservability
 import FedCTSite
 import Logging
 
@@ -11,7 +12,7 @@ struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
-        subcommands: [CheckCommand.self])
+        subcommands: [CheckCommand.self, BenchLoadCommand.self])
 
     static func main() async { await mainExitingQuickly() }
 
@@ -26,21 +27,30 @@ struct SiteCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format: text (readable lines) or json (one object per line, for a SIEM); default: logging.format, else text.")
+    var logFormat: LogFormat?
+
     func run() async throws {
-        ProcessLogging.bootstrap(level: logLevel)
-        let agent = try SiteAgent(config: try SiteConfig(contentsOf: site.config), logger: Logger(label: "fedct.site"),
-                                  connectAttempts: connectAttempts)
+        let settings = try SiteConfig(contentsOf: site.config)
+        ProcessLogging.bootstrap(level: logLevel, format: logFormat ?? settings.observability.logFormat)
+        let logger = Logger(label: "fedct.site")
+        // Listens only on metrics.listen (normally loopback); everything else the agent does is outbound.
+        let metrics = try await MetricsEndpoint.startIfConfigured(settings.observability, logger: logger)
+        let agent = try SiteAgent(config: settings, logger: logger, connectAttempts: connectAttempts)
         let work = Task { try await agent.run(exitAfterJob: exitAfterJob) }
         let stop = Task {
-            _ = await ShutdownSignals.next()
+            let signal = await ShutdownSignals.next()
+            logger.info("shutting down", metadata: ["signal": "\(signal)"])
             work.cancel()
         }
         defer { stop.cancel() }
         do {
             try await work.value
-        } catch is CancellationError {
-            return
+        } catch where work.isCancelled {
+            // Stopped by a signal: the step in progress was abandoned; every ledger line already written is whole and fsynced.
+            logger.info("stopped", metadata: ["error": "\(error)"])
         }
+        await metrics?.close()
     }
 }
 
@@ -69,3 +79,4 @@ struct CheckCommand: ParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
