@@ -22,7 +22,7 @@ public struct TTEExample: Sendable {
     }
 }
 
-/// A site's data folder — `cohort.csv` and `events.csv` (MEDS) — loaded for one job.
+/// A site's data folder — `cohort.csv` and `events.csv` (MEDS) or `omop/` (OMOP CDM) — loaded for one job.
 public struct SiteDataset: Sendable {
     public var train: [TTEExample]
     public var heldout: [TTEExample]
@@ -30,24 +30,25 @@ public struct SiteDataset: Sendable {
     public var skippedWithoutFollowUp: [String]
 
     public static let manifestName = "cohort.csv"
-    public static let eventsName = "events.csv"
+    public static let eventsName = EHRSource.medsName
 
-    /// Checks the folder holds a cohort manifest and an event table, naming what is missing.
+    /// Checks the folder holds a cohort manifest and an event source (`events.csv` or `omop/`), naming what is missing.
     public static func checkFolder(_ directory: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw FedCTError(.invalidConfiguration, "data folder \(directory) does not exist; set data.dir in the site config to the folder holding \(manifestName) and \(eventsName)")
+            throw FedCTError(.invalidConfiguration, "data folder \(directory) does not exist; set data.dir in the site config to the folder holding \(manifestName) and \(eventsName) (or \(EHRSource.omopName)/)")
         }
-        for name in [manifestName, eventsName] where !FileManager.default.fileExists(atPath: "\(directory)/\(name)") {
-            throw FedCTError(.invalidConfiguration, "data folder \(directory) has no \(name)")
+        guard FileManager.default.fileExists(atPath: "\(directory)/\(manifestName)") else {
+            throw FedCTError(.invalidConfiguration, "data folder \(directory) has no \(manifestName)")
         }
+        _ = try EHRSource.find(in: directory)
     }
 
     /// Loads every scan of the cohort, preprocessed, with targets from `labeler`.
     public static func load(directory: String, labeler: TTELabeler, preprocessing: Preprocessing) throws -> SiteDataset {
         try checkFolder(directory)
         let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
-        let timelines = try SubjectTimelines(medsCSV: "\(directory)/\(eventsName)", trackedCodes: Set(labeler.taskCodes))
+        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: Set(labeler.taskCodes))
         var dataset = SiteDataset(train: [], heldout: [], skippedWithoutFollowUp: [])
         for entry in manifest.entries {
             guard let followUp = timelines.followUp(subject: entry.subjectID, indexDay: entry.indexDay) else {

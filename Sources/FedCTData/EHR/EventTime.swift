@@ -4,7 +4,12 @@
 public enum EventTime {
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` (a space may replace `T`; a trailing `Z` is accepted).
     public static func days(_ text: some StringProtocol) -> Double? {
-        let bytes = Array(text.utf8)
+        var text = String(text)
+        return text.withUTF8 { days(utf8: $0) }
+    }
+
+    /// `days(_:)` on UTF-8 bytes, for readers that parse times without making a `String`.
+    public static func days(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         func number(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }
             var value = 0

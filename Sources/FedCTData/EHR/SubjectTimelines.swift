@@ -1,25 +1,40 @@
-// SubjectTimelines: per-subject occurrences of tracked codes and the end of each record, read from a MEDS event table.
+// SubjectTimelines: per-subject occurrences of tracked codes and the end of each record, streamed from MEDS or OMOP tables.
 import FedCTCore
 
-/// What a MEDS event table says about each subject's follow-up.
+/// What a site's event source says about each subject's follow-up.
 ///
-/// MEDS rows are `subject_id,time,code,numeric_value[,text_value]`. Only codes in `trackedCodes`
-/// keep their occurrence times; every row extends the subject's record end.
+/// Only codes in `trackedCodes` keep their occurrence times; every dated event extends the subject's record end.
+/// The rows stream through `EHREventReader`, so memory grows with subjects and tracked occurrences, not rows.
 public struct SubjectTimelines: Sendable {
     public let trackedCodes: Set<String>
     private(set) var recordEnd: [String: Double] = [:]
     private(set) var occurrences: [String: [String: [Double]]] = [:]
 
+    /// Reads the MEDS event table at `path`; the first bad row stops it with an error naming the file and line.
     public init(medsCSV path: String, trackedCodes: Set<String>) throws {
+        try self.init(source: .meds(path: path), trackedCodes: trackedCodes)
+    }
+
+    /// Reads `source` (MEDS or OMOP); the first bad row stops it with an error naming the file and line.
+    public init(source: EHRSource, trackedCodes: Set<String>) throws {
         self.trackedCodes = trackedCodes
-        let table = try CSVTable(path: path)
-        let parser = try MEDSRowParser(table: table)
-        for row in table.rows {
-            // MEDS allows static rows with no time; they do not extend follow-up.
-            let event = try parser.event(line: row.line, fields: row.fields)
-            guard let day = event.day else { continue }
-            recordEnd[event.subject] = max(recordEnd[event.subject] ?? day, day)
-            if trackedCodes.contains(event.code) { occurrences[event.subject, default: [:]][event.code, default: []].append(day) }
+        var reader = EHREventReader(source: source)
+        var ends: [Double] = []
+        var isTracked: [Bool] = []
+        var found: [Int32: [Int32: [Double]]] = [:]
+        try reader.forEachEvent { event, vocabulary in
+            // Static facts (no time) do not extend follow-up.
+            guard let day = event.day else { return }
+            let subject = Int(event.subject), code = Int(event.code)
+            if subject >= ends.count { ends += repeatElement(-.infinity, count: subject + 1 - ends.count) }
+            ends[subject] = max(ends[subject], day)
+            while code >= isTracked.count { isTracked.append(trackedCodes.contains(vocabulary.codes.string(Int32(isTracked.count)))) }
+            if isTracked[code] { found[event.subject, default: [:]][event.code, default: []].append(day) }
+        }
+        let vocabulary = reader.vocabulary
+        for (subject, end) in ends.enumerated() where end > -.infinity { recordEnd[vocabulary.subjects.string(Int32(subject))] = end }
+        for (subject, codes) in found {
+            occurrences[vocabulary.subjects.string(subject)] = Dictionary(uniqueKeysWithValues: codes.map { (vocabulary.codes.string($0.key), $0.value) })
         }
     }
 
@@ -32,42 +47,5 @@ public struct SubjectTimelines: Sendable {
             if let day = days.filter({ $0 > indexDay }).min() { first[code] = day - indexDay }
         }
         return (first, end - indexDay)
-    }
-}
-
-/// One row of a MEDS event table as `SubjectTimelines` reads it.
-public struct MEDSEvent: Sendable, Hashable {
-    public var subject: String
-    /// Days since the epoch; nil for a static row (empty time).
-    public var day: Double?
-    public var code: String
-}
-
-/// Reads MEDS rows one at a time with the checks `SubjectTimelines` applies, for checks that report every bad row.
-public struct MEDSRowParser: Sendable {
-    public let path: String
-    private let subjectColumn: Int
-    private let timeColumn: Int
-    private let codeColumn: Int
-
-    /// Finds the `subject_id`, `time` and `code` columns in `table`, naming any that is missing.
-    public init(table: CSVTable) throws {
-        path = table.path
-        subjectColumn = try table.column("subject_id")
-        timeColumn = try table.column("time")
-        codeColumn = try table.column("code")
-    }
-
-    /// The event on `line`; throws `FedCTError` (`.invalidData`) naming the file and line for an empty subject or
-    /// an unparsable time.
-    public func event(line: Int, fields: [String]) throws -> MEDSEvent {
-        let subject = fields[subjectColumn]
-        guard !subject.isEmpty else { throw FedCTError(.invalidData, "\(path):\(line): empty subject_id") }
-        let timeText = fields[timeColumn]
-        if timeText.isEmpty { return MEDSEvent(subject: subject, day: nil, code: fields[codeColumn]) }
-        guard let day = EventTime.days(timeText) else {
-            throw FedCTError(.invalidData, "\(path):\(line): time '\(timeText)' is not an ISO 8601 date or date-time")
-        }
-        return MEDSEvent(subject: subject, day: day, code: fields[codeColumn])
     }
 }

@@ -98,10 +98,16 @@ public struct DataPreflight: Sendable {
             return report
         }
         let manifestPath = "\(directory)/\(SiteDataset.manifestName)"
-        let eventsPath = "\(directory)/\(SiteDataset.eventsName)"
         let entries = readManifest(manifestPath, into: &report)
-        let recordEnd = readEvents(eventsPath, into: &report)
-        if let entries { checkScans(entries, manifestPath: manifestPath, eventsPath: eventsPath, recordEnd: recordEnd, into: &report) }
+        let events: EHRSource
+        do {
+            events = try EHRSource.find(in: directory)
+        } catch {
+            report.problems.append(PreflightProblem(.blocking, file: directory, Self.message(error, dropping: "")))
+            return report
+        }
+        let recordEnd = readEvents(events, into: &report)
+        if let entries { checkScans(entries, manifestPath: manifestPath, events: events, recordEnd: recordEnd, into: &report) }
         report.problems = report.problems.enumerated().sorted {
             ($0.element.file, $0.element.line ?? 0, $0.offset) < ($1.element.file, $1.element.line ?? 0, $1.offset)
         }.map(\.element)
@@ -147,53 +153,46 @@ public struct DataPreflight: Sendable {
     }
 
     /// Each subject's last event day (the end of follow-up, as `SubjectTimelines` computes it), reporting bad and
-    /// duplicate rows; nil when the table cannot be read at all.
-    private func readEvents(_ path: String, into report: inout PreflightReport) -> [String: Double]? {
-        let table: CSVTable, ragged: [(line: Int, fieldCount: Int)], parser: MEDSRowParser
-        do {
-            (table, ragged) = try CSVTable.lenient(path: path)
-            parser = try MEDSRowParser(table: table)
-        } catch {
-            report.problems.append(PreflightProblem(.blocking, file: path, Self.message(error, dropping: path)))
-            return nil
+    /// duplicate rows of every file of the source; nil when a file cannot be read at all. Streams the rows: memory is
+    /// the distinct subjects and codes plus 12 bytes a row for the duplicate check.
+    private func readEvents(_ source: EHRSource, into report: inout PreflightReport) -> [String: Double]? {
+        var reader = EHREventReader(source: source)
+        reader.detectsDuplicateRows = true
+        var ends: [Double] = []
+        var unreadable = false
+        try? reader.forEachEvent(problems: { problem in
+            switch problem.kind {
+            case .fieldCount:
+                report.problems.append(PreflightProblem(.blocking, file: problem.file, line: problem.line,
+                                                        problem.message + "; fix the quoting or the commas on this line"))
+            case .duplicate:
+                report.problems.append(PreflightProblem(.warning, file: problem.file, line: problem.line,
+                                                        problem.message + "; the event is counted once per row, so delete the copy if it is one"))
+            case .invalid:
+                unreadable = unreadable || problem.line == nil
+                report.problems.append(PreflightProblem(.blocking, file: problem.file, line: problem.line,
+                                                        problem.message + (problem.line == nil ? "" : "; fix or delete this row")))
+            }
+        }) { event, _ in
+            report.eventRows += 1
+            guard let day = event.day else {
+                report.staticEventRows += 1
+                return
+            }
+            let subject = Int(event.subject)
+            if subject >= ends.count { ends += repeatElement(-.infinity, count: subject + 1 - ends.count) }
+            ends[subject] = max(ends[subject], day)
         }
-        var problems = ragged.map {
-            PreflightProblem(.blocking, file: path, line: $0.line,
-                             "\($0.fieldCount) fields, the header has \(table.header.count); fix the quoting or the commas on this line")
-        }
+        report.eventSubjects = reader.vocabulary.subjects.count
+        report.eventCodes = reader.vocabulary.codes.count
+        guard !unreadable else { return nil }
         var recordEnd: [String: Double] = [:]
-        var subjects = Set<String>(), codes = Set<String>()
-        var firstLine: [[String]: Int] = [:]
-        for row in table.rows {
-            if let first = firstLine[row.fields] {
-                problems.append(PreflightProblem(.warning, file: path, line: row.line,
-                                                 "duplicates line \(first); the event is counted once per row, so delete the copy if it is one"))
-            } else {
-                firstLine[row.fields] = row.line
-            }
-            do {
-                let event = try parser.event(line: row.line, fields: row.fields)
-                report.eventRows += 1
-                subjects.insert(event.subject)
-                codes.insert(event.code)
-                guard let day = event.day else {
-                    report.staticEventRows += 1
-                    continue
-                }
-                recordEnd[event.subject] = max(recordEnd[event.subject] ?? day, day)
-            } catch {
-                problems.append(PreflightProblem(.blocking, file: path, line: row.line,
-                                                 Self.message(error, dropping: "\(path):\(row.line)") + "; fix or delete this row"))
-            }
-        }
-        report.problems += problems
-        report.eventSubjects = subjects.count
-        report.eventCodes = codes.count
+        for (subject, end) in ends.enumerated() where end > -.infinity { recordEnd[reader.vocabulary.subjects.string(Int32(subject))] = end }
         return recordEnd
     }
 
     /// Subjects without events, scans without follow-up, and every image read through `ScanImage.read(path:)`.
-    private func checkScans(_ entries: [CohortEntry], manifestPath: String, eventsPath: String, recordEnd: [String: Double]?,
+    private func checkScans(_ entries: [CohortEntry], manifestPath: String, events: EHRSource, recordEnd: [String: Double]?,
                             into report: inout PreflightReport) {
         var spacing: [Double] = [], thickness: [Double] = [], minimum: [Double] = [], mean: [Double] = [], maximum: [Double] = []
         var reportedSubjects = Set<String>()
@@ -201,7 +200,7 @@ public struct DataPreflight: Sendable {
             var usable = true
             if entry.subjectID.isEmpty {
                 report.problems.append(PreflightProblem(.warning, file: manifestPath, line: entry.line,
-                                                        "scan \(entry.scanID) has no subject_id, so no outcomes; fill in the patient's id as in \(SiteDataset.eventsName)"))
+                                                        "scan \(entry.scanID) has no subject_id, so no outcomes; fill in the patient's id as in \(events)"))
                 usable = false
             } else if let recordEnd {
                 if let end = recordEnd[entry.subjectID] {
@@ -213,7 +212,7 @@ public struct DataPreflight: Sendable {
                 } else {
                     if reportedSubjects.insert(entry.subjectID).inserted {
                         report.problems.append(PreflightProblem(.warning, file: manifestPath, line: entry.line,
-                                                                "subject \(entry.subjectID) (scan \(entry.scanID)) has no dated event in \(eventsPath), so its scans are skipped; export the patient's records or check the id"))
+                                                                "subject \(entry.subjectID) (scan \(entry.scanID)) has no dated event in \(events), so its scans are skipped; export the patient's records or check the id"))
                     }
                     usable = false
                 }
