@@ -2,20 +2,21 @@
 import ArgumentParser
 import FedCTCore
 import FedCTSite
+import Foundation
 import Logging
 
-/// Runs one `SiteAgent` per config file concurrently in this process until each has finished the job it
+/// Runs one `SiteAgent` per config file of a folder concurrently in this process until each has finished the job it
 /// trained in. Each agent has its own channel, certificate, data folder and egress ledger, and follows the
 /// real site protocol (Join, PullTask, FetchModel, secure-aggregation steps, UploadUpdate); only the
 /// process is shared. Used by `Scripts/bench-coordinator-200.sh`.
 struct BenchLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-load",
-        abstract: "Runs a site agent for every site.yaml given, all in this process, until their job ends (benchmark load).",
+        abstract: "Runs a site agent for every .yaml file in the --config folder, all in this process, until their job ends (benchmark load).",
         shouldDisplay: false)
 
-    @Argument(help: "The site.yaml of every simulated site.")
-    var configs: [String]
+    /// `--config` names the folder of site.yaml files here (the option is shared with the agent's own `--config`).
+    @OptionGroup var folder: SiteConfigOption
 
     @Option(name: .long, help: "Give up after this many failed connection attempts per agent.")
     var connectAttempts: Int = 20
@@ -25,7 +26,9 @@ struct BenchLoadCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessLogging.bootstrap(level: logLevel)
-        let settings = try configs.map { try SiteConfig(contentsOf: $0) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.config).filter { $0.hasSuffix(".yaml") }.sorted()
+        guard !files.isEmpty else { throw FedCTError(.invalidConfiguration, "\(folder.config) holds no .yaml site configs; pass the folder of site.yaml files as --config") }
+        let settings = try files.map { try SiteConfig(contentsOf: "\(folder.config)/\($0)") }
         let attempts = connectAttempts
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, config) in settings.enumerated() {
