@@ -5,7 +5,7 @@ set -euo pipefail
 # Packages by purpose; the build needs all of them, `protoc` only the code generator.
 build_packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev
-  libtorch-dev libopenblas0-openmp libnifti2-dev libgdcm-dev zlib1g-dev pkg-config
+  libtorch-dev libopenblas0-openmp libnifti2-dev libgdcm-dev zlib1g-dev libsqlite3-dev pkg-config
 )
 protoc_packages=(protobuf-compiler)
 

@@ -1,5 +1,6 @@
-// fct_torch.cpp: FedCT's libtorch bridge — a MONAI-named 3D ResNet, the MOTOR time-to-event head, AdamW, DP-SGD, flat state.
+// fct_torch.cpp: FedCT's libtorch bridge — the C ABI, the MOTOR time-to-event head and loss, optimisers, DP-SGD, flat state.
 #include "fct_torch.h"
+#include "fct_torch_encoders.h"
 
 // The parts of libtorch used here, not <torch/torch.h>: about a fifth less compile time.
 #include <ATen/CPUGeneratorImpl.h>
@@ -58,55 +59,6 @@ int32_t guarded(char **error, Body &&body) noexcept {
 /// keeps the two together so that models created concurrently are still deterministic.
 std::mutex creation_lock;
 
-nn::AnyModule make_norm(fct_torch_norm kind, int64_t channels) {
-    switch (kind) {
-    case FCT_TORCH_NORM_BATCH:
-        return nn::AnyModule(nn::BatchNorm3d(nn::BatchNorm3dOptions(channels)));
-    case FCT_TORCH_NORM_INSTANCE:
-        return nn::AnyModule(nn::InstanceNorm3d(nn::InstanceNorm3dOptions(channels).affine(true)));
-    case FCT_TORCH_NORM_GROUP: {
-        int64_t groups = std::min<int64_t>(8, channels);
-        while (channels % groups != 0) groups--;
-        return nn::AnyModule(nn::GroupNorm(nn::GroupNormOptions(groups, channels)));
-    }
-    }
-    throw std::invalid_argument("unknown norm kind");
-}
-
-nn::Conv3d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
-    return nn::Conv3d(nn::Conv3dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
-}
-
-/// MONAI's ResNetBlock: conv-norm-relu-conv-norm, plus an identity or projected shortcut.
-struct BasicBlockImpl : nn::Module {
-    nn::Conv3d conv1{nullptr}, conv2{nullptr};
-    nn::AnyModule bn1, bn2;
-    nn::Sequential downsample{nullptr};
-
-    BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, fct_torch_norm norm) {
-        conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
-        bn1 = make_norm(norm, planes);
-        register_module("bn1", bn1.ptr());
-        conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
-        bn2 = make_norm(norm, planes);
-        register_module("bn2", bn2.ptr());
-        if (stride != 1 || in != planes) {
-            nn::Sequential projection;
-            projection->push_back(conv(in, planes, 1, stride, 0));
-            projection->push_back(make_norm(norm, planes));
-            downsample = register_module("downsample", projection);
-        }
-    }
-
-    torch::Tensor forward(const torch::Tensor &x) {
-        auto out = torch::relu(bn1.forward(conv1->forward(x)));
-        out = bn2.forward(conv2->forward(out));
-        auto shortcut = downsample ? downsample->forward(x) : x;
-        return torch::relu(out + shortcut);
-    }
-};
-TORCH_MODULE(BasicBlock);
-
 /// The MOTOR head: h → M = reshape(W h + b) ∈ R^{P×K}; z_pt = β_t·M_p + c_t (log2 hazard).
 struct TTEHeadImpl : nn::Module {
     nn::Linear proj{nullptr};
@@ -129,67 +81,61 @@ struct TTEHeadImpl : nn::Module {
 };
 TORCH_MODULE(TTEHead);
 
-/// MONAI-compatible 3D ResNet (one input channel) with the time-to-event head.
+/// The encoder (registered under MONAI's names, see fct_torch_encoders.cpp) with the time-to-event head.
 struct TTENetImpl : nn::Module {
-    nn::Conv3d conv1{nullptr};
-    nn::AnyModule bn1;
-    nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+    fct::Encoder encoder;
     TTEHead head{nullptr};
-    int64_t features;
 
     explicit TTENetImpl(const fct_torch_model_config &c) {
-        std::vector<int64_t> blocks;
-        switch (c.depth) {
-        case 10: blocks = {1, 1, 1, 1}; break;
-        case 18: blocks = {2, 2, 2, 2}; break;
-        case 34: blocks = {3, 4, 6, 3}; break;
-        default: throw std::invalid_argument("ResNet depth " + std::to_string(c.depth) + " is not supported (10, 18, 34)");
-        }
-        if (c.width < 1) throw std::invalid_argument("ResNet width must be at least 1");
         if (c.tasks < 1 || c.pieces < 1 || c.rank < 1) throw std::invalid_argument("the head needs tasks, pieces and rank ≥ 1");
-        int64_t w = c.width;
-        conv1 = register_module("conv1", conv(1, w, 7, std::max(1, c.stem_stride), 3));
-        bn1 = make_norm(c.norm, w);
-        register_module("bn1", bn1.ptr());
-        int64_t in = w;
-        nn::Sequential *layers[4] = {&layer1, &layer2, &layer3, &layer4};
-        for (int stage = 0; stage < 4; stage++) {
-            int64_t planes = w << stage;
-            nn::Sequential layer;
-            for (int64_t b = 0; b < blocks[stage]; b++) {
-                layer->push_back(BasicBlock(in, planes, (b == 0 && stage > 0) ? 2 : 1, c.norm));
-                in = planes;
-            }
-            *layers[stage] = register_module("layer" + std::to_string(stage + 1), layer);
-        }
-        features = in;
-        head = register_module("head", TTEHead(features, c.tasks, c.pieces, c.rank, c.task_log2_base_hazard));
-        for (auto &module : modules(false)) {
-            if (auto *convolution = module->as<nn::Conv3d>()) {
-                nn::init::kaiming_normal_(convolution->weight, 0.0, torch::kFanOut, torch::kReLU);
-            }
-        }
+        encoder = fct::register_encoder(*this, c);
+        head = register_module("head", TTEHead(encoder.features, c.tasks, c.pieces, c.rank, c.task_log2_base_hazard));
+        fct::initialise_encoder(*this, c);
     }
 
-    torch::Tensor embed(const torch::Tensor &x) {
-        auto out = torch::relu(bn1.forward(conv1->forward(x)));
-        out = torch::max_pool3d(out, 3, 2, 1);
-        out = layer4->forward(layer3->forward(layer2->forward(layer1->forward(out))));
-        return torch::adaptive_avg_pool3d(out, {1, 1, 1}).flatten(1);
-    }
+    torch::Tensor embed(const torch::Tensor &x) { return encoder.embed(x); }
+
+    torch::Tensor forward(const torch::Tensor &x) { return head->forward(embed(x)); }
 };
 TORCH_MODULE(TTENet);
 
+/// The piecewise-exponential negative log-likelihood, in log space and float64: λ·t = exp(z·ln 2 + ln t), so a piece
+/// with no time at risk contributes exactly 0 (ln 0 = −∞) however large its hazard, and 2^z overflows only beyond
+/// |z| ≈ 1000 instead of 128. The gradient flows back to the float32 logits.
 torch::Tensor tte_loss(const torch::Tensor &log2_hazard, const torch::Tensor &time_at_risk, const torch::Tensor &event) {
-    auto log_hazard = log2_hazard * std::log(2.0);
-    return torch::mean(torch::exp(log_hazard) * time_at_risk) - torch::mean(event * log_hazard);
+    auto log_hazard = log2_hazard.to(torch::kFloat64) * std::log(2.0);
+    auto exposure = torch::exp(log_hazard + torch::log(time_at_risk.to(torch::kFloat64)));
+    return torch::mean(exposure) - torch::mean(event.to(torch::kFloat64) * log_hazard);
+}
+
+/// A fresh optimiser of `kind` over `parameters`. SGD takes beta1 as its momentum; beta2 and eps are Adam's.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(fct_torch_optimizer kind, std::vector<torch::Tensor> parameters,
+                                                        double learning_rate, double weight_decay, double beta1, double beta2,
+                                                        double eps) {
+    if (!(learning_rate >= 0) || !std::isfinite(learning_rate)) throw std::invalid_argument("the learning rate must be finite and ≥ 0");
+    if (!(weight_decay >= 0) || !std::isfinite(weight_decay)) throw std::invalid_argument("the weight decay must be finite and ≥ 0");
+    switch (kind) {
+    case FCT_TORCH_OPTIMIZER_ADAMW: {
+        auto options = torch::optim::AdamWOptions(learning_rate).weight_decay(weight_decay).betas({beta1, beta2}).eps(eps);
+        return std::make_unique<torch::optim::AdamW>(parameters, options);
+    }
+    case FCT_TORCH_OPTIMIZER_ADAM: {
+        auto options = torch::optim::AdamOptions(learning_rate).weight_decay(weight_decay).betas({beta1, beta2}).eps(eps);
+        return std::make_unique<torch::optim::Adam>(parameters, options);
+    }
+    case FCT_TORCH_OPTIMIZER_SGD: {
+        auto options = torch::optim::SGDOptions(learning_rate).momentum(beta1).weight_decay(weight_decay);
+        return std::make_unique<torch::optim::SGD>(parameters, options);
+    }
+    }
+    throw std::invalid_argument("unknown optimizer kind " + std::to_string(int(kind)));
 }
 
 }  // namespace
 
 struct fct_torch_model {
     TTENet net{nullptr};
-    std::unique_ptr<torch::optim::AdamW> optimizer;
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
     fct_torch_model_config config;
     std::vector<std::string> names;
     std::vector<std::vector<int64_t>> shapes;
@@ -201,6 +147,8 @@ struct fct_torch_model {
     /// DP-SGD: per-sample clipping norm C (0 when off), noise multiplier σ, expected batch size, noise generator.
     double dp_clip = 0, dp_noise = 0, dp_expected_batch = 0;
     at::Generator dp_generator;
+    /// Gradient accumulation: examples per forward/backward pass within a step (0: the whole batch at once).
+    int64_t micro_batch_size = 0;
 
     torch::Tensor volumes(const float *data, int64_t batch, int64_t depth, int64_t height, int64_t width) const {
         if (!data || batch < 1 || depth < 1 || height < 1 || width < 1) throw std::invalid_argument("empty volume batch");
@@ -228,7 +176,7 @@ struct fct_torch_model {
             auto x = volumes(volume_data, batch, depth, height, width);
             auto t = targets(time_at_risk, batch), e = targets(event, batch);
             for (int64_t i = 0; i < batch; i++) {
-                auto value = tte_loss(net->head->forward(net->embed(x.narrow(0, i, 1))), t.narrow(0, i, 1), e.narrow(0, i, 1));
+                auto value = tte_loss(net->forward(x.narrow(0, i, 1)), t.narrow(0, i, 1), e.narrow(0, i, 1));
                 auto gradients = torch::autograd::grad({value}, parameters);
                 std::vector<torch::Tensor> norms;
                 for (auto &gradient : gradients) norms.push_back(gradient.norm());
@@ -247,6 +195,33 @@ struct fct_torch_model {
             parameters[k].mutable_grad() = gradient;
         }
         return batch > 0 ? float(total_loss / double(batch)) : std::numeric_limits<float>::quiet_NaN();
+    }
+
+    /// The batch's gradient, left in the parameters' .grad: one forward and backward per micro-batch of
+    /// micro_batch_size examples (the whole batch when 0), each micro-batch's mean loss weighted by its share of the
+    /// batch, so the gradients add up to the whole batch's mean-loss gradient; then the FedProx term once. Returns the
+    /// batch's mean loss.
+    float accumulated_gradient(const float *volume_data, int64_t batch, int64_t depth, int64_t height, int64_t width,
+                               const float *time_at_risk, const float *event) {
+        if (batch < 1) throw std::invalid_argument("an empty batch is a training step only under DP-SGD (Poisson sampling); pass at least one volume");
+        auto x = volumes(volume_data, batch, depth, height, width);
+        auto t = targets(time_at_risk, batch), e = targets(event, batch);
+        int64_t size = micro_batch_size > 0 ? micro_batch_size : batch;
+        double total_loss = 0;
+        for (int64_t start = 0; start < batch; start += size) {
+            int64_t n = std::min(size, batch - start);
+            auto value = tte_loss(net->forward(x.narrow(0, start, n)), t.narrow(0, start, n), e.narrow(0, start, n));
+            auto weighted = value * (double(n) / double(batch));
+            weighted.backward();
+            total_loss += weighted.item<double>();
+        }
+        if (proximal_mu > 0) {
+            auto parameters = net->parameters();
+            auto distance = torch::zeros({}, torch::kFloat32);
+            for (size_t index = 0; index < parameters.size(); index++) distance = distance + (parameters[index] - anchor[index]).pow(2).sum();
+            (0.5 * proximal_mu * distance).backward();
+        }
+        return float(total_loss);
     }
 };
 
@@ -294,7 +269,7 @@ int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_m
             model->shapes.push_back(tensor.sizes().vec());
             model->state_size += tensor.numel();
         }
-        model->optimizer = std::make_unique<torch::optim::AdamW>(model->net->parameters(), torch::optim::AdamWOptions(1e-3));
+        model->optimizer = make_optimizer(FCT_TORCH_OPTIMIZER_ADAMW, model->net->parameters(), 1e-3, 1e-2, 0.9, 0.999, 1e-8);
         *out = model.release();
     });
 }
@@ -315,7 +290,7 @@ int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index,
 
 int64_t fct_torch_model_state_size(const fct_torch_model *model) { return model->state_size; }
 
-int64_t fct_torch_model_embedding_dim(const fct_torch_model *model) { return model->net->features; }
+int64_t fct_torch_model_embedding_dim(const fct_torch_model *model) { return model->net->encoder.features; }
 
 int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination, int64_t count, char **error) {
     return guarded(error, [&] {
@@ -342,11 +317,24 @@ int32_t fct_torch_model_import_state(fct_torch_model *model, const float *source
     });
 }
 
-int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_rate, double weight_decay, double beta1,
-                                        double beta2, double eps, char **error) {
+int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, fct_torch_optimizer kind, double learning_rate,
+                                        double weight_decay, double beta1, double beta2, double eps, char **error) {
     return guarded(error, [&] {
-        auto options = torch::optim::AdamWOptions(learning_rate).weight_decay(weight_decay).betas({beta1, beta2}).eps(eps);
-        model->optimizer = std::make_unique<torch::optim::AdamW>(model->net->parameters(), options);
+        model->optimizer = make_optimizer(kind, model->net->parameters(), learning_rate, weight_decay, beta1, beta2, eps);
+    });
+}
+
+int32_t fct_torch_model_set_learning_rate(fct_torch_model *model, double learning_rate, char **error) {
+    return guarded(error, [&] {
+        if (!(learning_rate >= 0) || !std::isfinite(learning_rate)) throw std::invalid_argument("the learning rate must be finite and ≥ 0");
+        for (auto &group : model->optimizer->param_groups()) group.options().set_lr(learning_rate);
+    });
+}
+
+int32_t fct_torch_model_set_micro_batch_size(fct_torch_model *model, int64_t size, char **error) {
+    return guarded(error, [&] {
+        if (size < 0) throw std::invalid_argument("the micro-batch size must be ≥ 0 (0: the whole batch), got " + std::to_string(size));
+        model->micro_batch_size = size;
     });
 }
 
@@ -393,21 +381,8 @@ int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes,
             model->optimizer->step();
             return;
         }
-        if (batch == 0) throw std::invalid_argument("an empty batch is a training step only under DP-SGD (Poisson sampling); pass at least one volume");
-        auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width)));
-        auto value = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch));
-        auto objective = value;
-        if (model->proximal_mu > 0) {
-            auto parameters = model->net->parameters();
-            auto distance = torch::zeros({}, torch::kFloat32);
-            for (size_t index = 0; index < parameters.size(); index++) {
-                distance = distance + (parameters[index] - model->anchor[index]).pow(2).sum();
-            }
-            objective = value + 0.5 * model->proximal_mu * distance;
-        }
-        objective.backward();
+        *loss = model->accumulated_gradient(volumes, batch, depth, height, width, time_at_risk, event);
         model->optimizer->step();
-        *loss = value.item<float>();
     });
 }
 
@@ -417,7 +392,7 @@ int32_t fct_torch_model_eval_loss(fct_torch_model *model, const float *volumes, 
     return guarded(error, [&] {
         torch::NoGradGuard no_grad;
         model->net->eval();
-        auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width)));
+        auto z = model->net->forward(model->volumes(volumes, batch, depth, height, width));
         *loss = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch)).item<float>();
     });
 }
@@ -437,7 +412,7 @@ int32_t fct_torch_model_predict(fct_torch_model *model, const float *volumes, in
     return guarded(error, [&] {
         torch::NoGradGuard no_grad;
         model->net->eval();
-        auto z = model->net->head->forward(model->net->embed(model->volumes(volumes, batch, depth, height, width))).contiguous();
+        auto z = model->net->forward(model->volumes(volumes, batch, depth, height, width)).contiguous();
         std::memcpy(log2_hazard, z.data_ptr<float>(), sizeof(float) * z.numel());
     });
 }

@@ -20,6 +20,9 @@ public actor Coordinator {
         var uploads: [String: (url: URL, header: Fedct_V1_UpdateHeader)] = [:]
         var bytesDown: Int64 = 0
         var bytesUp: Int64 = 0
+        /// The open round's bytes per site: model downloaded, update accepted.
+        var siteBytesDown: [String: Int64] = [:]
+        var siteBytesUp: [String: Int64] = [:]
         var roundStartedAt: Double?
         /// The open round's secure aggregation, when the job uses it.
         var secure: SecureRound? {
@@ -33,7 +36,7 @@ public actor Coordinator {
 
     let config: CoordinatorConfig
     let models: ModelStore
-    let jobs: JobStore
+    let jobs: JobDatabase
     let logger: Logger
     /// Checks sites' key advertisements against the consortium CA.
     let verifier: ConsortiumSignatureVerifier
@@ -48,7 +51,9 @@ public actor Coordinator {
         self.config = config
         self.logger = logger
         self.models = try ModelStore(folder: state.appending(path: "blobs"))
-        self.jobs = try JobStore(folder: state.appending(path: "jobs"))
+        self.jobs = try JobDatabase(url: state.appending(path: "coordinator.sqlite"))
+        let imported = try jobs.importLegacyRecords(from: state.appending(path: "jobs"))
+        if !imported.isEmpty { logger.info("imported JSON job records into the job database", metadata: ["jobs": "\(imported.joined(separator: ","))"]) }
         let caPEM: String
         do {
             caPEM = try String(contentsOfFile: config.caFile, encoding: .utf8)
@@ -82,6 +87,7 @@ public actor Coordinator {
         status.spec = spec
         status.state = .queued
         status.initialModelSha256 = sha
+        status.submittedUnixSeconds = Date().timeIntervalSince1970
         try jobs.save(status)
         statuses[status.jobID] = status
         order.append(status.jobID)
@@ -178,8 +184,10 @@ public actor Coordinator {
         return models.url(for: sha256)
     }
 
-    public func recordDownload(bytes: Int) {
+    /// A site fetched `bytes` of a model: counted in the open round's traffic.
+    public func recordDownload(site: String, bytes: Int) {
         active?.bytesDown += Int64(bytes)
+        active?.siteBytesDown[site, default: 0] += Int64(bytes)
     }
 
     /// Checks an upload header before its payload is read; returns where to spool it, its byte length
@@ -221,6 +229,7 @@ public actor Coordinator {
         let actions = try job.machine.uploadAccepted(from: site, round: Int(header.round), baseModelSHA256: header.baseModelSha256, now: now())
         if !header.hasMasked { job.uploads[site] = (url, header) }
         job.bytesUp += Int64(header.coordinateCount) * 4
+        job.siteBytesUp[site, default: 0] += Int64(header.coordinateCount) * 4
         active = job
         CoordinatorMetrics.updateAccepted(site: site, bytes: Int(header.coordinateCount) * 4)
         logger.info("update received", metadata: ["job": "\(job.id)", "round": "\(header.round)", "site": "\(site)", "loss": "\(header.meanTrainLoss)"])
@@ -325,6 +334,8 @@ public actor Coordinator {
         job.secure = nil
         job.bytesDown = 0
         job.bytesUp = 0
+        job.siteBytesDown = [:]
+        job.siteBytesUp = [:]
         let actions = job.machine.roundCommitted(round, modelSHA256: sha, now: now())
         job.roundStartedAt = job.machine.phase == .training(round: round + 1) ? now() : nil
         active = job
@@ -345,6 +356,7 @@ public actor Coordinator {
     private func activateNextJobIfIdle() {
         guard active == nil, let next = order.first(where: { statuses[$0]?.state == .queued }), var status = statuses[next] else { return }
         status.state = .waitingForSites
+        status.startedUnixSeconds = Date().timeIntervalSince1970
         try? jobs.save(status)
         statuses[next] = status
         active = Self.resumableJob(in: [status])
@@ -357,20 +369,6 @@ public actor Coordinator {
         status.state = state
         try? jobs.save(status)
         statuses[job.id] = status
-    }
-
-    private func withLiveFields(_ status: Fedct_V1_JobStatus) -> Fedct_V1_JobStatus {
-        var status = status
-        guard let job = active, job.id == status.jobID else { return status }
-        let live = job.machine.liveSites(now: now())
-        status.connectedSites = live
-        status.siteProgress = Set(live).union(job.machine.participants).sorted().map { site in
-            var progress = Fedct_V1_SiteProgress()
-            progress.site = site
-            progress.state = job.machine.uploaded.contains(site) ? "uploaded" : job.machine.participants.contains(site) ? "training" : "waiting"
-            return progress
-        }
-        return status
     }
 
     /// The number of float coordinates of a stored model, decoded once per blob.

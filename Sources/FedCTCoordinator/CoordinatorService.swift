@@ -87,7 +87,7 @@ public struct CoordinatorService: Sendable {
                 return Fedct_V1_MetricsReceipt()
             }
         case "/fedct.v1.Site/FetchModel", "/fedct.v1.Admin/FetchModel":
-            try await fetchModel(call, countAsRoundTraffic: identity.role == .site)
+            try await fetchModel(call, roundTrafficOf: identity.role == .site ? name : nil)
         case "/fedct.v1.Site/UploadUpdate":
             do {
                 try await upload(call, site: name)
@@ -144,7 +144,7 @@ public struct CoordinatorService: Sendable {
         await call.finish(nil)
     }
 
-    private func fetchModel(_ call: ServerCall, countAsRoundTraffic: Bool) async throws {
+    private func fetchModel(_ call: ServerCall, roundTrafficOf site: String?) async throws {
         guard let bytes = await call.read() else { throw RPCError(code: .invalidArgument, message: "FetchModel: no request") }
         let request = try decode(Fedct_V1_FetchModelRequest.self, bytes, call.method)
         let url = try await coordinator.modelBlob(request.sha256)
@@ -165,7 +165,7 @@ public struct CoordinatorService: Sendable {
             sent += message.count
         }
         CoordinatorMetrics.rpcBytes(method: call.method, received: bytes.count, sent: sent)
-        if countAsRoundTraffic { await coordinator.recordDownload(bytes: Int(offset)) }
+        if let site { await coordinator.recordDownload(site: site, bytes: Int(offset)) }
         await call.finish(nil)
     }
 

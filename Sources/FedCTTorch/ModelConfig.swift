@@ -1,8 +1,16 @@
 // ModelConfig: value types describing the encoder, the time-to-event head, tensors and volume batches.
 
-/// The 3D ResNet encoder: 1 input channel, BasicBlocks, shortcut type B, MONAI parameter names.
+/// The 3D encoder: 1 input channel, MONAI parameter names (a ResNet with shortcut type B, or DenseNet-121).
 public struct EncoderConfig: Sendable, Hashable, Codable {
-    /// The normalisation layer used throughout the encoder (always named `bn…`, as in MONAI).
+    /// The encoder family; the raw values are the job spec's `encoder.architecture`.
+    public enum Architecture: String, Sendable, Codable, CaseIterable {
+        /// MONAI's `ResNet`: depth 10/18/34 (basic blocks) or 50 (bottleneck blocks).
+        case resnet = "resnet3d"
+        /// MONAI's `DenseNet121`: init_features = width, growth rate width/2, bn_size 4, blocks 6/12/24/16.
+        case densenet121
+    }
+
+    /// The normalisation layer used throughout the encoder (named as in MONAI: `bn…` in a ResNet, `norm…` in a DenseNet).
     public enum Norm: String, Sendable, Codable {
         /// BatchNorm3d, with running statistics (part of the model state).
         case batch
@@ -12,16 +20,20 @@ public struct EncoderConfig: Sendable, Hashable, Codable {
         case instance
     }
 
-    /// ResNet depth: 10, 18 or 34.
+    /// The encoder family.
+    public var architecture: Architecture = .resnet
+    /// ResNet depth: 10, 18, 34 or 50 (ignored by DenseNet-121).
     public var depth: Int = 10
-    /// Base width w; block planes are [w, 2w, 4w, 8w] and the embedding has 8w features.
+    /// ResNet: base width w; block planes are [w, 2w, 4w, 8w] and the embedding has 8w features (32w at depth 50).
+    /// DenseNet-121: initial features (even; 64 in MONAI), growth rate w/2; the embedding has 16w features.
     public var width: Int = 16
     /// Stride of the 7×7×7 stem convolution.
     public var stemStride: Int = 2
     /// Normalisation layer kind.
     public var norm: Norm = .group
 
-    public init(depth: Int = 10, width: Int = 16, stemStride: Int = 2, norm: Norm = .group) {
+    public init(architecture: Architecture = .resnet, depth: Int = 10, width: Int = 16, stemStride: Int = 2, norm: Norm = .group) {
+        self.architecture = architecture
         self.depth = depth
         self.width = width
         self.stemStride = stemStride
@@ -79,4 +91,14 @@ public struct VolumeShape: Sendable, Hashable, Codable {
 
     /// Floats in the whole batch.
     public var voxelCount: Int { batch * depth * height * width }
+}
+
+/// The local optimiser; the raw values are the job spec's `training.optimizer`.
+public enum Optimizer: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Adam with the weight decay added to the gradient (L2), as `torch.optim.Adam`.
+    case adam
+    /// Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`.
+    case adamw
+    /// SGD with momentum 0.9, as `torch.optim.SGD(momentum=0.9)`.
+    case sgd
 }

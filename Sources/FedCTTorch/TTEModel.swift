@@ -1,7 +1,7 @@
 // TTEModel: owns one libtorch model handle — encoder plus time-to-event head — and its optimizer.
 internal import CTorchBridge
 
-/// A 3D ResNet encoder with the MOTOR time-to-event head, trained with AdamW.
+/// A 3D encoder (ResNet or DenseNet-121) with the MOTOR time-to-event head, and its optimiser.
 ///
 /// Not `Sendable`: a model is used by one task at a time (a site trains one round at a time).
 public final class TTEModel {
@@ -25,10 +25,15 @@ public final class TTEModel {
             case .group: FCT_TORCH_NORM_GROUP
             case .instance: FCT_TORCH_NORM_INSTANCE
             }
+        let architecture: fct_torch_architecture =
+            switch encoder.architecture {
+            case .resnet: FCT_TORCH_ARCH_RESNET
+            case .densenet121: FCT_TORCH_ARCH_DENSENET121
+            }
         var created: OpaquePointer?
         try (head.taskLog2BaseHazard ?? []).withUnsafeBufferPointer { bias in
             var config = fct_torch_model_config(
-                depth: Int32(encoder.depth), width: Int32(encoder.width), stem_stride: Int32(encoder.stemStride), norm: norm,
+                architecture: architecture, depth: Int32(encoder.depth), width: Int32(encoder.width), stem_stride: Int32(encoder.stemStride), norm: norm,
                 tasks: Int32(head.tasks), pieces: Int32(head.pieces), rank: Int32(head.rank),
                 task_log2_base_hazard: head.taskLog2BaseHazard == nil ? nil : bias.baseAddress, seed: seed)
             try TorchError.check { fct_torch_model_create(&config, &created, $0) }
@@ -69,9 +74,29 @@ public final class TTEModel {
         }
     }
 
-    /// Starts a fresh AdamW (at the start of each round), with moment decay rates `betas` and denominator `epsilon`.
-    public func resetOptimizer(learningRate: Double, weightDecay: Double, betas: (Double, Double) = (0.9, 0.999), epsilon: Double = 1e-8) throws {
-        try TorchError.check { fct_torch_model_reset_optimizer(handle, learningRate, weightDecay, betas.0, betas.1, epsilon, $0) }
+    /// Starts a fresh optimiser (at the start of each round): `kind` with moment decay rates `betas` and denominator
+    /// `epsilon` (Adam/AdamW); SGD takes `betas.0` as its momentum.
+    public func resetOptimizer(_ kind: Optimizer = .adamw, learningRate: Double, weightDecay: Double, betas: (Double, Double) = (0.9, 0.999),
+                               epsilon: Double = 1e-8) throws {
+        let bridged: fct_torch_optimizer =
+            switch kind {
+            case .adamw: FCT_TORCH_OPTIMIZER_ADAMW
+            case .adam: FCT_TORCH_OPTIMIZER_ADAM
+            case .sgd: FCT_TORCH_OPTIMIZER_SGD
+            }
+        try TorchError.check { fct_torch_model_reset_optimizer(handle, bridged, learningRate, weightDecay, betas.0, betas.1, epsilon, $0) }
+    }
+
+    /// Sets the optimiser's learning rate for the following steps, keeping its moment estimates (for a schedule).
+    public func setLearningRate(_ learningRate: Double) throws {
+        try TorchError.check { fct_torch_model_set_learning_rate(handle, learningRate, $0) }
+    }
+
+    /// Gradient accumulation: each following (non-DP) `trainStep` runs its batch as micro-batches of `size` examples,
+    /// one forward and backward each, and sums their share-weighted gradients before one optimiser step; nil runs the
+    /// whole batch at once. Without BatchNorm the step equals the whole batch's.
+    public func setMicroBatchSize(_ size: Int?) throws {
+        try TorchError.check { fct_torch_model_set_micro_batch_size(handle, Int64(size ?? 0), $0) }
     }
 
     /// FedProx: anchors a proximal term μ/2·‖w − w₀‖² at the current parameters (call after loading the
@@ -97,7 +122,7 @@ public final class TTEModel {
         try? TorchError.check { fct_torch_model_set_dp_sgd(handle, 0, 0, 0, 0, $0) }
     }
 
-    /// One AdamW step on a batch; returns the batch loss.
+    /// One optimiser step on a batch; returns the batch loss.
     ///
     /// Under DP-SGD (`setDPSGD`) the step is DP-SGD's and returns the mean per-sample loss; the batch may then be
     /// empty (`shape.batch` 0, no volumes or targets), which is a noise-only step returning NaN.

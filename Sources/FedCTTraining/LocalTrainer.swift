@@ -40,12 +40,27 @@ public struct DPSGDSettings: Sendable, Hashable, Codable {
 /// Poisson-sampled batches of patients.
 public struct LocalTrainer {
     public var epochs: Int
+    /// Examples per forward/backward pass (the micro-batch when `gradientAccumulation` > 1).
     public var batchSize: Int
+    /// The base learning rate (the schedule's `baseRate`).
     public var learningRate: Double
     public var weightDecay: Double
     public var volumeSize: Int
     /// DP-SGD, or nil for ordinary training. `train` sets (or clears) it on the model each time.
     public var dpSGD: DPSGDSettings?
+    /// The optimiser started afresh at each round.
+    public var optimizer: Optimizer = .adamw
+    /// How the learning rate moves over steps and rounds; its `baseRate` is `learningRate`.
+    public var schedule: LearningRateSchedule.Kind = .constant
+    /// The cosine schedule's final learning rate.
+    public var minimumLearningRate: Double = 0
+    /// Steps of linear warm-up at the start of each round.
+    public var warmupSteps: Int = 0
+    /// Micro-batches of `batchSize` whose gradients are summed before each optimiser step (1: none). Ignored by DP-SGD,
+    /// whose steps already run one example at a time.
+    public var gradientAccumulation: Int = 1
+    /// Random transforms of the training volumes (never of embedded or predicted ones).
+    public var augmentation = VolumeAugmentation()
 
     public init(epochs: Int, batchSize: Int, learningRate: Double, weightDecay: Double, volumeSize: Int, dpSGD: DPSGDSettings? = nil) {
         self.epochs = epochs
@@ -56,17 +71,28 @@ public struct LocalTrainer {
         self.dpSGD = dpSGD
     }
 
-    /// Runs the epochs; `seed` fixes the batch order so a round is reproducible.
+    /// The learning-rate schedule these settings describe.
+    public var learningRateSchedule: LearningRateSchedule {
+        LearningRateSchedule(kind: schedule, baseRate: learningRate, minimumRate: minimumLearningRate, warmupSteps: warmupSteps)
+    }
+
+    /// Runs the epochs of round `round` of `rounds` (for the learning-rate schedule); `seed` fixes the batch order and
+    /// the augmentation so a round is reproducible (the site mixes its identity and the round into it).
+    ///
+    /// Without DP-SGD a step takes batchSize × gradientAccumulation shuffled examples and runs them as micro-batches of
+    /// batchSize (`TTEModel.setMicroBatchSize`).
     ///
     /// Under DP-SGD the unit of privacy is the patient (`subjectID`): each step takes every patient independently
     /// with probability q = batchSize / patients, and one of a sampled patient's scans at random, so a patient
     /// adds at most one clipped gradient to a step. An epoch is patients / batchSize steps, rounded. A step
     /// that draws nobody still adds noise, as in Opacus. The draws and the noise come from `dpSGD.seed`, not from
     /// `seed` (see `DPSGDSettings.seed`). Throws for a BatchNorm encoder.
-    public func train(_ model: TTEModel, on examples: [TTEExample], seed: UInt64) throws -> LocalTrainingResult {
+    public func train(_ model: TTEModel, on examples: [TTEExample], seed: UInt64, round: Int = 1, rounds: Int = 1) throws -> LocalTrainingResult {
         guard !examples.isEmpty else { return LocalTrainingResult(meanLoss: .nan, steps: 0, examples: 0) }
-        try model.resetOptimizer(learningRate: learningRate, weightDecay: weightDecay)
+        let schedule = learningRateSchedule
+        try model.resetOptimizer(optimizer, learningRate: learningRate, weightDecay: weightDecay)
         var random = SeededGenerator(seed: seed)
+        var augmentationRandom = SeededGenerator(seed: seed, stream: "augmentation")
         let batches: [[Int]]
         var samplingRate: Double?
         if let dpSGD {
@@ -83,14 +109,17 @@ public struct LocalTrainer {
             samplingRate = rate
         } else {
             model.disableDPSGD()
-            batches = (0..<epochs).flatMap { _ in examples.indices.shuffled(using: &random).chunks(of: batchSize) }
+            let accumulation = max(1, gradientAccumulation)
+            try model.setMicroBatchSize(accumulation > 1 ? batchSize : nil)
+            batches = (0..<epochs).flatMap { _ in examples.indices.shuffled(using: &random).chunks(of: batchSize * accumulation) }
         }
         var totalLoss = 0.0
         var lossSteps = 0
         var drawn = 0
         for (step, batch) in batches.enumerated() {
+            try model.setLearningRate(schedule.rate(step: step, stepsInRound: batches.count, round: round, rounds: rounds))
             let loss = try model.trainStep(
-                volumes: batch.flatMap { examples[$0].input },
+                volumes: batch.flatMap { augmented(examples[$0].input, using: &augmentationRandom) },
                 shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize),
                 timeAtRisk: batch.flatMap { examples[$0].timeAtRisk },
                 events: batch.flatMap { examples[$0].events })
@@ -104,6 +133,13 @@ public struct LocalTrainer {
         }
         return LocalTrainingResult(meanLoss: totalLoss / Double(lossSteps), steps: batches.count, examples: drawn,
                                    samplingRate: samplingRate, noiseMultiplier: dpSGD?.noiseMultiplier)
+    }
+
+    /// A training volume with a fresh draw of `augmentation` applied (unchanged when it is the identity).
+    private func augmented(_ volume: [Float], using random: inout SeededGenerator) -> [Float] {
+        guard !augmentation.isIdentity else { return volume }
+        let draw = augmentation.draw(squarePlane: true, using: &random)
+        return VolumeAugmentation.apply(draw, to: volume, depth: volumeSize, height: volumeSize, width: volumeSize)
     }
 
     /// DP-SGD's schedule for a round over `patients` patients: the Poisson sampling rate q = batchSize / patients

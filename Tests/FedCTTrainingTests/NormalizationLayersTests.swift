@@ -19,3 +19,20 @@ final class NormalizationLayersTests: XCTestCase {
         XCTAssertEqual(ranges.reduce(0) { $0 + $1.count }, model.tensors.filter { local.contains($0.name) }.reduce(0) { $0 + $1.count })
     }
 }
+
+final class NormalizationLayersDenseNetAndBottleneckTests: XCTestCase {
+    func testFindsDenseNetAndBottleneckNormsByMONAIsNames() throws {
+        let dense = try TTEModel(encoder: EncoderConfig(architecture: .densenet121, width: 4, norm: .batch), head: TTEHeadConfig(tasks: 1, pieces: 1, rank: 1), seed: 1)
+        let names = dense.tensors.map(\.name)
+        let local = names.filter(NormalizationLayers.contains)
+        // Every norm (norm0, 58 dense-layer norms × 2, 3 transition norms, norm5) has weight, bias, running_mean, running_var.
+        XCTAssertEqual(local.count, (1 + 58 * 2 + 3 + 1) * 4)
+        for name in ["features.norm0.weight", "features.denseblock1.denselayer1.layers.norm2.running_var", "features.transition3.norm.bias",
+                     "features.norm5.running_mean"] {
+            XCTAssertTrue(local.contains(name), name)
+        }
+        XCTAssertFalse(local.contains { $0.contains("conv") || $0.hasPrefix("head.") })
+        let bottleneck = try TTEModel(encoder: EncoderConfig(depth: 50, width: 2, norm: .group), head: TTEHeadConfig(tasks: 1, pieces: 1, rank: 1), seed: 1)
+        XCTAssertTrue(bottleneck.tensors.map(\.name).filter(NormalizationLayers.contains).contains("layer3.5.bn3.weight"))
+    }
+}

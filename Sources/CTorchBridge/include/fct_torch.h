@@ -1,4 +1,5 @@
-/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet encoder, MOTOR time-to-event head, AdamW, DP-SGD, flat state.
+/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet / DenseNet-121 encoders, MOTOR time-to-event head, optimisers,
+ * gradient accumulation, DP-SGD, flat state.
  *
  * Conventions (after mlx-c): every name is prefixed fct_torch_; no C++ type crosses this header; handles are
  * opaque pointers freed by their _free function; no C++ exception escapes a call. A model handle is not
@@ -28,17 +29,30 @@ enum {
     FCT_TORCH_INTERNAL_ERROR = 3,
 };
 
-/** Normalisation layers of the encoder (always registered as bn1, bn2, downsample.1, as in MONAI):
+/** Encoder architectures, with MONAI's module names (monai.networks.nets.ResNet and DenseNet121). */
+typedef enum fct_torch_architecture { FCT_TORCH_ARCH_RESNET = 0, FCT_TORCH_ARCH_DENSENET121 = 1 } fct_torch_architecture;
+
+/** Optimisers (libtorch's, as PyTorch's): AdamW (decoupled weight decay), Adam (weight decay added to the gradient, L2),
+ * SGD with momentum. */
+typedef enum fct_torch_optimizer { FCT_TORCH_OPTIMIZER_ADAMW = 0, FCT_TORCH_OPTIMIZER_ADAM = 1, FCT_TORCH_OPTIMIZER_SGD = 2 } fct_torch_optimizer;
+
+/** Normalisation layers of the encoder, registered under MONAI's names (ResNet: bn1, bn2, bn3, downsample.1;
+ * DenseNet: norm0, norm1, norm2, norm, norm5):
  * BatchNorm3d with running statistics; GroupNorm with the largest group count <= 8 dividing the channels;
  * InstanceNorm3d with affine parameters and no running statistics. eps 1e-5 throughout. */
 typedef enum fct_torch_norm { FCT_TORCH_NORM_BATCH = 0, FCT_TORCH_NORM_GROUP = 1, FCT_TORCH_NORM_INSTANCE = 2 } fct_torch_norm;
 
 typedef struct fct_torch_model_config {
-    /** ResNet depth: 10, 18 or 34 (basic blocks; layers [1,1,1,1], [2,2,2,2], [3,4,6,3]). */
+    /** The encoder family. */
+    fct_torch_architecture architecture;
+    /** ResNet depth: 10, 18 or 34 (basic blocks; layers [1,1,1,1], [2,2,2,2], [3,4,6,3]) or 50 (bottleneck blocks,
+     * [3,4,6,3], expansion 4). Ignored by DenseNet-121. */
     int32_t depth;
-    /** Channels of the first stage; stages have w, 2w, 4w, 8w channels; the embedding has 8w features. */
+    /** ResNet: channels of the first stage; stages have w, 2w, 4w, 8w planes; the embedding has 8w features (32w for
+     * depth 50). DenseNet-121: init_features (even; growth rate w/2, so 64 is MONAI's default); the embedding has
+     * 16w features. */
     int32_t width;
-    /** Stride of the 7x7x7 stem convolution (padding 3); values below 1 are taken as 1. */
+    /** Stride of the 7x7x7 stem convolution (padding 3); values below 1 are taken as 1 (MONAI's DenseNet uses 2). */
     int32_t stem_stride;
     /** Normalisation layer kind. */
     fct_torch_norm norm;
@@ -66,7 +80,7 @@ void fct_torch_manual_seed(uint64_t seed);
 /** The libtorch version string (static storage). */
 const char *fct_torch_version(void);
 
-/** Builds a model with a fresh AdamW (lr 1e-3, weight decay 1e-2). Seeding and initialisation run under a
+/** Builds a model with a fresh AdamW (lr 1e-3, weight decay 1e-2, betas 0.9/0.999, eps 1e-8). Seeding and initialisation run under a
  * process-wide lock, so models created concurrently are still deterministic. The config is copied. */
 int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_model **out, char **error);
 /** Frees a model. NULL is allowed. */
@@ -82,7 +96,7 @@ int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index,
                                     const int64_t **shape, int64_t *numel);
 /** Total floats in the flat state (sum of the tensors' element counts). */
 int64_t fct_torch_model_state_size(const fct_torch_model *model);
-/** Features per embedding: 8 * width. */
+/** Features per embedding (see fct_torch_model_config.width). */
 int64_t fct_torch_model_embedding_dim(const fct_torch_model *model);
 /** Copies the flat state into `destination` (`count` must equal the state size). */
 int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination, int64_t count, char **error);
@@ -90,9 +104,23 @@ int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination,
  * exporting afterwards returns the same bits. The optimizer's moments are kept. */
 int32_t fct_torch_model_import_state(fct_torch_model *model, const float *source, int64_t count, char **error);
 
-/** Replaces the optimizer with a fresh AdamW (no moment estimates) over all parameters; once per round. */
-int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, double learning_rate, double weight_decay,
-                                        double beta1, double beta2, double eps, char **error);
+/** Replaces the optimizer with a fresh one of `kind` (no moment estimates) over all parameters; once per round.
+ * Adam/AdamW use beta1, beta2 and eps; SGD takes beta1 as its momentum and ignores beta2 and eps. */
+int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, fct_torch_optimizer kind, double learning_rate,
+                                        double weight_decay, double beta1, double beta2, double eps, char **error);
+
+/** Sets the optimizer's learning rate for the following steps (a schedule calls it before each step); the moment
+ * estimates are kept. */
+int32_t fct_torch_model_set_learning_rate(fct_torch_model *model, double learning_rate, char **error);
+
+/**
+ * Gradient accumulation: from now on each (non-DP) training step runs its batch as consecutive micro-batches of
+ * `size` examples (the last may be smaller), one forward and backward each, with each micro-batch's mean loss
+ * weighted by its share of the batch, then one optimizer step. The gradient equals the whole batch's for an encoder
+ * without BatchNorm (BatchNorm normalises each micro-batch with its own statistics). 0 (the default) runs the whole
+ * batch at once. Peak activation memory is that of one micro-batch.
+ */
+int32_t fct_torch_model_set_micro_batch_size(fct_torch_model *model, int64_t size, char **error);
 
 /**
  * FedProx: from now on each training step adds mu/2 · ||w − w₀||² over the parameters to the loss, where w₀ are
@@ -117,7 +145,8 @@ int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, dou
 /**
  * One optimisation step on a batch. `volumes` is [batch, 1, depth, height, width] float32, read in place
  * (not copied, not written). `time_at_risk` and `event` are [batch, pieces, tasks]; the caller checks their
- * counts. Training mode: forward, loss, backward, AdamW step. Writes the batch loss (before the step).
+ * counts. Training mode: forward, loss, backward (per micro-batch, see set_micro_batch_size), optimizer step. Writes
+ * the batch loss (before the step).
  * Under DP-SGD (fct_torch_model_set_dp_sgd) the step is DP-SGD's, the loss is the mean per-sample loss, and
  * batch may be 0 (a noise-only step; the pointers may then be NULL and the loss written is NaN).
  */
@@ -137,8 +166,9 @@ int32_t fct_torch_model_predict(fct_torch_model *model, const float *volumes, in
 
 /**
  * The piecewise-exponential time-to-event loss on given log2 hazards [batch, pieces, tasks]:
- * with ln λ = z · ln 2, mean(exp(ln λ) · t) − mean(δ · ln λ), means over all batch·pieces·tasks entries.
- * The same C++ function the training step uses.
+ * with ln λ = z · ln 2, mean(exp(ln λ + ln t)) − mean(δ · ln λ), means over all batch·pieces·tasks entries, in
+ * float64 (an entry with t = 0 adds exactly 0 to the first mean, whatever z). The same C++ function the training
+ * step uses.
  */
 int32_t fct_torch_tte_loss(const float *log2_hazard, const float *time_at_risk, const float *event, int64_t batch,
                            int64_t pieces, int64_t tasks, double *loss, char **error);

@@ -66,7 +66,8 @@ public struct JobStateMachine: Sendable {
     public private(set) var uploaded: Set<String> = []
     /// Which start of the open (or next) round this is: 1, then 2, … after aborted attempts.
     public private(set) var attempt = 1
-    private var lastSeen: [String: Double] = [:]
+    /// When each site was last heard from (monotonic seconds, as passed in `now`).
+    public private(set) var lastSeen: [String: Double] = [:]
     private var roundStartedAt: Double = 0
 
     /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`.
