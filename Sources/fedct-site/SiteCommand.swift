@@ -44,13 +44,11 @@ struct SiteCommand: AsyncParsableCommand {
             work.cancel()
         }
         defer { stop.cancel() }
-        do {
-            try await work.value
-        } catch where work.isCancelled {
-            // Stopped by a signal: the step in progress was abandoned; every ledger line already written is whole and fsynced.
-            logger.info("stopped", metadata: ["error": "\(error)"])
-        }
+        let outcome = await work.result
         await metrics?.close()
+        // Stopped by a signal: the step in progress finished or was abandoned; every ledger line written is whole and fsynced.
+        guard work.isCancelled else { return try outcome.get() }
+        logger.info("stopped")
     }
 }
 

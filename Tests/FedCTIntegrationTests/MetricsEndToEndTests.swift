@@ -42,17 +42,7 @@ final class MetricsEndToEndTests: XCTestCase {
         let admin = try AdminClient(address: address, tls: TLSConfig.load(
             caFile: root.appending(path: "pki/admin/ca.pem").path, certificateFile: root.appending(path: "pki/admin/cert.pem").path,
             keyFile: root.appending(path: "pki/admin/key.pem").path))
-        var spec = Fedct_V1_JobSpec.defaults
-        spec.name = "metrics-it"
-        spec.rounds = 2
-        spec.minSites = 1
-        spec.roundDeadlineSeconds = 120
-        spec.encoder.width = 2
-        spec.tte.rank = 4
-        spec.training.volumeSize = 16
-        spec.training.batchSize = 4
-        spec.secureAggregation.enabled = false
-        let job = try await admin.submit(spec).jobID
+        let job = try await admin.submit(.tiny(name: "metrics-it", rounds: 2, minSites: 1, secure: false)).jobID
         var status = try await admin.job(job)
         let deadline = Date().addingTimeInterval(180)
         while ![.succeeded, .failed, .cancelled].contains(status.state) && Date() < deadline {
