@@ -135,7 +135,7 @@ extension Coordinator {
         guard var secure = active?.secure else { return }
         let actions = secure.server.closeMasking(now: now())
         active?.secure = secure
-        logger.info("secure aggregation unmasking", metadata: ["round": "\(round)", "survivors": "\(secure.server.survivors.joined(separator: ","))"])
+        logger.info("secure aggregation unmasking", metadata: ["job": "\(secure.server.context.jobID)", "round": "\(round)", "survivors": "\(secure.server.survivors.joined(separator: ","))"])
         performSecure(actions)
     }
 
@@ -152,7 +152,7 @@ extension Coordinator {
     private func logStepChange(from before: SecAggServerRound.Phase, to server: SecAggServerRound) {
         guard before == .sharing, server.phase == .masking else { return }
         logger.info("secure aggregation keys shared; masked inputs open", metadata: [
-            "round": "\(server.context.round)", "share_senders": "\(server.shareSenders.joined(separator: ","))", "threshold": "\(server.threshold)",
+            "job": "\(server.context.jobID)", "round": "\(server.context.round)", "share_senders": "\(server.shareSenders.joined(separator: ","))", "threshold": "\(server.threshold)",
         ])
     }
 
@@ -162,7 +162,7 @@ extension Coordinator {
             let round = secure.server.context.round
             switch action {
             case .exclude(let sites):
-                logger.notice("sites left the round before masking", metadata: ["round": "\(round)", "sites": "\(sites.joined(separator: ","))"])
+                logger.notice("sites left the round before masking", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(sites.joined(separator: ","))"])
                 let more = active!.machine.participantsLeft(sites, round: round)
                 perform(more)
             case .unmaskingComplete:

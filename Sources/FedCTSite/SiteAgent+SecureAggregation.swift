@@ -67,7 +67,7 @@ extension SiteAgent {
         request.shares = try session.shareKeys(advertisements: step.advertisements, threshold: Int(step.threshold),
                                                parameters: task.spec.secureParameters, verify: credentials.verify)
         try await link.shareKeys(request)
-        logger.info("secure aggregation keys shared", metadata: ["round": "\(task.round)", "sites": "\(step.advertisements.count)", "threshold": "\(step.threshold)"])
+        logger.info("secure aggregation keys shared", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "sites": "\(step.advertisements.count)", "threshold": "\(step.threshold)"])
         return session
     }
 
@@ -78,7 +78,7 @@ extension SiteAgent {
         let spec = task.spec
         let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
         let norm = encoding.clipFactor(delta).norm
-        logger.info("update encoded", metadata: ["l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
+        logger.info("update encoded", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
                                                  "clipped": "\(norm > encoding.clipNorm)"])
         if spec.privacy.level == "site" {
             try recordPrivacySpend([siteLevelSpend(task)])
