@@ -4,7 +4,8 @@ import FedCTData
 import Foundation
 
 struct Synth: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Generate synthetic multi-site CT volumes, MEDS events and cohorts.")
+    static let configuration = CommandConfiguration(
+        abstract: "Generate synthetic multi-site CT volumes, MEDS events, reports, clinical features and cohorts, with ground truth.")
 
     @Option(name: .long, help: "Number of sites.")
     var sites = 3
@@ -24,6 +25,12 @@ struct Synth: ParsableCommand {
     @Flag(name: .long, help: "Also write each volume as a DICOM CT series folder (site-N/dicom/<subject>/) and point the cohort manifests at them.")
     var dicom = false
 
+    @Flag(name: .long, help: "Benchmark baseline: write one rendered volume per site as every patient's NIfTI file, and nothing else.")
+    var volumesOnly = false
+
+    @Flag(name: .long, help: "Print JSON (sites, patients per site, volume size, seed, output folder, seconds).")
+    var json = false
+
     func run() throws {
         let counts = patients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !counts.isEmpty, counts.count == 1 || counts.count == sites else {
@@ -31,7 +38,16 @@ struct Synth: ParsableCommand {
         }
         let perSite = counts.count == 1 ? Array(repeating: counts[0], count: sites) : counts
         let started = Date()
-        try SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed, dicom: dicom).write(to: URL(fileURLWithPath: out))
+        let consortium = SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed, dicom: dicom)
+        if volumesOnly {
+            try consortium.writeVolumesOnly(to: URL(fileURLWithPath: out))
+        } else {
+            try consortium.write(to: URL(fileURLWithPath: out))
+        }
+        if json {
+            return try JSONOutput.print(["sites": sites, "patients_per_site": perSite, "volume_size": size, "seed": NSNumber(value: seed), "dicom": dicom,
+                                         "out": out, "seconds": Date().timeIntervalSince(started)])
+        }
         print("wrote \(perSite.reduce(0, +)) patients across \(sites) sites (\(size)³ volumes\(dicom ? ", NIfTI and DICOM series" : "")) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 }

@@ -57,7 +57,7 @@ final class DataPreflightTests: XCTestCase {
         let bytes = try Data(contentsOf: truncated)
         try bytes.prefix(bytes.count / 2).write(to: truncated)
         cohort.append(cohort[3])
-        cohort.append("ghost-ct,ghost,scans/s1-00002.nii.gz,2020-01-01,train")
+        cohort.append("ghost-ct,ghost,scans/s1-00002.nii.gz,2020-01-01,train,,,")
         try write(cohort, to: "cohort.csv")
         var table = try lines("events.csv")
         table.append("s1-00003,2020-02-30T10:00:00,LAB/X,1")

@@ -108,6 +108,7 @@ public struct DataPreflight: Sendable {
         }
         let recordEnd = readEvents(events, into: &report)
         if let entries { checkScans(entries, manifestPath: manifestPath, events: events, recordEnd: recordEnd, into: &report) }
+        if let entries { checkReportsAndClinicalRows(entries, manifestPath: manifestPath, into: &report) }
         report.problems = report.problems.enumerated().sorted {
             ($0.element.file, $0.element.line ?? 0, $0.offset) < ($1.element.file, $1.element.line ?? 0, $1.offset)
         }.map(\.element)

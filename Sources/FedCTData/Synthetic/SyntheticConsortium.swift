@@ -1,16 +1,19 @@
-// SyntheticConsortium: writes multi-site CT + MEDS EHR data whose outcomes are driven by image biomarkers, with ground truth.
+// SyntheticConsortium: writes multi-site CT + MEDS EHR + reports + clinical data whose outcomes are driven by image biomarkers, with ground truth.
 import FedCTCore
 import Foundation
+import Synchronization
 
-/// A deterministic synthetic consortium: per site, NIfTI chest volumes (and, on request, DICOM series of the
-/// same volumes), a MEDS event table and a cohort manifest; plus one ground-truth file (latent biomarkers and true hazards) for oracle
-/// evaluation only — sites never read it.
+/// A deterministic synthetic consortium: per site, NIfTI chest volumes (and, on request, DICOM series of the same
+/// volumes), a MEDS event table with thousands of background codes, a radiology report per scan, a clinical features
+/// table, a diagnosis ontology and a cohort manifest; plus one ground-truth file (latent factors and true hazards) for
+/// oracle evaluation only — sites never read it.
 ///
-/// Outcomes (codes `DEATH`, `PE`, `PH`) and image-related diagnoses recorded after the scan (nodule,
-/// lung cancer, emphysema, COPD, cardiomegaly, heart failure) are exponential event times whose
-/// hazards rise with lesion size, emphysema, heart size and age, so a model that sees the image can
-/// rank patients' risk. Body habitus, lung size and position vary without carrying risk. Sites differ
-/// in scanner noise, HU calibration, slice thickness, population mix and size.
+/// Outcomes (`SyntheticOutcome.all`: death, PE, PH, readmission and seven diagnoses) are exponential event times whose
+/// hazards rise with lesion size, emphysema, effusion, heart size, age and male sex, so a model that sees the image
+/// can rank patients' risk. Body habitus, lung size and position vary without carrying risk. Sites differ in scanner
+/// noise, HU calibration, slice thickness, population mix, code popularity and size (`SyntheticSiteProfile`).
+/// Each patient draws from its own seeded streams, so patients render in parallel and the files do not depend on the
+/// number of threads.
 public struct SyntheticConsortium: Sendable {
     public var patientsPerSite: [Int]
     public var volumeSize: Int
@@ -22,9 +25,13 @@ public struct SyntheticConsortium: Sendable {
     /// Study and series UIDs are `2.25.` UIDs drawn from the seed, so the files stay reproducible.
     public var dicom = false
 
+    /// The outcomes of the demo's job: death, pulmonary embolism, pulmonary hypertension.
     public static let outcomeCodes = ["DEATH", "PE", "PH"]
     /// Diagnoses whose timing after the scan depends on what the image shows.
-    public static let findingCodes = ["ICD10/R91.1", "ICD10/C34", "ICD10/J43", "ICD10/J44", "ICD10/I51.7", "ICD10/I50"]
+    public static var findingCodes: [String] { SyntheticOutcome.all.map(\.code).filter { $0.hasPrefix("ICD10/") } }
+    /// The ontology file written beside each site's tables.
+    public static let ontologyName = "ontology.csv"
+    public static let groundTruthName = "ground_truth.csv"
 
     public init(patientsPerSite: [Int], volumeSize: Int, seed: UInt64, dicom: Bool = false) {
         self.patientsPerSite = patientsPerSite
@@ -35,121 +42,133 @@ public struct SyntheticConsortium: Sendable {
 
     public static func siteName(_ index: Int) -> String { "site-\(index + 1)" }
 
+    /// The header of `ground_truth.csv`.
+    public static var groundTruthHeader: String {
+        "site,subject_id,scan_id,age,sex,pack_years,lesion,emphysema,heart,effusion,effusion_side,body_scale,lung_scale,follow_up_years,"
+            + SyntheticOutcome.all.map { "hazard_\($0.name)" }.joined(separator: ",") + "\n"
+    }
+
     /// Writes every site's folder (`<out>/site-N`) and `<out>/ground_truth.csv`.
     public func write(to directory: URL) throws {
+        try validate()
+        var truth = Self.groundTruthHeader
+        for (site, patients) in patientsPerSite.enumerated() {
+            truth += try writeSite(site, patients: patients, into: directory.appending(path: Self.siteName(site)))
+        }
+        try Data(truth.utf8).write(to: directory.appending(path: Self.groundTruthName))
+    }
+
+    /// The benchmark baseline: renders one volume per site and writes it as every patient's `scans/<subject>.nii.gz`, with
+    /// the same parallelism as `write(to:)`, and nothing else — what writing the volumes costs without rendering them.
+    public func writeVolumesOnly(to directory: URL) throws {
+        try validate()
+        for (site, patients) in patientsPerSite.enumerated() {
+            let folder = directory.appending(path: Self.siteName(site))
+            try FileManager.default.createDirectory(at: folder.appending(path: "scans"), withIntermediateDirectories: true)
+            var random = SeededGenerator(seed: seed, stream: "site-\(site)-patient-0")
+            let patient = SyntheticPatient.draw(subjectID: Self.subjectID(site: site, patient: 0), site: .site(site), random: &random)
+            let volume = ChestPhantom.render(size: volumeSize, biomarkers: patient.biomarkers, habitus: patient.habitus,
+                                             scanner: SyntheticSiteProfile.site(site).scanner, random: &random)
+            _ = try Self.parallelMap(patients) { index in
+                try volume.writeNIfTI(path: folder.appending(path: "scans/\(Self.subjectID(site: site, patient: index)).nii.gz").path)
+            }
+        }
+    }
+
+    private func validate() throws {
         guard !patientsPerSite.isEmpty, patientsPerSite.allSatisfy({ $0 >= 4 }) else {
             throw FedCTError(.invalidConfiguration, "synthetic data needs at least one site and at least 4 patients per site")
         }
         guard (16...512).contains(volumeSize) else {
             throw FedCTError(.invalidConfiguration, "volume size \(volumeSize) must be between 16 and 512")
         }
-        var truth = "site,subject_id,lesion,emphysema,heart,age,sex,hazard_death,hazard_pe,hazard_ph\n"
-        for (site, patients) in patientsPerSite.enumerated() {
-            truth += try writeSite(site, patients: patients, into: directory.appending(path: Self.siteName(site)))
-        }
-        try Data(truth.utf8).write(to: directory.appending(path: "ground_truth.csv"))
     }
 
-    private func scanner(site: Int) -> ScannerProfile {
-        let noise = [12.0, 22.0, 30.0, 16.0, 26.0]
-        let offset = [0.0, 15.0, -12.0, 8.0, -5.0]
-        let thickness = [1.25, 2.5, 2.0, 1.0, 3.0]
-        return ScannerProfile(noiseHU: noise[site % 5], offsetHU: offset[site % 5], sliceThickness: thickness[site % 5], pixelSpacing: 0.75)
+    static func subjectID(site: Int, patient: Int) -> String { "s\(site + 1)-\(String(format: "%05d", patient))" }
+
+    /// The text each patient adds to the site's tables.
+    private struct PatientRows: Sendable {
+        var cohort: String
+        var events: String
+        var clinical: String
+        var truth: String
     }
 
     private func writeSite(_ site: Int, patients: Int, into folder: URL) throws -> String {
-        let manager = FileManager.default
-        try manager.createDirectory(at: folder.appending(path: "scans"), withIntermediateDirectories: true)
-        var random = SeededGenerator(seed: seed, stream: "site-\(site)")
-        let scannerProfile = scanner(site: site)
-        // Population mix: sites differ in age and emphysema prevalence.
-        let ageShift = Double(site % 3) * 4 - 4
-        let emphysemaShift = Double((site + 1) % 3) * 0.1
-
-        var cohort = "scan_id,subject_id,image_path,index_time,split\n"
-        var events = "subject_id,time,code,numeric_value\n"
-        var truth = ""
-        let heldout = max(1, Int((Double(patients) * heldoutFraction).rounded()))
-        let vocabulary = Self.backgroundVocabulary
-        for patient in 0..<patients {
-            let subject = "s\(site + 1)-\(String(format: "%05d", patient))"
-            let age = min(max(65 + ageShift + 10 * random.normal(), 35), 92)
-            let sex = random.uniform() < 0.5 ? "F" : "M"
-            let markers = ChestBiomarkers(
-                lesion: random.uniform() < 0.35 ? 0 : pow(random.uniform(), 0.8),
-                emphysema: min(max(pow(random.uniform(), 1.5) + emphysemaShift, 0), 1),
-                heart: min(max(1 + 0.13 * random.normal(), 0.75), 1.4))
-            let heartZ = (markers.heart - 1) / 0.13
-            let ageTerm = 0.03 * (age - 65)
-            let hazards = [
-                0.05 * exp(2.4 * markers.lesion + 1.0 * markers.emphysema + 0.5 * heartZ + ageTerm),
-                0.04 * exp(2.0 * markers.lesion + 0.4 * heartZ),
-                0.03 * exp(1.6 * markers.emphysema + 1.0 * heartZ + 0.5 * ageTerm),
-            ]
-            let findingHazards = [
-                markers.lesion > 0 ? 0.25 * exp(2.5 * markers.lesion) : 0.01,
-                0.01 * exp(3.5 * markers.lesion),
-                0.04 * exp(3.0 * markers.emphysema),
-                0.05 * exp(2.0 * markers.emphysema + 0.3 * ageTerm),
-                0.03 * exp(1.5 * heartZ),
-                0.03 * exp(1.2 * heartZ + 0.5 * ageTerm),
-            ]
-            let volume = ChestPhantom.render(size: volumeSize, biomarkers: markers, habitus: ChestHabitus.draw(&random),
-                                             scanner: scannerProfile, random: &random)
-            let niftiName = "scans/\(subject).nii.gz"
-            try volume.writeNIfTI(path: folder.appending(path: niftiName).path)
-            var imageName = niftiName
-            if dicom {
-                imageName = "dicom/\(subject)"
-                // A separate stream, so the NIfTI data and the events are the same with or without DICOM.
-                var uids = SeededGenerator(seed: seed, stream: "dicom-\(subject)")
-                try volume.writeDICOMSeries(folder: folder.appending(path: imageName).path, studyInstanceUID: Self.uid(&uids),
-                                            seriesInstanceUID: Self.uid(&uids), patientID: subject)
-            }
-
-            let indexDay = EventTime.days("2015-01-01")! + floor(random.uniform() * 5 * 365)
-            let censorYears = 0.5 + 4.5 * random.uniform()
-            let outcomeYears = hazards.map { random.exponential(rate: $0) }
-            let findingYears = findingHazards.map { random.exponential(rate: $0) }
-            let endYears = min(censorYears, outcomeYears[0])
-            let split = patient < patients - heldout ? "train" : "heldout"
-            cohort += "\(subject)-ct,\(subject),\(imageName),\(EventTime.iso8601(days: indexDay + 0.4)),\(split)\n"
-
-            events += "\(subject),\(EventTime.iso8601(days: indexDay - age * 365.25)),MEDS_BIRTH,\n"
-            events += "\(subject),,SEX/\(sex),\n"
-            // Background history and follow-up: visits with diagnoses and labs, unrelated to outcomes.
-            var day = indexDay - 3 * 365
-            while true {
-                day += random.exponential(rate: 5) * 365.25
-                if day > indexDay + endYears * 365.25 { break }
-                events += "\(subject),\(EventTime.iso8601(days: day)),VISIT/OUTPATIENT,\n"
-                for _ in 0..<(1 + Int(random.uniform() * 3)) {
-                    let code = vocabulary[Int(random.uniform() * Double(vocabulary.count))]
-                    let value = code.hasPrefix("LAB/") ? String(format: "%.2f", 50 + 20 * random.normal()) : ""
-                    events += "\(subject),\(EventTime.iso8601(days: day)),\(code),\(value)\n"
-                }
-            }
-            for (code, years) in zip(Self.outcomeCodes + Self.findingCodes, outcomeYears + findingYears) where years <= endYears {
-                events += "\(subject),\(EventTime.iso8601(days: indexDay + years * 365.25)),\(code),\n"
-            }
-            // The record ends at death or at the last contact before censoring.
-            events += "\(subject),\(EventTime.iso8601(days: indexDay + endYears * 365.25)),VISIT/END_OF_RECORD,\n"
-            let hazardText = hazards.map { String(format: "%.6f", $0) }.joined(separator: ",")
-            truth += "\(Self.siteName(site)),\(subject),\(markers.lesion),\(markers.emphysema),\(markers.heart),\(String(format: "%.1f", age)),\(sex),\(hazardText)\n"
+        for subfolder in ["scans", "reports"] {
+            try FileManager.default.createDirectory(at: folder.appending(path: subfolder), withIntermediateDirectories: true)
         }
-        try Data(cohort.utf8).write(to: folder.appending(path: SiteDataset.manifestName))
-        try Data(events.utf8).write(to: folder.appending(path: SiteDataset.eventsName))
-        return truth
+        let profile = SyntheticSiteProfile.site(site)
+        let vocabulary = SyntheticVocabulary(seed: seed, site: site)
+        let heldout = max(1, Int((Double(patients) * heldoutFraction).rounded()))
+        let rows = try Self.parallelMap(patients) { index in
+            try writePatient(index, site: site, profile: profile, vocabulary: vocabulary,
+                             split: index < patients - heldout ? "train" : "heldout", into: folder)
+        }
+        let cohortHeader = "scan_id,subject_id,image_path,index_time,split,study_id,report_path,clinical_row\n"
+        try Data((cohortHeader + rows.map(\.cohort).joined()).utf8).write(to: folder.appending(path: SiteDataset.manifestName))
+        try Data(("subject_id,time,code,numeric_value\n" + rows.map(\.events).joined()).utf8).write(to: folder.appending(path: SiteDataset.eventsName))
+        try Data((SyntheticClinical.header + rows.map(\.clinical).joined()).utf8).write(to: folder.appending(path: CohortManifest.clinicalTableName))
+        try Data(SyntheticVocabulary.ontologyCSV().utf8).write(to: folder.appending(path: Self.ontologyName))
+        return rows.map(\.truth).joined()
+    }
+
+    /// Draws patient `index` of `site` from its own streams, writes its image(s) and report, and returns its table rows.
+    private func writePatient(_ index: Int, site: Int, profile: SyntheticSiteProfile, vocabulary: SyntheticVocabulary,
+                              split: String, into folder: URL) throws -> PatientRows {
+        let subject = Self.subjectID(site: site, patient: index)
+        let scanID = "\(subject)-ct"
+        var random = SeededGenerator(seed: seed, stream: "site-\(site)-patient-\(index)")
+        let patient = SyntheticPatient.draw(subjectID: subject, site: profile, random: &random)
+        let hazards = SyntheticOutcome.all.map { $0.hazard(patient) }
+        let record = SyntheticRecord(hazards: hazards, random: &random)
+
+        var imageRandom = SeededGenerator(seed: seed, stream: "image-\(subject)")
+        let volume = ChestPhantom.render(size: volumeSize, biomarkers: patient.biomarkers, habitus: patient.habitus,
+                                         scanner: profile.scanner, random: &imageRandom)
+        let niftiName = "scans/\(subject).nii.gz"
+        try volume.writeNIfTI(path: folder.appending(path: niftiName).path)
+        var imageName = niftiName
+        if dicom {
+            imageName = "dicom/\(subject)"
+            // A separate stream, so the NIfTI data and the events are the same with or without DICOM.
+            var uids = SeededGenerator(seed: seed, stream: "dicom-\(subject)")
+            try volume.writeDICOMSeries(folder: folder.appending(path: imageName).path, studyInstanceUID: Self.uid(&uids),
+                                        seriesInstanceUID: Self.uid(&uids), patientID: subject)
+        }
+        var reportRandom = SeededGenerator(seed: seed, stream: "report-\(subject)")
+        let reportName = "reports/\(scanID).txt"
+        try Data(SyntheticReport.text(for: patient, random: &reportRandom).utf8).write(to: folder.appending(path: reportName))
+        var clinicalRandom = SeededGenerator(seed: seed, stream: "clinical-\(subject)")
+        var eventRandom = SeededGenerator(seed: seed, stream: "events-\(subject)")
+
+        let indexTime = EventTime.iso8601(days: record.indexDay + 0.4)
+        let markers = patient.biomarkers
+        let latent: [String] = [
+            Self.siteName(site), subject, scanID, String(format: "%.1f", patient.age), patient.isMale ? "M" : "F",
+            String(format: "%.1f", patient.packYears), "\(markers.lesion)", "\(markers.emphysema)", "\(markers.heart)", "\(markers.effusion)",
+            markers.effusion > 0 ? markers.effusionSide.rawValue : "", "\(patient.habitus.bodyScale)", "\(patient.habitus.lungScale)",
+            String(format: "%.4f", record.endYears),
+        ]
+        return PatientRows(
+            cohort: "\(scanID),\(subject),\(imageName),\(indexTime),\(split),\(subject)-study1,\(reportName),\(scanID)\n",
+            events: record.eventRows(patient, vocabulary: vocabulary, random: &eventRandom),
+            clinical: SyntheticClinical.row(scanID: scanID, patient: patient, random: &clinicalRandom),
+            truth: (latent + hazards.map { String(format: "%.6f", $0) }).joined(separator: ",") + "\n")
+    }
+
+    /// `body(0..<count)` on all cores, results in index order; the first error (by index) is thrown.
+    static func parallelMap<Result: Sendable>(_ count: Int, _ body: @Sendable (Int) throws -> Result) throws -> [Result] {
+        let results = Mutex<[Swift.Result<Result, any Error>?]>(Array(repeating: nil, count: count))
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let result = Swift.Result { try body(index) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { $0 }.map { try $0!.get() }
     }
 
     /// A UID under the 2.25 root (an integer below 2¹²⁸, as UUID-derived UIDs are), drawn from `random`.
     static func uid(_ random: inout SeededGenerator) -> String {
         "2.25.\(UInt128(random.next()) << 64 | UInt128(random.next()))"
     }
-
-    /// Background codes: diagnoses and labs with no link to the outcomes.
-    static let backgroundVocabulary: [String] =
-        (0..<120).map { "ICD10/J\(String(format: "%02d", $0 % 100)).\($0 / 100)" }
-        + (0..<60).map { "ICD10/I\(String(format: "%02d", $0))" }
-        + (0..<40).map { "LAB/\(1000 + $0 * 7)" }
 }
