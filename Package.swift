@@ -71,7 +71,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "FedCTData", dependencies: ["FedCTCore", "CNIfTI", "CDICOMBridge"]),
+        .target(
+            name: "FedCTData",
+            dependencies: [
+                "FedCTCore", "CNIfTI", "CDICOMBridge",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "FedCTIdentity",
             dependencies: [

@@ -208,12 +208,16 @@ public final class SiteAgent {
 
     /// The site's data prepared for a job's targets and input size, loaded once per distinct setting.
     private func dataset(for spec: Fedct_V1_JobSpec) throws -> SiteDataset {
-        let key = "\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)|\(spec.training.volumeSize)"
+        let pipeline = spec.preprocessingPipeline
+        let key = "\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)|\(pipeline.parameters)"
         if let cached = datasets[key] { return cached }
-        let dataset = try SiteDataset.load(directory: config.dataDirectory, labeler: spec.labeler,
-                                           preprocessing: Preprocessing(size: Int(spec.training.volumeSize)))
+        let cache = try PreprocessingCache(directory: URL(fileURLWithPath: config.stateDirectory).appending(path: "preprocessed").path,
+                                           maxBytes: config.preprocessedCacheMaxBytes, logger: logger)
+        let dataset = try SiteDataset.load(directory: config.dataDirectory, labeler: spec.labeler, preprocessing: pipeline, cache: cache)
+        let cached = cache.statistics
         logger.info("data loaded", metadata: ["train": "\(dataset.train.count)", "heldout": "\(dataset.heldout.count)",
-                                              "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)"])
+                                              "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)",
+                                              "preprocessed_from_cache": "\(cached.hits)", "preprocessed_from_scans": "\(cached.sourceReads)"])
         datasets[key] = dataset
         return dataset
     }

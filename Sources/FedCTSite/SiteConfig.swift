@@ -14,6 +14,8 @@ public struct SiteConfig: Sendable {
     public var dataDirectory: String
     public var threads: Int
     public var stateDirectory: String
+    /// `data.cache_max_gib`: the most bytes the preprocessed-input cache (`<state_dir>/preprocessed`) keeps; nil: unbounded.
+    public var preprocessedCacheMaxBytes: Int?
     /// Keep a copy of every update payload sent, beside the egress ledger (for audits and tests).
     public var archiveUpdates: Bool
     public var maxMessageBytes: Int
@@ -47,8 +49,12 @@ public struct SiteConfig: Sendable {
         certificateFile = resolve(try required(tls, "cert"))
         keyFile = resolve(try required(tls, "key"))
         guard let data = try yaml.section("data") else { throw yaml.error("data", "is required (dir)") }
-        try data.rejectUnknownKeys(["dir"])
+        try data.rejectUnknownKeys(["dir", "cache_max_gib"])
         dataDirectory = resolve(try required(data, "dir"))
+        if let gib = try data.double("cache_max_gib") {
+            guard gib > 0, gib.isFinite else { throw data.error("cache_max_gib", "must be a positive number of GiB (got \(gib)); leave it out for no limit") }
+            preprocessedCacheMaxBytes = Int(gib * Double(1 << 30))
+        }
         threads = try yaml.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw yaml.error("threads", "must be at least 1") }
         stateDirectory = resolve(try yaml.string("state_dir") ?? "state")

@@ -1,5 +1,6 @@
 // ModelFactory: builds the libtorch model a job specifies and converts its state to and from FedCT's model blobs.
 public import FedCTCore
+public import FedCTData
 public import FedCTProto
 public import FedCTTorch
 
@@ -18,6 +19,15 @@ extension Fedct_V1_JobSpec {
 
     /// The labeler that turns follow-up into this job's targets.
     public var labeler: TTELabeler { TTELabeler(taskCodes: tte.taskCodes, pieceEdgesDays: tte.pieceEdgesDays) }
+
+    /// The preprocessing pipeline the job specifies (`preprocessing:`, validated by `validate(source:)`).
+    public var preprocessingPipeline: Preprocessing {
+        let spacing = preprocessing.spacingMm.count == 3 ? (x: preprocessing.spacingMm[0], y: preprocessing.spacingMm[1], z: preprocessing.spacingMm[2]) : nil
+        return Preprocessing(shape: inputShape, orientation: AxisCodes(preprocessing.orientation), spacing: spacing,
+                             windowLow: Float(preprocessing.windowLowHu), windowHigh: Float(preprocessing.windowHighHu),
+                             normalization: Preprocessing.Normalization(rawValue: preprocessing.normalization) ?? .window,
+                             padHU: Float(preprocessing.padHu))
+    }
 }
 
 extension TTEModel {

@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
         var train: [TTEExample] = []
         var heldout: [TTEExample] = []
         for folder in data {
-            let dataset = try SiteDataset.load(directory: folder, labeler: spec.labeler, preprocessing: Preprocessing(size: Int(spec.training.volumeSize)))
+            let dataset = try SiteDataset.load(directory: folder, labeler: spec.labeler, preprocessing: spec.preprocessingPipeline)
             train += dataset.train
             heldout += dataset.heldout
         }

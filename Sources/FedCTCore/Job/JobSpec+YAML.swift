@@ -35,6 +35,7 @@ extension Fedct_V1_JobSpec {
         spec.secureAggregation.maxCorruptFraction = 0.05
         spec.privacy.level = "none"
         spec.privacy.delta = 1e-5
+        spec.preprocessing = .defaults
         return spec
     }
 
@@ -42,7 +43,7 @@ extension Fedct_V1_JobSpec {
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec.defaults
         try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy",
-                                    "secure_aggregation", "privacy"])
+                                    "secure_aggregation", "privacy", "preprocessing"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
         if let value = try yaml.int("min_sites") { spec.minSites = Int32(clamping: value) }
@@ -103,6 +104,7 @@ extension Fedct_V1_JobSpec {
             if let value = try privacy.double("delta") { spec.privacy.delta = value }
             if let value = try privacy.double("target_epsilon") { spec.privacy.targetEpsilon = value }
         }
+        if let preprocessing = try yaml.section("preprocessing") { try spec.parsePreprocessing(preprocessing) }
         try spec.validate(source: yaml.source)
         self = spec
     }
@@ -139,6 +141,7 @@ extension Fedct_V1_JobSpec {
         guard training.learningRate > 0, training.learningRate.isFinite else { throw fail("training.learning_rate", "must be a positive number") }
         guard training.weightDecay >= 0 else { throw fail("training.weight_decay", "must not be negative") }
         guard (8...512).contains(training.volumeSize) else { throw fail("training.volume_size", "must be between 8 and 512 (got \(training.volumeSize))") }
+        try validatePreprocessing(fail)
         _ = try ServerStrategy(spec: strategy, source: source)
         if secureAggregation.enabled {
             let secure = secureAggregation

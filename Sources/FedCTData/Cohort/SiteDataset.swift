@@ -44,8 +44,10 @@ public struct SiteDataset: Sendable {
         _ = try EHRSource.find(in: directory)
     }
 
-    /// Loads every scan of the cohort, preprocessed, with targets from `labeler`.
-    public static func load(directory: String, labeler: TTELabeler, preprocessing: Preprocessing) throws -> SiteDataset {
+    /// Loads every scan of the cohort, preprocessed, with targets from `labeler`; with a `cache`, inputs already
+    /// preprocessed by the same pipeline from the unchanged scan are read from it instead of decoding the scan.
+    public static func load(directory: String, labeler: TTELabeler, preprocessing: Preprocessing,
+                            cache: PreprocessingCache? = nil) throws -> SiteDataset {
         try checkFolder(directory)
         let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
         let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: Set(labeler.taskCodes))
@@ -55,15 +57,15 @@ public struct SiteDataset: Sendable {
                 dataset.skippedWithoutFollowUp.append(entry.scanID)
                 continue
             }
-            let volume: Volume
+            let input: [Float]
             do {
-                volume = try ScanImage.read(path: entry.imagePath).volume
+                input = try cache?.input(path: entry.imagePath, pipeline: preprocessing) ?? preprocessing.apply(ScanImage.read(path: entry.imagePath))
             } catch let error as FedCTError {
                 throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
             }
             let targets = labeler.labels(firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
             let example = TTEExample(
-                scanID: entry.scanID, subjectID: entry.subjectID, input: preprocessing.apply(volume),
+                scanID: entry.scanID, subjectID: entry.subjectID, input: input,
                 timeAtRisk: targets.timeAtRisk, events: targets.events,
                 firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
             switch entry.split {

@@ -1,41 +1,83 @@
-// Preprocessing: the skeleton pipeline from a HU volume to the network's input cube (window, scale, crop/pad).
+// Preprocessing: a job's one pipeline from a decoded CT scan to the network's input (reorient, resample, crop/pad, window, normalise).
 
-/// Turns a CT volume in Hounsfield units into a `size³` network input.
+/// Turns a CT scan in Hounsfield units into the network's input, in this order:
 ///
-/// HU are clamped to [`windowLow`, `windowHigh`] and mapped linearly to [−1, 1]; the volume is
-/// centre-cropped or padded (with −1, i.e. air) to `size` voxels per side.
+/// 1. reorientation of the voxel axes to `orientation` (permutation and flips only; nil keeps the stored order);
+/// 2. trilinear resampling to `spacing` mm (nil keeps the source spacing), keeping the field of view's centre,
+///    and centre crop or pad to `shape` (x, y, z) with `padHU`, computed together (`Volume.resampled`);
+/// 3. HU clamped to [`windowLow`, `windowHigh`] and mapped linearly to [−1, 1];
+/// 4. with `.zscore`, the volume standardised to mean 0 and standard deviation 1.
+///
+/// The output is x fastest, `shape[0] · shape[1] · shape[2]` values.
 public struct Preprocessing: Sendable, Hashable {
-    public var size: Int
-    public var windowLow: Float = -1000
-    public var windowHigh: Float = 1000
+    /// How window-scaled intensities are finally normalised.
+    public enum Normalization: String, Sendable, Hashable, CaseIterable {
+        /// The window maps to [−1, 1] and that is the input.
+        case window
+        /// After the window, each volume is shifted and scaled to mean 0, standard deviation 1.
+        case zscore
+    }
 
-    public init(size: Int, windowLow: Float = -1000, windowHigh: Float = 1000) {
-        self.size = size
+    public var orientation: AxisCodes?
+    public var spacing: (x: Double, y: Double, z: Double)?
+    public var windowLow: Float
+    public var windowHigh: Float
+    public var shape: [Int]
+    public var normalization: Normalization
+    public var padHU: Float
+
+    public init(shape: [Int], orientation: AxisCodes? = AxisCodes("RAS"), spacing: (x: Double, y: Double, z: Double)? = nil,
+                windowLow: Float = -1000, windowHigh: Float = 1000, normalization: Normalization = .window, padHU: Float = -1024) {
+        precondition(shape.count == 3 && shape.allSatisfy { $0 > 0 }, "shape must be three positive sizes")
+        precondition(windowHigh > windowLow, "the window must not be empty")
+        self.orientation = orientation
+        self.spacing = spacing
         self.windowLow = windowLow
         self.windowHigh = windowHigh
+        self.shape = shape
+        self.normalization = normalization
+        self.padHU = padHU
     }
 
-    public func apply(_ volume: Volume) -> [Float] {
-        let scale = 2 / (windowHigh - windowLow)
-        var out = [Float](repeating: -1, count: size * size * size)
-        // Offsets of the output cube inside the input volume (negative: padding).
-        let ox = (volume.width - size) / 2, oy = (volume.height - size) / 2, oz = (volume.depth - size) / 2
-        for z in 0..<size {
-            let sz = z + oz
-            guard sz >= 0 && sz < volume.depth else { continue }
-            for y in 0..<size {
-                let sy = y + oy
-                guard sy >= 0 && sy < volume.height else { continue }
-                let sourceRow = (sz * volume.height + sy) * volume.width
-                let targetRow = (z * size + y) * size
-                for x in 0..<size {
-                    let sx = x + ox
-                    guard sx >= 0 && sx < volume.width else { continue }
-                    let hu = min(max(volume.voxels[sourceRow + sx], windowLow), windowHigh)
-                    out[targetRow + x] = (hu - windowLow) * scale - 1
-                }
-            }
-        }
-        return out
+    /// A `size³` cube in RAS at the source spacing, windowed to [`windowLow`, `windowHigh`].
+    public init(size: Int, windowLow: Float = -1000, windowHigh: Float = 1000) {
+        self.init(shape: [size, size, size], windowLow: windowLow, windowHigh: windowHigh)
     }
+
+    /// The whole pipeline on a decoded scan.
+    public func apply(_ scan: ScanImage) -> [Float] {
+        apply(orientation.map { scan.reoriented(to: $0) }?.volume ?? scan.volume)
+    }
+
+    /// Steps 2–4 on a volume whose axes are already in the wanted order.
+    public func apply(_ volume: Volume) -> [Float] {
+        var values = volume.resampled(toSpacing: spacing, shape: shape, padValue: padHU).voxels
+        let scale = 2 / (windowHigh - windowLow)
+        for index in values.indices { values[index] = (min(max(values[index], windowLow), windowHigh) - windowLow) * scale - 1 }
+        if normalization == .zscore { Self.standardise(&values) }
+        return values
+    }
+
+    /// Shifts and scales `values` to mean 0 and (population) standard deviation 1; a constant volume becomes all 0.
+    static func standardise(_ values: inout [Float]) {
+        let count = Double(values.count)
+        let mean = values.reduce(0.0) { $0 + Double($1) } / count
+        let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / count
+        let inverse = variance > 0 ? 1 / variance.squareRoot() : 0
+        for index in values.indices { values[index] = Float((Double(values[index]) - mean) * inverse) }
+    }
+
+    /// Every parameter, in a fixed text form: two pipelines give the same text exactly when they compute the same
+    /// input. Part of the cache key (`PreprocessingCache`), together with `version`.
+    public var parameters: String {
+        let spacingText = spacing.map { "\($0.x),\($0.y),\($0.z)" } ?? "source"
+        return "orientation=\(orientation?.description ?? "none");spacing=\(spacingText);window=\(windowLow),\(windowHigh);"
+            + "shape=\(shape.map(String.init).joined(separator: ","));normalization=\(normalization.rawValue);pad=\(padHU)"
+    }
+
+    /// Bumped whenever the pipeline's arithmetic changes, so cached inputs of an older version are never reused.
+    public static let version = 1
+
+    public static func == (lhs: Preprocessing, rhs: Preprocessing) -> Bool { lhs.parameters == rhs.parameters }
+    public func hash(into hasher: inout Hasher) { hasher.combine(parameters) }
 }
