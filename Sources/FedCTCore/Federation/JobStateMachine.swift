@@ -7,6 +7,12 @@
 /// `minSites` sites are live; its participants are the live sites at that moment. It closes when all
 /// participants have uploaded, or at the deadline with those that did if they are at least
 /// `minSites`; otherwise the job fails with the reason.
+///
+/// A job that derives its tasks (`tte.derive_tasks`) starts with the setup stage: its three steps
+/// (`TaskSetupStage`, in `setupStage`; the phase stays `waitingForSites`) open, collect and close like rounds (round numbers 0, −1, −2; same participants
+/// rule, deadline, dropouts and restarts), and round 1 opens only once the coordinator has committed the
+/// derived spec and the initial model (`setupCommitted`). A coordinator restarted before that commit
+/// redoes the setup stage from its first step.
 public struct JobStateMachine: Sendable {
     public struct Policy: Sendable, Equatable {
         public var rounds: Int
@@ -52,7 +58,8 @@ public struct JobStateMachine: Sendable {
 
     /// What the coordinator must do next.
     public enum Action: Sendable, Equatable {
-        /// Combine the uploads of `sites` for `round` and commit the new global model.
+        /// Combine the uploads of `sites` for `round` and commit the new global model; for a round
+        /// below 1, combine the setup step's statistics (`TaskSetupStage(round:)`) instead.
         case aggregate(round: Int, sites: [String])
         case finish
         case fail(String)
@@ -68,14 +75,30 @@ public struct JobStateMachine: Sendable {
     public private(set) var attempt = 1
     /// When each site was last heard from (monotonic seconds, as passed in `now`).
     public private(set) var lastSeen: [String: Double] = [:]
+    /// The setup step under way (the phase stays `waitingForSites` until the setup is committed); nil once
+    /// the derived tasks are committed, or for a job whose tasks are fixed.
+    public private(set) var setupStage: TaskSetupStage?
     private var roundStartedAt: Double = 0
+    /// The open setup step was handed to the coordinator to combine.
+    private var closedSetupStep = false
 
-    /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`.
-    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0) {
+    /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`;
+    /// with `needsSetup` (tasks to derive, none committed yet) it starts with the setup stage and has no model yet.
+    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0, needsSetup: Bool = false) {
         self.policy = policy
         self.globalModelSHA256 = globalModelSHA256
         self.completedRounds = completedRounds
+        if needsSetup { setupStage = .candidates }
         if completedRounds >= policy.rounds { phase = .finished }
+    }
+
+    /// The round number of the open round or setup step (setup steps: 0, −1, −2), nil when none is open.
+    public var openRound: Int? {
+        switch phase {
+        case .training(let round): round
+        case .waitingForSites where !participants.isEmpty: setupStage?.round
+        default: nil
+        }
     }
 
     /// Sites heard from within the liveness timeout.
@@ -100,6 +123,55 @@ public struct JobStateMachine: Sendable {
         default:
             return .wait(retryAfterMilliseconds: policy.retryAfterMilliseconds)
         }
+    }
+
+    /// The setup step `site` should compute and send now, if any (during setup, `taskRequested` answers wait).
+    public func setupStep(for site: String) -> TaskSetupStage? {
+        guard phase == .waitingForSites, participants.contains(site), !uploaded.contains(site), !closedSetupStep else { return nil }
+        return setupStage
+    }
+
+    /// Checks that `site` may send its statistics for setup step `stage`.
+    public func validateSetupSubmission(from site: String, stage: TaskSetupStage) throws {
+        guard setupStage == stage, phase == .waitingForSites, !participants.isEmpty, !closedSetupStep else {
+            throw FedCTError(.failedPrecondition, "\(site) sent statistics for the setup step '\(stage.rawValue)', but \(describe(phase)); they are discarded")
+        }
+        guard participants.contains(site) else {
+            throw FedCTError(.permissionDenied, "\(site) is not a participant of the setup step '\(stage.rawValue)'")
+        }
+        guard !uploaded.contains(site) else {
+            throw FedCTError(.protocolViolation, "\(site) already sent statistics for the setup step '\(stage.rawValue)'")
+        }
+    }
+
+    /// A site's statistics for setup step `stage` arrived and were taken in.
+    public mutating func setupSubmissionAccepted(from site: String, stage: TaskSetupStage, now: Double) throws -> [Action] {
+        try validateSetupSubmission(from: site, stage: stage)
+        lastSeen[site] = now
+        uploaded.insert(site)
+        guard uploaded == participants else { return [] }
+        return closeSetupStep(stage)
+    }
+
+    /// The coordinator combined setup step `stage`: the next step opens (with the sites live then).
+    public mutating func setupStepCommitted(_ stage: TaskSetupStage, now: Double) -> [Action] {
+        guard setupStage == stage, closedSetupStep, let index = TaskSetupStage.allCases.firstIndex(of: stage),
+              index + 1 < TaskSetupStage.allCases.count
+        else { return [] }
+        setupStage = TaskSetupStage.allCases[index + 1]
+        resetOpenRound()
+        openRoundIfReady(now: now)
+        return []
+    }
+
+    /// The derived spec and the initial model `modelSHA256` are committed: the setup stage is over, round 1 may open.
+    public mutating func setupCommitted(modelSHA256: String, now: Double) -> [Action] {
+        guard setupStage == TaskSetupStage.allCases.last, closedSetupStep else { return [] }
+        globalModelSHA256 = modelSHA256
+        setupStage = nil
+        resetOpenRound()
+        openRoundIfReady(now: now)
+        return []
     }
 
     /// Checks, before its payload is read, that `site` may upload for `round` from `baseModel`.
@@ -133,9 +205,7 @@ public struct JobStateMachine: Sendable {
         guard case .aggregating(let open) = phase, open == round else { return [] }
         completedRounds = round
         globalModelSHA256 = modelSHA256
-        attempt = 1
-        participants = []
-        uploaded = []
+        resetOpenRound()
         if completedRounds >= policy.rounds {
             phase = .finished
             return [.finish]
@@ -154,11 +224,10 @@ public struct JobStateMachine: Sendable {
     /// Sites that left the open round before uploading (they did not take part in secure aggregation's
     /// key steps): the round no longer waits for them, and closes if everyone left has uploaded.
     public mutating func participantsLeft(_ sites: [String], round: Int) -> [Action] {
-        guard case .training(let open) = phase, open == round else { return [] }
+        guard let open = openRound, open == round, !closedSetupStep else { return [] }
         participants.subtract(sites)
         guard !uploaded.isEmpty, uploaded == participants else { return [] }
-        phase = .aggregating(round: round)
-        return [.aggregate(round: round, sites: uploaded.sorted())]
+        return close(round: round)
     }
 
     /// The open round cannot finish (for example, too few sites stayed for secure aggregation): it is
@@ -166,10 +235,11 @@ public struct JobStateMachine: Sendable {
     public mutating func roundAborted(_ round: Int, reason: String, now: Double) -> [Action] {
         switch phase {
         case .training(let open) where open == round, .aggregating(let open) where open == round: break
+        case .waitingForSites where setupStage?.round == round && !participants.isEmpty: break
         default: return []
         }
         guard attempt < policy.maxRoundAttempts else {
-            let message = "round \(round) failed \(attempt) times; last: \(reason)"
+            let message = "\(Self.name(ofRound: round)) failed \(attempt) times; last: \(reason)"
             phase = .failed(message)
             return [.fail(message)]
         }
@@ -183,28 +253,55 @@ public struct JobStateMachine: Sendable {
 
     /// Time passed: closes a round at its deadline.
     public mutating func tick(now: Double) -> [Action] {
-        guard case .training(let round) = phase, now - roundStartedAt >= policy.roundDeadline else { return [] }
+        guard let round = openRound, !closedSetupStep, now - roundStartedAt >= policy.roundDeadline else { return [] }
         if uploaded.count >= policy.minUploads {
-            phase = .aggregating(round: round)
-            return [.aggregate(round: round, sites: uploaded.sorted())]
+            return close(round: round)
         }
-        let reason = "round \(round) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minUploads) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
+        let reason = "\(Self.name(ofRound: round)) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minUploads) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
         phase = .failed(reason)
         return [.fail(reason)]
     }
 
     private mutating func openRoundIfReady(now: Double) {
-        guard phase == .waitingForSites else { return }
+        guard phase == .waitingForSites, setupStage == nil || participants.isEmpty else { return }
         let live = liveSites(now: now)
         guard live.count >= policy.minSites else { return }
-        phase = .training(round: completedRounds + 1)
+        if setupStage == nil { phase = .training(round: completedRounds + 1) }
         participants = Set(live)
         uploaded = []
+        closedSetupStep = false
         roundStartedAt = now
+    }
+
+    /// Closes the open round or setup step with the sites that uploaded.
+    private mutating func close(round: Int) -> [Action] {
+        if let stage = TaskSetupStage(round: round) { return closeSetupStep(stage) }
+        phase = .aggregating(round: round)
+        return [.aggregate(round: round, sites: uploaded.sorted())]
+    }
+
+    /// A setup step stays in its phase while the coordinator combines it; it takes no more statistics.
+    private mutating func closeSetupStep(_ stage: TaskSetupStage) -> [Action] {
+        closedSetupStep = true
+        return [.aggregate(round: stage.round, sites: uploaded.sorted())]
+    }
+
+    private mutating func resetOpenRound() {
+        attempt = 1
+        participants = []
+        uploaded = []
+        closedSetupStep = false
+    }
+
+    /// "round 3" or "setup step 'rates'".
+    static func name(ofRound round: Int) -> String {
+        TaskSetupStage(round: round).map { "setup step '\($0.rawValue)'" } ?? "round \(round)"
     }
 
     private func describe(_ phase: Phase) -> String {
         switch phase {
+        case .waitingForSites where setupStage != nil:
+            participants.isEmpty ? "the setup step '\(setupStage!.rawValue)' is waiting for sites" : "the setup step '\(setupStage!.rawValue)' is open"
         case .waitingForSites: "the job is waiting for sites"
         case .training(let round): "round \(round) is open"
         case .aggregating(let round): "round \(round) is being aggregated"
