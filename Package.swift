@@ -88,6 +88,8 @@ let package = Package(
         ),
 
         .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTTorch"]),
+        // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
+        .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
 
         // Layer 4: services.
         .target(
