@@ -144,6 +144,9 @@ let package = Package(
             ]
         ),
 
+        // Benchmark of the streaming EHR reader, run by Scripts/bench-ehr.sh (not a product).
+        .executableTarget(name: "fedct-bench-ehr", dependencies: ["FedCTData"]),
+
         .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
         .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"], resources: [.copy("Fixtures")]),
         .testTarget(

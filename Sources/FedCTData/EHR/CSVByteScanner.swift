@@ -32,10 +32,10 @@ public struct CSVByteScanner {
 
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
 
-    /// Opens `path` for reading in chunks of `chunkSize` bytes.
+    /// Opens `path` for reading in chunks of `chunkSize` bytes (at least 3, so a byte order mark is seen whole).
     public init(path: String, chunkSize: Int = 4 << 20) throws {
         self.path = path
-        file = try ChunkedFile(path: path, chunkSize: chunkSize)
+        file = try ChunkedFile(path: path, chunkSize: max(chunkSize, 3))
         chunk = []
         guard try refill() else { return }
         skipByteOrderMark()

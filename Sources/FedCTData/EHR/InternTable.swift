@@ -19,17 +19,26 @@ public struct InternTable: Sendable {
     /// The number of distinct strings.
     public var count: Int { ends.count }
 
+    /// The id returned last: rows of one subject come together in MEDS tables (sorted by subject and time), so the
+    /// next lookup is often the same string and skips the hash table's cache misses.
+    private var lastID: Int32 = -1
+
     /// The id of `bytes`, adding them when they are new.
     public mutating func id(of bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        if lastID >= 0, equals(Int(lastID), bytes) { return lastID }
         let hash = ByteHash.of(bytes)
         var slot = Int(truncatingIfNeeded: hash) & (slots.count - 1)
         while true {
             let id = slots[slot]
             if id < 0 { break }
-            if hashes[Int(id)] == hash, equals(Int(id), bytes) { return id }
+            if hashes[Int(id)] == hash, equals(Int(id), bytes) {
+                lastID = id
+                return id
+            }
             slot = (slot + 1) & (slots.count - 1)
         }
         let id = Int32(ends.count)
+        lastID = id
         storage.append(contentsOf: bytes)
         ends.append(storage.count)
         hashes.append(hash)
