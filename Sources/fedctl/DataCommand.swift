@@ -34,7 +34,7 @@ struct DataCommand: ParsableCommand {
                 ]
                 if let modality = scan.modality { object["modality"] = modality }
                 if let uid = scan.seriesInstanceUID { object["series_instance_uid"] = uid }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                try JSONOutput.print(object)
                 return
             }
             let number = { (value: Double) in String(format: "%.6g", value) }

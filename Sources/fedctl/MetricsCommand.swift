@@ -125,7 +125,7 @@ struct MetricsCommand: ParsableCommand {
             if let error = result.error { entry["error"] = error }
             return entry
         }
-        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+        try JSONOutput.print(object)
     }
 
     /// Times Harrell's C alone on the file's rows (for Scripts/bench-metrics.sh): the value and the best and median seconds.

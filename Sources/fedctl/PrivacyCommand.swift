@@ -48,7 +48,7 @@ struct PrivacyCommand: ParsableCommand {
                     "jobs": jobs.map { ["job": $0.job, "level": $0.level, "rounds": $0.rounds, "steps": $0.steps, "epsilon": $0.epsilon] },
                 ]
                 if let maxEpsilon { object["max_epsilon"] = maxEpsilon }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                try JSONOutput.print(object)
                 return
             }
             print("privacy budget ledger \(url.path), ε at δ = \(delta)")

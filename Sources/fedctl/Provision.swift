@@ -37,10 +37,17 @@ struct ProvisionCreate: ParsableCommand {
     @Option(name: .long, help: "Admin name (repeatable).")
     var admin: [String] = ["admin"]
 
+    @Flag(name: .long, help: "Print JSON (consortium, output folder, sites, admins, coordinator hosts and port).")
+    var json = false
+
     func run() throws {
         let plan = try consortiumFile.map(Self.plan(from:))
             ?? ConsortiumPlan(name: consortium, coordinatorHosts: coordinatorHost, sites: site, admins: admin, coordinatorPort: coordinatorPort)
         try Provisioner.provision(plan, into: URL(fileURLWithPath: out))
+        if json {
+            return try JSONOutput.print(["consortium": plan.name, "out": out, "sites": plan.sites, "admins": plan.admins,
+                                         "coordinator_hosts": plan.coordinatorHosts, "coordinator_port": plan.coordinatorPort])
+        }
         print("provisioned \(plan.sites.count) sites and \(plan.admins.count) admins of \(plan.name) in \(out); hand each participant its folder and keep \(out)/ca/ca-key.pem offline")
     }
 

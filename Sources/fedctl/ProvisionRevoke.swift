@@ -23,6 +23,9 @@ struct ProvisionRevoke: ParsableCommand {
     @Option(name: .long, help: "The revocation list to update (default: <ca>/revocation-list.json; created if missing).")
     var list: String?
 
+    @Flag(name: .long, help: "Print JSON (serial, name, role, list, whether it changed, how many are revoked).")
+    var json = false
+
     @Flag(name: .long, help: "Revoke nothing: re-sign the list with the current time as its `updated` (for coordinators with tls.revocation_max_age_days).")
     var refresh = false
 
@@ -41,6 +44,7 @@ struct ProvisionRevoke: ParsableCommand {
         if refresh {
             revocations.updated = Date()
             try revocations.write(to: url, signedBy: authority)
+            if json { return try JSONOutput.print(["list": url.path, "refreshed": true, "revoked_count": revocations.entries.count]) }
             print("re-signed \(url.path) (\(revocations.entries.count) revoked), updated now; copy it to the coordinator's tls.revocation_list path")
             return
         }
@@ -56,11 +60,18 @@ struct ProvisionRevoke: ParsableCommand {
         } else {
             entry = RevokedCertificate(serial: try RevocationList.normalizedSerial(serial ?? ""), reason: reason)
         }
-        guard try revocations.revoke(entry) else {
+        let changed = try revocations.revoke(entry)
+        if changed { try revocations.write(to: url, signedBy: authority) }
+        if json {
+            var object: [String: Any] = ["serial": entry.serial, "list": url.path, "changed": changed, "revoked_count": revocations.entries.count]
+            if let name = entry.name { object["name"] = name }
+            if let role = entry.role { object["role"] = role }
+            return try JSONOutput.print(object)
+        }
+        guard changed else {
             print("serial \(entry.serial) is already revoked in \(url.path); nothing changed")
             return
         }
-        try revocations.write(to: url, signedBy: authority)
         let who = entry.name.map { " (\(entry.role ?? "?") \($0))" } ?? ""
         print("revoked serial \(entry.serial)\(who) in \(url.path) (\(revocations.entries.count) revoked); copy it to the coordinator's tls.revocation_list path, which it re-reads within seconds")
     }
@@ -86,12 +97,20 @@ struct ProvisionRenew: ParsableCommand {
     @Option(name: .long, help: "Start-up-kit folder to write cert.pem, key.pem and ca.pem into (its config and README are kept).")
     var out: String
 
+    @Flag(name: .long, help: "Print JSON (name, role, new serial, the serial it replaced, folder).")
+    var json = false
+
     func run() throws {
         guard let role = ParticipantRole(rawValue: role) else {
             throw ValidationError("--role must be one of \(ParticipantRole.allCases.map(\.rawValue).joined(separator: ", ")), not '\(role)'")
         }
         let authority = try ConsortiumAuthority(folder: URL(fileURLWithPath: ca))
         let renewed = try Provisioner.renew(name: name, role: role, hosts: hosts, authority: authority, into: URL(fileURLWithPath: out))
+        if json {
+            var object: [String: Any] = ["name": name, "role": role.rawValue, "serial": renewed.serial, "out": out]
+            if let replaced = renewed.replaced { object["replaced_serial"] = replaced }
+            return try JSONOutput.print(object)
+        }
         print("issued \(role.rawValue) \(name) a new certificate, serial \(renewed.serial), in \(out)")
         if let replaced = renewed.replaced {
             print("the certificate it replaced (serial \(replaced)) stays valid until you run: fedctl provision revoke --ca \(ca) --serial \(replaced)")

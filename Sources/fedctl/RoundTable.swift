@@ -1,4 +1,4 @@
-// RoundTable and TextTable: plain-text tables for fedctl's terminal output.
+// RoundTable, TextTable and JobProgress: plain-text tables and the live job view for fedctl's terminal output.
 import FedCTProto
 import Foundation
 
@@ -36,24 +36,71 @@ enum RoundTable {
 }
 
 enum JobProgress {
-    /// The job's state, the open round's sites and the committed rounds, with an ETA from the mean round time.
+    /// The full view: state, round, phase, elapsed and ETA, the open round's bytes, a table of sites, the committed rounds.
     static func render(_ status: Fedct_V1_JobStatus) -> String {
         let committed = status.rounds.count
-        let remaining = Int(status.spec.rounds) - committed
-        let meanSeconds = committed > 0 ? status.rounds.reduce(0) { $0 + $1.seconds } / Double(committed) : nil
         var lines = ["job \(status.jobID) (\(status.spec.name)): \(status.state), \(committed)/\(status.spec.rounds) rounds committed"]
-        if let meanSeconds, remaining > 0, status.state == .running || status.state == .waitingForSites {
-            lines.append(String(format: "ETA about %.0f s (%.1f s per round)", meanSeconds * Double(remaining), meanSeconds))
+        if isLive(status.state) {
+            lines.append("round \(committed + 1)\(status.attempt > 1 ? " (attempt \(status.attempt))" : ""): \(status.phase), "
+                + "\(seconds(status.roundElapsedSeconds)) in, ↓ \(bytes(status.roundBytesDown)) ↑ \(bytes(status.roundBytesUp))")
+            lines.append("elapsed \(seconds(status.elapsedSeconds))" + (eta(status).map { ", ETA \(seconds($0)) (\(seconds(meanRoundSeconds(status) ?? 0)) per round)" } ?? ""))
         }
         if !status.message.isEmpty { lines.append(status.message) }
         if !status.siteProgress.isEmpty {
             lines.append("")
-            lines.append(TextTable.render(header: ["site", "round \(committed + 1)"], rows: status.siteProgress.map { [$0.site, $0.state] }))
+            lines.append(TextTable.render(header: ["site", "round \(committed + 1)", "down", "up", "last heard"], rows: status.siteProgress.map {
+                [$0.site, $0.state, bytes($0.bytesDown), bytes($0.bytesUp), "\(seconds($0.secondsSinceSeen)) ago"]
+            }))
         }
         if committed > 0 {
             lines.append("")
             lines.append(RoundTable.render(status).split(separator: "\n", maxSplits: 1).last.map(String.init) ?? "")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// One line for logs and pipes: state, round, phase, bytes, each site's state, ETA.
+    static func line(_ status: Fedct_V1_JobStatus) -> String {
+        var parts = ["\(status.jobID) \(status.state) \(status.rounds.count)/\(status.spec.rounds) rounds"]
+        if isLive(status.state) {
+            parts.append("round \(status.rounds.count + 1) attempt \(max(status.attempt, 1)): \(status.phase)")
+            parts.append("↓ \(bytes(status.roundBytesDown)) ↑ \(bytes(status.roundBytesUp))")
+            if !status.siteProgress.isEmpty { parts.append(status.siteProgress.map { "\($0.site) \($0.state)" }.joined(separator: ", ")) }
+            if let eta = eta(status) { parts.append("ETA \(seconds(eta))") }
+        } else if !status.message.isEmpty {
+            parts.append(status.message)
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Mean seconds of the committed rounds, if any.
+    static func meanRoundSeconds(_ status: Fedct_V1_JobStatus) -> Double? {
+        status.rounds.isEmpty ? nil : status.rounds.reduce(0) { $0 + $1.seconds } / Double(status.rounds.count)
+    }
+
+    /// Seconds until the last round commits: the mean committed round time for each round left, less the open round's time so far.
+    static func eta(_ status: Fedct_V1_JobStatus) -> Double? {
+        guard isLive(status.state), let mean = meanRoundSeconds(status) else { return nil }
+        let remaining = Int(status.spec.rounds) - status.rounds.count
+        return remaining > 0 ? max(0, mean * Double(remaining) - status.roundElapsedSeconds) : nil
+    }
+
+    /// The exit status for a job that ended (0 succeeded, 1 failed, 2 cancelled), or nil while it is queued or live.
+    static func exitCode(_ state: Fedct_V1_JobStatus.State) -> Int32? {
+        switch state {
+        case .succeeded: 0
+        case .failed: 1
+        case .cancelled: 2
+        default: nil
+        }
+    }
+
+    static func isLive(_ state: Fedct_V1_JobStatus.State) -> Bool { state == .running || state == .waitingForSites }
+
+    static func bytes(_ count: Int64) -> String { ByteCountFormatter.string(fromByteCount: count, countStyle: .binary) }
+
+    static func seconds(_ value: Double) -> String {
+        value < 120 ? String(format: "%.0f s", value) : value < 7200 ? String(format: "%.0f min %02.0f s", (value / 60).rounded(.down), value.truncatingRemainder(dividingBy: 60))
+            : String(format: "%.0f h %02.0f min", (value / 3600).rounded(.down), (value / 60).truncatingRemainder(dividingBy: 60).rounded(.down))
     }
 }

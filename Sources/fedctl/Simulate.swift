@@ -103,8 +103,7 @@ struct SecureAggregationSimulation: ParsableCommand {
             "mask_bytes_per_second": report.maskBytesPerSecond, "sum_exact": report.sumIsExact,
             "max_abs_error": report.maxAbsoluteError, "error_bound": report.errorBound,
         ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try JSONOutput.print(object)
     }
 
     static func seconds(_ value: Double) -> String { String(format: "%9.3f s", value) }
