@@ -23,11 +23,12 @@ for mode in 0 1; do
     bash Scripts/demo.sh > "$work/secagg-$mode.log" 2>&1 || { tail -30 "$work/secagg-$mode.log"; exit 1; }
 done
 python3 - "$work" <<'PY'
-import json, sys, glob, statistics
+import json, sys, sqlite3, statistics
 work = sys.argv[1]
 def rounds(mode):
-    path = glob.glob(f"{work}/secagg-{mode}/state/coordinator/jobs/*.json")[0]
-    return json.load(open(path))["rounds"]
+    # The coordinator's job database: one row per committed round, its RoundRecord as protobuf JSON.
+    db = sqlite3.connect(f"file:{work}/secagg-{mode}/state/coordinator/coordinator.sqlite?mode=ro", uri=True)
+    return [json.loads(record) for (record,) in db.execute("SELECT record FROM rounds ORDER BY job_id, round")]
 plain, secure = rounds(0), rounds(1)
 # Round 1 includes loading and preprocessing the data at each site: compare the later rounds.
 p = statistics.mean(r["seconds"] for r in plain[1:])
