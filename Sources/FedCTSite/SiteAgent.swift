@@ -115,12 +115,10 @@ public final class SiteAgent {
         try model.setProximal(mu: strategy.proximalMu)
         let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
         let dpSGD = spec.privacy.level == "patient" ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
-        let trainer = LocalTrainer(epochs: Int(spec.training.localEpochs), batchSize: Int(spec.training.batchSize),
-                                   learningRate: spec.training.learningRate, weightDecay: spec.training.weightDecay,
-                                   volumeSize: Int(spec.training.volumeSize), dpSGD: dpSGD)
+        let trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let trainingStarted = ContinuousClock.now
-        let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919)
+        let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919, round: Int(task.round), rounds: Int(spec.rounds))
         let trainingSeconds = trainingStarted.duration(to: .now)
         if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
             try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: rate,

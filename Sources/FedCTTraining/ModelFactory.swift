@@ -7,7 +7,8 @@ public import FedCTTorch
 extension Fedct_V1_JobSpec {
     /// The encoder configuration the job specifies.
     public var encoderConfig: EncoderConfig {
-        EncoderConfig(depth: Int(encoder.depth), width: Int(encoder.width), stemStride: Int(encoder.stemStride),
+        EncoderConfig(architecture: EncoderConfig.Architecture(rawValue: encoder.architecture) ?? .resnet,
+                      depth: Int(encoder.depth), width: Int(encoder.width), stemStride: Int(encoder.stemStride),
                       norm: EncoderConfig.Norm(rawValue: encoder.norm) ?? .group)
     }
 

@@ -5,7 +5,7 @@ import FedCTCore
 import Foundation
 
 struct ModelCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Models.", subcommands: [Fetch.self])
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Models.", subcommands: [Fetch.self, Export.self, Init.self])
 
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a job's global model as safetensors.")

@@ -23,6 +23,9 @@ extension Fedct_V1_JobSpec {
         spec.training.learningRate = 1e-3
         spec.training.weightDecay = 1e-4
         spec.training.volumeSize = 32
+        spec.training.optimizer = "adamw"
+        spec.training.lrSchedule = "constant"
+        spec.training.gradientAccumulation = 1
         spec.strategy.name = "fedavg"
         spec.secureAggregation.enabled = true
         spec.secureAggregation.minCohort = 2
@@ -64,14 +67,7 @@ extension Fedct_V1_JobSpec {
             if let value = try tte.int("rank") { spec.tte.rank = Int32(clamping: value) }
             if let value = try tte.doubles("task_log2_base_hazard") { spec.tte.taskLog2BaseHazard = value.map(Float.init) }
         }
-        if let training = try yaml.section("training") {
-            try training.rejectUnknownKeys(["local_epochs", "batch_size", "learning_rate", "weight_decay", "volume_size"])
-            if let value = try training.int("local_epochs") { spec.training.localEpochs = Int32(clamping: value) }
-            if let value = try training.int("batch_size") { spec.training.batchSize = Int32(clamping: value) }
-            if let value = try training.double("learning_rate") { spec.training.learningRate = value }
-            if let value = try training.double("weight_decay") { spec.training.weightDecay = value }
-            if let value = try training.int("volume_size") { spec.training.volumeSize = Int32(clamping: value) }
-        }
+        if let training = try yaml.section("training") { try spec.parseTraining(training) }
         if let strategy = try yaml.section("strategy") {
             try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau", "proximal_mu"])
             if let value = try strategy.string("name") { spec.strategy.name = value }
@@ -118,10 +114,15 @@ extension Fedct_V1_JobSpec {
         guard (1...10_000).contains(rounds) else { throw fail("rounds", "must be between 1 and 10000 (got \(rounds))") }
         guard minSites >= 1 else { throw fail("min_sites", "must be at least 1 (got \(minSites))") }
         guard roundDeadlineSeconds >= 1 else { throw fail("round_deadline_seconds", "must be positive (got \(roundDeadlineSeconds))") }
-        guard encoder.architecture == "resnet3d" else {
-            throw fail("encoder.architecture", "'\(encoder.architecture)' is not supported (supported: resnet3d)")
+        guard ["resnet3d", "densenet121"].contains(encoder.architecture) else {
+            throw fail("encoder.architecture", "'\(encoder.architecture)' is not supported (supported: resnet3d, densenet121)")
         }
-        guard [10, 18, 34].contains(encoder.depth) else { throw fail("encoder.depth", "must be 10, 18 or 34 (got \(encoder.depth))") }
+        guard encoder.architecture != "resnet3d" || [10, 18, 34, 50].contains(encoder.depth) else {
+            throw fail("encoder.depth", "must be 10, 18, 34 or 50 for resnet3d (got \(encoder.depth))")
+        }
+        guard encoder.architecture != "densenet121" || encoder.width % 2 == 0 else {
+            throw fail("encoder.width", "is DenseNet-121's initial feature count and must be even (growth rate = width / 2; MONAI: 64); got \(encoder.width)")
+        }
         guard (1...256).contains(encoder.width) else { throw fail("encoder.width", "must be between 1 and 256 (got \(encoder.width))") }
         guard (1...4).contains(encoder.stemStride) else { throw fail("encoder.stem_stride", "must be between 1 and 4 (got \(encoder.stemStride))") }
         guard ["group", "batch", "instance"].contains(encoder.norm) else {
@@ -136,11 +137,7 @@ extension Fedct_V1_JobSpec {
         guard tte.taskLog2BaseHazard.isEmpty || tte.taskLog2BaseHazard.count == tte.taskCodes.count else {
             throw fail("tte.task_log2_base_hazard", "has \(tte.taskLog2BaseHazard.count) values for \(tte.taskCodes.count) task codes")
         }
-        guard training.localEpochs >= 1 else { throw fail("training.local_epochs", "must be at least 1 (got \(training.localEpochs))") }
-        guard training.batchSize >= 1 else { throw fail("training.batch_size", "must be at least 1 (got \(training.batchSize))") }
-        guard training.learningRate > 0, training.learningRate.isFinite else { throw fail("training.learning_rate", "must be a positive number") }
-        guard training.weightDecay >= 0 else { throw fail("training.weight_decay", "must not be negative") }
-        guard (8...512).contains(training.volumeSize) else { throw fail("training.volume_size", "must be between 8 and 512 (got \(training.volumeSize))") }
+        try validateTraining(fail)
         try validatePreprocessing(fail)
         _ = try ServerStrategy(spec: strategy, source: source)
         if secureAggregation.enabled {

@@ -1,0 +1,44 @@
+// fedctl model export / init: a fetched model with MONAI's names (strict=True loading); a job spec's initial model offline.
+import ArgumentParser
+import FedCTCore
+import FedCTProto
+import FedCTTorch
+import FedCTTraining
+import Foundation
+
+extension ModelCommand {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a fetched model (fedctl model fetch) with MONAI's names: head.proj as MONAI's classifier, the rest of the head left out.")
+        @Option(name: .long, help: "The model file fedctl model fetch wrote (.safetensors).") var model: String
+        @Option(name: .long, help: "Output format (safetensors).") var format = "safetensors"
+        @Option(name: .long, help: "Output file.") var out: String
+
+        func run() throws {
+            guard format == "safetensors" else { throw ValidationError("--format must be safetensors (got '\(format)')") }
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model)))
+            let exported = try MONAIExport.state(SafeTensors.decode(bytes, source: model))
+            let encoded = SafeTensors.encode(exported)
+            try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
+            let outputs = exported.metadata["monai_classifier_outputs"] ?? "?"
+            print("\(model) → \(out): \(exported.layout.count) tensors, MONAI classifier \(MONAIExport.classifier(for: exported.layout)) with \(outputs) outputs (\(encoded.count) bytes)")
+        }
+    }
+}
+
+extension ModelCommand {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the initial model a job spec starts from (the coordinator builds the same from the job's seed), as safetensors.")
+        @Option(name: .long, help: "Job specification (job.yaml).") var jobSpec: String
+        @Option(name: .long, help: "Output file (.safetensors).") var out: String
+
+        func run() throws {
+            let spec = try Fedct_V1_JobSpec(yaml: try YAMLDocument(contentsOf: jobSpec))
+            let model = try TTEModel(spec: spec)
+            let encoded = SafeTensors.encode(try model.state())
+            try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
+            print("\(spec.encoder.architecture) initial model (\(model.tensors.count) tensors, \(model.parameterCount) floats) → \(out)")
+        }
+    }
+}
