@@ -93,6 +93,20 @@ final class PreprocessingCacheTests: XCTestCase {
         XCTAssertEqual(cache.statistics.evicted, scans - 2)
     }
 
+    func testEachVolumeOfA4DNIfTIHasItsOwnEntry() throws {
+        let fixture = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/nifti/two_volumes.nii", withExtension: nil), "missing Fixtures/nifti/two_volumes.nii")
+        let small = Preprocessing(shape: [4, 4, 4])
+        let cache = try PreprocessingCache(directory: cacheFolder)
+        let first = try cache.input(path: "\(fixture.path)#0", pipeline: small)
+        let second = try cache.input(path: "\(fixture.path)#1", pipeline: small)
+        XCTAssertEqual(first, small.apply(try ScanImage.read(path: "\(fixture.path)#0")))
+        XCTAssertEqual(second, small.apply(try ScanImage.read(path: "\(fixture.path)#1")))
+        XCTAssertNotEqual(first, second)
+        XCTAssertEqual(try entries().count, 2)
+        XCTAssertEqual(try cache.input(path: "\(fixture.path)#1", pipeline: small), second)
+        XCTAssertEqual(cache.statistics.hits, 1)
+    }
+
     func testASeriesFolderKeyCoversEveryFile() throws {
         let series = folder.appending(path: "series").path
         let volume = Volume(width: 4, height: 4, depth: 3, spacing: (1, 1, 2), voxels: (0..<48).map { Float($0 * 10) })

@@ -6,8 +6,9 @@ public import Logging
 
 /// A folder of preprocessed inputs, one file per (source scan, pipeline).
 ///
-/// The key is the SHA-256 of the pipeline's `parameters` and `Preprocessing.version` and the source's identity: for
-/// a file its absolute path, size, modification time and the SHA-256 of its first and last 64 KiB; for a DICOM
+/// The key is the SHA-256 of the pipeline's `parameters` and `Preprocessing.version`, the image path as the manifest
+/// gives it (so each volume of a 4D NIfTI, `scan.nii.gz#1`, has its own key) and the source's identity: for a file its
+/// absolute path, size, modification time and the SHA-256 of its first and last 64 KiB; for a DICOM
 /// series folder the same for every file under it, in sorted order. A changed pipeline or a touched, replaced or
 /// resized source therefore never meets an old entry. An entry (`<key>.fctpre`) is a 124-byte header — magic
 /// `FCTPRE01`, the key in hex, the shape (3 × UInt32), the value count (UInt64) and the SHA-256 of the values —
@@ -82,7 +83,7 @@ public final class PreprocessingCache: @unchecked Sendable {  // mutable state i
     /// The hex cache key of the scan at `path` under `pipeline`.
     public static func key(path: String, pipeline: Preprocessing) throws -> String {
         var hash = SHA256()
-        hash.update(data: Array("fedct-preprocessed v\(Preprocessing.version)\n\(pipeline.parameters)\n".utf8))
+        hash.update(data: Array("fedct-preprocessed v\(Preprocessing.version)\n\(pipeline.parameters)\n\(path)\n".utf8))
         for file in try sourceFiles(path) {
             let attributes: [FileAttributeKey: Any]
             do { attributes = try FileManager.default.attributesOfItem(atPath: file) } catch {
@@ -102,9 +103,13 @@ public final class PreprocessingCache: @unchecked Sendable {  // mutable state i
         return hash.finalize().hex
     }
 
-    /// The absolute paths whose bytes make up the source: the file, or every visible regular file under a folder, sorted.
+    /// The absolute paths whose bytes make up the source: the file (without a 4D NIfTI's `#<volume index>`, which the
+    /// key holds as part of the path), or every visible regular file under a folder, sorted.
     static func sourceFiles(_ path: String) throws -> [String] {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var url = URL(fileURLWithPath: path).standardizedFileURL
+        if !FileManager.default.fileExists(atPath: url.path), let hash = path.lastIndex(of: "#"), Int(path[path.index(after: hash)...]) != nil {
+            url = URL(fileURLWithPath: String(path[..<hash])).standardizedFileURL
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw FedCTError(.notFound, "\(path): no such file or folder; give a NIfTI file, a DICOM file or a DICOM series folder")
