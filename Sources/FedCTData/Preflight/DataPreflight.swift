@@ -155,7 +155,7 @@ public struct DataPreflight: Sendable {
 
     /// Each subject's last event day (the end of follow-up, as `SubjectTimelines` computes it), reporting bad and
     /// duplicate rows of every file of the source; nil when a file cannot be read at all. Streams the rows: memory is
-    /// the distinct subjects and codes plus 12 bytes a row for the duplicate check.
+    /// the distinct subjects and codes plus 24–48 bytes a row for the duplicate check (`RowHashTable`).
     private func readEvents(_ source: EHRSource, into report: inout PreflightReport) -> [String: Double]? {
         var reader = EHREventReader(source: source)
         reader.detectsDuplicateRows = true
