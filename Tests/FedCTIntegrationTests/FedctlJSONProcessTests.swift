@@ -108,6 +108,10 @@ final class FedctlJSONProcessTests: XCTestCase {
         let progress = updates.flatMap { ($0["siteProgress"] as? [[String: Any]]) ?? [] }
         XCTAssertTrue(progress.contains { Int($0["bytesDown"] as? String ?? "0") ?? 0 > 0 }, "no site's download was counted while live")
 
+        let plain = try fedctl(harness, ["job", "watch", job] + admin)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stdout.hasPrefix("\(job) succeeded 2/2 rounds; completed 2 rounds"), "one plain line when not on a terminal: \(plain.stdout)")
+
         let status = try json(harness, ["job", "status", job, "--json"] + admin)
         XCTAssertEqual((status["rounds"] as? [[String: Any]])?.count, 2)
         let submittedAt = try XCTUnwrap(status["submittedUnixSeconds"] as? Double), startedAt = try XCTUnwrap(status["startedUnixSeconds"] as? Double)
