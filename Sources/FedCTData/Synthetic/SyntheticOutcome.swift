@@ -15,7 +15,7 @@ public struct SyntheticOutcome: Sendable {
     /// A = 0.03·(age − 65), M = 1 for male.
     public static let all: [SyntheticOutcome] = [
         SyntheticOutcome(name: "death", code: "DEATH") { p in
-            0.05 * exp(2.4 * p.biomarkers.lesion + 1.0 * p.biomarkers.emphysema + 0.5 * p.heartZ + 1.2 * p.biomarkers.effusion + p.ageTerm + 0.15 * male(p))
+            0.03 * exp(3.0 * p.biomarkers.lesion + 1.2 * p.biomarkers.emphysema + 0.5 * p.heartZ + 1.5 * p.biomarkers.effusion + 0.5 * p.ageTerm + 0.1 * male(p))
         },
         SyntheticOutcome(name: "pe", code: "PE") { p in
             0.04 * exp(2.0 * p.biomarkers.lesion + 0.4 * p.heartZ + 0.8 * p.biomarkers.effusion)
