@@ -57,7 +57,7 @@ public nonisolated struct Fedct_V1_TTESpec: Sendable {
 
   public var rank: Int32 = 0
 
-  /// log2 of each task's base hazard per day, the head's initial bias.
+  /// log2 of each task's base hazard per year (time at risk is in years, hazard = 2^z), the head's initial bias.
   public var taskLog2BaseHazard: [Float] = []
 
   /// Setup stage: when true, the coordinator derives task_codes, piece_edges_days and
@@ -150,7 +150,7 @@ public nonisolated struct Fedct_V1_TrainingSpec: Sendable {
   /// Voxels per side of the (cubic) input volume.
   public var volumeSize: Int32 = 0
 
-  /// "adam" (default), "adamw" (decoupled weight decay) or "sgd" (momentum 0.9).
+  /// "adamw" (default; decoupled weight decay, as the paper's code), "adam" or "sgd" (momentum 0.9).
   public var optimizer: String = String()
 
   /// "constant" (default) or "cosine": the learning rate follows a cosine from learning_rate to
