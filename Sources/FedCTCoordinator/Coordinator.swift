@@ -88,7 +88,7 @@ public actor Coordinator {
         status.state = .queued
         status.initialModelSha256 = sha
         status.submittedUnixSeconds = Date().timeIntervalSince1970
-        try jobs.save(status)
+        try persist(&status)
         statuses[status.jobID] = status
         order.append(status.jobID)
         logger.info("job submitted", metadata: ["job": "\(status.jobID)", "by": "\(admin)", "parameters": "\(model.parameterCount)"])
@@ -119,7 +119,7 @@ public actor Coordinator {
         } else {
             status.state = .cancelled
             status.message = "cancelled by \(admin)"
-            try jobs.save(status)
+            try persist(&status)
             statuses[id] = status
         }
         return try job(id)
@@ -323,7 +323,7 @@ public actor Coordinator {
         if let optimizerState { record.optimizerStateSha256 = try models.put(SafeTensors.encode(optimizerState.modelState())) }
         status.rounds.append(record)
         status.currentRound = Int32(round)
-        try jobs.save(status)
+        try persist(&status)
         statuses[job.id] = status
         CoordinatorMetrics.roundEnded(job: job.id, .committed, seconds: record.seconds)
         for upload in job.uploads.values { try? FileManager.default.removeItem(at: upload.url) }
@@ -346,18 +346,24 @@ public actor Coordinator {
         guard let job = active, var status = statuses[job.id] else { return }
         status.state = state
         status.message = message
-        try? jobs.save(status)
+        try? persist(&status)
         statuses[job.id] = status
         logger.info("job ended", metadata: ["job": "\(job.id)", "state": "\(state)", "message": "\(message)"])
         active = nil
         activateNextJobIfIdle()
     }
 
+    /// Stamps the record's update time and writes it to the job database.
+    private func persist(_ status: inout Fedct_V1_JobStatus) throws {
+        status.updatedUnixSeconds = Date().timeIntervalSince1970
+        try jobs.save(status)
+    }
+
     private func activateNextJobIfIdle() {
         guard active == nil, let next = order.first(where: { statuses[$0]?.state == .queued }), var status = statuses[next] else { return }
         status.state = .waitingForSites
         status.startedUnixSeconds = Date().timeIntervalSince1970
-        try? jobs.save(status)
+        try? persist(&status)
         statuses[next] = status
         active = Self.resumableJob(in: [status])
     }
@@ -367,7 +373,7 @@ public actor Coordinator {
         let state: Fedct_V1_JobStatus.State = job.machine.phase == .waitingForSites ? .waitingForSites : .running
         guard status.state != state else { return }
         status.state = state
-        try? jobs.save(status)
+        try? persist(&status)
         statuses[job.id] = status
     }
 

@@ -42,11 +42,12 @@ public final class JobDatabase: Sendable {
 
     /// Inserts or updates a job: its row, and any committed rounds the database does not have yet, in one transaction.
     ///
-    /// Rounds already stored must be unchanged in `status`; a committed round is never rewritten or dropped.
+    /// Rounds already stored must be unchanged in `status`; a committed round is never rewritten or dropped. `updated_at` is the
+    /// record's `updatedUnixSeconds` when set (the coordinator stamps it), else now.
     public func save(_ status: Fedct_V1_JobStatus) throws {
         let path = url.path
         try write("save job \(status.jobID)") { db in
-            let now = Date().timeIntervalSince1970
+            let now = status.updatedUnixSeconds > 0 ? status.updatedUnixSeconds : Date().timeIntervalSince1970
             let spec = try status.spec.jsonString()
             let model = status.rounds.last?.modelSha256 ?? status.initialModelSha256
             let state = Self.stateName(status.state)

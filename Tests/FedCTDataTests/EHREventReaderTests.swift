@@ -137,6 +137,36 @@ final class EHREventReaderTests: XCTestCase {
         XCTAssertEqual(timelines.followUp(subject: "101", indexDay: EventTime.days("2019-01-01")!)?.firstEventDays["CONDITION/440417"], 151)
     }
 
+    func testSiteDatasetTrainsFromAnOMOPFolder() throws {
+        let omop = try omopFolder()
+        let data = URL(fileURLWithPath: omop).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: data.appending(path: "scans"), withIntermediateDirectories: true)
+        let volume = Volume(width: 8, height: 8, depth: 8, spacing: (1, 1, 1), voxels: (0..<512).map { Float($0 % 64) * 10 - 300 })
+        for subject in ["101", "102", "103"] { try volume.writeNIfTI(path: data.appending(path: "scans/\(subject).nii.gz").path) }
+        // 102's record ends 2020-02-03, before its scan: skipped for lack of follow-up.
+        try Data("""
+            scan_id,subject_id,image_path,index_time,split
+            ct-101,101,scans/101.nii.gz,2019-01-01,train
+            ct-102,102,scans/102.nii.gz,2020-03-01,train
+            ct-103,103,scans/103.nii.gz,2021-01-01,heldout
+
+            """.utf8).write(to: data.appending(path: SiteDataset.manifestName))
+        let labeler = TTELabeler(taskCodes: ["DEATH", "CONDITION/440417"], pieceEdgesDays: [100, 400])
+        let dataset = try SiteDataset.load(directory: data.path, labeler: labeler, preprocessing: Preprocessing(size: 8))
+        XCTAssertEqual(dataset.train.map(\.scanID), ["ct-101"])
+        XCTAssertEqual(dataset.heldout.map(\.scanID), ["ct-103"])
+        XCTAssertEqual(dataset.skippedWithoutFollowUp, ["ct-102"])
+        let train = dataset.train[0], heldout = dataset.heldout[0]
+        XCTAssertEqual(train.outcome(task: "CONDITION/440417").days, 151)
+        XCTAssertTrue(train.outcome(task: "CONDITION/440417").event)
+        XCTAssertFalse(train.outcome(task: "DEATH").event)
+        XCTAssertEqual(heldout.outcome(task: "DEATH").days, 121)
+        XCTAssertTrue(heldout.outcome(task: "DEATH").event)
+        // DEATH at day 121 falls in the second piece [100, 400): targets laid out [piece][task].
+        XCTAssertEqual(heldout.events, [0, 0, 1, 0])
+        XCTAssertEqual(train.input.count, 512)
+    }
+
     func testEventSourceNamesBothFormsWhenNeitherOrBothArePresent() throws {
         let data = folder.appending(path: "data").path
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
