@@ -1,5 +1,6 @@
 // fedctl model export / init: a fetched model with MONAI's names (strict=True loading); a job spec's initial model offline.
 import ArgumentParser
+import Crypto
 import FedCTCore
 import FedCTProto
 import FedCTTorch
@@ -13,6 +14,7 @@ extension ModelCommand {
         @Option(name: .long, help: "The model file fedctl model fetch wrote (.safetensors).") var model: String
         @Option(name: .long, help: "Output format (safetensors).") var format = "safetensors"
         @Option(name: .long, help: "Output file.") var out: String
+        @Flag(name: .long, help: "Print JSON (model, path, tensors, classifier, outputs, bytes).") var json = false
 
         func run() throws {
             guard format == "safetensors" else { throw ValidationError("--format must be safetensors (got '\(format)')") }
@@ -21,6 +23,11 @@ extension ModelCommand {
             let encoded = SafeTensors.encode(exported)
             try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
             let outputs = exported.metadata["monai_classifier_outputs"] ?? "?"
+            if json {
+                try JSONOutput.print(["model": model, "path": out, "tensors": exported.layout.count, "classifier": MONAIExport.classifier(for: exported.layout),
+                                      "classifier_outputs": Int(outputs) ?? -1, "bytes": encoded.count])
+                return
+            }
             print("\(model) → \(out): \(exported.layout.count) tensors, MONAI classifier \(MONAIExport.classifier(for: exported.layout)) with \(outputs) outputs (\(encoded.count) bytes)")
         }
     }
@@ -32,12 +39,18 @@ extension ModelCommand {
             abstract: "Write the initial model a job spec starts from (the coordinator builds the same from the job's seed), as safetensors.")
         @Option(name: .long, help: "Job specification (job.yaml).") var jobSpec: String
         @Option(name: .long, help: "Output file (.safetensors).") var out: String
+        @Flag(name: .long, help: "Print JSON (architecture, path, tensors, parameters, model_sha256, bytes).") var json = false
 
         func run() throws {
             let spec = try Fedct_V1_JobSpec(yaml: try YAMLDocument(contentsOf: jobSpec))
             let model = try TTEModel(spec: spec)
             let encoded = SafeTensors.encode(try model.state())
             try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
+            if json {
+                try JSONOutput.print(["architecture": spec.encoder.architecture, "path": out, "tensors": model.tensors.count,
+                                      "parameters": model.parameterCount, "model_sha256": SHA256.hex(encoded), "bytes": encoded.count])
+                return
+            }
             print("\(spec.encoder.architecture) initial model (\(model.tensors.count) tensors, \(model.parameterCount) floats) → \(out)")
         }
     }

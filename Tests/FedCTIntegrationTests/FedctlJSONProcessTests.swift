@@ -1,5 +1,6 @@
 // Multi-process tests of fedctl's --json output: every command family prints one JSON document (job watch: one per line),
 // parsed here from the real executable's standard output; job watch exits with the job's final state.
+import Crypto
 import FedCTCore
 import FedCTData
 import FedCTProto
@@ -59,6 +60,17 @@ final class FedctlJSONProcessTests: XCTestCase {
         let volume = try XCTUnwrap(FileManager.default.enumerator(atPath: data)?.compactMap { $0 as? String }.first { $0.hasSuffix(".nii.gz") })
         let inspected = try json(harness, ["data", "inspect", "\(data)/\(volume)", "--json"])
         XCTAssertEqual(inspected["shape"] as? [Int], [16, 16, 16])
+
+        let jobSpec = try harness.write("encoder: {width: 2}\ntte: {rank: 4}\ntraining: {volume_size: 16}\n", to: "job.yaml")
+        let modelPath = harness.folder.appending(path: "initial.safetensors").path
+        let initialised = try json(harness, ["model", "init", "--job-spec", jobSpec, "--out", modelPath, "--json"])
+        XCTAssertEqual(initialised["architecture"] as? String, "resnet3d")
+        let modelBytes = try Data(contentsOf: URL(fileURLWithPath: modelPath))
+        XCTAssertEqual(initialised["bytes"] as? Int, modelBytes.count)
+        XCTAssertEqual(initialised["model_sha256"] as? String, SHA256.hex(modelBytes))
+        let exported = try json(harness, ["model", "export", "--model", modelPath, "--out", harness.folder.appending(path: "monai.safetensors").path, "--json"])
+        XCTAssertEqual(exported["classifier"] as? String, "fc")
+        XCTAssertGreaterThan(exported["classifier_outputs"] as? Int ?? 0, 0)
 
         let simulated = try json(harness, ["simulate", "secagg", "--sites", "3", "--params", "1000", "--json"])
         XCTAssertEqual(simulated["sum_exact"] as? Bool, true)
