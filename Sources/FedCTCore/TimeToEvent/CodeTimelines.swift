@@ -20,21 +20,28 @@ public struct ScanFollowUp: Sendable, Equatable {
 /// Unlike the labeler's timelines, which track only the job's task codes, this keeps every code: the
 /// setup stage does not know the tasks yet. Static rows (no time) neither add occurrences nor extend the record.
 public struct CodeTimelines: Sendable {
-    private var occurrences: [String: [String: [Double]]] = [:]
-    private var recordEnd: [String: Double] = [:]
+    /// Occurrence days per subject and code.
+    public private(set) var occurrences: [String: [String: [Double]]] = [:]
+    /// The last dated event of each subject's record.
+    public private(set) var recordEnd: [String: Double] = [:]
 
     public init() {}
 
     /// Adds one event; `day` is days since the epoch, nil for a static row.
     public mutating func add(subject: String, day: Double?, code: String) {
         guard let day else { return }
-        recordEnd[subject] = max(recordEnd[subject] ?? day, day)
+        extendRecord(subject: subject, to: day)
         occurrences[subject, default: [:]][code, default: []].append(day)
+    }
+
+    /// Extends the subject's record to `day` without keeping an occurrence (an event of a code nobody tracks).
+    public mutating func extendRecord(subject: String, to day: Double) {
+        recordEnd[subject] = max(recordEnd[subject] ?? day, day)
     }
 
     /// The follow-up of a scan of `subject` indexed at `indexDay`, with each code's occurrence also
     /// counted for its ancestors in `ontology`; nil when the record ends at or before the index.
-    public func followUp(subject: String, indexDay: Double, ontology: TaskOntology) -> ScanFollowUp? {
+    public func followUp(subject: String, indexDay: Double, ontology: TaskOntology = .none) -> ScanFollowUp? {
         guard let end = recordEnd[subject], end > indexDay else { return nil }
         var first: [String: Double] = [:]
         for (code, days) in occurrences[subject] ?? [:] {

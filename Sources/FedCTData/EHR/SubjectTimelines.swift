@@ -7,8 +7,9 @@ import FedCTCore
 /// The rows stream through `EHREventReader`, so memory grows with subjects and tracked occurrences, not rows.
 public struct SubjectTimelines: Sendable {
     public let trackedCodes: Set<String>
-    private(set) var recordEnd: [String: Double] = [:]
-    private(set) var occurrences: [String: [String: [Double]]] = [:]
+    private var timelines = CodeTimelines()
+    var recordEnd: [String: Double] { timelines.recordEnd }
+    var occurrences: [String: [String: [Double]]] { timelines.occurrences }
 
     /// Reads the MEDS event table at `path`; the first bad row stops it with an error naming the file and line.
     public init(medsCSV path: String, trackedCodes: Set<String>) throws {
@@ -31,21 +32,21 @@ public struct SubjectTimelines: Sendable {
             while code >= isTracked.count { isTracked.append(trackedCodes.contains(vocabulary.codes.string(Int32(isTracked.count)))) }
             if isTracked[code] { found[event.subject, default: [:]][event.code, default: []].append(day) }
         }
+        // Interned ids while streaming; strings once per subject and tracked occurrence afterwards.
         let vocabulary = reader.vocabulary
-        for (subject, end) in ends.enumerated() where end > -.infinity { recordEnd[vocabulary.subjects.string(Int32(subject))] = end }
+        for (subject, end) in ends.enumerated() where end > -.infinity {
+            timelines.extendRecord(subject: vocabulary.subjects.string(Int32(subject)), to: end)
+        }
         for (subject, codes) in found {
-            occurrences[vocabulary.subjects.string(subject)] = Dictionary(uniqueKeysWithValues: codes.map { (vocabulary.codes.string($0.key), $0.value) })
+            for (code, days) in codes {
+                for day in days { timelines.add(subject: vocabulary.subjects.string(subject), day: day, code: vocabulary.codes.string(code)) }
+            }
         }
     }
 
     /// The subject's follow-up after `indexDay`: days to the first occurrence of each tracked code
     /// strictly after the index, and days to the end of the record. Nil when there is no follow-up.
-    public func followUp(subject: String, indexDay: Double) -> (firstEventDays: [String: Double], followUpDays: Double)? {
-        guard let end = recordEnd[subject], end > indexDay else { return nil }
-        var first: [String: Double] = [:]
-        for (code, days) in occurrences[subject] ?? [:] {
-            if let day = days.filter({ $0 > indexDay }).min() { first[code] = day - indexDay }
-        }
-        return (first, end - indexDay)
+    public func followUp(subject: String, indexDay: Double) -> ScanFollowUp? {
+        timelines.followUp(subject: subject, indexDay: indexDay)
     }
 }
