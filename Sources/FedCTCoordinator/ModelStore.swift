@@ -41,31 +41,3 @@ public struct ModelStore: Sendable {
         return (try? FileManager.default.attributesOfItem(atPath: url(for: sha256).path)[.size] as? Int) ?? nil
     }
 }
-
-/// Crash-safe file replacement: readers see the old or the new content, never a torn file.
-public enum AtomicFile {
-    public static func write(_ bytes: some Collection<UInt8>, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appending(path: ".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else { throw FedCTError(.io, "cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
-        let array = Array(bytes)
-        var written = 0
-        let failure: String? = array.withUnsafeBytes { raw in
-            while written < raw.count {
-                let result = Foundation.write(descriptor, raw.baseAddress! + written, raw.count - written)
-                if result < 0 { return String(cString: strerror(errno)) }
-                written += result
-            }
-            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
-        }
-        close(descriptor)
-        if let failure {
-            unlink(temporary.path)
-            throw FedCTError(.io, "cannot write \(url.path): \(failure) (disk full?); nothing was replaced")
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            unlink(temporary.path)
-            throw FedCTError(.io, "cannot move \(temporary.path) to \(url.path): \(String(cString: strerror(errno)))")
-        }
-    }
-}

@@ -201,39 +201,10 @@ extension PrivacyBudgetLedger {
 
     /// Replaces `url` with `data` so that readers see the old or the new ledger, never a torn one.
     private static func writeAtomically(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appending(path: ".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let descriptor = Foundation.open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else {
-            throw FedCTError(.io, "cannot create \(temporary.path): \(String(cString: strerror(errno))); give the site agent write access to \(folder.path)")
-        }
-        let failure: String? = data.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let result = Foundation.write(descriptor, raw.baseAddress! + written, raw.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
-                }
-                written += result
-            }
-            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
-        }
-        close(descriptor)
-        if let failure {
-            unlink(temporary.path)
-            throw FedCTError(.io, "cannot write the privacy budget ledger \(url.path): \(failure) (disk full?); it was left unchanged and nothing was recorded")
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw FedCTError(.io, "cannot replace the privacy budget ledger \(url.path): \(reason); it was left unchanged and nothing was recorded")
-        }
-        // Make the rename itself durable.
-        let folderDescriptor = Foundation.open(folder.path, O_RDONLY)
-        if folderDescriptor >= 0 {
-            fsync(folderDescriptor)
-            close(folderDescriptor)
+        do {
+            try AtomicFile.write(data, to: url)
+        } catch let error as FedCTError {
+            throw FedCTError(.io, "privacy budget ledger: \(error.message); it was left unchanged and nothing was recorded", cause: error)
         }
     }
 }

@@ -149,20 +149,12 @@ public final class PreprocessingCache: @unchecked Sendable {  // mutable state i
         }
     }
 
-    /// Writes `data` to a temporary file beside `path`, fsyncs it and renames it over `path`.
+    /// Writes `data` over `path` atomically (see `AtomicFile`).
     private func write(_ data: Data, to path: String) throws {
-        let temporary = "\(directory)/.\(UUID().uuidString).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw FedCTError(.io, "\(directory): cannot write a preprocessed entry; check state_dir is writable and has space")
-        }
         do {
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-            guard rename(temporary, path) == 0 else { throw FedCTError(.io, "\(path): rename failed (errno \(errno))") }
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw FedCTError(.io, "\(path): cannot store the preprocessed entry (\(error)); check the disk under state_dir has space", cause: error as? FedCTError)
+            try AtomicFile.write(data, to: URL(fileURLWithPath: path))
+        } catch let error as FedCTError {
+            throw FedCTError(.io, "cannot store the preprocessed entry: \(error.message); check the disk under state_dir has space", cause: error)
         }
     }
 
