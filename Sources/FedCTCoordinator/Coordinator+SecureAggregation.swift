@@ -15,12 +15,14 @@ struct SecureRound {
 }
 
 extension Coordinator {
-    /// Starts the secure-aggregation session of a round that just opened (or restarted).
+    /// Starts the secure-aggregation session of a round or summed setup step that just opened (or restarted); a
+    /// setup step's session is bound to the hash of the code list it counts instead of a model.
     func openSecureRoundIfNeeded() {
-        guard var job = active, let spec = statuses[job.id]?.spec, spec.secureAggregation.enabled,
-              case .training(let round) = job.machine.phase
+        guard var job = active, let spec = statuses[job.id]?.spec, spec.secureAggregation.enabled, let round = job.machine.openRound,
+              job.machine.phase == .training(round: round) || job.setup.isSummed(round: round)
         else { return }
-        let context = SecAggContext(jobID: job.id, round: round, modelSHA256: job.machine.globalModelSHA256, attempt: job.machine.attempt)
+        let binding = TaskSetupStage(round: round).map { job.setup.listSHA256(of: $0) } ?? job.machine.globalModelSHA256
+        let context = SecAggContext(jobID: job.id, round: round, modelSHA256: binding, attempt: job.machine.attempt)
         guard job.secure?.server.context != context else { return }
         job.secure = SecureRound(server: SecAggServerRound(context: context, participants: job.machine.participants.sorted(),
                                                            settings: spec.secureParameters, now: now()))
@@ -112,19 +114,26 @@ extension Coordinator {
 
     /// Adds a verified, spooled masked input to the round's running sum.
     func addMaskedInput(site: String, header: Fedct_V1_UpdateHeader, spooled url: URL) throws {
-        guard var secure = active?.secure else { throw FedCTError(.failedPrecondition, "round \(header.round) is no longer open; the masked input is discarded") }
-        try secure.server.checkMaskedInput(from: site)
-        var sum = secure.sum ?? MaskedSum(wordCount: Int(header.coordinateCount))
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        try sum.begin(site: site)
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            try chunk.withUnsafeBytes { try sum.add(littleEndianWords: $0) }
+        try addMaskedWords(site: site, round: header.round, wordCount: Int(header.coordinateCount), loss: header.meanTrainLoss) { sum in
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try chunk.withUnsafeBytes { try sum.add(littleEndianWords: $0) }
+            }
         }
+    }
+
+    /// Adds one site's masked words (fed by `feed`, `wordCount` in all) to the open secure round's running sum.
+    func addMaskedWords(site: String, round: Int32, wordCount: Int, loss: Double? = nil, feed: (inout MaskedSum) throws -> Void) throws {
+        guard var secure = active?.secure else { throw FedCTError(.failedPrecondition, "round \(round) is no longer open; the masked input is discarded") }
+        try secure.server.checkMaskedInput(from: site)
+        var sum = secure.sum ?? MaskedSum(wordCount: wordCount)
+        try sum.begin(site: site)
+        try feed(&sum)
         try sum.end()
         try secure.server.maskedInputAccepted(from: site)
         secure.sum = sum
-        secure.losses[site] = header.meanTrainLoss
+        secure.losses[site] = loss
         active?.secure = secure
     }
 
@@ -189,11 +198,16 @@ extension Coordinator {
 
     /// Removes the masks with the rebuilt secrets, decodes the weighted mean and commits the round.
     private func commitSecureRound() throws {
-        guard let job = active, let secure = job.secure, let sum = secure.sum, let encoding = secure.encoding else {
+        guard let job = active, let secure = job.secure, let sum = secure.sum else {
             throw FedCTError(.failedPrecondition, "no masked inputs to unmask")
         }
         let round = secure.server.context.round
         let plain = try sum.unmasked(with: try secure.server.recovery())
+        if let stage = TaskSetupStage(round: round) {
+            let encoding = try IntegerEncoding(maxValue: TaskStatistics.maxValue, sites: secure.server.keyHolders.count)
+            return commitSetupStep(stage, sites: secure.server.survivors, sum: try encoding.decode(sum: plain), secure: true)
+        }
+        guard let encoding = secure.encoding else { throw FedCTError(.failedPrecondition, "no masked inputs to unmask") }
         let decoded = try encoding.decode(sum: plain)
         let base = try SafeTensors.decode(try models.get(job.machine.globalModelSHA256), source: "global model of round \(round - 1)")
         guard decoded.mean.count == base.values.count else {

@@ -24,6 +24,8 @@ public actor Coordinator {
         var siteBytesDown: [String: Int64] = [:]
         var siteBytesUp: [String: Int64] = [:]
         var roundStartedAt: Double?
+        /// What the setup stage has derived so far (jobs with tte.derive_tasks).
+        var setup = SetupProgress()
         /// The open round's secure aggregation, when the job uses it.
         var secure: SecureRound? {
             didSet {
@@ -77,23 +79,33 @@ public actor Coordinator {
     // MARK: Admin
 
     /// Validates and queues a job; creates its initial global model from the job's seed.
+    /// A job that derives its tasks gets its initial model after its setup stage.
     public func submit(_ spec: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
         try spec.validate(source: "job from \(admin)")
-        let model = try TTEModel(spec: spec)
-        let blob = SafeTensors.encode(try model.state(metadata: ["job": spec.name, "round": "0"]))
-        let sha = try models.put(blob)
         var status = Fedct_V1_JobStatus()
         status.jobID = String(format: "job-%04d", order.count + 1)
         status.spec = spec
         status.state = .queued
-        status.initialModelSha256 = sha
+        var parameters = "derived after the setup stage"
+        if !spec.tte.awaitsDerivation {
+            let model = try initialModel(spec)
+            status.initialModelSha256 = model.sha256
+            parameters = "\(model.parameters)"
+        }
         status.submittedUnixSeconds = Date().timeIntervalSince1970
         try persist(&status)
         statuses[status.jobID] = status
         order.append(status.jobID)
-        logger.info("job submitted", metadata: ["job": "\(status.jobID)", "by": "\(admin)", "parameters": "\(model.parameterCount)"])
+        logger.info("job submitted", metadata: ["job": "\(status.jobID)", "by": "\(admin)", "parameters": "\(parameters)"])
         activateNextJobIfIdle()
         return statuses[status.jobID]!
+    }
+
+    /// Stores the seeded initial model of `spec` (round 0) and returns its blob's SHA-256 and parameter count.
+    func initialModel(_ spec: Fedct_V1_JobSpec) throws -> (sha256: String, parameters: Int) {
+        let model = try TTEModel(spec: spec)
+        let blob = SafeTensors.encode(try model.state(metadata: ["job": spec.name, "round": "0"]))
+        return (try models.put(blob), model.parameterCount)
     }
 
     public func listJobs() -> [Fedct_V1_JobStatus] { order.compactMap { statuses[$0] }.map(withLiveFields) }
@@ -158,6 +170,8 @@ public actor Coordinator {
         refreshActiveStatus()
         task.jobID = job.id
         switch decision {
+        case .wait where job.machine.setupStep(for: site) != nil:
+            task = setupTask(for: site, job: job)
         case .wait(let delay):
             task.kind = .wait
             task.retryAfterMs = Int64(delay)
@@ -168,6 +182,8 @@ public actor Coordinator {
             task.modelBytes = Int64(models.size(sha) ?? 0)
             task.spec = statuses[job.id]!.spec
             task.attempt = Int32(job.machine.attempt)
+        case .evaluate(let round, let sha):
+            task = evaluationTask(round: round, modelSHA256: sha, job: job)
         case .finished:
             task.kind = .jobFinished
         }
@@ -253,6 +269,8 @@ public actor Coordinator {
             switch action {
             case .aggregate(let round, _) where active?.secure != nil:
                 closeSecureMasking(round: round)
+            case .aggregate(let round, let sites) where TaskSetupStage(round: round) != nil:
+                commitPlainSetupStep(TaskSetupStage(round: round)!, sites: sites)
             case .aggregate(let round, let sites):
                 do {
                     try aggregate(round: round, sites: sites)
@@ -354,7 +372,7 @@ public actor Coordinator {
     }
 
     /// Stamps the record's update time and writes it to the job database.
-    private func persist(_ status: inout Fedct_V1_JobStatus) throws {
+    func persist(_ status: inout Fedct_V1_JobStatus) throws {
         status.updatedUnixSeconds = Date().timeIntervalSince1970
         try jobs.save(status)
     }
@@ -391,8 +409,12 @@ public actor Coordinator {
         let secure = status.spec.secureAggregation
         let policy = JobStateMachine.Policy(rounds: Int(status.spec.rounds), minSites: Int(status.spec.minSites),
                                             roundDeadline: Double(status.spec.roundDeadlineSeconds),
-                                            minUploads: secure.enabled ? Int(secure.minCohort) : nil)
+                                            minUploads: secure.enabled ? Int(secure.minCohort) : nil,
+                                            evaluate: status.spec.evaluation.enabled, evaluateEveryRounds: Int(status.spec.evaluation.everyRounds))
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
-        return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count))
+        // A derived job restarted before its setup stage committed redoes the setup from its first step.
+        return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
+                                                                    needsSetup: status.spec.tte.awaitsDerivation,
+                                                                    pendingEvaluation: !status.evaluations.contains { $0.round == status.rounds.count }))
     }
 }

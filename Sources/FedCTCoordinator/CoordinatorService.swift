@@ -83,7 +83,7 @@ public struct CoordinatorService: Sendable {
             }
         case "/fedct.v1.Site/ReportMetrics":
             try await unary(call) { (report: Fedct_V1_MetricsReport) in
-                logger.info("site metrics", metadata: ["site": "\(name)", "job": "\(report.jobID)", "metrics": "\(report.metrics)"])
+                try await coordinator.reportMetrics(site: name, report)
                 return Fedct_V1_MetricsReceipt()
             }
         case "/fedct.v1.Site/FetchModel", "/fedct.v1.Admin/FetchModel":
@@ -113,6 +113,8 @@ public struct CoordinatorService: Sendable {
                 try await coordinator.unmask(site: name, request)
                 return Fedct_V1_SecAggAck()
             }
+        case "/fedct.v1.Site/SubmitSetup":
+            try await unary(call) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, request) }
         case "/fedct.v1.Admin/SubmitJob":
             try await unary(call) { (request: Fedct_V1_SubmitJobRequest) in try await coordinator.submit(request.spec, by: name) }
         case "/fedct.v1.Admin/ListJobs":

@@ -275,11 +275,45 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Clears the value of `preprocessing`. Subsequent reads from it will return its default value.
   public mutating func clearPreprocessing() {_uniqueStorage()._preprocessing = nil}
 
+  public var evaluation: Fedct_V1_EvaluationSpec {
+    get {_storage._evaluation ?? Fedct_V1_EvaluationSpec()}
+    set {_uniqueStorage()._evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {_storage._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Probes on frozen embeddings, fitted and scored at each site (Docs/science.md, "Evaluation probes"): sites report
+/// metrics with counts, never embeddings or predictions.
+public nonisolated struct Fedct_V1_EvaluationSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Evaluate after the last round (default true in job.yaml; false in a spec stored before the field existed).
+  public var enabled: Bool = false
+
+  /// Also evaluate after every N-th round (0, the default: after the last round only).
+  public var everyRounds: Int32 = 0
+
+  /// A metric is reported only when its held-out scans, positives (events) and negatives are each at least this
+  /// many (default 10); a site's own privacy.min_cohort can raise it.
+  public var minCohort: Int32 = 0
+
+  /// L2 penalty of the logistic and Cox probes on standardised embeddings (default 1).
+  public var l2: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Secure aggregation (Bonawitz et al., CCS 2017): the coordinator learns only the sum of the
@@ -492,7 +526,7 @@ public nonisolated struct Fedct_V1_JobStatus: @unchecked Sendable {
   }
 
   /// Live jobs only: what the coordinator is doing — "waiting for sites", "setup", "training",
-  /// "secure aggregation: advertising keys" (or "sharing keys", "masked inputs", "unmasking"), "aggregating".
+  /// "secure aggregation: advertising keys" (or "sharing keys", "masked inputs", "unmasking"), "aggregating", "evaluating".
   public var phase: String {
     get {_storage._phase}
     set {_uniqueStorage()._phase = newValue}
@@ -525,6 +559,22 @@ public nonisolated struct Fedct_V1_JobStatus: @unchecked Sendable {
     get {_storage._elapsedSeconds}
     set {_uniqueStorage()._elapsedSeconds = newValue}
   }
+
+  /// The evaluations run so far (after the last round, and every evaluation.every_rounds), oldest first.
+  public var evaluations: [Fedct_V1_EvaluationRecord] {
+    get {_storage._evaluations}
+    set {_uniqueStorage()._evaluations = newValue}
+  }
+
+  /// Jobs with tte.derive_tasks: how the setup stage derived the tasks now in `spec.tte`.
+  public var setup: Fedct_V1_SetupRecord {
+    get {_storage._setup ?? Fedct_V1_SetupRecord()}
+    set {_uniqueStorage()._setup = newValue}
+  }
+  /// Returns true if `setup` has been explicitly set.
+  public var hasSetup: Bool {_storage._setup != nil}
+  /// Clears the value of `setup`. Subsequent reads from it will return its default value.
+  public mutating func clearSetup() {_uniqueStorage()._setup = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -587,6 +637,118 @@ public nonisolated struct Fedct_V1_JobStatus: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// The committed setup stage of a job that derives its tasks.
+public nonisolated struct Fedct_V1_SetupRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The sites whose statistics were combined in the last step (rates).
+  public var sites: [String] = []
+
+  /// Codes proposed by at least one site (the union), and the patients with follow-up across sites.
+  public var candidates: Int32 = 0
+
+  public var patients: Int64 = 0
+
+  /// True when the prevalence and rates sums were securely aggregated.
+  public var securelyAggregated: Bool = false
+
+  public var seconds: Double = 0
+
+  /// The chosen tasks' pooled prevalence, in the order of spec.tte.task_codes.
+  public var taskPrevalence: [Double] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Held-out scans and positives (events, for a C-index) behind one metric.
+public nonisolated struct Fedct_V1_MetricCounts: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scans: Int64 = 0
+
+  public var positives: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One site's evaluation report as the coordinator accepted it.
+public nonisolated struct Fedct_V1_SiteEvaluation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var site: String = String()
+
+  /// Metric name ("auroc/mortality_6m", "harrell_c/DEATH", …) → value, on the site's held-out scans.
+  public var metrics: Dictionary<String,Double> = [:]
+
+  public var counts: Dictionary<String,Fedct_V1_MetricCounts> = [:]
+
+  /// Metrics the site computed no value for or withheld (below the minimum cohort); names only.
+  public var suppressed: [String] = []
+
+  /// Held-out scans at the site.
+  public var cohortSize: Int64 = 0
+
+  public var reportedUnixSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A metric over the sites that reported it: the mean of their values weighted by their held-out scans (an
+/// exact pooled AUROC or C-index needs the predictions, which never leave the sites).
+public nonisolated struct Fedct_V1_PooledMetric: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var value: Double = 0
+
+  public var scans: Int64 = 0
+
+  public var positives: Int64 = 0
+
+  public var sites: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The evaluation of one global model (after round `round`).
+public nonisolated struct Fedct_V1_EvaluationRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var round: Int32 = 0
+
+  public var modelSha256: String = String()
+
+  /// The effective minimum cohort the coordinator checked (the job's evaluation.min_cohort).
+  public var minCohort: Int32 = 0
+
+  public var sites: [Fedct_V1_SiteEvaluation] = []
+
+  public var pooled: [Fedct_V1_PooledMetric] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Fedct_V1_SiteProgress: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -594,7 +756,8 @@ public nonisolated struct Fedct_V1_SiteProgress: Sendable {
 
   public var site: String = String()
 
-  /// "training" (has the round's task, no update yet), "uploaded", or "waiting" (live, not in this round).
+  /// "training" (has the round's task, no update yet), "uploaded", or "waiting" (live, not in this round); during an
+  /// evaluation "evaluating" (no report yet) or "reported".
   public var state: String = String()
 
   /// Bytes this site moved in the open round so far: model downloaded, update uploaded (accepted).
@@ -920,7 +1083,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -935,6 +1098,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _secureAggregation: Fedct_V1_SecureAggregationSpec? = nil
     var _privacy: Fedct_V1_PrivacySpec? = nil
     var _preprocessing: Fedct_V1_PreprocessingSpec? = nil
+    var _evaluation: Fedct_V1_EvaluationSpec? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -957,6 +1121,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _secureAggregation = source._secureAggregation
       _privacy = source._privacy
       _preprocessing = source._preprocessing
+      _evaluation = source._evaluation
     }
   }
 
@@ -987,6 +1152,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._secureAggregation) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._privacy) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
         default: break
         }
       }
@@ -1035,6 +1201,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._preprocessing {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
       } }()
+      try { if let v = _storage._evaluation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1056,10 +1225,56 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._secureAggregation != rhs_storage._secureAggregation {return false}
         if _storage._privacy != rhs_storage._privacy {return false}
         if _storage._preprocessing != rhs_storage._preprocessing {return false}
+        if _storage._evaluation != rhs_storage._evaluation {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_EvaluationSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluationSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{3}every_rounds\0\u{3}min_cohort\0\u{1}l2\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.everyRounds) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.minCohort) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.l2) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
+    }
+    if self.everyRounds != 0 {
+      try visitor.visitSingularInt32Field(value: self.everyRounds, fieldNumber: 2)
+    }
+    if self.minCohort != 0 {
+      try visitor.visitSingularInt32Field(value: self.minCohort, fieldNumber: 3)
+    }
+    if self.l2.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.l2, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_EvaluationSpec, rhs: Fedct_V1_EvaluationSpec) -> Bool {
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.everyRounds != rhs.everyRounds {return false}
+    if lhs.minCohort != rhs.minCohort {return false}
+    if lhs.l2 != rhs.l2 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1337,7 +1552,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}spec\0\u{3}current_round\0\u{1}rounds\0\u{3}initial_model_sha256\0\u{1}message\0\u{3}connected_sites\0\u{3}site_progress\0\u{3}submitted_unix_seconds\0\u{3}started_unix_seconds\0\u{3}updated_unix_seconds\0\u{1}phase\0\u{1}attempt\0\u{3}round_elapsed_seconds\0\u{3}round_bytes_down\0\u{3}round_bytes_up\0\u{3}elapsed_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}spec\0\u{3}current_round\0\u{1}rounds\0\u{3}initial_model_sha256\0\u{1}message\0\u{3}connected_sites\0\u{3}site_progress\0\u{3}submitted_unix_seconds\0\u{3}started_unix_seconds\0\u{3}updated_unix_seconds\0\u{1}phase\0\u{1}attempt\0\u{3}round_elapsed_seconds\0\u{3}round_bytes_down\0\u{3}round_bytes_up\0\u{3}elapsed_seconds\0\u{1}setup\0\u{1}evaluations\0")
 
   fileprivate class _StorageClass {
     var _jobID: String = String()
@@ -1358,6 +1573,8 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
     var _roundBytesDown: Int64 = 0
     var _roundBytesUp: Int64 = 0
     var _elapsedSeconds: Double = 0
+    var _evaluations: [Fedct_V1_EvaluationRecord] = []
+    var _setup: Fedct_V1_SetupRecord? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1386,6 +1603,8 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
       _roundBytesDown = source._roundBytesDown
       _roundBytesUp = source._roundBytesUp
       _elapsedSeconds = source._elapsedSeconds
+      _evaluations = source._evaluations
+      _setup = source._setup
     }
   }
 
@@ -1422,6 +1641,8 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._roundBytesDown) }()
         case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._roundBytesUp) }()
         case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._elapsedSeconds) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._setup) }()
+        case 20: try { try decoder.decodeRepeatedMessageField(value: &_storage._evaluations) }()
         default: break
         }
       }
@@ -1488,6 +1709,12 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
       if _storage._elapsedSeconds.bitPattern != 0 {
         try visitor.visitSingularDoubleField(value: _storage._elapsedSeconds, fieldNumber: 18)
       }
+      try { if let v = _storage._setup {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
+      if !_storage._evaluations.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._evaluations, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1515,6 +1742,8 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._roundBytesDown != rhs_storage._roundBytesDown {return false}
         if _storage._roundBytesUp != rhs_storage._roundBytesUp {return false}
         if _storage._elapsedSeconds != rhs_storage._elapsedSeconds {return false}
+        if _storage._evaluations != rhs_storage._evaluations {return false}
+        if _storage._setup != rhs_storage._setup {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1526,6 +1755,251 @@ nonisolated extension Fedct_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Fedct_V1_JobStatus.State: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_UNSPECIFIED\0\u{1}QUEUED\0\u{1}WAITING_FOR_SITES\0\u{1}RUNNING\0\u{1}SUCCEEDED\0\u{1}FAILED\0\u{1}CANCELLED\0")
+}
+
+nonisolated extension Fedct_V1_SetupRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetupRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sites\0\u{1}candidates\0\u{1}patients\0\u{3}securely_aggregated\0\u{1}seconds\0\u{3}task_prevalence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.sites) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.candidates) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.patients) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.securelyAggregated) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.taskPrevalence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sites.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.sites, fieldNumber: 1)
+    }
+    if self.candidates != 0 {
+      try visitor.visitSingularInt32Field(value: self.candidates, fieldNumber: 2)
+    }
+    if self.patients != 0 {
+      try visitor.visitSingularInt64Field(value: self.patients, fieldNumber: 3)
+    }
+    if self.securelyAggregated != false {
+      try visitor.visitSingularBoolField(value: self.securelyAggregated, fieldNumber: 4)
+    }
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 5)
+    }
+    if !self.taskPrevalence.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.taskPrevalence, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SetupRecord, rhs: Fedct_V1_SetupRecord) -> Bool {
+    if lhs.sites != rhs.sites {return false}
+    if lhs.candidates != rhs.candidates {return false}
+    if lhs.patients != rhs.patients {return false}
+    if lhs.securelyAggregated != rhs.securelyAggregated {return false}
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.taskPrevalence != rhs.taskPrevalence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_MetricCounts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MetricCounts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scans\0\u{1}positives\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.scans) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.positives) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.scans != 0 {
+      try visitor.visitSingularInt64Field(value: self.scans, fieldNumber: 1)
+    }
+    if self.positives != 0 {
+      try visitor.visitSingularInt64Field(value: self.positives, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_MetricCounts, rhs: Fedct_V1_MetricCounts) -> Bool {
+    if lhs.scans != rhs.scans {return false}
+    if lhs.positives != rhs.positives {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SiteEvaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SiteEvaluation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}metrics\0\u{1}counts\0\u{1}suppressed\0\u{3}cohort_size\0\u{3}reported_unix_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.site) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.metrics) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Fedct_V1_MetricCounts>.self, value: &self.counts) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.suppressed) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.cohortSize) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.reportedUnixSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.site.isEmpty {
+      try visitor.visitSingularStringField(value: self.site, fieldNumber: 1)
+    }
+    if !self.metrics.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.metrics, fieldNumber: 2)
+    }
+    if !self.counts.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Fedct_V1_MetricCounts>.self, value: self.counts, fieldNumber: 3)
+    }
+    if !self.suppressed.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.suppressed, fieldNumber: 4)
+    }
+    if self.cohortSize != 0 {
+      try visitor.visitSingularInt64Field(value: self.cohortSize, fieldNumber: 5)
+    }
+    if self.reportedUnixSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.reportedUnixSeconds, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SiteEvaluation, rhs: Fedct_V1_SiteEvaluation) -> Bool {
+    if lhs.site != rhs.site {return false}
+    if lhs.metrics != rhs.metrics {return false}
+    if lhs.counts != rhs.counts {return false}
+    if lhs.suppressed != rhs.suppressed {return false}
+    if lhs.cohortSize != rhs.cohortSize {return false}
+    if lhs.reportedUnixSeconds != rhs.reportedUnixSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_PooledMetric: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PooledMetric"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}value\0\u{1}scans\0\u{1}positives\0\u{1}sites\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.scans) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.positives) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.sites) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 2)
+    }
+    if self.scans != 0 {
+      try visitor.visitSingularInt64Field(value: self.scans, fieldNumber: 3)
+    }
+    if self.positives != 0 {
+      try visitor.visitSingularInt64Field(value: self.positives, fieldNumber: 4)
+    }
+    if self.sites != 0 {
+      try visitor.visitSingularInt32Field(value: self.sites, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_PooledMetric, rhs: Fedct_V1_PooledMetric) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.scans != rhs.scans {return false}
+    if lhs.positives != rhs.positives {return false}
+    if lhs.sites != rhs.sites {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_EvaluationRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluationRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_sha256\0\u{3}min_cohort\0\u{1}sites\0\u{1}pooled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.minCohort) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.sites) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.pooled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 1)
+    }
+    if !self.modelSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelSha256, fieldNumber: 2)
+    }
+    if self.minCohort != 0 {
+      try visitor.visitSingularInt32Field(value: self.minCohort, fieldNumber: 3)
+    }
+    if !self.sites.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sites, fieldNumber: 4)
+    }
+    if !self.pooled.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pooled, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_EvaluationRecord, rhs: Fedct_V1_EvaluationRecord) -> Bool {
+    if lhs.round != rhs.round {return false}
+    if lhs.modelSha256 != rhs.modelSha256 {return false}
+    if lhs.minCohort != rhs.minCohort {return false}
+    if lhs.sites != rhs.sites {return false}
+    if lhs.pooled != rhs.pooled {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Fedct_V1_SiteProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -389,6 +389,15 @@ public nonisolated struct Fedct_V1_Task: Sendable {
   /// Attempt of this round (1, 2, … when a round is restarted after an abort); secure aggregation binds to it.
   public var attempt: Int32 = 0
 
+  public var setup: Fedct_V1_SetupTask {
+    get {_setup ?? Fedct_V1_SetupTask()}
+    set {_setup = newValue}
+  }
+  /// Returns true if `setup` has been explicitly set.
+  public var hasSetup: Bool {self._setup != nil}
+  /// Clears the value of `setup`. Subsequent reads from it will return its default value.
+  public mutating func clearSetup() {self._setup = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -403,6 +412,14 @@ public nonisolated struct Fedct_V1_Task: Sendable {
 
     /// The job this site was part of has finished; the site may exit when run with --once.
     case jobFinished // = 3
+
+    /// Compute and send the statistics of a setup step (`setup`); round is the step's number (0, -1, -2),
+    /// and model_sha256 the SHA-256 of the step's published code list, which its secure sum is bound to.
+    case setup // = 4
+
+    /// Embed the training and held-out scans with the model model_sha256 (the global model after `round`), fit the
+    /// job's probes on the training scans, score them on the held-out ones, and send ReportMetrics.
+    case evaluate // = 5
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -415,6 +432,8 @@ public nonisolated struct Fedct_V1_Task: Sendable {
       case 1: self = .wait
       case 2: self = .train
       case 3: self = .jobFinished
+      case 4: self = .setup
+      case 5: self = .evaluate
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -425,6 +444,8 @@ public nonisolated struct Fedct_V1_Task: Sendable {
       case .wait: return 1
       case .train: return 2
       case .jobFinished: return 3
+      case .setup: return 4
+      case .evaluate: return 5
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -435,6 +456,8 @@ public nonisolated struct Fedct_V1_Task: Sendable {
       .wait,
       .train,
       .jobFinished,
+      .setup,
+      .evaluate,
     ]
 
   }
@@ -442,6 +465,126 @@ public nonisolated struct Fedct_V1_Task: Sendable {
   public init() {}
 
   fileprivate var _spec: Fedct_V1_JobSpec? = nil
+  fileprivate var _setup: Fedct_V1_SetupTask? = nil
+}
+
+/// One step of a job's setup stage (Docs/science.md, "Deriving the tasks").
+public nonisolated struct Fedct_V1_SetupTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "candidates": propose codes at least tte.min_patients_per_code of the site's patients have (names only);
+  /// "prevalence": count the patients with each of `codes` (the candidates' union), cohort size first;
+  /// "rates": events, censored scans and observed hours per task (`codes`), then the event-time histogram.
+  public var stage: String = String()
+
+  public var codes: [String] = []
+
+  /// SHA-256 (hex) of the stage and `codes`; a site recomputes it and refuses a mismatch.
+  public var listSha256: String = String()
+
+  /// The event-time grid the histogram uses: `bins` log-spaced bins from first_edge_days to last_edge_days.
+  public var firstEdgeDays: Double = 0
+
+  public var lastEdgeDays: Double = 0
+
+  public var bins: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SetupSubmission: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  public var attempt: Int32 = 0
+
+  public var listSha256: String = String()
+
+  public var statistics: Fedct_V1_SetupSubmission.OneOf_Statistics? = nil
+
+  public var candidates: Fedct_V1_SetupCandidates {
+    get {
+      if case .candidates(let v)? = statistics {return v}
+      return Fedct_V1_SetupCandidates()
+    }
+    set {statistics = .candidates(newValue)}
+  }
+
+  /// Plain counts (jobs without secure aggregation).
+  public var counts: Fedct_V1_SetupCounts {
+    get {
+      if case .counts(let v)? = statistics {return v}
+      return Fedct_V1_SetupCounts()
+    }
+    set {statistics = .counts(newValue)}
+  }
+
+  /// Secure aggregation: the integer-encoded counts (limbs) plus the masks, little-endian uint32 words.
+  public var maskedWords: Data {
+    get {
+      if case .maskedWords(let v)? = statistics {return v}
+      return Data()
+    }
+    set {statistics = .maskedWords(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Statistics: Equatable, Sendable {
+    case candidates(Fedct_V1_SetupCandidates)
+    /// Plain counts (jobs without secure aggregation).
+    case counts(Fedct_V1_SetupCounts)
+    /// Secure aggregation: the integer-encoded counts (limbs) plus the masks, little-endian uint32 words.
+    case maskedWords(Data)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SetupCandidates: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var codes: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SetupCounts: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_SetupReceipt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var bytesReceived: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Fedct_V1_FetchModelRequest: Sendable {
@@ -603,6 +746,14 @@ public nonisolated struct Fedct_V1_MetricsReport: Sendable {
   public var metrics: Dictionary<String,Double> = [:]
 
   public var cohortSize: Int64 = 0
+
+  /// Evaluation reports: every metric's held-out scans and positives (each at least the minimum cohort), the names
+  /// of metrics withheld or not computable, and the model evaluated.
+  public var counts: Dictionary<String,Fedct_V1_MetricCounts> = [:]
+
+  public var suppressed: [String] = []
+
+  public var modelSha256: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1174,7 +1325,7 @@ nonisolated extension Fedct_V1_PullTaskRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}retry_after_ms\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{3}model_bytes\0\u{1}spec\0\u{1}attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}retry_after_ms\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{3}model_bytes\0\u{1}spec\0\u{1}attempt\0\u{1}setup\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1190,6 +1341,7 @@ nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.modelBytes) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
       case 8: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._setup) }()
       default: break
       }
     }
@@ -1224,6 +1376,9 @@ nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if self.attempt != 0 {
       try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 8)
     }
+    try { if let v = self._setup {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1236,13 +1391,258 @@ nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.modelBytes != rhs.modelBytes {return false}
     if lhs._spec != rhs._spec {return false}
     if lhs.attempt != rhs.attempt {return false}
+    if lhs._setup != rhs._setup {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Fedct_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}WAIT\0\u{1}TRAIN\0\u{1}JOB_FINISHED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}WAIT\0\u{1}TRAIN\0\u{1}JOB_FINISHED\0\u{1}SETUP\0\u{1}EVALUATE\0")
+}
+
+nonisolated extension Fedct_V1_SetupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetupTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}codes\0\u{3}list_sha256\0\u{3}first_edge_days\0\u{3}last_edge_days\0\u{1}bins\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.stage) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.codes) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.listSha256) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.firstEdgeDays) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.lastEdgeDays) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.bins) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.stage.isEmpty {
+      try visitor.visitSingularStringField(value: self.stage, fieldNumber: 1)
+    }
+    if !self.codes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.codes, fieldNumber: 2)
+    }
+    if !self.listSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.listSha256, fieldNumber: 3)
+    }
+    if self.firstEdgeDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.firstEdgeDays, fieldNumber: 4)
+    }
+    if self.lastEdgeDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lastEdgeDays, fieldNumber: 5)
+    }
+    if self.bins != 0 {
+      try visitor.visitSingularInt32Field(value: self.bins, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SetupTask, rhs: Fedct_V1_SetupTask) -> Bool {
+    if lhs.stage != rhs.stage {return false}
+    if lhs.codes != rhs.codes {return false}
+    if lhs.listSha256 != rhs.listSha256 {return false}
+    if lhs.firstEdgeDays != rhs.firstEdgeDays {return false}
+    if lhs.lastEdgeDays != rhs.lastEdgeDays {return false}
+    if lhs.bins != rhs.bins {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SetupSubmission: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetupSubmission"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}attempt\0\u{3}list_sha256\0\u{1}candidates\0\u{1}counts\0\u{3}masked_words\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.listSha256) }()
+      case 5: try {
+        var v: Fedct_V1_SetupCandidates?
+        var hadOneofValue = false
+        if let current = self.statistics {
+          hadOneofValue = true
+          if case .candidates(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.statistics = .candidates(v)
+        }
+      }()
+      case 6: try {
+        var v: Fedct_V1_SetupCounts?
+        var hadOneofValue = false
+        if let current = self.statistics {
+          hadOneofValue = true
+          if case .counts(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.statistics = .counts(v)
+        }
+      }()
+      case 7: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.statistics != nil {try decoder.handleConflictingOneOf()}
+          self.statistics = .maskedWords(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    if !self.listSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.listSha256, fieldNumber: 4)
+    }
+    switch self.statistics {
+    case .candidates?: try {
+      guard case .candidates(let v)? = self.statistics else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .counts?: try {
+      guard case .counts(let v)? = self.statistics else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .maskedWords?: try {
+      guard case .maskedWords(let v)? = self.statistics else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 7)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SetupSubmission, rhs: Fedct_V1_SetupSubmission) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.listSha256 != rhs.listSha256 {return false}
+    if lhs.statistics != rhs.statistics {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SetupCandidates: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetupCandidates"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.codes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.codes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.codes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SetupCandidates, rhs: Fedct_V1_SetupCandidates) -> Bool {
+    if lhs.codes != rhs.codes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SetupCounts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetupCounts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt64Field(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SetupCounts, rhs: Fedct_V1_SetupCounts) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SetupReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetupReceipt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}bytes_received\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.bytesReceived) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.bytesReceived != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytesReceived, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SetupReceipt, rhs: Fedct_V1_SetupReceipt) -> Bool {
+    if lhs.bytesReceived != rhs.bytesReceived {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Fedct_V1_FetchModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1543,7 +1943,7 @@ nonisolated extension Fedct_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedct_V1_MetricsReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}metrics\0\u{3}cohort_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}metrics\0\u{3}cohort_size\0\u{1}counts\0\u{1}suppressed\0\u{3}model_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1555,6 +1955,9 @@ nonisolated extension Fedct_V1_MetricsReport: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
       case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.metrics) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.cohortSize) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Fedct_V1_MetricCounts>.self, value: &self.counts) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.suppressed) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
       default: break
       }
     }
@@ -1573,6 +1976,15 @@ nonisolated extension Fedct_V1_MetricsReport: SwiftProtobuf.Message, SwiftProtob
     if self.cohortSize != 0 {
       try visitor.visitSingularInt64Field(value: self.cohortSize, fieldNumber: 4)
     }
+    if !self.counts.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Fedct_V1_MetricCounts>.self, value: self.counts, fieldNumber: 5)
+    }
+    if !self.suppressed.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.suppressed, fieldNumber: 6)
+    }
+    if !self.modelSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelSha256, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1581,6 +1993,9 @@ nonisolated extension Fedct_V1_MetricsReport: SwiftProtobuf.Message, SwiftProtob
     if lhs.round != rhs.round {return false}
     if lhs.metrics != rhs.metrics {return false}
     if lhs.cohortSize != rhs.cohortSize {return false}
+    if lhs.counts != rhs.counts {return false}
+    if lhs.suppressed != rhs.suppressed {return false}
+    if lhs.modelSha256 != rhs.modelSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -70,6 +70,21 @@ public struct CoordinatorLink: Sendable {
                                                      jobID: request.jobID, round: Int(request.round))
     }
 
+    /// Sends a setup step's statistics: candidate names ("setup-candidates"), plain counts ("setup-counts") or masked words ("setup-masked").
+    public func submitSetup(_ submission: Fedct_V1_SetupSubmission) async throws -> Fedct_V1_SetupReceipt {
+        let kind = switch submission.statistics {
+        case .candidates: "setup-candidates"
+        case .counts: "setup-counts"
+        case .maskedWords, nil: "setup-masked"
+        }
+        return try await unary("/fedct.v1.Site/SubmitSetup", kind: kind, submission, jobID: submission.jobID, round: Int(submission.round))
+    }
+
+    /// Sends an evaluation report (metrics and counts only; recorded as "metrics").
+    public func reportMetrics(_ report: Fedct_V1_MetricsReport) async throws {
+        let _: Fedct_V1_MetricsReceipt = try await unary("/fedct.v1.Site/ReportMetrics", kind: "metrics", report, jobID: report.jobID, round: Int(report.round))
+    }
+
     /// Downloads a model blob and checks it is the one asked for.
     public func fetchModel(sha256: String, expectedBytes: Int64) async throws -> [UInt8] {
         var request = Fedct_V1_FetchModelRequest()

@@ -74,28 +74,40 @@ extension SiteAgent {
     /// Steps 2 and 3: encode, clip (and noise) and mask the update, send it, then reveal the shares the coordinator needs.
     func sendMaskedUpdate(_ session: inout SecAggSiteSession, task: Fedct_V1_Task, delta: [Float], examples: Int,
                           header base: Fedct_V1_UpdateHeader) async throws -> Fedct_V1_UploadReceipt {
-        let step = try await awaitSecureStep(.maskedInput, task)
         let spec = task.spec
-        let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
-        let norm = encoding.clipFactor(delta).norm
-        logger.info("update encoded", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
-                                                 "clipped": "\(norm > encoding.clipNorm)"])
-        if spec.privacy.level == "site" {
-            try recordPrivacySpend([siteLevelSpend(task)])
+        return try await sendMasked(&session, task: task) { session in
+            let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
+            let norm = encoding.clipFactor(delta).norm
+            logger.info("update encoded", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
+                                                     "clipped": "\(norm > encoding.clipNorm)"])
+            if spec.privacy.level == "site" {
+                try recordPrivacySpend([siteLevelSpend(task)])
+            }
+            let weight = spec.secureWeight(examples: examples)
+            try await link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
+            return (try encoding.encode(delta, weight: weight), encoding.scale)
+        } send: { words, scale in
+            let payload = words.withUnsafeBytes { Array($0) }
+            var header = base
+            header.coordinateCount = Int64(words.count)
+            header.exampleCount = 0
+            header.masked.modulusBits = 32
+            header.masked.scale = scale
+            header.masked.attempt = task.attempt
+            header.payloadSha256 = SHA256.hex(payload)
+            return try await link.upload(header: header, payload: payload)
         }
-        let weight = spec.secureWeight(examples: examples)
-        try await link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
-        var words = try encoding.encode(delta, weight: weight)
+    }
+
+    /// Steps 2 and 3 for any vector: waits for the masking step, `encode`s the words to sum (with the scale they
+    /// carry), masks them, `send`s them, then reveals the shares the coordinator needs to unmask the sum.
+    func sendMasked<Receipt>(_ session: inout SecAggSiteSession, task: Fedct_V1_Task,
+                             encode: (SecAggSiteSession) async throws -> (words: [UInt32], scale: Double),
+                             send: ([UInt32], Double) async throws -> Receipt) async throws -> Receipt {
+        let step = try await awaitSecureStep(.maskedInput, task)
+        var (words, scale) = try await encode(session)
         try session.mask(&words, shareSenders: step.shareSenders, inbound: step.inboundShares)
-        let payload = words.withUnsafeBytes { Array($0) }
-        var header = base
-        header.coordinateCount = Int64(words.count)
-        header.exampleCount = 0
-        header.masked.modulusBits = 32
-        header.masked.scale = encoding.scale
-        header.masked.attempt = task.attempt
-        header.payloadSha256 = SHA256.hex(payload)
-        let receipt = try await link.upload(header: header, payload: payload)
+        let receipt = try await send(words, scale)
 
         let unmaskStep = try await awaitSecureStep(.unmask, task)
         var request = Fedct_V1_UnmaskRequest()

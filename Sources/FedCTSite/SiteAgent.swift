@@ -23,6 +23,8 @@ public final class SiteAgent {
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
     private var datasets: [String: SiteDataset] = [:]
+    /// The train scans' follow-ups over every code, read once for the setup stage of the job `jobID`.
+    private var setupInputs: (jobID: String, followUps: [ScanFollowUp], skipped: Int)?
     private var models: [ModelKey: TTEModel] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
     private var localStates: [String: [Float]] = [:]
@@ -56,9 +58,9 @@ public final class SiteAgent {
         while !Task.isCancelled {
             let task = try await withRetries("pull task") { try await link.pullTask() }
             switch task.kind {
-            case .train:
+            case .train, .setup:
                 do {
-                    try await train(task)
+                    if task.kind == .setup { try await runSetupStep(task) } else { try await train(task) }
                     participated.insert(task.jobID)
                 } catch let error as RPCError {
                     // The coordinator refused or lost this round (restart, deadline, new round): ask again.
@@ -70,6 +72,14 @@ public final class SiteAgent {
                         SiteMetrics.policyRefusal()
                         try await Task.sleep(for: .seconds(5))
                     }
+                }
+            case .evaluate:
+                do {
+                    try await evaluate(task)
+                } catch {
+                    // The coordinator closed the evaluation, or this site cannot evaluate: nothing was sent; ask again later.
+                    logger.error("evaluation not reported", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    try await Task.sleep(for: .seconds(5))
                 }
             case .jobFinished:
                 if exitAfterJob && participated.contains(task.jobID) {
@@ -106,11 +116,7 @@ public final class SiteAgent {
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
         let model = try model(for: spec)
         let strategy = try ServerStrategy(spec: spec.strategy, source: "job \(task.jobID)")
-        let localRanges = strategy.kind == .fedbn ? NormalizationLayers.ranges(in: base.layout) : []
-        var start = base
-        if let kept = localStates[task.jobID] {
-            for range in localRanges { start.values.replaceSubrange(range, with: kept[range]) }
-        }
+        let (start, localRanges) = try withLocalLayers(base, task: task)
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
         let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
@@ -160,7 +166,7 @@ public final class SiteAgent {
     }
 
     /// The site's own rules, checked before anything is fetched or trained: secure aggregation and the privacy budget.
-    private func checkPolicy(_ spec: Fedct_V1_JobSpec) throws {
+    func checkPolicy(_ spec: Fedct_V1_JobSpec) throws {
         if config.requireSecureAggregation && !spec.secureAggregation.enabled {
             throw FedCTError(.permissionDenied, "job '\(spec.name)' sends updates unmasked (secure_aggregation.enabled: false); this site requires secure aggregation (privacy.require_secure_aggregation in site.yaml)")
         }
@@ -204,14 +210,27 @@ public final class SiteAgent {
                                                 "delta": "\(config.privacyDelta)"])
     }
 
-    /// The site's data prepared for a job's targets and input size, loaded once per distinct setting.
-    private func dataset(for spec: Fedct_V1_JobSpec) throws -> SiteDataset {
+    /// FedBN (`strategy: fedbn`): `base` with this site's own normalisation layers, kept from its last training of the job,
+    /// and where they are; other strategies: `base` as it is.
+    func withLocalLayers(_ base: ModelState, task: Fedct_V1_Task) throws -> (state: ModelState, localRanges: [Range<Int>]) {
+        let strategy = try ServerStrategy(spec: task.spec.strategy, source: "job \(task.jobID)")
+        let localRanges = strategy.kind == .fedbn ? NormalizationLayers.ranges(in: base.layout) : []
+        var state = base
+        if let kept = localStates[task.jobID] {
+            for range in localRanges { state.values.replaceSubrange(range, with: kept[range]) }
+        }
+        return (state, localRanges)
+    }
+
+    /// The site's data prepared for a job's targets and input size (tracking the evaluation's outcome codes too), loaded once per distinct setting.
+    func dataset(for spec: Fedct_V1_JobSpec) throws -> SiteDataset {
         let pipeline = spec.preprocessingPipeline
         let key = "\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)|\(pipeline.parameters)"
         if let cached = datasets[key] { return cached }
         let cache = try PreprocessingCache(directory: URL(fileURLWithPath: config.stateDirectory).appending(path: "preprocessed").path,
                                            maxBytes: config.preprocessedCacheMaxBytes, logger: logger)
-        let dataset = try SiteDataset.load(directory: config.dataDirectory, labeler: spec.labeler, preprocessing: pipeline, cache: cache)
+        let dataset = try SiteDataset.load(directory: config.dataDirectory, labeler: spec.labeler, preprocessing: pipeline, cache: cache,
+                                           alsoTracking: BinaryOutcome.trackedCodes)
         let cached = cache.statistics
         logger.info("data loaded", metadata: ["train": "\(dataset.train.count)", "heldout": "\(dataset.heldout.count)",
                                               "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)",
@@ -220,7 +239,15 @@ public final class SiteAgent {
         return dataset
     }
 
-    private func model(for spec: Fedct_V1_JobSpec) throws -> TTEModel {
+    /// The train scans' follow-ups for the setup stage of `jobID`, read from the data folder once per job.
+    func setupFollowUps(jobID: String) throws -> (followUps: [ScanFollowUp], skipped: Int) {
+        if let inputs = setupInputs, inputs.jobID == jobID { return (inputs.followUps, inputs.skipped) }
+        let loaded = try SiteDataset.setupFollowUps(directory: config.dataDirectory)
+        setupInputs = (jobID, loaded.followUps, loaded.skipped)
+        return loaded
+    }
+
+    func model(for spec: Fedct_V1_JobSpec) throws -> TTEModel {
         let key = ModelKey(encoder: spec.encoderConfig, head: spec.headConfig)
         if let cached = models[key] { return cached }
         let model = try TTEModel(spec: spec)

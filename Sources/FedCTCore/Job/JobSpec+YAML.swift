@@ -18,6 +18,9 @@ extension Fedct_V1_JobSpec {
         spec.tte.taskCodes = ["DEATH", "PE", "PH"]
         spec.tte.pieceEdgesDays = [30, 90, 180, 365, 730, 1095, 1460, 1825]
         spec.tte.rank = 16
+        spec.tte.maxTasks = 8192
+        spec.tte.pieces = 8
+        spec.tte.minPatientsPerCode = 10
         spec.training.localEpochs = 1
         spec.training.batchSize = 4
         spec.training.learningRate = 1e-3
@@ -39,6 +42,9 @@ extension Fedct_V1_JobSpec {
         spec.privacy.level = "none"
         spec.privacy.delta = 1e-5
         spec.preprocessing = .defaults
+        spec.evaluation.enabled = true
+        spec.evaluation.minCohort = 10
+        spec.evaluation.l2 = 1
         return spec
     }
 
@@ -46,7 +52,7 @@ extension Fedct_V1_JobSpec {
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec.defaults
         try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy",
-                                    "secure_aggregation", "privacy", "preprocessing"])
+                                    "secure_aggregation", "privacy", "preprocessing", "evaluation"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
         if let value = try yaml.int("min_sites") { spec.minSites = Int32(clamping: value) }
@@ -60,13 +66,7 @@ extension Fedct_V1_JobSpec {
             if let value = try encoder.int("stem_stride") { spec.encoder.stemStride = Int32(clamping: value) }
             if let value = try encoder.string("norm") { spec.encoder.norm = value }
         }
-        if let tte = try yaml.section("tte") {
-            try tte.rejectUnknownKeys(["task_codes", "piece_edges_days", "rank", "task_log2_base_hazard"])
-            if let value = try tte.strings("task_codes") { spec.tte.taskCodes = value }
-            if let value = try tte.doubles("piece_edges_days") { spec.tte.pieceEdgesDays = value }
-            if let value = try tte.int("rank") { spec.tte.rank = Int32(clamping: value) }
-            if let value = try tte.doubles("task_log2_base_hazard") { spec.tte.taskLog2BaseHazard = value.map(Float.init) }
-        }
+        if let tte = try yaml.section("tte") { try spec.parseTTE(tte) }
         if let training = try yaml.section("training") { try spec.parseTraining(training) }
         if let strategy = try yaml.section("strategy") {
             try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau", "proximal_mu"])
@@ -101,6 +101,7 @@ extension Fedct_V1_JobSpec {
             if let value = try privacy.double("target_epsilon") { spec.privacy.targetEpsilon = value }
         }
         if let preprocessing = try yaml.section("preprocessing") { try spec.parsePreprocessing(preprocessing) }
+        if let evaluation = try yaml.section("evaluation") { try spec.parseEvaluation(evaluation) }
         try spec.validate(source: yaml.source)
         self = spec
     }
@@ -128,17 +129,10 @@ extension Fedct_V1_JobSpec {
         guard ["group", "batch", "instance"].contains(encoder.norm) else {
             throw fail("encoder.norm", "must be group, batch or instance (got '\(encoder.norm)')")
         }
-        guard !tte.taskCodes.isEmpty else { throw fail("tte.task_codes", "must list at least one code") }
-        guard Set(tte.taskCodes).count == tte.taskCodes.count else { throw fail("tte.task_codes", "has duplicates") }
-        guard !tte.pieceEdgesDays.isEmpty, tte.pieceEdgesDays.first! > 0,
-            zip(tte.pieceEdgesDays, tte.pieceEdgesDays.dropFirst()).allSatisfy({ $0 < $1 })
-        else { throw fail("tte.piece_edges_days", "must be positive and strictly increasing") }
-        guard tte.rank >= 1 else { throw fail("tte.rank", "must be at least 1 (got \(tte.rank))") }
-        guard tte.taskLog2BaseHazard.isEmpty || tte.taskLog2BaseHazard.count == tte.taskCodes.count else {
-            throw fail("tte.task_log2_base_hazard", "has \(tte.taskLog2BaseHazard.count) values for \(tte.taskCodes.count) task codes")
-        }
+        try validateTasks(fail)
         try validateTraining(fail)
         try validatePreprocessing(fail)
+        try validateEvaluation(fail)
         _ = try ServerStrategy(spec: strategy, source: source)
         if secureAggregation.enabled {
             let secure = secureAggregation

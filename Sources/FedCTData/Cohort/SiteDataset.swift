@@ -44,13 +44,17 @@ public struct SiteDataset: Sendable {
         _ = try EHRSource.find(in: directory)
     }
 
-    /// Loads every scan of the cohort, preprocessed, with targets from `labeler`; with a `cache`, inputs already
+    /// Loads every scan of the cohort, preprocessed, with targets from `labeler` (a task code also counts the events of
+    /// its descendants in the folder's `ontology.csv`, if any); with a `cache`, inputs already
     /// preprocessed by the same pipeline from the unchanged scan are read from it instead of decoding the scan.
+    /// `extraCodes` are tracked besides the task codes (their first events land in `firstEventDays`, not in the targets),
+    /// e.g. the evaluation's outcome codes (`BinaryOutcome.trackedCodes`).
     public static func load(directory: String, labeler: TTELabeler, preprocessing: Preprocessing,
-                            cache: PreprocessingCache? = nil) throws -> SiteDataset {
+                            cache: PreprocessingCache? = nil, alsoTracking extraCodes: Set<String> = []) throws -> SiteDataset {
         try checkFolder(directory)
         let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
-        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: Set(labeler.taskCodes))
+        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: Set(labeler.taskCodes).union(extraCodes),
+                                             ontology: TaskOntology.load(directory: directory))
         var dataset = SiteDataset(train: [], heldout: [], skippedWithoutFollowUp: [])
         for entry in manifest.entries {
             guard let followUp = timelines.followUp(subject: entry.subjectID, indexDay: entry.indexDay) else {

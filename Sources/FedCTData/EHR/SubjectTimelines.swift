@@ -3,10 +3,13 @@ import FedCTCore
 
 /// What a site's event source says about each subject's follow-up.
 ///
-/// Only codes in `trackedCodes` keep their occurrence times; every dated event extends the subject's record end.
-/// The rows stream through `EHREventReader`, so memory grows with subjects and tracked occurrences, not rows.
+/// Only codes in `trackedCodes` (every code when nil) keep their occurrence times — an event counts for a tracked code when its own code
+/// or one of that code's ancestors in the site's ontology is tracked (a task `ICD10/J44` is hit by an `ICD10/J44.1`
+/// event); every dated event extends the subject's record end. The rows stream through `EHREventReader`, so memory
+/// grows with subjects and tracked occurrences, not rows.
 public struct SubjectTimelines: Sendable {
-    public let trackedCodes: Set<String>
+    /// The codes whose occurrences are kept; nil keeps every code (the setup stage's statistics).
+    public let trackedCodes: Set<String>?
     private var timelines = CodeTimelines()
     var recordEnd: [String: Double] { timelines.recordEnd }
     var occurrences: [String: [String: [Double]]] { timelines.occurrences }
@@ -16,12 +19,14 @@ public struct SubjectTimelines: Sendable {
         try self.init(source: .meds(path: path), trackedCodes: trackedCodes)
     }
 
-    /// Reads `source` (MEDS or OMOP); the first bad row stops it with an error naming the file and line.
-    public init(source: EHRSource, trackedCodes: Set<String>) throws {
+    /// Reads `source` (MEDS or OMOP), counting each event for the tracked codes among its code and `ontology` ancestors;
+    /// the first bad row stops it with an error naming the file and line.
+    public init(source: EHRSource, trackedCodes: Set<String>?, ontology: TaskOntology = .none) throws {
         self.trackedCodes = trackedCodes
         var reader = EHREventReader(source: source)
         var ends: [Double] = []
-        var isTracked: [Bool] = []
+        // Per interned code: the tracked codes its events count for (usually none).
+        var countsFor: [[String]] = []
         var found: [Int32: [Int32: [Double]]] = [:]
         try reader.forEachEvent { event, vocabulary in
             // Static facts (no time) do not extend follow-up.
@@ -29,8 +34,10 @@ public struct SubjectTimelines: Sendable {
             let subject = Int(event.subject), code = Int(event.code)
             if subject >= ends.count { ends += repeatElement(-.infinity, count: subject + 1 - ends.count) }
             ends[subject] = max(ends[subject], day)
-            while code >= isTracked.count { isTracked.append(trackedCodes.contains(vocabulary.codes.string(Int32(isTracked.count)))) }
-            if isTracked[code] { found[event.subject, default: [:]][event.code, default: []].append(day) }
+            while code >= countsFor.count {
+                countsFor.append(ontology.expand(vocabulary.codes.string(Int32(countsFor.count))).filter { trackedCodes?.contains($0) ?? true }.sorted())
+            }
+            if !countsFor[code].isEmpty { found[event.subject, default: [:]][event.code, default: []].append(day) }
         }
         // Interned ids while streaming; strings once per subject and tracked occurrence afterwards.
         let vocabulary = reader.vocabulary
@@ -39,7 +46,9 @@ public struct SubjectTimelines: Sendable {
         }
         for (subject, codes) in found {
             for (code, days) in codes {
-                for day in days { timelines.add(subject: vocabulary.subjects.string(subject), day: day, code: vocabulary.codes.string(code)) }
+                for counted in countsFor[Int(code)] {
+                    for day in days { timelines.add(subject: vocabulary.subjects.string(subject), day: day, code: counted) }
+                }
             }
         }
     }
