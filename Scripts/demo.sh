@@ -59,10 +59,11 @@ seed: 11
 round_deadline_seconds: 900
 encoder: {architecture: resnet3d, depth: 10, width: 8, stem_stride: 1, norm: group}
 tte:
-  task_codes: [DEATH, PE, PH, ICD10/R91.1, ICD10/C34, ICD10/J43, ICD10/J44, ICD10/I51.7, ICD10/I50]
-  piece_edges_days: [30, 90, 180, 365, 730, 1095, 1460, 1825]
+  derive_tasks: true
+  max_tasks: ${FEDCT_DEMO_TASKS:-8192}
+  pieces: 8
+  min_patients_per_code: 10
   rank: 16
-  task_log2_base_hazard: [-2.7, -3, -3.6, -0.5, -3.3, -2.3, -2.5, -3.5, -3.5]
 training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-3}, batch_size: 8, learning_rate: ${FEDCT_DEMO_LR:-0.003}, weight_decay: 0.0001, volume_size: $size}
 secure_aggregation: {enabled: $secure, clip_norm: 20, max_examples_per_site: 1000}
 YAML
@@ -94,11 +95,14 @@ echo "== started ${#site_names[@]} site agents; following the job"
 "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --round 0 --out "$work/models/random-init.safetensors" >/dev/null
 "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --out "$work/models/federated.safetensors" >/dev/null
 
+# The stored spec holds the tasks, pieces and base rates the setup stage derived.
+"$bin/fedctl" job status "${admin[@]}" "$job" --json > "$work/job-derived.json"
+
 [[ -n "${FEDCT_DEMO_SKIP_EVALUATION:-}" ]] && exit 0
 echo
 data_args=()
 for name in "${site_names[@]}"; do data_args+=(--data "$work/data/$name"); done
-"$bin/fedctl" evaluate --job-spec "$work/job.yaml" \
+"$bin/fedctl" evaluate --job-spec "$work/job-derived.json" \
   --model "random-init=$work/models/random-init.safetensors" \
   --model "federated=$work/models/federated.safetensors" "${data_args[@]}"
 echo

@@ -11,7 +11,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit a Cox probe on each model's embeddings of the train scans; report Harrell's C on the held-out scans.")
 
-    @Option(name: .long, help: "The job.yaml the models were trained with.") var jobSpec: String
+    @Option(name: .long, help: "The job.yaml, or `fedctl job status JOB --json` output (needed for a job that derives its tasks).") var jobSpec: String
     @Option(name: .long, help: "label=model.safetensors (repeatable).") var model: [String]
     @Option(name: .long, help: "Site data folder (repeatable); train and held-out scans are pooled across them.") var data: [String]
     @Option(name: .long, help: "Outcome code to score.") var task = "DEATH"
@@ -20,7 +20,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         Torch.setThreadCount(threads)
-        let spec = try Fedct_V1_JobSpec(yaml: try YAMLDocument(contentsOf: jobSpec))
+        let spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
         var train: [TTEExample] = []
         var heldout: [TTEExample] = []
         for folder in data {

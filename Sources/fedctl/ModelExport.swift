@@ -37,12 +37,12 @@ extension ModelCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the initial model a job spec starts from (the coordinator builds the same from the job's seed), as safetensors.")
-        @Option(name: .long, help: "Job specification (job.yaml).") var jobSpec: String
+        @Option(name: .long, help: "The job.yaml, or `fedctl job status JOB --json` output (needed for a job that derives its tasks).") var jobSpec: String
         @Option(name: .long, help: "Output file (.safetensors).") var out: String
         @Flag(name: .long, help: "Print JSON (architecture, path, tensors, parameters, model_sha256, bytes).") var json = false
 
         func run() throws {
-            let spec = try Fedct_V1_JobSpec(yaml: try YAMLDocument(contentsOf: jobSpec))
+            let spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
             let model = try TTEModel(spec: spec)
             let encoded = SafeTensors.encode(try model.state())
             try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)

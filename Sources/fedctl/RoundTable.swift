@@ -24,7 +24,7 @@ enum RoundTable {
             ]
         }
         let title = "job \(status.jobID) (\(status.spec.name)): \(status.state), \(status.rounds.count)/\(status.spec.rounds) rounds"
-        return title + "\n" + TextTable.render(header: ["round", "sites", "aggregation", "mean train loss", "bytes moved", "seconds"], rows: rows)
+        return ([title] + SetupSummary.render(status)).joined(separator: "\n") + "\n" + TextTable.render(header: ["round", "sites", "aggregation", "mean train loss", "bytes moved", "seconds"], rows: rows)
     }
 
     /// "secure, t=2", with the sites that dropped after sharing keys, or "plain".

@@ -1,6 +1,7 @@
 // Tests of the job's tte: section — a derived job (setup stage) starts without tasks; its outputs may not be set by hand.
 import FedCTCore
 import FedCTProto
+import Foundation
 import XCTest
 
 final class JobSpecTasksTests: XCTestCase {
@@ -41,6 +42,36 @@ final class JobSpecTasksTests: XCTestCase {
             XCTAssertThrowsError(try Fedct_V1_JobSpec(yaml: YAMLDocument(text: text, source: "job.yaml")), text) { error in
                 XCTAssertTrue("\(error)".contains(expected), "\(text) → \(error)")
             }
+        }
+    }
+
+    func testSpecFileIsYAMLOrTheCoordinatorsJSON() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func write(_ text: String, _ name: String) throws -> String {
+            let path = folder.appending(path: name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        XCTAssertEqual(try Fedct_V1_JobSpec(contentsOf: write("name: fixed\nrounds: 2", "job.yaml")).name, "fixed")
+        XCTAssertThrowsError(try Fedct_V1_JobSpec(contentsOf: write("tte: {derive_tasks: true}", "derived.yaml"))) {
+            XCTAssertTrue("\($0)".contains("fedctl job status JOB --json"), "\($0)")
+        }
+        var status = Fedct_V1_JobStatus()
+        status.jobID = "job-0001"
+        status.spec = .defaults
+        status.spec.tte.deriveTasks = true
+        status.spec.tte.taskCodes = ["ICD10/J44", "DEATH"]
+        status.spec.tte.pieceEdgesDays = [40, 36525]
+        let fromStatus = try Fedct_V1_JobSpec(contentsOf: write(try status.jsonString(), "status.json"))
+        XCTAssertEqual(fromStatus.tte.taskCodes, ["ICD10/J44", "DEATH"])
+        XCTAssertEqual(try Fedct_V1_JobSpec(contentsOf: write(try status.spec.jsonString(), "spec.json")), fromStatus)
+        XCTAssertThrowsError(try Fedct_V1_JobSpec(contentsOf: write("{\"spec\": 3}", "bad.json"))) {
+            XCTAssertTrue("\($0)".contains("bad.json: not a job status or job spec"), "\($0)")
+        }
+        XCTAssertThrowsError(try Fedct_V1_JobSpec(contentsOf: folder.appending(path: "missing.yaml").path)) {
+            XCTAssertTrue("\($0)".contains("missing.yaml"), "\($0)")
         }
     }
 }
