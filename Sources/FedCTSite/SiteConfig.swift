@@ -22,6 +22,9 @@ public struct SiteConfig: Sendable {
     /// The most differential privacy (ε at `privacyDelta`) this site spends across all jobs; nil: no DP required.
     public var maxEpsilon: Double?
     public var privacyDelta: Double
+    /// `privacy.min_cohort`: the smallest held-out cohort (scans, positives, negatives) an evaluation metric may be reported
+    /// on; a job's `evaluation.min_cohort` applies when larger. nil: the job's.
+    public var minCohort: Int?
     /// Refuse jobs whose updates would leave the site unmasked.
     public var requireSecureAggregation: Bool
     /// `metrics.listen` (off when absent; keep it on loopback — the agent otherwise makes outbound connections only) and `logging.format`.
@@ -61,12 +64,14 @@ public struct SiteConfig: Sendable {
         archiveUpdates = try yaml.section("egress")?.bool("archive_updates") ?? false
         maxMessageBytes = (try yaml.int("max_message_mib") ?? 8) << 20
         let privacy = try yaml.section("privacy")
-        try privacy?.rejectUnknownKeys(["max_epsilon", "delta", "require_secure_aggregation"])
+        try privacy?.rejectUnknownKeys(["max_epsilon", "delta", "require_secure_aggregation", "min_cohort"])
         maxEpsilon = try privacy?.double("max_epsilon")
         if let maxEpsilon, !(maxEpsilon > 0) { throw privacy!.error("max_epsilon", "must be a positive number (got \(maxEpsilon))") }
         privacyDelta = try privacy?.double("delta") ?? 1e-5
         guard privacyDelta > 0, privacyDelta < 1 else { throw privacy!.error("delta", "must be between 0 and 1") }
         requireSecureAggregation = try privacy?.bool("require_secure_aggregation") ?? true
+        minCohort = try privacy?.int("min_cohort")
+        if let minCohort, minCohort < 1 { throw privacy!.error("min_cohort", "must be at least 1 (got \(minCohort)); leave it out to use the job's") }
         observability = try ObservabilitySettings(yaml)
     }
 

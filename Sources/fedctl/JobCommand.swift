@@ -42,14 +42,16 @@ struct JobCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a job and its committed rounds.")
+        static let configuration = CommandConfiguration(abstract: "Show a job, its committed rounds and its evaluations (per site and pooled).")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Job id.") var job: String
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
             let status = try await admin.client().job(job)
-            if json { try JSONOutput.print(status) } else { print(RoundTable.render(status)) }
+            if json { try JSONOutput.print(status); return }
+            print(RoundTable.render(status))
+            if !status.evaluations.isEmpty { print("\n" + EvaluationTable.render(status)) }
         }
     }
 

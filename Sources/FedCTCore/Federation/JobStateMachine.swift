@@ -13,6 +13,11 @@
 /// rule, deadline, dropouts and restarts), and round 1 opens only once the coordinator has committed the
 /// derived spec and the initial model (`setupCommitted`). A coordinator restarted before that commit
 /// redoes the setup stage from its first step.
+///
+/// With evaluation (`Policy.evaluate`), the global model committed after the last round (and after every
+/// `evaluateEveryRounds`-th round) is evaluated before the job goes on: the evaluation opens with the live sites
+/// (the same `minSites` rule), each is handed an evaluate task once, and it closes when all have reported or at the
+/// round deadline with whoever did (never failing the job); the job then finishes or opens the next round.
 public struct JobStateMachine: Sendable {
     public struct Policy: Sendable, Equatable {
         public var rounds: Int
@@ -28,9 +33,12 @@ public struct JobStateMachine: Sendable {
         /// Uploads a round needs to close at its deadline: `minSites`, or secure aggregation's minimum
         /// cohort when sites may drop out after the round opened (its threshold is enforced separately).
         public var minUploads: Int
+        /// Evaluate the global model after the last round, and after every `evaluateEveryRounds`-th round when positive.
+        public var evaluate: Bool
+        public var evaluateEveryRounds: Int
 
         public init(rounds: Int, minSites: Int, roundDeadline: Double, livenessTimeout: Double = 60, retryAfterMilliseconds: Int = 250,
-                    maxRoundAttempts: Int = 3, minUploads: Int? = nil) {
+                    maxRoundAttempts: Int = 3, minUploads: Int? = nil, evaluate: Bool = false, evaluateEveryRounds: Int = 0) {
             self.rounds = rounds
             self.minSites = minSites
             self.roundDeadline = roundDeadline
@@ -38,6 +46,13 @@ public struct JobStateMachine: Sendable {
             self.retryAfterMilliseconds = retryAfterMilliseconds
             self.maxRoundAttempts = maxRoundAttempts
             self.minUploads = minUploads ?? minSites
+            self.evaluate = evaluate
+            self.evaluateEveryRounds = evaluateEveryRounds
+        }
+
+        /// Whether the global model committed after `round` is evaluated.
+        public func evaluates(afterRound round: Int) -> Bool {
+            evaluate && round >= 1 && (round == rounds || (evaluateEveryRounds > 0 && round % evaluateEveryRounds == 0))
         }
     }
 
@@ -45,6 +60,8 @@ public struct JobStateMachine: Sendable {
         case waitingForSites
         case training(round: Int)
         case aggregating(round: Int)
+        /// The model committed after `round` is being evaluated at the sites.
+        case evaluating(round: Int)
         case finished
         case failed(String)
     }
@@ -53,6 +70,8 @@ public struct JobStateMachine: Sendable {
     public enum TaskDecision: Sendable, Equatable {
         case wait(retryAfterMilliseconds: Int)
         case train(round: Int, modelSHA256: String)
+        /// Evaluate the global model committed after `round` and report the metrics.
+        case evaluate(round: Int, modelSHA256: String)
         case finished
     }
 
@@ -83,13 +102,18 @@ public struct JobStateMachine: Sendable {
     private var closedSetupStep = false
 
     /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`;
-    /// with `needsSetup` (tasks to derive, none committed yet) it starts with the setup stage and has no model yet.
-    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0, needsSetup: Bool = false) {
+    /// with `needsSetup` (tasks to derive, none committed yet) it starts with the setup stage and has no model yet;
+    /// with `pendingEvaluation` (the last committed round is due an evaluation not yet recorded) it starts with that evaluation.
+    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0, needsSetup: Bool = false, pendingEvaluation: Bool = false) {
         self.policy = policy
         self.globalModelSHA256 = globalModelSHA256
         self.completedRounds = completedRounds
         if needsSetup { setupStage = .candidates }
-        if completedRounds >= policy.rounds { phase = .finished }
+        if pendingEvaluation && policy.evaluates(afterRound: completedRounds) {
+            phase = .evaluating(round: completedRounds)
+        } else if completedRounds >= policy.rounds {
+            phase = .finished
+        }
     }
 
     /// The round number of the open round or setup step (setup steps: 0, −1, −2), nil when none is open.
@@ -120,6 +144,8 @@ public struct JobStateMachine: Sendable {
             return .finished
         case .training(let round) where participants.contains(site) && !uploaded.contains(site):
             return .train(round: round, modelSHA256: globalModelSHA256)
+        case .evaluating(let round) where participants.contains(site) && !uploaded.contains(site):
+            return .evaluate(round: round, modelSHA256: globalModelSHA256)
         default:
             return .wait(retryAfterMilliseconds: policy.retryAfterMilliseconds)
         }
@@ -136,12 +162,7 @@ public struct JobStateMachine: Sendable {
         guard setupStage == stage, phase == .waitingForSites, !participants.isEmpty, !closedSetupStep else {
             throw FedCTError(.failedPrecondition, "\(site) sent statistics for the setup step '\(stage.rawValue)', but \(describe(phase)); they are discarded")
         }
-        guard participants.contains(site) else {
-            throw FedCTError(.permissionDenied, "\(site) is not a participant of the setup step '\(stage.rawValue)'")
-        }
-        guard !uploaded.contains(site) else {
-            throw FedCTError(.protocolViolation, "\(site) already sent statistics for the setup step '\(stage.rawValue)'")
-        }
+        try checkParticipant(site, of: "the setup step '\(stage.rawValue)'", alreadySent: "sent statistics for the setup step '\(stage.rawValue)'")
     }
 
     /// A site's statistics for setup step `stage` arrived and were taken in.
@@ -179,12 +200,7 @@ public struct JobStateMachine: Sendable {
         guard case .training(let open) = phase, open == round else {
             throw FedCTError(.failedPrecondition, "\(site) uploaded for round \(round), but \(describe(phase)); the update is discarded")
         }
-        guard participants.contains(site) else {
-            throw FedCTError(.permissionDenied, "\(site) is not a participant of round \(round)")
-        }
-        guard !uploaded.contains(site) else {
-            throw FedCTError(.protocolViolation, "\(site) already uploaded for round \(round)")
-        }
+        try checkParticipant(site, of: "round \(round)", alreadySent: "uploaded for round \(round)")
         guard baseModelSHA256 == globalModelSHA256 else {
             throw FedCTError(.integrity, "\(site)'s update for round \(round) was computed from model \(baseModelSHA256.prefix(12)), not the round's model \(globalModelSHA256.prefix(12))")
         }
@@ -206,6 +222,40 @@ public struct JobStateMachine: Sendable {
         completedRounds = round
         globalModelSHA256 = modelSHA256
         resetOpenRound()
+        if policy.evaluates(afterRound: round) {
+            phase = .evaluating(round: round)
+            openRoundIfReady(now: now)
+            return []
+        }
+        return continueAfterRound(now: now)
+    }
+
+    /// Checks that `site` may report the evaluation of the model committed after `round`.
+    public func validateEvaluationReport(from site: String, round: Int) throws {
+        guard case .evaluating(let open) = phase, open == round, !participants.isEmpty else {
+            throw FedCTError(.failedPrecondition, "\(site) reported an evaluation of round \(round), but \(describe(phase)); the report is discarded")
+        }
+        try checkParticipant(site, of: "the evaluation of round \(round)", alreadySent: "reported its evaluation of round \(round); one report per site")
+    }
+
+    /// `site` takes part in the open round, setup step or evaluation (`step`) and has not sent for it yet.
+    private func checkParticipant(_ site: String, of step: String, alreadySent: String) throws {
+        guard participants.contains(site) else { throw FedCTError(.permissionDenied, "\(site) is not a participant of \(step)") }
+        guard !uploaded.contains(site) else { throw FedCTError(.protocolViolation, "\(site) already \(alreadySent)") }
+    }
+
+    /// A site's evaluation report for `round` was checked and stored; the evaluation closes once every participant reported.
+    public mutating func evaluationReported(from site: String, round: Int, now: Double) throws -> [Action] {
+        try validateEvaluationReport(from: site, round: round)
+        lastSeen[site] = now
+        uploaded.insert(site)
+        guard uploaded == participants else { return [] }
+        resetOpenRound()
+        return continueAfterRound(now: now)
+    }
+
+    /// After round `completedRounds` (and its evaluation, if any): the job finishes, or the next round may open.
+    private mutating func continueAfterRound(now: Double) -> [Action] {
         if completedRounds >= policy.rounds {
             phase = .finished
             return [.finish]
@@ -253,6 +303,12 @@ public struct JobStateMachine: Sendable {
 
     /// Time passed: closes a round at its deadline.
     public mutating func tick(now: Double) -> [Action] {
+        if case .evaluating = phase {
+            // An evaluation closes at its deadline with whoever reported; it never fails the job.
+            guard !participants.isEmpty, now - roundStartedAt >= policy.roundDeadline else { return [] }
+            resetOpenRound()
+            return continueAfterRound(now: now)
+        }
         guard let round = openRound, !closedSetupStep, now - roundStartedAt >= policy.roundDeadline else { return [] }
         if uploaded.count >= policy.minUploads {
             return close(round: round)
@@ -263,6 +319,14 @@ public struct JobStateMachine: Sendable {
     }
 
     private mutating func openRoundIfReady(now: Double) {
+        if case .evaluating = phase, participants.isEmpty {
+            let live = liveSites(now: now)
+            guard live.count >= policy.minSites else { return }
+            participants = Set(live)
+            uploaded = []
+            roundStartedAt = now
+            return
+        }
         guard phase == .waitingForSites, setupStage == nil || participants.isEmpty else { return }
         let live = liveSites(now: now)
         guard live.count >= policy.minSites else { return }
@@ -305,6 +369,7 @@ public struct JobStateMachine: Sendable {
         case .waitingForSites: "the job is waiting for sites"
         case .training(let round): "round \(round) is open"
         case .aggregating(let round): "round \(round) is being aggregated"
+        case .evaluating(let round): participants.isEmpty ? "the evaluation of round \(round) is waiting for sites" : "the evaluation of round \(round) is open"
         case .finished: "the job has finished"
         case .failed(let reason): "the job failed (\(reason))"
         }

@@ -1,0 +1,53 @@
+// SiteEvaluation: a site's probes on frozen embeddings — logistic (AUROC) per binary outcome, Cox (Harrell's C) per TTE task — with the minimum cohort applied.
+public import FedCTCore
+public import FedCTData
+public import FedCTProto
+public import FedCTTorch
+
+/// Evaluates a trained encoder at one site: probes fitted on the site's training scans, scored on its held-out scans.
+///
+/// Only metrics and their counts come out. A metric whose held-out scans, positives (events) or negatives fall below
+/// `minCohort`, or whose probe cannot be fitted or scored (e.g. one class in the training scans), is left out and its
+/// name listed in `suppressed`.
+public enum SiteEvaluation {
+    /// The report (metrics, counts, suppressed names, held-out cohort size) for `model` on `dataset`; the caller sets
+    /// the job, round and model hash.
+    public static func evaluate(model: TTEModel, trainer: LocalTrainer, dataset: SiteDataset, minCohort: Int, l2: Double) throws -> Fedct_V1_MetricsReport {
+        var report = Fedct_V1_MetricsReport()
+        report.cohortSize = Int64(dataset.heldout.count)
+        let train = try trainer.embed(model, dataset.train)
+        let heldout = try trainer.embed(model, dataset.heldout)
+        func record(_ name: String, scans: Int, positives: Int, _ score: () throws -> Double?) {
+            guard EvaluationReport.meetsMinimumCohort(scans: Int64(scans), positives: Int64(positives), minCohort: minCohort),
+                  let value = try? score(), value.isFinite
+            else {
+                report.suppressed.append(name)
+                return
+            }
+            report.metrics[name] = value
+            var counts = Fedct_V1_MetricCounts()
+            counts.scans = Int64(scans)
+            counts.positives = Int64(positives)
+            report.counts[name] = counts
+        }
+        for outcome in BinaryOutcome.standard {
+            let trainLabels = dataset.train.map { outcome.label(firstEventDays: $0.firstEventDays, followUpDays: $0.followUpDays) }
+            let heldoutLabels = dataset.heldout.map { outcome.label(firstEventDays: $0.firstEventDays, followUpDays: $0.followUpDays) }
+            let known = heldoutLabels.indices.filter { heldoutLabels[$0] != nil }
+            record(EvaluationReport.aurocName(outcome), scans: known.count, positives: known.filter { heldoutLabels[$0]! }.count) {
+                let fitted = trainLabels.indices.filter { trainLabels[$0] != nil }
+                let probe = try LogisticRegression.fit(features: fitted.map { train[$0] }, labels: fitted.map { trainLabels[$0]! }, l2: l2)
+                return try AUROC.value(labels: known.map { heldoutLabels[$0]! }, scores: known.map { probe.logit(heldout[$0]) })
+            }
+        }
+        for code in BinaryOutcome.survivalCodes {
+            let trainOutcomes = dataset.train.map { $0.outcome(task: code) }
+            let heldoutOutcomes = dataset.heldout.map { $0.outcome(task: code) }
+            record(EvaluationReport.harrellName(code), scans: heldoutOutcomes.count, positives: heldoutOutcomes.filter(\.event).count) {
+                let probe = try CoxRegression.fit(features: train, time: trainOutcomes.map(\.days), event: trainOutcomes.map(\.event), l2: l2)
+                return ConcordanceIndex.harrell(time: heldoutOutcomes.map(\.days), event: heldoutOutcomes.map(\.event), risk: heldout.map(probe.risk))
+            }
+        }
+        return report
+    }
+}
