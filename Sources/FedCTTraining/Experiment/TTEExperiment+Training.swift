@@ -1,0 +1,125 @@
+// TTEExperiment+Training: the trained arms — local-only and centralised training, and federated rounds in one process.
+import FedCTCore
+import FedCTData
+public import FedCTTorch
+import Foundation
+import Synchronization
+
+extension TTEExperiment {
+    /// The seed of round `round`'s local training, the one `fedct-site` uses (the same at every site).
+    static func roundSeed(_ jobSeed: UInt64, round: Int) -> UInt64 { jobSeed &+ UInt64(round) &* 7919 }
+
+    /// `model` (the spec's initial model) trained on `examples` alone for the spec's rounds × local epochs, the
+    /// optimiser restarted each round as at a site (local-only: one site's train split; centralised: all of them pooled).
+    public func trainLocally(label: String, on examples: [TTEExample], model: TTEModel) throws -> TTEModel {
+        let trainer = LocalTrainer(training: spec.training)
+        let rounds = Int(spec.rounds)
+        for round in 1...rounds {
+            let started = Date()
+            let result = try trainer.train(model, on: examples, seed: Self.roundSeed(spec.seed, round: round), round: round, rounds: rounds)
+            progress("\(label) round \(round)/\(rounds): loss \(String(format: "%.4f", result.meanLoss)), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
+        return model
+    }
+
+    /// Federated training as the daemons do it, in one process: each round every site loads the global model, trains
+    /// its local epochs (LocalTrainer, FedProx's μ from the strategy) and forms its update Δ = trained − global; the
+    /// coordinator's side combines the updates and applies the job's `ServerStrategy`.
+    ///
+    /// Plain (`secure` false): the example-weighted mean by `PlainAggregator`, as `Coordinator` aggregates spooled updates.
+    /// Secure: each update goes through the spec's `FixedPointEncoding` (clipping, site-level DP noise under
+    /// `privacy.level: site`, stochastic rounding to 32-bit words, the weight `secureWeight`), the words are added
+    /// mod 2^32 and decoded, as the coordinator decodes the unmasked sum; under `privacy.level: patient` the sites
+    /// train with DP-SGD. The pairwise and self masks are left out: they cancel exactly in the sum (pinned by the
+    /// secure-aggregation tests), so the decoded mean is the one the daemons get. Randomness is seeded from the job.
+    public func federate(secure: Bool) throws -> TTEModel {
+        let label = secure ? secureLabel : Self.fedAvgLabel
+        let strategy = try ServerStrategy(spec: spec.strategy, source: "job spec")
+        guard strategy.kind != .fedbn else {
+            throw FedCTError(.invalidConfiguration, "the experiment does not simulate FedBN's site-local normalisation layers; use strategy.name fedavg, fedprox, fedadam or fedyogi")
+        }
+        // One model per site, made one after another: a model's initialisation seeds libtorch's global generator.
+        let models = try sites.map { _ in try TTEModel(spec: spec) }
+        let model = models[0]
+        var global = try model.exportState()
+        var serverState: ServerOptimizerState?
+        let names = sites.map(\.name)
+        let encoding = secure
+            ? try spec.secureEncoding(keyHolders: sites.count,
+                                      threshold: SecAggGraph(members: names, parameters: spec.secureParameters, seed: [UInt8](repeating: 0, count: 32)).threshold)
+            : nil
+        let rounds = Int(spec.rounds)
+        for round in 1...rounds {
+            let started = Date()
+            let start = global
+            let updates = try perSite(models: models) { index, model in
+                let site = sites[index]
+                var trainer = LocalTrainer(training: spec.training)
+                if secure, spec.privacy.level == "patient" {
+                    trainer.dpSGD = DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier,
+                                                  seed: Self.roundSeed(spec.seed, round: round) &+ UInt64(index))
+                }
+                try model.importState(start)
+                try model.setProximal(mu: strategy.proximalMu)
+                let result = try trainer.train(model, on: site.dataset.train, seed: Self.roundSeed(spec.seed, round: round), round: round, rounds: rounds)
+                let delta = zip(try model.exportState(), start).map { $0 - $1 }
+                guard delta.allSatisfy(\.isFinite) else {
+                    throw FedCTError(.invalidData, "\(label) round \(round): \(site.name)'s update has non-finite values; lower training.learning_rate")
+                }
+                return (delta: delta, loss: result.meanLoss)
+            }
+            var plain = PlainAggregator(coordinateCount: global.count)
+            var words = [UInt32](repeating: 0, count: global.count + 1)
+            for (site, update) in zip(sites, updates) {
+                if let encoding {
+                    let encoded = try encoding.encode(update.delta, weight: spec.secureWeight(examples: site.dataset.train.count),
+                                                      seed: spec.seed, stream: "experiment round \(round) \(site.name)")
+                    for index in words.indices { words[index] &+= encoded[index] }
+                } else {
+                    try plain.begin(site: site.name, weight: Int64(site.dataset.train.count))
+                    try update.delta.withUnsafeBufferPointer { try plain.add($0) }
+                    try plain.end()
+                }
+            }
+            let mean = try encoding?.decode(sum: words).mean ?? plain.weightedMean()
+            global = try strategy.apply(meanUpdate: mean, to: global, state: &serverState)
+            let meanLoss = updates.map(\.loss).reduce(0, +) / Double(updates.count)
+            progress("\(label) round \(round)/\(rounds): mean site loss \(String(format: "%.4f", meanLoss)), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
+        try model.setProximal(mu: 0)
+        try model.importState(global)
+        return model
+    }
+
+    /// `body(site, models[site])` for every site, `threads` sites at a time, each with one Torch thread (one thread
+    /// per site also when run one after another, so the numbers do not depend on `threads`); results in site order.
+    func perSite<T: Sendable>(models: [TTEModel], _ body: (Int, TTEModel) throws -> T) throws -> [T] {
+        Torch.setThreadCount(1)
+        defer { Torch.setThreadCount(threads) }
+        guard threads > 1, models.count > 1 else { return try models.indices.map { try body($0, models[$0]) } }
+        let results = Mutex<[Result<T, any Error>?]>(Array(repeating: nil, count: models.count))
+        let shared = SiteModels(models: models)
+        withoutActuallyEscaping(body) { body in
+            let work = UnsafeSendable(body)
+            DispatchQueue.concurrentPerform(iterations: models.count) { index in
+                let result = Result { try work.value(index, shared.models[index]) }
+                results.withLock { $0[index] = result }
+            }
+        }
+        return try results.withLock { $0 }.map { try $0!.get() }
+    }
+}
+
+/// The per-site models of a parallel phase. `@unchecked Sendable`: iteration i of `perSite` is the only user of
+/// `models[i]`, and the array itself is never mutated.
+private final class SiteModels: @unchecked Sendable {
+    let models: [TTEModel]
+    init(models: [TTEModel]) { self.models = models }
+}
+
+/// The body of `perSite`. `@unchecked Sendable`: it reads only the experiment's immutable settings and data, and each
+/// call touches only its own site's model.
+private struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
