@@ -47,6 +47,8 @@ extension Coordinator {
             status.evaluations.append(record)
             return status.evaluations.count - 1
         }()
+        // A site's report replaces one it sent before a coordinator restart redid the evaluation.
+        status.evaluations[index].sites.removeAll { $0.site == site }
         status.evaluations[index].sites.append(evaluation)
         status.evaluations[index].pooled = EvaluationReport.pooled(status.evaluations[index].sites)
         try persist(&status)

@@ -412,9 +412,10 @@ public actor Coordinator {
                                             minUploads: secure.enabled ? Int(secure.minCohort) : nil,
                                             evaluate: status.spec.evaluation.enabled, evaluateEveryRounds: Int(status.spec.evaluation.everyRounds))
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
-        // A derived job restarted before its setup stage committed redoes the setup from its first step.
+        // A derived job restarted before its setup stage committed redoes the setup from its first step; an evaluation a
+        // restart may have cut short is redone (a site's new report replaces its earlier one).
         return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
                                                                     needsSetup: status.spec.tte.awaitsDerivation,
-                                                                    pendingEvaluation: !status.evaluations.contains { $0.round == status.rounds.count }))
+                                                                    pendingEvaluation: true))
     }
 }

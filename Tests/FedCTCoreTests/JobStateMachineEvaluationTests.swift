@@ -36,6 +36,19 @@ final class JobStateMachineEvaluationTests: XCTestCase {
         XCTAssertEqual(job.taskRequested(by: "b", now: 4), .finished)
     }
 
+    func testOnlyTheRoundsContributorsEvaluate() throws {
+        var job = JobStateMachine(policy: .init(rounds: 1, minSites: 3, roundDeadline: 100, livenessTimeout: 30, minUploads: 2, evaluate: true),
+                                  globalModelSHA256: "m0")
+        for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
+        _ = try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1)
+        _ = try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 1)
+        XCTAssertEqual(job.tick(now: 100), [.aggregate(round: 1, sites: ["a", "b"])], "c never uploaded")
+        for site in ["a", "b", "c"] { job.siteSeen(site, now: 100) }
+        XCTAssertEqual(job.roundCommitted(1, modelSHA256: "m1", now: 101), [])
+        XCTAssertEqual(job.participants, ["a", "b"], "c is live but sent nothing for the round: it does not hold up the evaluation")
+        XCTAssertEqual(job.taskRequested(by: "c", now: 101), .wait(retryAfterMilliseconds: 250))
+    }
+
     func testReportsThatDoNotFitAreRefusedNamingTheSite() throws {
         var job = machine()
         XCTAssertThrowsError(try job.validateEvaluationReport(from: "a", round: 1)) { error in
@@ -83,11 +96,31 @@ final class JobStateMachineEvaluationTests: XCTestCase {
     func testAResumedJobRunsItsPendingEvaluationOnceSitesAreLive() throws {
         var job = machine(rounds: 2, completedRounds: 2, pendingEvaluation: true)
         XCTAssertEqual(job.phase, .evaluating(round: 2))
-        XCTAssertEqual(job.taskRequested(by: "a", now: 0), .wait(retryAfterMilliseconds: 250), "waits for min_sites live sites")
-        XCTAssertEqual(job.tick(now: 500), [], "no deadline runs before the evaluation opens")
-        job.siteSeen("a", now: 490)
-        XCTAssertEqual(job.taskRequested(by: "b", now: 500), .evaluate(round: 2, modelSHA256: "m2"))
-        XCTAssertEqual(job.taskRequested(by: "a", now: 500), .evaluate(round: 2, modelSHA256: "m2"))
-        XCTAssertEqual(machine(rounds: 2, completedRounds: 2).phase, .finished, "an evaluation already recorded is not redone")
+        XCTAssertEqual(job.taskRequested(by: "a", now: 10), .wait(retryAfterMilliseconds: 250), "after a restart it waits for min_sites live sites")
+        XCTAssertEqual(job.taskRequested(by: "b", now: 20), .evaluate(round: 2, modelSHA256: "m2"))
+        XCTAssertEqual(job.taskRequested(by: "a", now: 20), .evaluate(round: 2, modelSHA256: "m2"))
+        XCTAssertEqual(job.tick(now: 99), [])
+        XCTAssertEqual(job.tick(now: 100), [.finish], "the deadline runs from the restart")
+        XCTAssertEqual(machine(rounds: 2, completedRounds: 2).phase, .finished, "without a pending evaluation the job is done")
+    }
+
+    func testAnEvaluationNoSiteReturnsToEndsAtItsDeadline() {
+        var job = machine(rounds: 2, deadline: 50, completedRounds: 2, pendingEvaluation: true)
+        job.siteSeen("a", now: 10)
+        XCTAssertEqual(job.participants, [], "one live site is fewer than min_sites")
+        XCTAssertEqual(job.tick(now: 50), [.finish], "the job does not wait for sites forever")
+    }
+
+    func testSitesLeftAfterTheLastRoundEvaluateEvenBelowMinSites() throws {
+        var job = JobStateMachine(policy: .init(rounds: 1, minSites: 2, roundDeadline: 100, livenessTimeout: 30, minUploads: 1, evaluate: true),
+                                  globalModelSHA256: "m0")
+        job.siteSeen("a", now: 0)
+        job.siteSeen("b", now: 0)
+        _ = try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 90)
+        XCTAssertEqual(job.tick(now: 100), [.aggregate(round: 1, sites: ["a"])])
+        XCTAssertEqual(job.roundCommitted(1, modelSHA256: "m1", now: 101), [])
+        XCTAssertEqual(job.participants, ["a"], "b has not been heard from for 101 s; a evaluates without waiting for min_sites")
+        XCTAssertEqual(job.taskRequested(by: "a", now: 102), .evaluate(round: 1, modelSHA256: "m1"))
+        XCTAssertEqual(try job.evaluationReported(from: "a", round: 1, now: 103), [.finish])
     }
 }

@@ -15,9 +15,10 @@
 /// redoes the setup stage from its first step.
 ///
 /// With evaluation (`Policy.evaluate`), the global model committed after the last round (and after every
-/// `evaluateEveryRounds`-th round) is evaluated before the job goes on: the evaluation opens with the live sites
-/// (the same `minSites` rule), each is handed an evaluate task once, and it closes when all have reported or at the
-/// round deadline with whoever did (never failing the job); the job then finishes or opens the next round.
+/// `evaluateEveryRounds`-th round) is evaluated before the job goes on: the evaluation opens with the round's contributors
+/// still live (any number; after a restart, the live sites once `minSites` are), each is handed an evaluate task once, and it closes
+/// when all have reported or `roundDeadline` after it began with whoever did (never failing the job, even with no
+/// report); the job then finishes or opens the next round.
 public struct JobStateMachine: Sendable {
     public struct Policy: Sendable, Equatable {
         public var rounds: Int
@@ -103,7 +104,8 @@ public struct JobStateMachine: Sendable {
 
     /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`;
     /// with `needsSetup` (tasks to derive, none committed yet) it starts with the setup stage and has no model yet;
-    /// with `pendingEvaluation` (the last committed round is due an evaluation not yet recorded) it starts with that evaluation.
+    /// with `pendingEvaluation` (a restart may have cut short the evaluation of the last committed round) it starts with
+    /// that round's evaluation when the policy evaluates it.
     public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0, needsSetup: Bool = false, pendingEvaluation: Bool = false) {
         self.policy = policy
         self.globalModelSHA256 = globalModelSHA256
@@ -221,10 +223,13 @@ public struct JobStateMachine: Sendable {
         guard case .aggregating(let open) = phase, open == round else { return [] }
         completedRounds = round
         globalModelSHA256 = modelSHA256
+        let contributors = uploaded
         resetOpenRound()
         if policy.evaluates(afterRound: round) {
+            // The sites whose updates formed the round evaluate it (those still live), even if fewer than minSites.
             phase = .evaluating(round: round)
-            openRoundIfReady(now: now)
+            participants = contributors.intersection(liveSites(now: now))
+            roundStartedAt = now
             return []
         }
         return continueAfterRound(now: now)
@@ -304,8 +309,8 @@ public struct JobStateMachine: Sendable {
     /// Time passed: closes a round at its deadline.
     public mutating func tick(now: Double) -> [Action] {
         if case .evaluating = phase {
-            // An evaluation closes at its deadline with whoever reported; it never fails the job.
-            guard !participants.isEmpty, now - roundStartedAt >= policy.roundDeadline else { return [] }
+            // An evaluation closes at its deadline with whoever reported (if it opened at all); it never fails the job.
+            guard now - roundStartedAt >= policy.roundDeadline else { return [] }
             resetOpenRound()
             return continueAfterRound(now: now)
         }
@@ -324,7 +329,6 @@ public struct JobStateMachine: Sendable {
             guard live.count >= policy.minSites else { return }
             participants = Set(live)
             uploaded = []
-            roundStartedAt = now
             return
         }
         guard phase == .waitingForSites, setupStage == nil || participants.isEmpty else { return }
