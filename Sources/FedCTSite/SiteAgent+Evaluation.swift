@@ -6,12 +6,14 @@ import FedCTTraining
 import Foundation
 
 extension SiteAgent {
-    /// Embeds the site's scans with the task's model (its own normalisation layers under FedBN), fits the job's probes on the
+    /// Checks the job against the site's policy first (a site that refused to train a job reports nothing about it), then
+    /// embeds the site's scans with the task's model (its own normalisation layers under FedBN), fits the job's probes on the
     /// training scans, scores them on the held-out scans and sends the metrics whose cohorts reach the larger of the job's
     /// and this site's minimum cohort (through the link, so the report is in the egress ledger before it leaves).
     func evaluate(_ task: Fedct_V1_Task) async throws {
         let spec = task.spec
         let started = ContinuousClock.now
+        try checkPolicy(spec)
         let dataset = try dataset(for: spec)
         let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")

@@ -2,6 +2,7 @@
 // counts only; `fedctl job status` shows them per site and pooled, and each site's egress ledger holds the metrics message.
 import FedCTCore
 import FedCTProto
+import FedCTRPC
 import Foundation
 import XCTest
 
@@ -54,6 +55,24 @@ final class EvaluationEndToEndTests: XCTestCase {
         let name = try XCTUnwrap(first.metrics.keys.sorted().first)
         XCTAssertTrue(text.output.contains("evaluation of round 1") && text.output.contains("pooled") && text.output.contains("site-2"), text.output)
         XCTAssertTrue(text.output.contains(String(format: "%.3f (n=%lld", first.metrics[name]!, first.counts[name]!.scans)), text.output)
+
+        // A report outside an open evaluation is refused, naming the site; the record is unchanged.
+        let pki = harness.folder.appending(path: "pki/site-1")
+        let channel = try GRPCChannel(options: ChannelOptions(target: federation.address, tls: TLSConfig.load(
+            caFile: pki.appending(path: "ca.pem").path, certificateFile: pki.appending(path: "cert.pem").path, keyFile: pki.appending(path: "key.pem").path)))
+        var late = Fedct_V1_MetricsReport()
+        late.jobID = job.jobID
+        late.round = 1
+        late.modelSha256 = evaluation.modelSha256
+        do {
+            _ = try await channel.unary(method: "/fedct.v1.Site/ReportMetrics", request: try late.serializedBytes(), timeout: .seconds(10))
+            XCTFail("a report after the job ended must be refused")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .failedPrecondition, "\(error)")
+            XCTAssertTrue(error.message.contains("site-1") && error.message.contains("not the running job"), error.message)
+        }
+        let after = try await federation.admin.job(job.jobID)
+        XCTAssertEqual(after.evaluations, status.evaluations)
 
         // Each site recorded its one metrics message in the egress ledger before sending it.
         for site in ["site-1", "site-2"] {
