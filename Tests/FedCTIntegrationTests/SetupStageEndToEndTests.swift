@@ -11,40 +11,19 @@ final class SetupStageEndToEndTests: XCTestCase {
         let harness = try ProcessHarness()
         let names = ["site-1", "site-2"]
         let federation = try harness.startFederation(sites: names, patientsPerSite: [24, 18], seed: 5)
-        var spec = Fedct_V1_JobSpec.tiny(name: "derive", rounds: 1, minSites: 2)
-        spec.tte.deriveTasks = true
-        spec.tte.taskCodes = []
-        spec.tte.pieceEdgesDays = []
-        spec.tte.taskLog2BaseHazard = []
-        spec.tte.maxTasks = 40
-        spec.tte.pieces = 4
-        spec.tte.minPatientsPerCode = 3
+        let spec = Self.derivedSpec(name: "derive", rounds: 1)
         let job = try await federation.submit(spec)
         XCTAssertTrue(job.initialModelSha256.isEmpty, "a derived job has no model before its setup stage")
         for name in names { try federation.startSite(name) }
         let status = try await federation.waitForEnd(job.jobID)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))\n\(harness.log("site-1"))")
 
-        // The same derivation on the pooled train scans of both sites, computed here in the clear.
-        let folders = names.map { harness.folder.appending(path: "data/\($0)").path }
-        let inputs = try folders.map { try SiteDataset.setupFollowUps(directory: $0).followUps }
-        let candidates = TaskDerivation.union(inputs.map { TaskStatistics.candidates($0, minPatients: 3) })
-        let prevalence = inputs.map { TaskStatistics.prevalence($0, candidates: candidates) }.reduce(into: [UInt64](repeating: 0, count: candidates.count + 1)) {
-            for index in $0.indices { $0[index] += $1[index] }
-        }
-        let tasks = try TaskDerivation.rank(candidates: candidates, prevalenceSum: prevalence, maxTasks: 40).map(\.code)
-        let layout = TaskStatistics.RatesLayout(tasks: tasks.count, grid: .standard)
-        let rates = inputs.map { TaskStatistics.rates($0, tasks: tasks, grid: .standard) }.reduce(into: [UInt64](repeating: 0, count: layout.count)) {
-            for index in $0.indices { $0[index] += $1[index] }
-        }
-        XCTAssertEqual(status.spec.tte.taskCodes, tasks)
-        XCTAssertEqual(status.spec.tte.pieceEdgesDays,
-                       try TaskDerivation.pieceEdges(histogram: Array(rates[layout.histogram...]), grid: .standard, pieces: 4))
-        XCTAssertEqual(status.spec.tte.taskLog2BaseHazard, try TaskDerivation.log2BaseHazardPerYear(ratesSum: rates, layout: layout, tasks: tasks))
+        let expected = try Self.pooledDerivation(harness: harness, sites: names, minPatients: 3, maxTasks: 40, pieces: 4)
+        XCTAssertEqual(status.spec.tte, expected.tte)
         XCTAssertTrue(status.setup.securelyAggregated)
         XCTAssertEqual(status.setup.sites, names)
-        XCTAssertEqual(Int(status.setup.candidates), candidates.count)
-        XCTAssertEqual(UInt64(status.setup.patients), prevalence[0])
+        XCTAssertEqual(Int(status.setup.candidates), expected.candidates)
+        XCTAssertEqual(UInt64(status.setup.patients), expected.patients)
         XCTAssertFalse(status.initialModelSha256.isEmpty)
         XCTAssertEqual(status.rounds.count, 1, "round 1 trained on the derived tasks")
 
@@ -72,5 +51,63 @@ final class SetupStageEndToEndTests: XCTestCase {
         XCTAssertTrue(harness.log("site-1").contains("this site requires secure aggregation"), harness.log("site-1"))
         let ledger = try String(contentsOf: harness.folder.appending(path: "state-site-1/egress.jsonl"), encoding: .utf8)
         XCTAssertFalse(ledger.contains("setup-"), "site-1 sent no setup statistics for an unmasked job")
+    }
+
+    func testCoordinatorRestartedDuringSetupRedoesItAndDerivesTheSameTasks() async throws {
+        let harness = try ProcessHarness()
+        let names = ["site-1", "site-2"]
+        let federation = try harness.startFederation(sites: names, patientsPerSite: [20, 16], seed: 9)
+        let job = try await federation.submit(Self.derivedSpec(name: "derive-restart", rounds: 1))
+        for name in names { try federation.startSite(name) }
+        // Kill the coordinator once the prevalence sum is combined, before the rates step commits the derived spec.
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline && !harness.log("coordinator").contains("step=prevalence") {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTAssertTrue(harness.log("coordinator").contains("setup step combined"), harness.log("coordinator"))
+        kill(federation.coordinator.processIdentifier, SIGKILL)
+        federation.coordinator.waitUntilExit()
+        try federation.restartCoordinator(label: "coordinator-2")
+        for _ in 0..<100 where (try? await federation.admin.job(job.jobID)) == nil { try await Task.sleep(for: .milliseconds(100)) }
+
+        let status = try await federation.waitForEnd(job.jobID)
+        XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator-2"))\n\(harness.log("site-1"))")
+        XCTAssertTrue(harness.log("coordinator-2").contains("setup stage committed"), "the restarted coordinator ran the setup stage again")
+        let expected = try Self.pooledDerivation(harness: harness, sites: names, minPatients: 3, maxTasks: 40, pieces: 4)
+        XCTAssertEqual(status.spec.tte, expected.tte)
+        XCTAssertEqual(status.rounds.count, 1)
+    }
+
+    /// A tiny job that derives up to 40 tasks in 4 pieces from codes held by at least 3 patients of a site.
+    static func derivedSpec(name: String, rounds: Int32) -> Fedct_V1_JobSpec {
+        var spec = Fedct_V1_JobSpec.tiny(name: name, rounds: rounds, minSites: 2)
+        spec.tte.deriveTasks = true
+        spec.tte.taskCodes = []
+        spec.tte.pieceEdgesDays = []
+        spec.tte.taskLog2BaseHazard = []
+        spec.tte.maxTasks = 40
+        spec.tte.pieces = 4
+        spec.tte.minPatientsPerCode = 3
+        return spec
+    }
+
+    /// The derivation on the pooled train scans of `sites`, computed in the clear: what the secure setup stage must match.
+    static func pooledDerivation(harness: ProcessHarness, sites: [String], minPatients: Int, maxTasks: Int, pieces: Int) throws
+        -> (tte: Fedct_V1_TTESpec, candidates: Int, patients: UInt64)
+    {
+        let inputs = try sites.map { try SiteDataset.setupFollowUps(directory: harness.folder.appending(path: "data/\($0)").path).followUps }
+        func sum(_ vectors: [[UInt64]]) -> [UInt64] {
+            vectors.dropFirst().reduce(vectors[0]) { zip($0, $1).map { $0 + $1 } }
+        }
+        let candidates = TaskDerivation.union(inputs.map { TaskStatistics.candidates($0, minPatients: minPatients) })
+        let prevalence = sum(inputs.map { TaskStatistics.prevalence($0, candidates: candidates) })
+        let tasks = try TaskDerivation.rank(candidates: candidates, prevalenceSum: prevalence, maxTasks: maxTasks).map(\.code)
+        let layout = TaskStatistics.RatesLayout(tasks: tasks.count, grid: .standard)
+        let rates = sum(inputs.map { TaskStatistics.rates($0, tasks: tasks, grid: .standard) })
+        var tte = derivedSpec(name: "", rounds: 1).tte
+        tte.taskCodes = tasks
+        tte.pieceEdgesDays = try TaskDerivation.pieceEdges(histogram: Array(rates[layout.histogram...]), grid: .standard, pieces: pieces)
+        tte.taskLog2BaseHazard = try TaskDerivation.log2BaseHazardPerYear(ratesSum: rates, layout: layout, tasks: tasks)
+        return (tte, candidates.count, prevalence[0])
     }
 }

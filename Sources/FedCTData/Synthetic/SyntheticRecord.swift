@@ -12,6 +12,14 @@ struct SyntheticRecord: Sendable {
     let endYears: Double
     /// Each outcome's event time in years after the scan (`SyntheticOutcome.all` order); recorded only when ≤ `endYears`.
     let outcomeYears: [Double]
+    /// Outpatient and emergency visits per year: sicker patients are seen more often, so the timing of background codes
+    /// carries a weak signal of the patient's health (and so of the image), as real records do.
+    let visitsPerYear: Double
+
+    /// The visit rate of a patient whose true death hazard is `deathHazard` per year: 6 × √(hazard / 0.03), within 3…24.
+    static func visitsPerYear(deathHazard: Double) -> Double {
+        min(24, max(3, 6 * (deathHazard / 0.03).squareRoot()))
+    }
 
     /// Draws the index time, the censoring time and every outcome time from `hazards` (`SyntheticOutcome.all` order; the first is death).
     init(hazards: [Double], random: inout SeededGenerator) {
@@ -19,10 +27,12 @@ struct SyntheticRecord: Sendable {
         let censorYears = min((Self.studyEndDay - indexDay) / 365.25, random.exponential(rate: 0.05))
         outcomeYears = hazards.map { random.exponential(rate: $0) }
         endYears = min(censorYears, outcomeYears[0])
+        visitsPerYear = Self.visitsPerYear(deathHazard: hazards[0])
     }
 
-    /// The patient's MEDS rows (`subject_id,time,code,numeric_value`): birth, sex, background visits from three years before
-    /// the scan to the end of the record (diagnoses, labs with values, drugs, procedures), outcomes, and `VISIT/END_OF_RECORD`.
+    /// The patient's MEDS rows (`subject_id,time,code,numeric_value`): birth, sex, background visits (`visitsPerYear`) from three
+    /// years before the scan to the end of the record (diagnoses, labs with values, drugs, procedures), outcomes, and
+    /// `VISIT/END_OF_RECORD`.
     func eventRows(_ patient: SyntheticPatient, vocabulary: SyntheticVocabulary, random: inout SeededGenerator) -> String {
         let subject = patient.subjectID
         var rows = "\(subject),\(EventTime.iso8601(days: indexDay - patient.age * 365.25)),MEDS_BIRTH,\n"
@@ -30,7 +40,7 @@ struct SyntheticRecord: Sendable {
         let endDay = indexDay + endYears * 365.25
         var day = indexDay - 3 * 365
         while true {
-            day += random.exponential(rate: 6) * 365.25
+            day += random.exponential(rate: visitsPerYear) * 365.25
             if day > endDay { break }
             let time = EventTime.iso8601(days: day)
             rows += "\(subject),\(time),\(random.uniform() < 0.1 ? "VISIT/EMERGENCY" : "VISIT/OUTPATIENT"),\n"
