@@ -50,13 +50,12 @@ struct JobCommand: AsyncParsableCommand {
         func run() async throws {
             let status = try await admin.client().job(job)
             if json { try JSONOutput.print(status); return }
-            print(RoundTable.render(status))
-            if !status.evaluations.isEmpty { print("\n" + EvaluationTable.render(status)) }
+            print(RoundTable.renderWithEvaluations(status))
         }
     }
 
     struct Wait: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Follow a job until it ends, printing each committed round.")
+        static let configuration = CommandConfiguration(abstract: "Follow a job until it ends, printing each committed round, then the rounds and evaluations.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Job id.") var job: String
         @Option(name: .long, help: "Give up after this many seconds.") var timeout: Double = 3600
@@ -80,7 +79,7 @@ struct JobCommand: AsyncParsableCommand {
                 if json, [.succeeded, .failed, .cancelled].contains(status.state) { try JSONOutput.print(status) }
                 switch status.state {
                 case .succeeded:
-                    if !json { print(RoundTable.render(status)) }
+                    if !json { print(RoundTable.renderWithEvaluations(status)) }
                     return
                 case .failed, .cancelled:
                     throw FedCTError(.failedPrecondition, "job \(job) \(status.state == .failed ? "failed" : "was cancelled"): \(status.message)")

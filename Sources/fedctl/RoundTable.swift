@@ -27,6 +27,11 @@ enum RoundTable {
         return ([title] + SetupSummary.render(status)).joined(separator: "\n") + "\n" + TextTable.render(header: ["round", "sites", "aggregation", "mean train loss", "bytes moved", "seconds"], rows: rows)
     }
 
+    /// The committed rounds, then the evaluations (per site and pooled) if any: what `job status` and `job wait` print.
+    static func renderWithEvaluations(_ status: Fedct_V1_JobStatus) -> String {
+        status.evaluations.isEmpty ? render(status) : render(status) + "\n\n" + EvaluationTable.render(status)
+    }
+
     /// "secure, t=2", with the sites that dropped after sharing keys, or "plain".
     static func aggregation(_ record: Fedct_V1_RoundRecord) -> String {
         guard record.securelyAggregated else { return "plain" }
