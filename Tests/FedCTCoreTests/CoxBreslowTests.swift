@@ -42,4 +42,13 @@ final class CoxBreslowTests: XCTestCase {
         XCTAssertEqual(baseline.survival(at: 2.5, risk: log(2)), exp(-0.8), accuracy: 1e-12)
         XCTAssertThrowsError(try CoxRegression.breslowBaseline(time: [1, 2], event: [false, false], risk: [0, 0]))
     }
+
+    /// Risks beyond exp's range (e^800 = ∞) shift out: the same baseline up to e^{−800}, and survival stays in [0, 1].
+    func testHugeRisksGiveFiniteSurvival() throws {
+        let baseline = try CoxRegression.breslowBaseline(time: [1, 1, 2, 3], event: [true, true, false, true], risk: [800, 800 + log(2), 800, 800])
+        XCTAssertEqual(baseline.logCumulativeHazards[0], log(0.4) - 800, accuracy: 1e-9)
+        XCTAssertEqual(baseline.survival(at: 2.5, risk: 800 + log(2)), exp(-0.8), accuracy: 1e-12)
+        XCTAssertEqual(baseline.survival(at: 0.5, risk: 900), 1, "no hazard before the first event, whatever the risk")
+        XCTAssertEqual(baseline.survival(at: 1, risk: 2000), 0)
+    }
 }

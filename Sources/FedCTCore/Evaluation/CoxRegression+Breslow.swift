@@ -2,27 +2,36 @@
 import Foundation
 
 /// A Cox model's baseline cumulative hazard H₀(t), a step function over the distinct event times.
+///
+/// Kept in log space, so risks far beyond exp's range (a probe applied to embeddings unlike its training ones) still
+/// give survival probabilities in [0, 1] instead of ∞ · 0.
 public struct BreslowBaseline: Sendable, Equatable {
     /// The distinct event times, ascending.
     public let times: [Double]
-    /// H₀ just after each of `times`.
-    public let cumulativeHazards: [Double]
+    /// ln H₀ just after each of `times`.
+    public let logCumulativeHazards: [Double]
+
+    /// H₀ just after each of `times` (0 where it underflows).
+    public var cumulativeHazards: [Double] { logCumulativeHazards.map(exp) }
 
     /// H₀(t): 0 before the first event time, the value of the last event time ≤ t after it.
-    public func cumulativeHazard(at t: Double) -> Double {
-        times.lastIndex { $0 <= t }.map { cumulativeHazards[$0] } ?? 0
+    public func cumulativeHazard(at t: Double) -> Double { exp(logCumulativeHazard(at: t)) }
+
+    /// ln H₀(t) (−∞ before the first event time).
+    public func logCumulativeHazard(at t: Double) -> Double {
+        times.lastIndex { $0 <= t }.map { logCumulativeHazards[$0] } ?? -.infinity
     }
 
     /// S(t | x) = exp(−H₀(t) · e^risk), risk the model's linear score of x.
     public func survival(at t: Double, risk: Double) -> Double {
-        exp(-cumulativeHazard(at: t) * exp(risk))
+        exp(-exp(logCumulativeHazard(at: t) + risk))
     }
 }
 
 extension CoxRegression {
     /// The Breslow (1972) estimate H₀(t) = Σ_{event times t_k ≤ t} d_k / Σ_{j: time_j ≥ t_k} e^{risk_j}, d_k the events
     /// at t_k. With the risks of ``risk(_:)`` (features centred at their training means) this is lifelines'
-    /// `CoxPHFitter.baseline_cumulative_hazard_`.
+    /// `CoxPHFitter.baseline_cumulative_hazard_`. The sums run on e^{risk − max risk}, so large risks do not overflow.
     ///
     /// - Throws: `FedCTError(.invalidData)` when the lengths differ, a time or risk is not finite, or no subject has an event.
     public static func breslowBaseline(time: [Double], event: [Bool], risk: [Double]) throws -> BreslowBaseline {
@@ -33,6 +42,7 @@ extension CoxRegression {
             throw FedCTError(.invalidData, "Breslow baseline: every time and risk must be a finite number")
         }
         guard event.contains(true) else { throw FedCTError(.invalidData, "Breslow baseline needs at least one event; all \(time.count) subjects are censored") }
+        let shift = risk.max()!
         let order = time.indices.sorted { time[$0] > time[$1] }
         // From the latest time down: the risk set of time t is everyone with time ≥ t.
         var atRisk = 0.0
@@ -42,7 +52,7 @@ extension CoxRegression {
             var end = start
             var events = 0
             while end < order.count && time[order[end]] == time[order[start]] {
-                atRisk += exp(risk[order[end]])
+                atRisk += exp(risk[order[end]] - shift)
                 if event[order[end]] { events += 1 }
                 end += 1
             }
@@ -51,13 +61,13 @@ extension CoxRegression {
         }
         var total = 0.0
         var times: [Double] = []
-        var hazards: [Double] = []
+        var logHazards: [Double] = []
         for step in reversed.reversed() {
             total += step.increment
             times.append(step.time)
-            hazards.append(total)
+            logHazards.append(log(total) - shift)
         }
-        return BreslowBaseline(times: times, cumulativeHazards: hazards)
+        return BreslowBaseline(times: times, logCumulativeHazards: logHazards)
     }
 
     /// The Breslow baseline of this model on its training data (`features`, `time`, `event`).
