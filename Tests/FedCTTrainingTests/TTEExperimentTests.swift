@@ -110,6 +110,10 @@ final class TTEExperimentTests: XCTestCase {
         XCTAssertEqual(table.markdown.split(separator: "\n").filter { $0.hasPrefix("| ") }.count, 2 + arms.count * 2 * 2 + 2 + 3,
                        "summary header, rule and lines; checks header, rule and three checks")
         XCTAssertEqual(table.checks.count, 3)
+        for line in table.markdown.split(separator: "\n") where line.hasPrefix("| ") {
+            let columns = line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count - 1
+            XCTAssertTrue([table.summaryHeader.count, 3].contains(columns), "a cell's own | is escaped: \(line)")
+        }
         let scored = table.rows.compactMap(\.interval)
         XCTAssertFalse(scored.isEmpty)
         for interval in scored {

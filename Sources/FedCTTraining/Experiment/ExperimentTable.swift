@@ -100,7 +100,7 @@ public struct ExperimentTable: Sendable {
 
     /// The summary as a Markdown table, followed by the checks.
     public var markdown: String {
-        func line(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
+        func line(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
         var text = line(summaryHeader) + line(summaryHeader.map { _ in "---" }) + summaryCells.map(line).joined()
         text += "\nEstimates with 95 % bootstrap intervals over held-out patients (IBS: lower is better).\n\n"
         text += line(["expected shape", "numbers", "verdict"]) + line(["---", "---", "---"])
