@@ -110,4 +110,12 @@ final class DataPreflightTests: XCTestCase {
         XCTAssertTrue(report.isBlocking)
         XCTAssertTrue(report.problems.first?.message.contains("data.dir") ?? false, report.text)
     }
+
+    func testCyclicOntologyBlocksAndNamesTheFile() throws {
+        try write(["code,parent", "ICD10/A10.1,ICD10/A10", "ICD10/A10,ICD10/A10.1"], to: TaskOntology.fileName)
+        let report = DataPreflight(directory: site.path).run()
+        XCTAssertTrue(report.isBlocking, report.text)
+        XCTAssertTrue(report.text.contains("ontology.csv"), report.text)
+        XCTAssertTrue(report.text.contains("cycle"), report.text)
+    }
 }

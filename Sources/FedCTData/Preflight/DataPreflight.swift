@@ -109,6 +109,7 @@ public struct DataPreflight: Sendable {
         let recordEnd = readEvents(events, into: &report)
         if let entries { checkScans(entries, manifestPath: manifestPath, events: events, recordEnd: recordEnd, into: &report) }
         if let entries { checkReportsAndClinicalRows(entries, manifestPath: manifestPath, into: &report) }
+        checkOntology(into: &report)
         report.problems = report.problems.enumerated().sorted {
             ($0.element.file, $0.element.line ?? 0, $0.offset) < ($1.element.file, $1.element.line ?? 0, $1.offset)
         }.map(\.element)
@@ -252,7 +253,7 @@ public struct DataPreflight: Sendable {
     }
 
     /// The error's message without a leading `prefix: ` (the problem carries the file and line itself).
-    private static func message(_ error: any Error, dropping prefix: String) -> String {
+    static func message(_ error: any Error, dropping prefix: String) -> String {
         let text = (error as? FedCTError)?.message ?? "\(error)"
         return !prefix.isEmpty && text.hasPrefix(prefix + ": ") ? String(text.dropFirst(prefix.count + 2)) : text
     }
