@@ -19,7 +19,7 @@ echo
 echo "== demo federation, $rounds rounds each: plain aggregation vs secure aggregation (same data, same seeds)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/fedct-bench.XXXXXX")
 for mode in 0 1; do
-  FEDCT_DEMO_SECAGG=$mode FEDCT_DEMO_ROUNDS=$rounds FEDCT_DEMO_DIR="$work/secagg-$mode" FEDCT_DEMO_SKIP_EVALUATION=1 \
+  FEDCT_DEMO_SECAGG=$mode FEDCT_DEMO_ROUNDS=$rounds FEDCT_DEMO_DIR="$work/secagg-$mode" FEDCT_DEMO_SKIP_EXPERIMENT=1 \
     bash Scripts/demo.sh > "$work/secagg-$mode.log" 2>&1 || { tail -30 "$work/secagg-$mode.log"; exit 1; }
 done
 python3 - "$work" <<'PY'
