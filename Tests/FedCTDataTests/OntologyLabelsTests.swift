@@ -63,5 +63,16 @@ final class OntologyLabelsTests: XCTestCase {
             }
         }
         XCTAssertFalse(ontology.ancestors.isEmpty, "the synthetic site ships an ontology")
+
+        // The streamed accumulator equals the plain computation: every event kept in CodeTimelines, follow-ups after.
+        var everything = CodeTimelines()
+        var reader = EHREventReader(source: try EHRSource.find(in: site))
+        try reader.forEachEvent { event, vocabulary in
+            everything.add(subject: vocabulary.subjects.string(event.subject), day: event.day, code: vocabulary.codes.string(event.code))
+        }
+        let train = manifest.entries.filter { $0.split == .train }.map { (subject: $0.subjectID, indexDay: $0.indexDay) }
+        let plain = everything.followUps(scans: train, ontology: ontology)
+        XCTAssertEqual(inputs.followUps, plain.followUps)
+        XCTAssertEqual(inputs.skipped, plain.skipped)
     }
 }

@@ -3,13 +3,12 @@ import FedCTCore
 
 /// What a site's event source says about each subject's follow-up.
 ///
-/// Only codes in `trackedCodes` (every code when nil) keep their occurrence times — an event counts for a tracked code when its own code
+/// Only codes in `trackedCodes` keep their occurrence times — an event counts for a tracked code when its own code
 /// or one of that code's ancestors in the site's ontology is tracked (a task `ICD10/J44` is hit by an `ICD10/J44.1`
 /// event); every dated event extends the subject's record end. The rows stream through `EHREventReader`, so memory
 /// grows with subjects and tracked occurrences, not rows.
 public struct SubjectTimelines: Sendable {
-    /// The codes whose occurrences are kept; nil keeps every code (the setup stage's statistics).
-    public let trackedCodes: Set<String>?
+    public let trackedCodes: Set<String>
     private var timelines = CodeTimelines()
     var recordEnd: [String: Double] { timelines.recordEnd }
     var occurrences: [String: [String: [Double]]] { timelines.occurrences }
@@ -21,7 +20,7 @@ public struct SubjectTimelines: Sendable {
 
     /// Reads `source` (MEDS or OMOP), counting each event for the tracked codes among its code and `ontology` ancestors;
     /// the first bad row stops it with an error naming the file and line.
-    public init(source: EHRSource, trackedCodes: Set<String>?, ontology: TaskOntology = .none) throws {
+    public init(source: EHRSource, trackedCodes: Set<String>, ontology: TaskOntology = .none) throws {
         self.trackedCodes = trackedCodes
         var reader = EHREventReader(source: source)
         var ends: [Double] = []
@@ -35,7 +34,7 @@ public struct SubjectTimelines: Sendable {
             if subject >= ends.count { ends += repeatElement(-.infinity, count: subject + 1 - ends.count) }
             ends[subject] = max(ends[subject], day)
             while code >= countsFor.count {
-                countsFor.append(ontology.expand(vocabulary.codes.string(Int32(countsFor.count))).filter { trackedCodes?.contains($0) ?? true }.sorted())
+                countsFor.append(ontology.expand(vocabulary.codes.string(Int32(countsFor.count))).filter(trackedCodes.contains).sorted())
             }
             if !countsFor[code].isEmpty { found[event.subject, default: [:]][event.code, default: []].append(day) }
         }
