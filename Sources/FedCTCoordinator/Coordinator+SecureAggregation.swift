@@ -204,8 +204,8 @@ extension Coordinator {
         let round = secure.server.context.round
         let plain = try sum.unmasked(with: try secure.server.recovery())
         if let stage = TaskSetupStage(round: round) {
-            let encoding = try IntegerEncoding(maxValue: TaskStatistics.maxValue, sites: secure.server.keyHolders.count)
-            return commitSetupStep(stage, sites: secure.server.survivors, sum: try encoding.decode(sum: plain), secure: true)
+            let sums = try TaskStatistics.encoding(sites: secure.server.keyHolders.count).decode(sum: plain)
+            return commitSetupStep(stage, sites: secure.server.survivors, sum: sums, secure: true)
         }
         guard let encoding = secure.encoding else { throw FedCTError(.failedPrecondition, "no masked inputs to unmask") }
         let decoded = try encoding.decode(sum: plain)

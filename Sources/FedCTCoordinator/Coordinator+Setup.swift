@@ -96,15 +96,13 @@ extension Coordinator {
             guard counts.values.count == expected else {
                 throw FedCTError(.integrity, "\(site)'s '\(stage.rawValue)' counts have \(counts.values.count) values; this step needs \(expected)")
             }
-            if let index = counts.values.firstIndex(where: { $0 > TaskStatistics.maxValue }) {
-                throw FedCTError(.invalidData, "\(site)'s '\(stage.rawValue)' value \(index) is \(counts.values[index]), above the bound \(TaskStatistics.maxValue)")
-            }
+            try TaskStatistics.checkBound(counts.values) { "\(site)'s '\(stage.rawValue)' value \($0)" }
             active?.setup.plainSum = zip(job.setup.plainSum ?? Array(repeating: 0, count: expected), counts.values).map { $0 + $1 }
         case (.prevalence, .maskedWords(let data)), (.rates, .maskedWords(let data)):
             guard let secure = job.secure else {
                 throw FedCTError(.failedPrecondition, "\(site) sent masked words, but setup step '\(stage.rawValue)' is not securely aggregated")
             }
-            let words = try IntegerEncoding(maxValue: TaskStatistics.maxValue, sites: secure.server.keyHolders.count).wordCount(values: expected)
+            let words = try TaskStatistics.encoding(sites: secure.server.keyHolders.count).wordCount(values: expected)
             guard data.count == words * 4 else {
                 throw FedCTError(.integrity, "\(site)'s masked '\(stage.rawValue)' input has \(data.count) bytes; this step needs \(words) words (\(words * 4) bytes)")
             }
@@ -151,10 +149,11 @@ extension Coordinator {
                 }
                 actions = job.machine.setupStepCommitted(.candidates, now: now)
             case .prevalence:
-                let ranked = try TaskDerivation.rank(candidates: job.setup.candidates, prevalenceSum: try Self.sum(sum, stage), maxTasks: Int(status.spec.tte.maxTasks))
+                let prevalence = try Self.sum(sum, stage)
+                let ranked = try TaskDerivation.rank(candidates: job.setup.candidates, prevalenceSum: prevalence, maxTasks: Int(status.spec.tte.maxTasks))
                 job.setup.tasks = ranked.map(\.code)
                 job.setup.taskPrevalence = ranked.map(\.prevalence)
-                job.setup.patients = try Self.sum(sum, stage)[0]
+                job.setup.patients = prevalence[0]
                 actions = job.machine.setupStepCommitted(.prevalence, now: now)
             case .rates:
                 let rates = try Self.sum(sum, stage)

@@ -46,15 +46,13 @@ extension SiteAgent {
         if spec.secureAggregation.enabled {
             var session = try await openSecureSession(task)
             _ = try await sendMasked(&session, task: task) { session in
-                (try IntegerEncoding(maxValue: TaskStatistics.maxValue, sites: session.keyHolders.count).encode(values, name: name), 1)
+                (try TaskStatistics.encoding(sites: session.keyHolders.count).encode(values, name: name), 1)
             } send: { words, _ in
                 submission.maskedWords = Data(words.withUnsafeBytes { Array($0) })
                 return try await link.submitSetup(submission)
             }
         } else {
-            if let index = values.firstIndex(where: { $0 > TaskStatistics.maxValue }) {
-                throw FedCTError(.invalidData, "\(name(index)) is \(values[index]), above the bound \(TaskStatistics.maxValue); nothing was sent")
-            }
+            try TaskStatistics.checkBound(values, name: name)
             submission.counts.values = values
             _ = try await link.submitSetup(submission)
         }

@@ -82,4 +82,12 @@ final class IntegerEncodingTests: XCTestCase {
         let decoded = try encoding.decode(sum: try sum.unmasked(with: try server.recovery()))
         XCTAssertEqual(decoded, [400, 91 + TaskStatistics.maxValue, 13])
     }
+
+    func testSetupVectorsAboveTheBoundAreRefusedNamingTheValue() throws {
+        XCTAssertNoThrow(try TaskStatistics.checkBound([0, TaskStatistics.maxValue], name: { "value \($0)" }))
+        XCTAssertThrowsError(try TaskStatistics.checkBound([1, TaskStatistics.maxValue + 1], name: { "site-2's 'rates' value \($0)" })) {
+            XCTAssertTrue("\($0)".contains("site-2's 'rates' value 1 is \(TaskStatistics.maxValue + 1)"), "\($0)")
+        }
+        XCTAssertEqual(try TaskStatistics.encoding(sites: 3).limbBits, 30)
+    }
 }
