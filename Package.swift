@@ -88,6 +88,9 @@ let package = Package(
         ),
 
         .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTTorch"]),
+        // A small self-supervised objective proving the objective seam; registered by the executables only when
+        // FEDCT_TEST_OBJECTIVES=1 (the multi-process tests), and by the tests.
+        .target(name: "FedCTReconstructionObjective", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
         // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
         .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
 
@@ -129,16 +132,22 @@ let package = Package(
         ),
         .executableTarget(
             name: "fedct-coordinator",
-            dependencies: ["FedCTCoordinator", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "FedCTCoordinator", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "fedct-site",
-            dependencies: ["FedCTSite", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "FedCTSite", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "fedctl",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine",
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine", "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -161,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedCTIntegrationTests",
-            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore"]
+            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore", "FedCTReconstructionObjective"]
         ),
         .testTarget(
             name: "FedCTRPCTests",
@@ -169,7 +178,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
-        .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore"]),
+        .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -1,6 +1,7 @@
-// fct_torch.cpp: FedCT's libtorch bridge — the C ABI, the MOTOR time-to-event head and loss, optimisers, DP-SGD, flat state.
+// fct_torch.cpp: FedCT's libtorch bridge — the C ABI, the network (encoder + objective), optimisers, DP-SGD, flat state.
 #include "fct_torch.h"
 #include "fct_torch_encoders.h"
+#include "fct_torch_objective.h"
 
 // The parts of libtorch used here, not <torch/torch.h>: about a fifth less compile time.
 #include <ATen/CPUGeneratorImpl.h>
@@ -59,54 +60,25 @@ int32_t guarded(char **error, Body &&body) noexcept {
 /// keeps the two together so that models created concurrently are still deterministic.
 std::mutex creation_lock;
 
-/// The MOTOR head: h → M = reshape(W h + b) ∈ R^{P×K}; z_pt = β_t·M_p + c_t (log2 hazard).
-struct TTEHeadImpl : nn::Module {
-    nn::Linear proj{nullptr};
-    torch::Tensor beta, task_bias;
-    int64_t pieces, rank;
-
-    TTEHeadImpl(int64_t features, int64_t tasks, int64_t pieces, int64_t rank, const float *base)
-        : pieces(pieces), rank(rank) {
-        proj = register_module("proj", nn::Linear(features, pieces * rank));
-        beta = register_parameter("beta", torch::randn({tasks, rank}) * (1.0 / std::sqrt(double(rank))));
-        auto bias = torch::zeros({tasks});
-        if (base) bias = torch::from_blob(const_cast<float *>(base), {tasks}, torch::kFloat32).clone();
-        task_bias = register_parameter("task_bias", bias);
-    }
-
-    torch::Tensor forward(const torch::Tensor &h) {
-        auto m = proj->forward(h).view({h.size(0), pieces, rank});
-        return torch::matmul(m, beta.t()) + task_bias;
-    }
-};
-TORCH_MODULE(TTEHead);
-
-/// The encoder (registered under MONAI's names, see fct_torch_encoders.cpp) with the time-to-event head.
-struct TTENetImpl : nn::Module {
+/// The encoder (registered under MONAI's names, see fct_torch_encoders.cpp) with the objective's parts (registered under
+/// the objective's names, e.g. the time-to-event objective's `head`).
+struct NetImpl : nn::Module {
     fct::Encoder encoder;
-    TTEHead head{nullptr};
+    std::unique_ptr<fct::Objective> objective;
 
-    explicit TTENetImpl(const fct_torch_model_config &c) {
-        if (c.tasks < 1 || c.pieces < 1 || c.rank < 1) throw std::invalid_argument("the head needs tasks, pieces and rank ≥ 1");
+    explicit NetImpl(const fct_torch_model_config &c) {
+        std::string name = c.objective ? c.objective : "";
+        auto factory = fct::objectives().find(name);
+        if (factory == fct::objectives().end()) {
+            throw std::invalid_argument("unknown objective '" + name + "' (the bridge has: " + std::string(fct_torch_objective_names()) + ")");
+        }
+        fct::Settings settings(c.settings, c.setting_count);
         encoder = fct::register_encoder(*this, c);
-        head = register_module("head", TTEHead(encoder.features, c.tasks, c.pieces, c.rank, c.task_log2_base_hazard));
+        objective = factory->second(*this, encoder.features, settings);
         fct::initialise_encoder(*this, c);
     }
-
-    torch::Tensor embed(const torch::Tensor &x) { return encoder.embed(x); }
-
-    torch::Tensor forward(const torch::Tensor &x) { return head->forward(embed(x)); }
 };
-TORCH_MODULE(TTENet);
-
-/// The piecewise-exponential negative log-likelihood, in log space and float64: λ·t = exp(z·ln 2 + ln t), so a piece
-/// with no time at risk contributes exactly 0 (ln 0 = −∞) however large its hazard, and 2^z overflows only beyond
-/// |z| ≈ 1000 instead of 128. The gradient flows back to the float32 logits.
-torch::Tensor tte_loss(const torch::Tensor &log2_hazard, const torch::Tensor &time_at_risk, const torch::Tensor &event) {
-    auto log_hazard = log2_hazard.to(torch::kFloat64) * std::log(2.0);
-    auto exposure = torch::exp(log_hazard + torch::log(time_at_risk.to(torch::kFloat64)));
-    return torch::mean(exposure) - torch::mean(event.to(torch::kFloat64) * log_hazard);
-}
+TORCH_MODULE(Net);
 
 /// A fresh optimiser of `kind` over `parameters`. SGD takes beta1 as its momentum; beta2 and eps are Adam's.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(fct_torch_optimizer kind, std::vector<torch::Tensor> parameters,
@@ -134,7 +106,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(fct_torch_optimizer kind
 }  // namespace
 
 struct fct_torch_model {
-    TTENet net{nullptr};
+    Net net{nullptr};
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     fct_torch_model_config config;
     std::vector<std::string> names;
@@ -150,41 +122,31 @@ struct fct_torch_model {
     /// Gradient accumulation: examples per forward/backward pass within a step (0: the whole batch at once).
     int64_t micro_batch_size = 0;
 
-    torch::Tensor volumes(const float *data, int64_t batch, int64_t depth, int64_t height, int64_t width) const {
-        if (!data || batch < 1 || depth < 1 || height < 1 || width < 1) throw std::invalid_argument("empty volume batch");
-        return torch::from_blob(const_cast<float *>(data), {batch, 1, depth, height, width}, torch::kFloat32);
-    }
-
-    torch::Tensor targets(const float *data, int64_t batch) const {
-        if (!data) throw std::invalid_argument("missing targets");
-        return torch::from_blob(const_cast<float *>(data), {batch, config.pieces, config.tasks}, torch::kFloat32);
-    }
+    torch::Tensor loss(const fct::Batch &batch) { return net->objective->loss(net->encoder, batch); }
 
     /// DP-SGD's gradient, left in the parameters' .grad (Abadi et al. 2016, as Opacus computes it): one forward and
     /// backward per sample; each sample's whole-model gradient scaled to L2 norm ≤ C (factor min(1, C / (‖g‖ + 1e-6)));
     /// the sum plus N(0, σ²C²) noise per coordinate, divided by the expected batch size; then, unclipped and
     /// noiseless, the FedProx gradient μ(w − w₀), which does not depend on the data. An empty batch (Poisson sampling
     /// drew nobody) gives a noise-only step. Returns the mean per-sample loss, NaN for an empty batch.
-    float dp_sgd_gradient(const float *volume_data, int64_t batch, int64_t depth, int64_t height, int64_t width,
-                          const float *time_at_risk, const float *event) {
-        if (batch < 0) throw std::invalid_argument("negative batch size " + std::to_string(batch));
+    float dp_sgd_gradient(const fct::Batch &batch) {
         auto parameters = net->parameters();
         std::vector<torch::Tensor> sum;
         for (auto &parameter : parameters) sum.push_back(torch::zeros_like(parameter));
         double total_loss = 0;
-        if (batch > 0) {
-            auto x = volumes(volume_data, batch, depth, height, width);
-            auto t = targets(time_at_risk, batch), e = targets(event, batch);
-            for (int64_t i = 0; i < batch; i++) {
-                auto value = tte_loss(net->forward(x.narrow(0, i, 1)), t.narrow(0, i, 1), e.narrow(0, i, 1));
-                auto gradients = torch::autograd::grad({value}, parameters);
-                std::vector<torch::Tensor> norms;
-                for (auto &gradient : gradients) norms.push_back(gradient.norm());
-                double norm = torch::stack(norms).norm().item<double>();
-                double factor = std::min(1.0, dp_clip / (norm + 1e-6));
-                for (size_t k = 0; k < parameters.size(); k++) sum[k].add_(gradients[k], factor);
-                total_loss += value.item<double>();
+        for (int64_t i = 0; i < batch.size(); i++) {
+            auto value = loss(batch.slice(i, 1));
+            auto gradients = torch::autograd::grad({value}, parameters, {}, c10::nullopt, false, true);
+            std::vector<torch::Tensor> norms;
+            for (auto &gradient : gradients) {
+                if (gradient.defined()) norms.push_back(gradient.norm());
             }
+            double norm = torch::stack(norms).norm().item<double>();
+            double factor = std::min(1.0, dp_clip / (norm + 1e-6));
+            for (size_t k = 0; k < parameters.size(); k++) {
+                if (gradients[k].defined()) sum[k].add_(gradients[k], factor);
+            }
+            total_loss += value.item<double>();
         }
         torch::NoGradGuard no_grad;
         for (size_t k = 0; k < parameters.size(); k++) {
@@ -194,24 +156,20 @@ struct fct_torch_model {
             if (proximal_mu > 0) gradient.add_(parameters[k] - anchor[k], proximal_mu);
             parameters[k].mutable_grad() = gradient;
         }
-        return batch > 0 ? float(total_loss / double(batch)) : std::numeric_limits<float>::quiet_NaN();
+        return batch.size() > 0 ? float(total_loss / double(batch.size())) : std::numeric_limits<float>::quiet_NaN();
     }
 
     /// The batch's gradient, left in the parameters' .grad: one forward and backward per micro-batch of
     /// micro_batch_size examples (the whole batch when 0), each micro-batch's mean loss weighted by its share of the
     /// batch, so the gradients add up to the whole batch's mean-loss gradient; then the FedProx term once. Returns the
     /// batch's mean loss.
-    float accumulated_gradient(const float *volume_data, int64_t batch, int64_t depth, int64_t height, int64_t width,
-                               const float *time_at_risk, const float *event) {
-        if (batch < 1) throw std::invalid_argument("an empty batch is a training step only under DP-SGD (Poisson sampling); pass at least one volume");
-        auto x = volumes(volume_data, batch, depth, height, width);
-        auto t = targets(time_at_risk, batch), e = targets(event, batch);
-        int64_t size = micro_batch_size > 0 ? micro_batch_size : batch;
+    float accumulated_gradient(const fct::Batch &batch) {
+        if (batch.size() < 1) throw std::invalid_argument("an empty batch is a training step only under DP-SGD (Poisson sampling); pass at least one example");
+        int64_t size = micro_batch_size > 0 ? micro_batch_size : batch.size();
         double total_loss = 0;
-        for (int64_t start = 0; start < batch; start += size) {
-            int64_t n = std::min(size, batch - start);
-            auto value = tte_loss(net->forward(x.narrow(0, start, n)), t.narrow(0, start, n), e.narrow(0, start, n));
-            auto weighted = value * (double(n) / double(batch));
+        for (int64_t start = 0; start < batch.size(); start += size) {
+            int64_t n = std::min(size, batch.size() - start);
+            auto weighted = loss(batch.slice(start, n)) * (double(n) / double(batch.size()));
             weighted.backward();
             total_loss += weighted.item<double>();
         }
@@ -222,6 +180,15 @@ struct fct_torch_model {
             (0.5 * proximal_mu * distance).backward();
         }
         return float(total_loss);
+    }
+
+    /// Copies `values` (examples × per-example floats) into `destination`, which has room for `capacity` floats.
+    static void copy_out(const torch::Tensor &values, float *destination, int64_t capacity) {
+        auto flat = values.to(torch::kFloat32).contiguous();
+        if (!destination || capacity < flat.numel()) {
+            throw std::invalid_argument("the output needs room for " + std::to_string(flat.numel()) + " floats, got " + std::to_string(capacity));
+        }
+        std::memcpy(destination, flat.data_ptr<float>(), sizeof(float) * flat.numel());
     }
 };
 
@@ -245,6 +212,15 @@ void fct_torch_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
 
 const char *fct_torch_version(void) { return TORCH_VERSION; }
 
+const char *fct_torch_objective_names(void) {
+    static const std::string names = [] {
+        std::string joined;
+        for (const auto &entry : fct::objectives()) joined += (joined.empty() ? "" : ",") + entry.first;
+        return joined;
+    }();
+    return names.c_str();
+}
+
 int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_model **out, char **error) {
     return guarded(error, [&] {
         if (!config || !out) throw std::invalid_argument("config and out must not be NULL");
@@ -253,9 +229,11 @@ int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_m
         {
             std::lock_guard<std::mutex> lock(creation_lock);
             torch::manual_seed(config->seed);
-            model->net = TTENet(*config);
+            model->net = Net(*config);
         }
-        model->config.task_log2_base_hazard = nullptr;  // copied into the parameter; not kept
+        model->config.objective = nullptr;  // the caller's strings and settings are not kept
+        model->config.settings = nullptr;
+        model->config.setting_count = 0;
         for (auto &item : model->net->named_parameters(true)) {
             model->names.push_back(item.key());
             model->state.push_back(item.value());
@@ -290,7 +268,11 @@ int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index,
 
 int64_t fct_torch_model_state_size(const fct_torch_model *model) { return model->state_size; }
 
-int64_t fct_torch_model_embedding_dim(const fct_torch_model *model) { return model->net->encoder.features; }
+int64_t fct_torch_model_embedding_dim(const fct_torch_model *model) { return model->net->objective->embedding_size(model->net->encoder); }
+
+int64_t fct_torch_model_output_size(const fct_torch_model *model) { return model->net->objective->output_size(); }
+
+int32_t fct_torch_model_per_example_loss(const fct_torch_model *model) { return model->net->objective->per_example_loss() ? 1 : 0; }
 
 int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination, int64_t count, char **error) {
     return guarded(error, [&] {
@@ -360,6 +342,9 @@ int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, dou
         }
         if (!(noise_multiplier >= 0) || !std::isfinite(noise_multiplier)) throw std::invalid_argument("the DP-SGD noise multiplier must be finite and ≥ 0");
         if (!(expected_batch > 0) || !std::isfinite(expected_batch)) throw std::invalid_argument("the DP-SGD expected batch size must be finite and > 0");
+        if (!model->net->objective->per_example_loss()) {
+            throw std::invalid_argument("DP-SGD clips each example's gradient, but this objective's loss couples the examples of a batch (a contrastive loss): use privacy.level site instead of patient");
+        }
         if (model->config.norm == FCT_TORCH_NORM_BATCH) {
             throw std::invalid_argument("DP-SGD needs per-sample gradients, but BatchNorm mixes the samples of a batch: use encoder norm: group or instance with privacy.level patient");
         }
@@ -370,50 +355,43 @@ int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, dou
     });
 }
 
-int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                                   int64_t height, int64_t width, const float *time_at_risk, const float *event,
-                                   float *loss, char **error) {
+int32_t fct_torch_model_train_step(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *loss, char **error) {
     return guarded(error, [&] {
+        fct::Batch examples(batch, count);
         model->net->train();
         model->optimizer->zero_grad();
-        if (model->dp_clip > 0) {
-            *loss = model->dp_sgd_gradient(volumes, batch, depth, height, width, time_at_risk, event);
-            model->optimizer->step();
-            return;
-        }
-        *loss = model->accumulated_gradient(volumes, batch, depth, height, width, time_at_risk, event);
+        *loss = model->dp_clip > 0 ? model->dp_sgd_gradient(examples) : model->accumulated_gradient(examples);
         model->optimizer->step();
     });
 }
 
-int32_t fct_torch_model_eval_loss(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                                  int64_t height, int64_t width, const float *time_at_risk, const float *event,
-                                  float *loss, char **error) {
+int32_t fct_torch_model_eval_loss(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *loss, char **error) {
     return guarded(error, [&] {
+        fct::Batch examples(batch, count);
+        if (examples.size() < 1) throw std::invalid_argument("an evaluation batch needs at least one example");
         torch::NoGradGuard no_grad;
         model->net->eval();
-        auto z = model->net->forward(model->volumes(volumes, batch, depth, height, width));
-        *loss = tte_loss(z, model->targets(time_at_risk, batch), model->targets(event, batch)).item<float>();
+        *loss = model->loss(examples).item<float>();
     });
 }
 
-int32_t fct_torch_model_embed(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                              int64_t height, int64_t width, float *embeddings, char **error) {
+int32_t fct_torch_model_embed(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *embeddings,
+                              int64_t capacity, char **error) {
     return guarded(error, [&] {
+        fct::Batch examples(batch, count);
         torch::NoGradGuard no_grad;
         model->net->eval();
-        auto h = model->net->embed(model->volumes(volumes, batch, depth, height, width)).contiguous();
-        std::memcpy(embeddings, h.data_ptr<float>(), sizeof(float) * h.numel());
+        fct_torch_model::copy_out(model->net->objective->embed(model->net->encoder, examples), embeddings, capacity);
     });
 }
 
-int32_t fct_torch_model_predict(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                                int64_t height, int64_t width, float *log2_hazard, char **error) {
+int32_t fct_torch_model_predict(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *outputs,
+                                int64_t capacity, char **error) {
     return guarded(error, [&] {
+        fct::Batch examples(batch, count);
         torch::NoGradGuard no_grad;
         model->net->eval();
-        auto z = model->net->forward(model->volumes(volumes, batch, depth, height, width)).contiguous();
-        std::memcpy(log2_hazard, z.data_ptr<float>(), sizeof(float) * z.numel());
+        fct_torch_model::copy_out(model->net->objective->predict(model->net->encoder, examples), outputs, capacity);
     });
 }
 
@@ -422,7 +400,7 @@ int32_t fct_torch_tte_loss(const float *log2_hazard, const float *time_at_risk, 
     return guarded(error, [&] {
         auto shape = std::vector<int64_t>{batch, pieces, tasks};
         auto wrap = [&](const float *data) { return torch::from_blob(const_cast<float *>(data), shape, torch::kFloat32); };
-        *loss = tte_loss(wrap(log2_hazard), wrap(time_at_risk), wrap(event)).item<double>();
+        *loss = fct::time_to_event_loss(wrap(log2_hazard), wrap(time_at_risk), wrap(event)).item<double>();
     });
 }
 

@@ -78,16 +78,18 @@ public actor Coordinator {
 
     // MARK: Admin
 
-    /// Validates and queues a job; creates its initial global model from the job's seed.
-    /// A job that derives its tasks gets its initial model after its setup stage.
+    /// Validates and queues a job; creates its initial global model (encoder + the objective's parts) from the job's seed.
+    /// A job whose objective has a setup stage to run (time-to-event with `tte.derive_tasks`) gets its model after it.
     public func submit(_ spec: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
         try spec.validate(source: "job from \(admin)")
+        let objective = try PretrainingObjectives.of(spec, source: "job from \(admin)")
+        try PretrainingObjectives.validate(spec, source: "job from \(admin)")
         var status = Fedct_V1_JobStatus()
         status.jobID = String(format: "job-%04d", order.count + 1)
         status.spec = spec
         status.state = .queued
         var parameters = "derived after the setup stage"
-        if !spec.tte.awaitsDerivation {
+        if !objective.awaitsSetup(spec) {
             let model = try initialModel(spec)
             status.initialModelSha256 = model.sha256
             parameters = "\(model.parameters)"
@@ -103,7 +105,7 @@ public actor Coordinator {
 
     /// Stores the seeded initial model of `spec` (round 0) and returns its blob's SHA-256 and parameter count.
     func initialModel(_ spec: Fedct_V1_JobSpec) throws -> (sha256: String, parameters: Int) {
-        let model = try TTEModel(spec: spec)
+        let model = try TorchModel(spec: spec)
         let blob = SafeTensors.encode(try model.state(metadata: ["job": spec.name, "round": "0"]))
         return (try models.put(blob), model.parameterCount)
     }
@@ -412,10 +414,11 @@ public actor Coordinator {
                                             minUploads: secure.enabled ? Int(secure.minCohort) : nil,
                                             evaluate: status.spec.evaluation.enabled, evaluateEveryRounds: Int(status.spec.evaluation.everyRounds))
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
-        // A derived job restarted before its setup stage committed redoes the setup from its first step; an evaluation a
-        // restart may have cut short is redone (a site's new report replaces its earlier one).
+        // A job without an initial model is one whose objective's setup stage had not committed (a derived job): it redoes the
+        // setup from its first step. An evaluation a restart may have cut short is redone (a site's new report replaces its
+        // earlier one).
         return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
-                                                                    needsSetup: status.spec.tte.awaitsDerivation,
+                                                                    needsSetup: status.initialModelSha256.isEmpty,
                                                                     pendingEvaluation: true))
     }
 }

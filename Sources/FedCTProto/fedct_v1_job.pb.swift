@@ -284,6 +284,17 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
   public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
 
+  /// The pretraining objective, by registered name: "tte" (time-to-event; the default, also for a spec without the field).
+  /// Its settings are its own section (tte).
+  public var objective: String {
+    get {_storage._objective ?? String()}
+    set {_uniqueStorage()._objective = newValue}
+  }
+  /// Returns true if `objective` has been explicitly set.
+  public var hasObjective: Bool {_storage._objective != nil}
+  /// Clears the value of `objective`. Subsequent reads from it will return its default value.
+  public mutating func clearObjective() {_uniqueStorage()._objective = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1083,7 +1094,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0\u{1}objective\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1099,6 +1110,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _privacy: Fedct_V1_PrivacySpec? = nil
     var _preprocessing: Fedct_V1_PreprocessingSpec? = nil
     var _evaluation: Fedct_V1_EvaluationSpec? = nil
+    var _objective: String? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1122,6 +1134,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _privacy = source._privacy
       _preprocessing = source._preprocessing
       _evaluation = source._evaluation
+      _objective = source._objective
     }
   }
 
@@ -1153,6 +1166,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._privacy) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._objective) }()
         default: break
         }
       }
@@ -1204,6 +1218,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._evaluation {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
       } }()
+      try { if let v = _storage._objective {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 14)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1226,6 +1243,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._privacy != rhs_storage._privacy {return false}
         if _storage._preprocessing != rhs_storage._preprocessing {return false}
         if _storage._evaluation != rhs_storage._evaluation {return false}
+        if _storage._objective != rhs_storage._objective {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -25,14 +25,14 @@ public final class SiteAgent {
     private var datasets: [String: SiteDataset] = [:]
     /// The train scans' follow-ups over every code, read once for the setup stage of the job `jobID`.
     private var setupInputs: (jobID: String, followUps: [ScanFollowUp], skipped: Int)?
-    private var models: [ModelKey: TTEModel] = [:]
+    private var models: [ModelKey: TorchModel] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
     private var localStates: [String: [Float]] = [:]
 
-    /// Models are reused across rounds and jobs with the same architecture.
+    /// Models are reused across rounds and jobs with the same encoder and objective parts.
     private struct ModelKey: Hashable {
         var encoder: EncoderConfig
-        var head: TTEHeadConfig
+        var objective: ObjectiveConfig
     }
 
     public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil) throws {
@@ -222,15 +222,18 @@ public final class SiteAgent {
         return (state, localRanges)
     }
 
-    /// The site's data prepared for a job's targets and input size (tracking the evaluation's outcome codes too), loaded once per distinct setting.
+    /// The site's data prepared for a job's objective and input size (its examples track the evaluation's outcome codes
+    /// too), loaded once per distinct setting.
     func dataset(for spec: Fedct_V1_JobSpec) throws -> SiteDataset {
         let pipeline = spec.preprocessingPipeline
-        let key = "\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)|\(pipeline.parameters)"
+        let objective = try PretrainingObjectives.of(spec)
+        let key = "\(objective.exampleKey(for: spec))|\(pipeline.parameters)"
         if let cached = datasets[key] { return cached }
         let cache = try PreprocessingCache(directory: URL(fileURLWithPath: config.stateDirectory).appending(path: "preprocessed").path,
                                            maxBytes: config.preprocessedCacheMaxBytes, logger: logger)
-        let dataset = try SiteDataset.load(directory: config.dataDirectory, labeler: spec.labeler, preprocessing: pipeline, cache: cache,
-                                           alsoTracking: BinaryOutcome.trackedCodes)
+        let examples = try objective.siteExamples(for: spec)
+        let dataset = try SiteDataset.load(directory: config.dataDirectory, trackedCodes: examples.trackedCodes.union(BinaryOutcome.trackedCodes),
+                                           preprocessing: pipeline, cache: cache, targets: examples.targets)
         let cached = cache.statistics
         logger.info("data loaded", metadata: ["train": "\(dataset.train.count)", "heldout": "\(dataset.heldout.count)",
                                               "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)",
@@ -247,10 +250,10 @@ public final class SiteAgent {
         return loaded
     }
 
-    func model(for spec: Fedct_V1_JobSpec) throws -> TTEModel {
-        let key = ModelKey(encoder: spec.encoderConfig, head: spec.headConfig)
+    func model(for spec: Fedct_V1_JobSpec) throws -> TorchModel {
+        let key = ModelKey(encoder: spec.encoderConfig, objective: try PretrainingObjectives.of(spec).modelObjective(for: spec))
         if let cached = models[key] { return cached }
-        let model = try TTEModel(spec: spec)
+        let model = try TorchModel(spec: spec)
         models[key] = model
         return model
     }

@@ -1,4 +1,4 @@
-// ModelConfig: value types describing the encoder, the time-to-event head, tensors and volume batches.
+// ModelConfig: value types describing the encoder, tensors, volume batches and the optimiser.
 
 /// The 3D encoder: 1 input channel, MONAI parameter names (a ResNet with shortcut type B, or DenseNet-121).
 public struct EncoderConfig: Sendable, Hashable, Codable {
@@ -38,25 +38,6 @@ public struct EncoderConfig: Sendable, Hashable, Codable {
         self.width = width
         self.stemStride = stemStride
         self.norm = norm
-    }
-}
-
-/// The MOTOR time-to-event head: T tasks, P time pieces, rank K.
-public struct TTEHeadConfig: Sendable, Hashable, Codable {
-    /// Number of tasks T.
-    public var tasks: Int
-    /// Number of time pieces P.
-    public var pieces: Int
-    /// Rank K of each piece's representation.
-    public var rank: Int = 32
-    /// T initial values of `head.task_bias`: log2 of each task's base hazard (nil: all 0).
-    public var taskLog2BaseHazard: [Float]?
-
-    public init(tasks: Int, pieces: Int, rank: Int = 32, taskLog2BaseHazard: [Float]? = nil) {
-        self.tasks = tasks
-        self.pieces = pieces
-        self.rank = rank
-        self.taskLog2BaseHazard = taskLog2BaseHazard
     }
 }
 

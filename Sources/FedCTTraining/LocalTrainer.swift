@@ -1,4 +1,4 @@
-// LocalTrainer: a site's local epochs of time-to-event training on its own scans, starting from the global model.
+// LocalTrainer: a site's local epochs of training on its own scans for the model's objective, starting from the global model.
 public import FedCTCore
 public import FedCTData
 public import FedCTTorch
@@ -18,7 +18,7 @@ public struct LocalTrainingResult: Sendable {
     public var noiseMultiplier: Double?
 }
 
-/// DP-SGD settings for patient-level differential privacy (Abadi et al. 2016; see `TTEModel.setDPSGD`).
+/// DP-SGD settings for patient-level differential privacy (Abadi et al. 2016; see `TorchModel.setDPSGD`).
 public struct DPSGDSettings: Sendable, Hashable, Codable {
     /// The L2 bound C on one patient's gradient in a step (> 0).
     public var clipNorm: Double
@@ -80,14 +80,15 @@ public struct LocalTrainer {
     /// the augmentation so a round is reproducible (the site mixes its identity and the round into it).
     ///
     /// Without DP-SGD a step takes batchSize × gradientAccumulation shuffled examples and runs them as micro-batches of
-    /// batchSize (`TTEModel.setMicroBatchSize`).
+    /// batchSize (`TorchModel.setMicroBatchSize`). A batch holds the examples' (augmented) volumes as `volumes` and their
+    /// targets as the model's objective lays them out (`ObjectiveConfig.targetShapes`).
     ///
     /// Under DP-SGD the unit of privacy is the patient (`subjectID`): each step takes every patient independently
     /// with probability q = batchSize / patients, and one of a sampled patient's scans at random, so a patient
     /// adds at most one clipped gradient to a step. An epoch is patients / batchSize steps, rounded. A step
     /// that draws nobody still adds noise, as in Opacus. The draws and the noise come from `dpSGD.seed`, not from
     /// `seed` (see `DPSGDSettings.seed`). Throws for a BatchNorm encoder.
-    public func train(_ model: TTEModel, on examples: [TTEExample], seed: UInt64, round: Int = 1, rounds: Int = 1) throws -> LocalTrainingResult {
+    public func train(_ model: TorchModel, on examples: [SiteExample], seed: UInt64, round: Int = 1, rounds: Int = 1) throws -> LocalTrainingResult {
         guard !examples.isEmpty else { return LocalTrainingResult(meanLoss: .nan, steps: 0, examples: 0) }
         let schedule = learningRateSchedule
         try model.resetOptimizer(optimizer, learningRate: learningRate, weightDecay: weightDecay)
@@ -118,11 +119,8 @@ public struct LocalTrainer {
         var drawn = 0
         for (step, batch) in batches.enumerated() {
             try model.setLearningRate(schedule.rate(step: step, stepsInRound: batches.count, round: round, rounds: rounds))
-            let loss = try model.trainStep(
-                volumes: batch.flatMap { augmented(examples[$0].input, using: &augmentationRandom) },
-                shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize),
-                timeAtRisk: batch.flatMap { examples[$0].timeAtRisk },
-                events: batch.flatMap { examples[$0].events })
+            let volumes = batch.flatMap { augmented(examples[$0].input, using: &augmentationRandom) }
+            let loss = try model.trainStep(batch.isEmpty ? .empty : self.batch(of: batch, in: examples, volumes: volumes, for: model))
             drawn += batch.count
             if batch.isEmpty { continue }  // a noise-only DP-SGD step has no loss
             guard loss.isFinite else {
@@ -148,22 +146,40 @@ public struct LocalTrainer {
         (min(1, Double(batchSize) / Double(max(1, patients))), epochs * max(1, Int((Double(patients) / Double(batchSize)).rounded())))
     }
 
+    /// The batch of `indices`: their `volumes` [n, 1, s, s, s] and each target of the model's objective, [n] + its shape.
+    func batch(of indices: [Int], in examples: [SiteExample], volumes: [Float], for model: TorchModel) throws -> TensorBatch {
+        var tensors = [NamedTensor(name: "volumes", shape: [indices.count, 1, volumeSize, volumeSize, volumeSize], values: volumes)]
+        for (name, shape) in model.objective.targetShapes.sorted(by: { $0.key < $1.key }) {
+            let width = shape.reduce(1, *)
+            var values: [Float] = []
+            values.reserveCapacity(indices.count * width)
+            for index in indices {
+                guard let target = examples[index].targets[name], target.count == width else {
+                    throw FedCTError(.invalidData, "scan \(examples[index].scanID) has no '\(name)' target of \(width) values for objective '\(model.objective.name)'")
+                }
+                values.append(contentsOf: target)
+            }
+            tensors.append(NamedTensor(name: name, shape: [indices.count] + shape, values: values))
+        }
+        return TensorBatch(tensors)
+    }
+
     /// The embeddings of `examples`, one row each.
-    public func embed(_ model: TTEModel, _ examples: [TTEExample]) throws -> [[Double]] {
-        try rows(examples, width: model.embeddingDimension) { try model.embed(volumes: $0, shape: $1) }.map { $0.map(Double.init) }
+    public func embed(_ model: TorchModel, _ examples: [SiteExample]) throws -> [[Double]] {
+        try rows(examples, width: model.embeddingDimension) { try model.embed($0) }.map { $0.map(Double.init) }
     }
 
-    /// The head's log2 hazards of `examples`, one [piece][task] row each.
-    public func predictLog2Hazard(_ model: TTEModel, _ examples: [TTEExample]) throws -> [[Float]] {
-        try rows(examples, width: model.head.pieces * model.head.tasks) { try model.predictLog2Hazard(volumes: $0, shape: $1) }
+    /// The objective's outputs for `examples`, one row of `model.outputSize` each (time-to-event: log2 hazards [piece][task]).
+    public func predict(_ model: TorchModel, _ examples: [SiteExample]) throws -> [[Float]] {
+        try rows(examples, width: model.outputSize) { try model.predict($0) }
     }
 
-    /// Runs `infer` over `examples` in batches and splits its output into one row of `width` per example.
-    private func rows(_ examples: [TTEExample], width: Int, _ infer: ([Float], VolumeShape) throws -> [Float]) throws -> [[Float]] {
+    /// Runs `infer` over `examples`' volumes in batches and splits its output into one row of `width` per example.
+    private func rows(_ examples: [SiteExample], width: Int, _ infer: (TensorBatch) throws -> [Float]) throws -> [[Float]] {
         var rows: [[Float]] = []
         for batch in examples.indices.chunks(of: batchSize) {
-            let flat = try infer(batch.flatMap { examples[$0].input },
-                                 VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize))
+            let flat = try infer(.volumes(batch.flatMap { examples[$0].input },
+                                          shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize)))
             for row in 0..<batch.count { rows.append(Array(flat[(row * width)..<((row + 1) * width)])) }
         }
         return rows

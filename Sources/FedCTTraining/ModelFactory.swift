@@ -31,10 +31,10 @@ extension Fedct_V1_JobSpec {
     }
 }
 
-extension TTEModel {
-    /// A freshly initialised model for `spec`, seeded by the job's seed.
+extension TorchModel {
+    /// A freshly initialised model for `spec` — its encoder with its objective's parts — seeded by the job's seed.
     public convenience init(spec: Fedct_V1_JobSpec) throws {
-        try self.init(encoder: spec.encoderConfig, head: spec.headConfig, seed: spec.seed)
+        try self.init(encoder: spec.encoderConfig, objective: PretrainingObjectives.of(spec).modelObjective(for: spec), seed: spec.seed)
     }
 
     /// The model's tensor layout in FedCT's terms.

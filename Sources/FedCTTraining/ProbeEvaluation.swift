@@ -19,7 +19,7 @@ public struct ProbeResult: Sendable {
 public enum ProbeEvaluation {
     /// Fits a Cox model for `task` on the embeddings of `train` and scores Harrell's C on `heldout`,
     /// beside the C-index of the model's own head for the same task.
-    public static func evaluate(model: TTEModel, trainer: LocalTrainer, labeler: TTELabeler, train: [TTEExample], heldout: [TTEExample],
+    public static func evaluate(model: TorchModel, trainer: LocalTrainer, labeler: TTELabeler, train: [SiteExample], heldout: [SiteExample],
                                 task: String, l2: Double = 1.0) throws -> ProbeResult {
         guard let taskIndex = labeler.taskCodes.firstIndex(of: task) else {
             throw FedCTError(.invalidConfiguration, "task \(task) is not one of the job's tasks (\(labeler.taskCodes.joined(separator: ", ")))")
@@ -31,7 +31,7 @@ public enum ProbeEvaluation {
         let times = heldoutOutcomes.map(\.days)
         let events = heldoutOutcomes.map(\.event)
         let probeRisk = try trainer.embed(model, heldout).map(cox.risk)
-        let headRisk = try trainer.predictLog2Hazard(model, heldout).map { pieces in
+        let headRisk = try trainer.predict(model, heldout).map { pieces in
             cumulativeHazard(log2Hazard: pieces, task: taskIndex, labeler: labeler)
         }
         guard let c = ConcordanceIndex.harrell(time: times, event: events, risk: probeRisk),

@@ -12,7 +12,7 @@ public import FedCTTorch
 public enum SiteEvaluation {
     /// The report (metrics, counts, suppressed names, held-out cohort size) for `model` on `dataset`; the caller sets
     /// the job, round and model hash.
-    public static func evaluate(model: TTEModel, trainer: LocalTrainer, dataset: SiteDataset, minCohort: Int, l2: Double) throws -> Fedct_V1_MetricsReport {
+    public static func evaluate(model: TorchModel, trainer: LocalTrainer, dataset: SiteDataset, minCohort: Int, l2: Double) throws -> Fedct_V1_MetricsReport {
         var report = Fedct_V1_MetricsReport()
         report.cohortSize = Int64(dataset.heldout.count)
         let train = try trainer.embed(model, dataset.train)

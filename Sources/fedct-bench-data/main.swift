@@ -26,7 +26,7 @@ let labeler = TTELabeler(taskCodes: SyntheticConsortium.outcomeCodes, pieceEdges
 try SyntheticConsortium(patientsPerSite: [patients], volumeSize: 64, seed: 1).write(to: work.appending(path: "synthetic"))
 let site = work.appending(path: "synthetic/site-1").path
 let small = Preprocessing(shape: [64, 64, 64])
-var examples: [TTEExample] = []
+var examples: [SiteExample] = []
 let uncachedSeconds = try seconds { _ = try SiteDataset.load(directory: site, labeler: labeler, preprocessing: small) }
 let smallCache = work.appending(path: "cache-64").path
 let coldSeconds = try seconds {
@@ -66,7 +66,7 @@ var spec = Fedct_V1_JobSpec.defaults
 spec.training.volumeSize = 64
 spec.tte.pieceEdgesDays = [90, 365, 1825]
 spec.tte.taskCodes = SyntheticConsortium.outcomeCodes
-let model = try TTEModel(spec: spec)
+let model = try TorchModel(spec: spec)
 let trainer = LocalTrainer(epochs: 1, batchSize: 4, learningRate: 1e-3, weightDecay: 1e-4, volumeSize: 64)
 let batches = Array(examples.prefix(12))
 _ = try trainer.train(model, on: Array(examples.prefix(4)), seed: 1)  // warm-up step

@@ -4,6 +4,7 @@ import FedCTCommandLine
 import FedCTCoordinator
 import FedCTCore
 import FedCTObservability
+import FedCTReconstructionObjective
 import FedCTRPC
 import Foundation
 import Logging
@@ -14,7 +15,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "fedct-coordinator",
         abstract: "Schedules federated rounds and aggregates the sites' updates.")
 
-    static func main() async { await mainExitingQuickly() }
+    static func main() async {
+        ReconstructionObjective.registerIfRequested()
+        await mainExitingQuickly()
+    }
 
     @Option(name: .long, help: "Path of coordinator.yaml.")
     var config: String

@@ -4,6 +4,7 @@ import FedCTCommandLine
 import FedCTCore
 import FedCTData
 import FedCTObservability
+import FedCTReconstructionObjective
 import FedCTSite
 import Logging
 
@@ -14,7 +15,10 @@ struct SiteCommand: AsyncParsableCommand {
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
         subcommands: [CheckCommand.self, BenchLoadCommand.self])
 
-    static func main() async { await mainExitingQuickly() }
+    static func main() async {
+        ReconstructionObjective.registerIfRequested()
+        await mainExitingQuickly()
+    }
 
     @OptionGroup var site: SiteConfigOption
 

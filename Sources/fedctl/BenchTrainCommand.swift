@@ -28,7 +28,7 @@ struct BenchTrain: ParsableCommand {
         else { throw ValidationError("--architecture, --norm or --optimizer is not one of the listed values") }
         guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be at least 1 and --warmup at least 0") }
         Torch.setThreadCount(threads)
-        let model = try TTEModel(encoder: EncoderConfig(architecture: architecture, depth: depth, width: width, stemStride: stemStride, norm: norm),
+        let model = try TorchModel(encoder: EncoderConfig(architecture: architecture, depth: depth, width: width, stemStride: stemStride, norm: norm),
                                  head: TTEHeadConfig(tasks: tasks, pieces: pieces, rank: rank), seed: 1)
         try model.resetOptimizer(optimizer, learningRate: 1e-4, weightDecay: 0)
         let shape = VolumeShape(batch: batch, depth: size, height: size, width: size)

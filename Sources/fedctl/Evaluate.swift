@@ -21,8 +21,8 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         Torch.setThreadCount(threads)
         let spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
-        var train: [TTEExample] = []
-        var heldout: [TTEExample] = []
+        var train: [SiteExample] = []
+        var heldout: [SiteExample] = []
         for folder in data {
             let dataset = try SiteDataset.load(directory: folder, labeler: spec.labeler, preprocessing: spec.preprocessingPipeline)
             train += dataset.train
@@ -35,7 +35,7 @@ struct Evaluate: ParsableCommand {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--model takes label=path (got '\(entry)')") }
             guard let data = FileManager.default.contents(atPath: parts[1]) else { throw FedCTError(.io, "\(parts[1]): cannot read the model file") }
-            let network = try TTEModel(spec: spec)
+            let network = try TorchModel(spec: spec)
             try network.load(try SafeTensors.decode([UInt8](data), source: parts[1]), source: parts[1])
             let result = try ProbeEvaluation.evaluate(model: network, trainer: trainer, labeler: spec.labeler, train: train, heldout: heldout, task: task)
             results.append((parts[0], result))

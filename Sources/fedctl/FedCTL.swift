@@ -1,6 +1,7 @@
 // fedctl: the consortium's admin tool — provisioning, synthetic data, jobs, model export and probe evaluation.
 import ArgumentParser
 import FedCTCommandLine
+import FedCTReconstructionObjective
 
 @main
 struct FedCTL: AsyncParsableCommand {
@@ -9,5 +10,8 @@ struct FedCTL: AsyncParsableCommand {
         abstract: "Administer a FedCT consortium.",
         subcommands: [Provision.self, Synth.self, JobCommand.self, ModelCommand.self, Evaluate.self, Simulate.self, PrivacyCommand.self, MetricsCommand.self, DataCommand.self, BenchTrain.self, ExperimentCommand.self])
 
-    static func main() async { await mainExitingQuickly() }
+    static func main() async {
+        ReconstructionObjective.registerIfRequested()
+        await mainExitingQuickly()
+    }
 }

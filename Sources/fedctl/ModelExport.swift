@@ -43,7 +43,7 @@ extension ModelCommand {
 
         func run() throws {
             let spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
-            let model = try TTEModel(spec: spec)
+            let model = try TorchModel(spec: spec)
             let encoded = SafeTensors.encode(try model.state())
             try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
             if json {

@@ -22,7 +22,7 @@ final class PreprocessingCacheTests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: cacheFolder).filter { $0.hasSuffix(".fctpre") }.sorted()
     }
 
-    private func load(_ pipeline: Preprocessing, _ cache: PreprocessingCache) throws -> [TTEExample] {
+    private func load(_ pipeline: Preprocessing, _ cache: PreprocessingCache) throws -> [SiteExample] {
         let dataset = try SiteDataset.load(directory: site.path, labeler: labeler, preprocessing: pipeline, cache: cache)
         return dataset.train + dataset.heldout
     }

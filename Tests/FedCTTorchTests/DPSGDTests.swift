@@ -7,8 +7,8 @@ final class DPSGDTests: XCTestCase {
 
     private static let side = 16
 
-    private func tiny(norm: EncoderConfig.Norm = .group) throws -> TTEModel {
-        try TTEModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 2, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3), seed: 4)
+    private func tiny(norm: EncoderConfig.Norm = .group) throws -> TorchModel {
+        try TorchModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 2, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3), seed: 4)
     }
 
     /// Sample `index`: a distinct volume and targets (2 pieces × 2 tasks).
@@ -24,7 +24,7 @@ final class DPSGDTests: XCTestCase {
     ///
     /// With learning rate 1, weight decay 0 and ε = 0.01, AdamW's first step moves each coordinate by
     /// −g / (|g| + ε), so the gradient the step used is recovered exactly: g = −ε·Δ / (1 − |Δ|).
-    private func gradient(_ model: TTEModel, _ indices: [Int]) throws -> [Double] {
+    private func gradient(_ model: TorchModel, _ indices: [Int]) throws -> [Double] {
         let start = try model.exportState()
         try model.resetOptimizer(learningRate: 1, weightDecay: 0, epsilon: 0.01)
         let batch = indices.map(sample)

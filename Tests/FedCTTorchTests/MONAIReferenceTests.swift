@@ -54,16 +54,16 @@ final class MONAIReferenceTests: XCTestCase {
     /// Head sizes whose projection has as many outputs as the reference's classifier (pieces × rank = 8 × 4).
     private let head = TTEHeadConfig(tasks: 3, pieces: 8, rank: 4)
 
-    private func model(_ configuration: MONAIReference.Configuration, norm: EncoderConfig.Norm) throws -> TTEModel {
+    private func model(_ configuration: MONAIReference.Configuration, norm: EncoderConfig.Norm) throws -> TorchModel {
         let architecture = try XCTUnwrap(EncoderConfig.Architecture(rawValue: configuration.architecture))
-        return try TTEModel(encoder: EncoderConfig(architecture: architecture, depth: configuration.depth, width: configuration.width,
+        return try TorchModel(encoder: EncoderConfig(architecture: architecture, depth: configuration.depth, width: configuration.width,
                                                    stemStride: 2, norm: norm),
                             head: head, seed: 1)
     }
 
     /// The bridge's flat state with the MOTOR projection renamed to MONAI's classifier and head.beta/task_bias left out,
     /// split into parameters and buffers as the reference is.
-    private func bridgeTensors(_ model: TTEModel, classifier: String) -> (parameters: [MONAIReference.Tensor], buffers: [MONAIReference.Tensor]) {
+    private func bridgeTensors(_ model: TorchModel, classifier: String) -> (parameters: [MONAIReference.Tensor], buffers: [MONAIReference.Tensor]) {
         let renamed = model.tensors.compactMap { tensor -> MONAIReference.Tensor? in
             if tensor.name.hasPrefix("head.proj.") { return .init(name: classifier + tensor.name.dropFirst("head.proj".count), shape: tensor.shape) }
             return tensor.name.hasPrefix("head.") ? nil : .init(name: tensor.name, shape: tensor.shape)
@@ -118,7 +118,7 @@ final class MONAIReferenceTests: XCTestCase {
         let time = [Float](repeating: 0.5, count: targets)
         let events = (0..<targets).map { Float($0 % 5 == 0 ? 1 : 0) }
         for encoder in [EncoderConfig(architecture: .densenet121, width: 8, norm: .group), EncoderConfig(depth: 50, width: 4, norm: .batch)] {
-            let model = try TTEModel(encoder: encoder, head: head, seed: 2)
+            let model = try TorchModel(encoder: encoder, head: head, seed: 2)
             try model.resetOptimizer(learningRate: 1e-3, weightDecay: 0)
             let first = try model.trainStep(volumes: volumes, shape: shape, timeAtRisk: time, events: events)
             var last = first

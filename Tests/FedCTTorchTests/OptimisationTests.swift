@@ -11,8 +11,8 @@ final class OptimisationTests: XCTestCase {
     private let time: [Float] = (0..<16).map { Float($0 % 3) * 0.5 }
     private let events: [Float] = (0..<16).map { $0 % 7 == 0 ? 1 : 0 }
 
-    private func model(norm: EncoderConfig.Norm = .group) throws -> TTEModel {
-        try TTEModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3), seed: 11)
+    private func model(norm: EncoderConfig.Norm = .group) throws -> TorchModel {
+        try TorchModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3), seed: 11)
     }
 
     /// The parameter change of one plain SGD step (no momentum yet, no decay) on the test batch: −lr · gradient.
@@ -90,7 +90,7 @@ final class OptimisationTests: XCTestCase {
 
     func testTrainingWithExtremeBaseHazardsStaysFinite() throws {
         // Task 0 starts at λ = 2^100 per unit time but is never at risk; task 1 at 2^-100 has an event.
-        let model = try TTEModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: .group),
+        let model = try TorchModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: .group),
                                  head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3, taskLog2BaseHazard: [100, -100]), seed: 3)
         try model.resetOptimizer(learningRate: 1e-3, weightDecay: 0)
         let time: [Float] = (0..<16).map { $0 % 2 == 0 ? 0 : 1 }

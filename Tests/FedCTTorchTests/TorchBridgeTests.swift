@@ -6,16 +6,16 @@ import XCTest
 final class TorchBridgeTests: XCTestCase {
     override class func setUp() { Torch.setThreadCount(2) }
 
-    private func tiny(seed: UInt64, norm: EncoderConfig.Norm = .group) throws -> TTEModel { try Self.tiny(seed: seed, norm: norm) }
+    private func tiny(seed: UInt64, norm: EncoderConfig.Norm = .group) throws -> TorchModel { try Self.tiny(seed: seed, norm: norm) }
 
-    private static func tiny(seed: UInt64, norm: EncoderConfig.Norm = .group) throws -> TTEModel {
-        try TTEModel(encoder: EncoderConfig(depth: 10, width: 2, stemStride: 2, norm: norm),
+    private static func tiny(seed: UInt64, norm: EncoderConfig.Norm = .group) throws -> TorchModel {
+        try TorchModel(encoder: EncoderConfig(depth: 10, width: 2, stemStride: 2, norm: norm),
                      head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: seed)
     }
 
     func testErrorsCarryTheirKind() throws {
         // Rejected by the bridge's own checks.
-        XCTAssertThrowsError(try TTEModel(encoder: EncoderConfig(depth: 12), head: TTEHeadConfig(tasks: 1, pieces: 1), seed: 1)) {
+        XCTAssertThrowsError(try TorchModel(encoder: EncoderConfig(depth: 12), head: TTEHeadConfig(tasks: 1, pieces: 1), seed: 1)) {
             XCTAssertEqual(($0 as? TorchError)?.code, .invalidArgument, "\($0)")
         }
         // Rejected by the Swift checks before reaching C.

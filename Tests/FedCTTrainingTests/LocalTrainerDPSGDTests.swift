@@ -10,18 +10,18 @@ final class LocalTrainerDPSGDTests: XCTestCase {
     private let side = 16
 
     /// 7 scans of 6 patients (patient p1 has two), 16³, 2 pieces × 2 tasks.
-    private var examples: [TTEExample] {
+    private var examples: [SiteExample] {
         let subjects = ["p0", "p1", "p1", "p2", "p3", "p4", "p5"]
         return subjects.enumerated().map { index, subject in
-            TTEExample(scanID: "scan\(index)", subjectID: subject,
+            SiteExample(scanID: "scan\(index)", subjectID: subject,
                        input: (0..<(side * side * side)).map { Float(($0 * (3 + index)) % 17) / 17 - 0.5 },
                        timeAtRisk: [1, 0.5, Float(index % 3) / 2, 0.2], events: index.isMultiple(of: 3) ? [0, 1, 0, 0] : [0, 0, 0, 0],
                        firstEventDays: [:], followUpDays: 365)
         }
     }
 
-    private func model(norm: EncoderConfig.Norm = .group) throws -> TTEModel {
-        try TTEModel(encoder: EncoderConfig(depth: 10, width: 2, stemStride: 2, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: 2)
+    private func model(norm: EncoderConfig.Norm = .group) throws -> TorchModel {
+        try TorchModel(encoder: EncoderConfig(depth: 10, width: 2, stemStride: 2, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: 2)
     }
 
     private func trainer(dp: DPSGDSettings?) -> LocalTrainer {

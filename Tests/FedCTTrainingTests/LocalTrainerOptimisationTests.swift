@@ -11,9 +11,9 @@ final class LocalTrainerOptimisationTests: XCTestCase {
 
     private let side = 16
 
-    private var examples: [TTEExample] {
+    private var examples: [SiteExample] {
         (0..<6).map { index in
-            TTEExample(scanID: "scan\(index)", subjectID: "p\(index)",
+            SiteExample(scanID: "scan\(index)", subjectID: "p\(index)",
                        input: (0..<(side * side * side)).map { Float(($0 * (5 + index)) % 19) / 19 - 0.5 },
                        timeAtRisk: [1, 0.5, Float(index % 3) / 2, 0.2], events: index.isMultiple(of: 2) ? [0, 1, 0, 0] : [0, 0, 0, 0],
                        firstEventDays: [:], followUpDays: 365)
@@ -21,8 +21,8 @@ final class LocalTrainerOptimisationTests: XCTestCase {
     }
 
     /// Stem stride 1 keeps several voxels per GroupNorm group down to layer4 (a group of one value normalises rounding noise).
-    private func model() throws -> TTEModel {
-        try TTEModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: .group), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: 2)
+    private func model() throws -> TorchModel {
+        try TorchModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: .group), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: 2)
     }
 
     private func training(_ yaml: String) throws -> Fedct_V1_TrainingSpec {

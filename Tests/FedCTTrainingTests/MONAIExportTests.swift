@@ -7,7 +7,7 @@ import XCTest
 final class MONAIExportTests: XCTestCase {
     func testProjectionBecomesTheClassifierAndEncoderValuesAreKept() throws {
         for (architecture, classifier) in [(EncoderConfig.Architecture.resnet, "fc"), (.densenet121, "class_layers.out")] {
-            let model = try TTEModel(encoder: EncoderConfig(architecture: architecture, depth: 10, width: 4, norm: .batch),
+            let model = try TorchModel(encoder: EncoderConfig(architecture: architecture, depth: 10, width: 4, norm: .batch),
                                      head: TTEHeadConfig(tasks: 3, pieces: 2, rank: 5), seed: 1)
             let state = try model.state()
             let exported = try MONAIExport.state(state)

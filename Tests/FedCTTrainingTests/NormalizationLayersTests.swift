@@ -6,7 +6,7 @@ import XCTest
 
 final class NormalizationLayersTests: XCTestCase {
     func testFindsEveryNormalisationTensorAndNothingElse() throws {
-        let model = try TTEModel(encoder: EncoderConfig(depth: 10, width: 4, norm: .batch), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: 1)
+        let model = try TorchModel(encoder: EncoderConfig(depth: 10, width: 4, norm: .batch), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 2), seed: 1)
         let local = Set(model.tensors.map(\.name).filter(NormalizationLayers.contains))
         for name in ["bn1.weight", "bn1.running_var", "layer1.0.bn2.bias", "layer2.0.downsample.1.weight", "layer4.0.downsample.1.running_mean"] {
             XCTAssertTrue(local.contains(name), name)
@@ -22,7 +22,7 @@ final class NormalizationLayersTests: XCTestCase {
 
 final class NormalizationLayersDenseNetAndBottleneckTests: XCTestCase {
     func testFindsDenseNetAndBottleneckNormsByMONAIsNames() throws {
-        let dense = try TTEModel(encoder: EncoderConfig(architecture: .densenet121, width: 4, norm: .batch), head: TTEHeadConfig(tasks: 1, pieces: 1, rank: 1), seed: 1)
+        let dense = try TorchModel(encoder: EncoderConfig(architecture: .densenet121, width: 4, norm: .batch), head: TTEHeadConfig(tasks: 1, pieces: 1, rank: 1), seed: 1)
         let names = dense.tensors.map(\.name)
         let local = names.filter(NormalizationLayers.contains)
         // Every norm (norm0, 58 dense-layer norms × 2, 3 transition norms, norm5) has weight, bias, running_mean, running_var.
@@ -32,7 +32,7 @@ final class NormalizationLayersDenseNetAndBottleneckTests: XCTestCase {
             XCTAssertTrue(local.contains(name), name)
         }
         XCTAssertFalse(local.contains { $0.contains("conv") || $0.hasPrefix("head.") })
-        let bottleneck = try TTEModel(encoder: EncoderConfig(depth: 50, width: 2, norm: .group), head: TTEHeadConfig(tasks: 1, pieces: 1, rank: 1), seed: 1)
+        let bottleneck = try TorchModel(encoder: EncoderConfig(depth: 50, width: 2, norm: .group), head: TTEHeadConfig(tasks: 1, pieces: 1, rank: 1), seed: 1)
         XCTAssertTrue(bottleneck.tensors.map(\.name).filter(NormalizationLayers.contains).contains("layer3.5.bn3.weight"))
     }
 }

@@ -12,7 +12,7 @@ final class SiteEvaluationTests: XCTestCase {
     private let side = 16
 
     /// Scan i: bright scans die early; every third one dies at day 100 + i, every fourth other one is censored at day 200.
-    private func examples(_ count: Int, prefix: String) -> [TTEExample] {
+    private func examples(_ count: Int, prefix: String) -> [SiteExample] {
         (0..<count).map { index in
             var firstEventDays: [String: Double] = [:]
             var followUp = 400.0
@@ -24,14 +24,14 @@ final class SiteEvaluationTests: XCTestCase {
             }
             if index % 2 == 0 { firstEventDays["PE"] = 20 }
             let level = Float(index % 3 == 0 ? 0.4 : -0.2)
-            return TTEExample(scanID: "\(prefix)\(index)", subjectID: "\(prefix)p\(index)",
+            return SiteExample(scanID: "\(prefix)\(index)", subjectID: "\(prefix)p\(index)",
                               input: (0..<(side * side * side)).map { level + Float(($0 * (3 + index)) % 13) / 26 },
                               timeAtRisk: [], events: [], firstEventDays: firstEventDays, followUpDays: followUp)
         }
     }
 
     private func evaluate(minCohort: Int) throws -> Fedct_V1_MetricsReport {
-        let model = try TTEModel(encoder: EncoderConfig(depth: 10, width: 2, stemStride: 2, norm: .group), head: TTEHeadConfig(tasks: 3, pieces: 2, rank: 2), seed: 4)
+        let model = try TorchModel(encoder: EncoderConfig(depth: 10, width: 2, stemStride: 2, norm: .group), head: TTEHeadConfig(tasks: 3, pieces: 2, rank: 2), seed: 4)
         let dataset = SiteDataset(train: examples(36, prefix: "t"), heldout: examples(30, prefix: "h"), skippedWithoutFollowUp: [])
         return try SiteEvaluation.evaluate(model: model, trainer: LocalTrainer(epochs: 1, batchSize: 8, learningRate: 1e-3, weightDecay: 0, volumeSize: side),
                                            dataset: dataset, minCohort: minCohort, l2: 1)

@@ -45,11 +45,11 @@ final class TTEExperimentTests: XCTestCase {
     /// gradients to full steps, amplifies the ulps; there the arms are compared by determinism only.)
     func testFederatedWithOneSiteIsLocalTraining() throws {
         let (experiment, _) = try experiment(patients: [12], rounds: 1)
-        let initial = try TTEModel(spec: experiment.spec).exportState()
+        let initial = try TorchModel(spec: experiment.spec).exportState()
         let federated = try experiment.federate(secure: false).exportState()
         Torch.setThreadCount(1)  // the sites' training runs with one Torch thread each
         defer { Torch.setThreadCount(2) }
-        let local = try experiment.trainLocally(label: "local", on: experiment.sites[0].dataset.train, model: TTEModel(spec: experiment.spec)).exportState()
+        let local = try experiment.trainLocally(label: "local", on: experiment.sites[0].dataset.train, model: TorchModel(spec: experiment.spec)).exportState()
         XCTAssertGreaterThan(maxDifference(local, initial), 1e-3, "training moved the model")
         for index in local.indices {
             let ulp = max(local[index].magnitude, initial[index].magnitude).ulp
@@ -85,7 +85,7 @@ final class TTEExperimentTests: XCTestCase {
     /// A small clip norm clips every update, so the secure arm then differs from FedAvg by far more than rounding.
     func testSecureArmClipsUpdates() throws {
         let (experiment, _) = try experiment(patients: [10, 8], rounds: 1, secureClipNorm: 1e-3)
-        let initial = try TTEModel(spec: experiment.spec).exportState()
+        let initial = try TorchModel(spec: experiment.spec).exportState()
         let secure = try experiment.federate(secure: true).exportState()
         let norm = zip(secure, initial).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
         XCTAssertLessThanOrEqual(norm, 1e-3 * (1 + 1e-3), "the mean of updates clipped to 1e-3 has norm ≤ 1e-3")

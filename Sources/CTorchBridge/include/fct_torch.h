@@ -1,10 +1,10 @@
-/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet / DenseNet-121 encoders, MOTOR time-to-event head, optimisers,
- * gradient accumulation, DP-SGD, flat state.
+/* fct_torch: the C ABI over libtorch for FedCT — 3D ResNet / DenseNet-121 encoders, pretraining objectives (their heads and
+ * losses, chosen by name: the MOTOR time-to-event head, …), optimisers, gradient accumulation, DP-SGD, flat state.
  *
  * Conventions (after mlx-c): every name is prefixed fct_torch_; no C++ type crosses this header; handles are
  * opaque pointers freed by their _free function; no C++ exception escapes a call. A model handle is not
  * thread-safe: use it from one thread at a time (different models may run concurrently; they share libtorch's
- * intra-op thread pool). Tensors are float32, row-major, contiguous. */
+ * intra-op thread pool). Tensors are row-major and contiguous, float32 unless a fct_torch_tensor says int64. */
 #ifndef FCT_TORCH_H
 #define FCT_TORCH_H
 
@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-/** An encoder + time-to-event head with its optimizer. Opaque; free with fct_torch_model_free. */
+/** An encoder + an objective's parts (heads, towers) with its optimizer. Opaque; free with fct_torch_model_free. */
 typedef struct fct_torch_model fct_torch_model;
 
 /** Status codes of the functions returning int32_t. */
@@ -42,6 +42,22 @@ typedef enum fct_torch_optimizer { FCT_TORCH_OPTIMIZER_ADAMW = 0, FCT_TORCH_OPTI
  * InstanceNorm3d with affine parameters and no running statistics. eps 1e-5 throughout. */
 typedef enum fct_torch_norm { FCT_TORCH_NORM_BATCH = 0, FCT_TORCH_NORM_GROUP = 1, FCT_TORCH_NORM_INSTANCE = 2 } fct_torch_norm;
 
+/** Element types of a fct_torch_tensor. */
+typedef enum fct_torch_dtype { FCT_TORCH_FLOAT32 = 0, FCT_TORCH_INT64 = 1 } fct_torch_dtype;
+
+/** A named tensor lent to the bridge for one call: `data` holds the product of `shape` elements of `dtype`, row-major,
+ * and is read in place (not copied, not written). Batches are arrays of these: the objective names the inputs and
+ * targets it reads (the time-to-event objective: "volumes" [B, 1, D, H, W], "time_at_risk" and "event" [B, P, T]);
+ * every tensor of a batch has the batch's examples along its first dimension. Objective settings are arrays of these
+ * too (scalars have ndim 0). */
+typedef struct fct_torch_tensor {
+    const char *name;
+    fct_torch_dtype dtype;
+    const void *data;
+    int32_t ndim;
+    const int64_t *shape;
+} fct_torch_tensor;
+
 typedef struct fct_torch_model_config {
     /** The encoder family. */
     fct_torch_architecture architecture;
@@ -56,14 +72,12 @@ typedef struct fct_torch_model_config {
     int32_t stem_stride;
     /** Normalisation layer kind. */
     fct_torch_norm norm;
-    /** Number of time-to-event tasks T. */
-    int32_t tasks;
-    /** Number of time pieces P. */
-    int32_t pieces;
-    /** Rank K of the head: head.proj maps the 8w features to P*K values. */
-    int32_t rank;
-    /** `tasks` initial values of head.task_bias (log2 base hazards), or NULL for zeros. */
-    const float *task_log2_base_hazard;
+    /** The objective whose parts sit on the encoder, by registered name (fct_torch_objective_names): "tte" (the MOTOR
+     * time-to-event head: settings "tasks", "pieces", "rank" and optionally "task_log2_base_hazard" [tasks]), … */
+    const char *objective;
+    /** The objective's settings, by name; copied where kept. */
+    const fct_torch_tensor *settings;
+    int32_t setting_count;
     /** Initialisation seed: the same configuration and seed give a bit-identical initial state. */
     uint64_t seed;
 } fct_torch_model_config;
@@ -79,6 +93,8 @@ void fct_torch_set_num_threads(int32_t threads);
 void fct_torch_manual_seed(uint64_t seed);
 /** The libtorch version string (static storage). */
 const char *fct_torch_version(void);
+/** The registered objectives' names, comma-separated (static storage). */
+const char *fct_torch_objective_names(void);
 
 /** Builds a model with a fresh AdamW (lr 1e-3, weight decay 1e-2, betas 0.9/0.999, eps 1e-8). Seeding and initialisation run under a
  * process-wide lock, so models created concurrently are still deterministic. The config is copied. */
@@ -96,8 +112,13 @@ int32_t fct_torch_model_tensor_info(const fct_torch_model *model, int32_t index,
                                     const int64_t **shape, int64_t *numel);
 /** Total floats in the flat state (sum of the tensors' element counts). */
 int64_t fct_torch_model_state_size(const fct_torch_model *model);
-/** Features per embedding (see fct_torch_model_config.width). */
+/** Features per embedding (the encoder's pooled features, or the objective's embedding when it defines one). */
 int64_t fct_torch_model_embedding_dim(const fct_torch_model *model);
+/** Floats per example that fct_torch_model_predict writes (the time-to-event objective: pieces × tasks log2 hazards). */
+int64_t fct_torch_model_output_size(const fct_torch_model *model);
+/** 1 when the objective's loss is a mean of per-example terms (so DP-SGD can clip per example), 0 when it couples the
+ * examples of a batch (contrastive losses). */
+int32_t fct_torch_model_per_example_loss(const fct_torch_model *model);
 /** Copies the flat state into `destination` (`count` must equal the state size). */
 int32_t fct_torch_model_export_state(fct_torch_model *model, float *destination, int64_t count, char **error);
 /** Overwrites the flat state from `source` (`count` must equal the state size), without autograd. Bit-exact:
@@ -133,36 +154,35 @@ int32_t fct_torch_model_set_proximal(fct_torch_model *model, double mu, char **e
  * DP-SGD (Abadi et al. 2016, as in Opacus): from now on each training step computes per-sample gradients (one
  * forward and backward per sample), clips each sample's whole-model gradient to L2 norm <= clip_norm (C), sums
  * them, adds N(0, noise_multiplier² · C²) noise per coordinate, divides by expected_batch (the mean batch size of
- * Poisson sampling, not the batch's actual size), adds the FedProx gradient unclipped, and takes the AdamW step.
+ * Poisson sampling, not the batch's actual size), adds the FedProx gradient unclipped, and takes the optimizer step.
  * The noise comes from a generator seeded here with `seed`: the same seed and batches give the same steps.
  * clip_norm = 0 turns DP-SGD off (the other arguments are then ignored). Refused with FCT_TORCH_INVALID_ARGUMENT
- * for a BatchNorm encoder, whose normalisation mixes the samples of a batch; on failure the setting is unchanged.
+ * for a BatchNorm encoder, whose normalisation mixes the samples of a batch, and for an objective whose loss couples
+ * the examples of a batch (fct_torch_model_per_example_loss 0); on failure the setting is unchanged.
  * Costs about one batch-1 forward and backward per sample instead of one batched pass.
  */
 int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, double noise_multiplier,
                                    double expected_batch, uint64_t seed, char **error);
 
 /**
- * One optimisation step on a batch. `volumes` is [batch, 1, depth, height, width] float32, read in place
- * (not copied, not written). `time_at_risk` and `event` are [batch, pieces, tasks]; the caller checks their
- * counts. Training mode: forward, loss, backward (per micro-batch, see set_micro_batch_size), optimizer step. Writes
- * the batch loss (before the step).
- * Under DP-SGD (fct_torch_model_set_dp_sgd) the step is DP-SGD's, the loss is the mean per-sample loss, and
- * batch may be 0 (a noise-only step; the pointers may then be NULL and the loss written is NaN).
+ * One optimisation step on a batch of `count` named tensors (the objective's inputs and targets; see fct_torch_tensor).
+ * Training mode: forward, the objective's loss, backward (per micro-batch, see set_micro_batch_size), optimizer step.
+ * Writes the batch loss (before the step). Tensors the objective does not read are ignored; a missing or misshapen
+ * one is FCT_TORCH_INVALID_ARGUMENT naming it.
+ * Under DP-SGD (fct_torch_model_set_dp_sgd) the step is DP-SGD's, the loss is the mean per-sample loss, and the
+ * batch may have 0 examples (a noise-only step; `count` may then be 0 and the loss written is NaN).
  */
-int32_t fct_torch_model_train_step(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                                   int64_t height, int64_t width, const float *time_at_risk, const float *event,
-                                   float *loss, char **error);
+int32_t fct_torch_model_train_step(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *loss, char **error);
 /** The loss of a batch in evaluation mode, without gradients or an update. */
-int32_t fct_torch_model_eval_loss(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                                  int64_t height, int64_t width, const float *time_at_risk, const float *event,
-                                  float *loss, char **error);
-/** Embeddings [batch, embedding_dim] of a batch, row-major, in evaluation mode without gradients. */
-int32_t fct_torch_model_embed(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                              int64_t height, int64_t width, float *embeddings, char **error);
-/** The head's log2 hazards [batch, pieces, tasks] of a batch, row-major, in evaluation mode without gradients. */
-int32_t fct_torch_model_predict(fct_torch_model *model, const float *volumes, int64_t batch, int64_t depth,
-                                int64_t height, int64_t width, float *log2_hazard, char **error);
+int32_t fct_torch_model_eval_loss(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *loss, char **error);
+/** Embeddings [examples, embedding_dim] of a batch (its inputs only), row-major, in evaluation mode without gradients;
+ * `capacity` is the room in `embeddings`, in floats. */
+int32_t fct_torch_model_embed(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *embeddings,
+                              int64_t capacity, char **error);
+/** The objective's outputs [examples, output_size] of a batch (its inputs only), row-major, in evaluation mode without
+ * gradients (the time-to-event objective: log2 hazards [pieces, tasks] per example); `capacity` is the room in `outputs`. */
+int32_t fct_torch_model_predict(fct_torch_model *model, const fct_torch_tensor *batch, int32_t count, float *outputs,
+                                int64_t capacity, char **error);
 
 /**
  * The piecewise-exponential time-to-event loss on given log2 hazards [batch, pieces, tasks]:

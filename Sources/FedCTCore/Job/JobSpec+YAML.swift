@@ -52,8 +52,9 @@ extension Fedct_V1_JobSpec {
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec.defaults
         try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy",
-                                    "secure_aggregation", "privacy", "preprocessing", "evaluation"])
+                                    "secure_aggregation", "privacy", "preprocessing", "evaluation", "objective"])
         if let value = try yaml.string("name") { spec.name = value }
+        if let value = try yaml.string("objective") { spec.objective = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
         if let value = try yaml.int("min_sites") { spec.minSites = Int32(clamping: value) }
         if let value = try yaml.int("seed") { spec.seed = UInt64(clamping: value) }

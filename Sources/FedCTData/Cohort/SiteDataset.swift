@@ -1,31 +1,44 @@
-// SiteDataset: a site's scans turned into network inputs and time-to-event targets, ready for local training.
+// SiteDataset: a site's scans turned into network inputs and an objective's targets, ready for local training.
 import FedCTCore
 import Foundation
 
-/// One scan prepared for training and evaluation.
-public struct TTEExample: Sendable {
+/// One scan prepared for training and evaluation: its network input, the objective's targets, and its follow-up in the
+/// site's records (the evaluation's outcomes).
+public struct SiteExample: Sendable {
     public var scanID: String
     public var subjectID: String
     /// The preprocessed `size³` input.
     public var input: [Float]
-    /// Targets laid out [piece][task].
-    public var timeAtRisk: [Float]
-    public var events: [Float]
-    /// Days from the index time to each task's first event (absent: none within follow-up).
+    /// The objective's per-example targets by batch-tensor name, flat (the objective knows their shapes).
+    public var targets: [String: [Float]]
+    /// Days from the index time to each tracked code's first event (absent: none within follow-up).
     public var firstEventDays: [String: Double]
     public var followUpDays: Double
 
-    /// The observed (time, event) of one task, for survival metrics.
+    public init(scanID: String, subjectID: String, input: [Float], targets: [String: [Float]], firstEventDays: [String: Double], followUpDays: Double) {
+        self.scanID = scanID
+        self.subjectID = subjectID
+        self.input = input
+        self.targets = targets
+        self.firstEventDays = firstEventDays
+        self.followUpDays = followUpDays
+    }
+
+    /// The observed (time, event) of one code, for survival metrics.
     public func outcome(task code: String) -> (days: Double, event: Bool) {
         if let day = firstEventDays[code], day <= followUpDays { return (day, true) }
         return (followUpDays, false)
     }
 }
 
+/// An objective's targets for one scan, from its preprocessed input and its follow-up (first event days of the tracked
+/// codes, days of follow-up); the site-side half of an objective.
+public typealias ExampleTargets = @Sendable (_ input: [Float], _ firstEventDays: [String: Double], _ followUpDays: Double) throws -> [String: [Float]]
+
 /// A site's data folder — `cohort.csv` and `events.csv` (MEDS) or `omop/` (OMOP CDM) — loaded for one job.
 public struct SiteDataset: Sendable {
-    public var train: [TTEExample]
-    public var heldout: [TTEExample]
+    public var train: [SiteExample]
+    public var heldout: [SiteExample]
     /// Scans skipped because their subject has no follow-up after the index time.
     public var skippedWithoutFollowUp: [String]
 
@@ -44,16 +57,15 @@ public struct SiteDataset: Sendable {
         _ = try EHRSource.find(in: directory)
     }
 
-    /// Loads every scan of the cohort, preprocessed, with targets from `labeler` (a task code also counts the events of
-    /// its descendants in the folder's `ontology.csv`, if any); with a `cache`, inputs already
-    /// preprocessed by the same pipeline from the unchanged scan are read from it instead of decoding the scan.
-    /// `extraCodes` are tracked besides the task codes (their first events land in `firstEventDays`, not in the targets),
-    /// e.g. the evaluation's outcome codes (`BinaryOutcome.trackedCodes`).
-    public static func load(directory: String, labeler: TTELabeler, preprocessing: Preprocessing,
-                            cache: PreprocessingCache? = nil, alsoTracking extraCodes: Set<String> = []) throws -> SiteDataset {
+    /// Loads every scan of the cohort, preprocessed, with the objective's `targets`; `trackedCodes` are the codes whose
+    /// first events land in each example's `firstEventDays` (counted also for their descendants in the folder's
+    /// `ontology.csv`, if any). With a `cache`, inputs already preprocessed by the same pipeline from the unchanged scan are
+    /// read from it instead of decoding the scan. Scans whose subject has no follow-up after the index time are skipped.
+    public static func load(directory: String, trackedCodes: Set<String>, preprocessing: Preprocessing, cache: PreprocessingCache? = nil,
+                            targets: ExampleTargets) throws -> SiteDataset {
         try checkFolder(directory)
         let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
-        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: Set(labeler.taskCodes).union(extraCodes),
+        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: trackedCodes,
                                              ontology: TaskOntology.load(directory: directory))
         var dataset = SiteDataset(train: [], heldout: [], skippedWithoutFollowUp: [])
         for entry in manifest.entries {
@@ -67,10 +79,9 @@ public struct SiteDataset: Sendable {
             } catch let error as FedCTError {
                 throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
             }
-            let targets = labeler.labels(firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
-            let example = TTEExample(
+            let example = SiteExample(
                 scanID: entry.scanID, subjectID: entry.subjectID, input: input,
-                timeAtRisk: targets.timeAtRisk, events: targets.events,
+                targets: try targets(input, followUp.firstEventDays, followUp.followUpDays),
                 firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
             switch entry.split {
             case .train: dataset.train.append(example)

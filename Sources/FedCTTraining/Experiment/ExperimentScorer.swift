@@ -70,8 +70,8 @@ public struct ExperimentScorer {
     public let spec: Fedct_V1_JobSpec
     public let tasks: [String]
     public let replicates: Int
-    public let train: [TTEExample]
-    public let heldout: [TTEExample]
+    public let train: [SiteExample]
+    public let heldout: [SiteExample]
     public let cohorts: [ExperimentCohort]
     public let smallestSiteName: String
     let trainer: LocalTrainer
@@ -128,7 +128,7 @@ public struct ExperimentScorer {
     }
 
     /// The Cox probe's predictions of `model` for each task: fit on the pooled train embeddings, applied to the held-out ones.
-    public func predictions(of model: TTEModel) throws -> [String: ExperimentPrediction] {
+    public func predictions(of model: TorchModel) throws -> [String: ExperimentPrediction] {
         let trainFeatures = try trainer.embed(model, train)
         let heldoutFeatures = try trainer.embed(model, heldout)
         var result: [String: ExperimentPrediction] = [:]

@@ -11,7 +11,7 @@ extension TTEExperiment {
 
     /// `model` (the spec's initial model) trained on `examples` alone for the spec's rounds × local epochs, the
     /// optimiser restarted each round as at a site (local-only: one site's train split; centralised: all of them pooled).
-    public func trainLocally(label: String, on examples: [TTEExample], model: TTEModel) throws -> TTEModel {
+    public func trainLocally(label: String, on examples: [SiteExample], model: TorchModel) throws -> TorchModel {
         let trainer = LocalTrainer(training: spec.training)
         let rounds = Int(spec.rounds)
         for round in 1...rounds {
@@ -32,14 +32,14 @@ extension TTEExperiment {
     /// mod 2^32 and decoded, as the coordinator decodes the unmasked sum; under `privacy.level: patient` the sites
     /// train with DP-SGD. The pairwise and self masks are left out: they cancel exactly in the sum (pinned by the
     /// secure-aggregation tests), so the decoded mean is the one the daemons get. Randomness is seeded from the job.
-    public func federate(secure: Bool) throws -> TTEModel {
+    public func federate(secure: Bool) throws -> TorchModel {
         let label = secure ? secureLabel : Self.fedAvgLabel
         let strategy = try ServerStrategy(spec: spec.strategy, source: "job spec")
         guard strategy.kind != .fedbn else {
             throw FedCTError(.invalidConfiguration, "the experiment does not simulate FedBN's site-local normalisation layers; use strategy.name fedavg, fedprox, fedadam or fedyogi")
         }
         // One model per site, made one after another: a model's initialisation seeds libtorch's global generator.
-        let models = try sites.map { _ in try TTEModel(spec: spec) }
+        let models = try sites.map { _ in try TorchModel(spec: spec) }
         let model = models[0]
         var global = try model.exportState()
         var serverState: ServerOptimizerState?
@@ -93,7 +93,7 @@ extension TTEExperiment {
 
     /// `body(site, models[site])` for every site, `threads` sites at a time, each with one Torch thread (one thread
     /// per site also when run one after another, so the numbers do not depend on `threads`); results in site order.
-    func perSite<T: Sendable>(models: [TTEModel], _ body: (Int, TTEModel) throws -> T) throws -> [T] {
+    func perSite<T: Sendable>(models: [TorchModel], _ body: (Int, TorchModel) throws -> T) throws -> [T] {
         Torch.setThreadCount(1)
         defer { Torch.setThreadCount(threads) }
         guard threads > 1, models.count > 1 else { return try models.indices.map { try body($0, models[$0]) } }
@@ -113,8 +113,8 @@ extension TTEExperiment {
 /// The per-site models of a parallel phase. `@unchecked Sendable`: iteration i of `perSite` is the only user of
 /// `models[i]`, and the array itself is never mutated.
 private final class SiteModels: @unchecked Sendable {
-    let models: [TTEModel]
-    init(models: [TTEModel]) { self.models = models }
+    let models: [TorchModel]
+    init(models: [TorchModel]) { self.models = models }
 }
 
 /// The body of `perSite`. `@unchecked Sendable`: it reads only the experiment's immutable settings and data, and each

@@ -70,14 +70,14 @@ public struct TTEExperiment {
         let scorer = try ExperimentScorer(spec: spec, sites: sites, tasks: tasks, replicates: bootstrapReplicates)
         var table = ExperimentTable(tasks: tasks, cohorts: scorer.cohorts.map(\.name))
         var predictions: [String: [String: ExperimentPrediction]] = [:]
-        func add(_ label: String, _ model: TTEModel, seconds: Double) throws {
+        func add(_ label: String, _ model: TorchModel, seconds: Double) throws {
             let scoring = Date()
             predictions[label] = try scorer.predictions(of: model)
             table.add(arm: label, predictions: predictions[label]!, scorer: scorer, trainingSeconds: seconds)
             progress("\(label): scored (\(String(format: "%.1f", Date().timeIntervalSince(scoring))) s)")
         }
-        try add(Self.randomInitLabel, try TTEModel(spec: spec), seconds: 0)
-        let locals = try sites.map { _ in try TTEModel(spec: spec) }
+        try add(Self.randomInitLabel, try TorchModel(spec: spec), seconds: 0)
+        let locals = try sites.map { _ in try TorchModel(spec: spec) }
         let (_, localSeconds) = try timed {
             try perSite(models: locals) { site, model in
                 _ = try trainLocally(label: Self.localOnlyPrefix + sites[site].name, on: sites[site].dataset.train, model: model)
@@ -89,11 +89,11 @@ public struct TTEExperiment {
         let (secure, secureSeconds) = try timed { try federate(secure: true) }
         try add(secureLabel, secure, seconds: secureSeconds)
         let (central, centralSeconds) = try timed {
-            try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try TTEModel(spec: spec))
+            try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try TorchModel(spec: spec))
         }
         try add(Self.centralisedLabel, central, seconds: centralSeconds)
         for model in pretrained {
-            let network = try TTEModel(spec: spec)
+            let network = try TorchModel(spec: spec)
             try network.load(model.state, source: model.label)
             try add(model.label, network, seconds: 0)
         }

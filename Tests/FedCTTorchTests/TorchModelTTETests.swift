@@ -2,11 +2,11 @@
 import FedCTTorch
 import XCTest
 
-final class TTEModelTests: XCTestCase {
+final class TorchModelTTETests: XCTestCase {
     override class func setUp() { Torch.setThreadCount(2) }
 
-    private func tiny(seed: UInt64 = 1, norm: EncoderConfig.Norm = .group) throws -> TTEModel {
-        try TTEModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3), seed: seed)
+    private func tiny(seed: UInt64 = 1, norm: EncoderConfig.Norm = .group) throws -> TorchModel {
+        try TorchModel(encoder: EncoderConfig(depth: 10, width: 4, stemStride: 1, norm: norm), head: TTEHeadConfig(tasks: 2, pieces: 2, rank: 3), seed: seed)
     }
 
     func testStateRoundTripIsBitExact() throws {
@@ -55,7 +55,7 @@ final class TTEModelTests: XCTestCase {
     }
 
     func testParameterNamesFollowMONAI() throws {
-        let model = try TTEModel(encoder: EncoderConfig(depth: 18, width: 8), head: TTEHeadConfig(tasks: 3, pieces: 8, rank: 16), seed: 1)
+        let model = try TorchModel(encoder: EncoderConfig(depth: 18, width: 8), head: TTEHeadConfig(tasks: 3, pieces: 8, rank: 16), seed: 1)
         let shapes = Dictionary(uniqueKeysWithValues: model.tensors.map { ($0.name, $0.shape) })
         XCTAssertEqual(shapes["conv1.weight"], [8, 1, 7, 7, 7])
         XCTAssertEqual(shapes["bn1.weight"], [8])
@@ -80,14 +80,14 @@ final class TTEModelTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("4 values"), "\(error)")
         }
         XCTAssertThrowsError(try model.importState([1, 2, 3])) { XCTAssertTrue("\($0)".contains("got 3"), "\($0)") }
-        XCTAssertThrowsError(try TTEModel(encoder: EncoderConfig(depth: 11), head: TTEHeadConfig(tasks: 1, pieces: 1), seed: 1)) { error in
+        XCTAssertThrowsError(try TorchModel(encoder: EncoderConfig(depth: 11), head: TTEHeadConfig(tasks: 1, pieces: 1), seed: 1)) { error in
             XCTAssertTrue("\(error)".contains("depth 11"), "\(error)")
         }
-        XCTAssertThrowsError(try TTEModel(encoder: EncoderConfig(), head: TTEHeadConfig(tasks: 2, pieces: 1, taskLog2BaseHazard: [0]), seed: 1))
+        XCTAssertThrowsError(try TorchModel(encoder: EncoderConfig(), head: TTEHeadConfig(tasks: 2, pieces: 1, taskLog2BaseHazard: [0]), seed: 1))
     }
 
     func testBaseHazardInitialisesTheTaskBias() throws {
-        let model = try TTEModel(encoder: EncoderConfig(depth: 10, width: 2), head: TTEHeadConfig(tasks: 2, pieces: 1, rank: 2, taskLog2BaseHazard: [-3, 1.5]), seed: 1)
+        let model = try TorchModel(encoder: EncoderConfig(depth: 10, width: 2), head: TTEHeadConfig(tasks: 2, pieces: 1, rank: 2, taskLog2BaseHazard: [-3, 1.5]), seed: 1)
         let state = try model.exportState()
         var offset = 0
         for tensor in model.tensors {

@@ -1,0 +1,85 @@
+// PretrainingObjective: the seam every pretraining objective plugs into above the bridge, and the registry of objectives.
+public import FedCTCore
+public import FedCTData
+public import FedCTProto
+public import FedCTTorch
+import Foundation
+
+/// A pretraining objective as the layers above the bridge see it: its model parts on the encoder (the bridge objective
+/// and its batch layout), its site-side examples, whether it has a setup stage, and the privacy modes it allows.
+/// The coordinator, secure aggregation, the ledger and the transport never see more than `name`.
+///
+/// Adding an objective (see Docs/architecture.md, "Adding an objective"): its parts in the torch bridge
+/// (`Sources/CTorchBridge/fct_torch_<name>.cpp`, one line in `fct_torch_objectives.cpp`), a type conforming to this
+/// protocol, and its registration (`PretrainingObjectives.register`, built-ins in `PretrainingObjectives.builtIn`).
+public protocol PretrainingObjective: Sendable {
+    /// The name a job gives in `objective:` (e.g. "tte").
+    var name: String { get }
+    /// False when the loss couples the examples of a batch (contrastive losses): patient-level DP-SGD cannot clip per
+    /// example, and the plan refuses `privacy.level: patient` for it.
+    var supportsPatientLevelDP: Bool { get }
+    /// Checks the objective's own part of a job spec; errors name the field (`source` names the file or peer).
+    func validate(_ spec: Fedct_V1_JobSpec, source: String) throws
+    /// True while the job still has to run the objective's setup stage before its model can be built.
+    func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool
+    /// The model parts the bridge builds on the encoder for `spec` (objective name, settings, target shapes).
+    func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig
+    /// The EHR codes whose first events the objective's targets read for `spec`, and the per-scan targets (a site also
+    /// tracks the evaluation's outcome codes).
+    func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets)
+    /// What determines the site's examples for `spec` besides the preprocessing (a site reloads its data when it changes).
+    func exampleKey(for spec: Fedct_V1_JobSpec) -> String
+}
+
+/// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
+public enum PretrainingObjectives {
+    /// The objectives every FedCT build has.
+    public static let builtIn: [any PretrainingObjective] = [TimeToEventObjective()]
+
+    private static let registry = Registry(builtIn)
+
+    /// Adds (or replaces) an objective under its name.
+    public static func register(_ objective: any PretrainingObjective) { registry.add(objective) }
+
+    /// The registered objectives' names, sorted.
+    public static var names: [String] { registry.names }
+
+    /// The objective named `name`; an unknown name is an error that names the known ones.
+    public static func named(_ name: String, source: String = "job") throws -> any PretrainingObjective {
+        guard let objective = registry.objective(name) else {
+            throw FedCTError(.invalidConfiguration, "\(source): field 'objective' names '\(name)', which this FedCT build does not have (it has: \(names.joined(separator: ", ")))")
+        }
+        return objective
+    }
+
+    /// The objective of `spec` (`objective:`; a spec without one is time-to-event, as every job before the field).
+    public static func of(_ spec: Fedct_V1_JobSpec, source: String = "job") throws -> any PretrainingObjective {
+        try named(spec.objectiveName, source: source)
+    }
+
+    /// Checks `spec`'s objective exists, its own fields, and that the job's privacy level is one the objective allows.
+    public static func validate(_ spec: Fedct_V1_JobSpec, source: String) throws {
+        let objective = try of(spec, source: source)
+        try objective.validate(spec, source: source)
+        if spec.privacy.level == "patient" && !objective.supportsPatientLevelDP {
+            throw FedCTError(.invalidConfiguration, "\(source): field 'privacy.level' is patient, but objective '\(objective.name)' has a loss that couples the examples of a batch (contrastive), so DP-SGD cannot clip per patient; use privacy.level: site")
+        }
+    }
+
+    /// The objectives by name behind a lock: registration happens at start-up, look-ups from any task.
+    private final class Registry: @unchecked Sendable {  // every access to `objectives` holds `lock`
+        private let lock = NSLock()
+        private var objectives: [String: any PretrainingObjective]
+
+        init(_ builtIn: [any PretrainingObjective]) { objectives = Dictionary(uniqueKeysWithValues: builtIn.map { ($0.name, $0) }) }
+
+        func add(_ objective: any PretrainingObjective) { lock.withLock { objectives[objective.name] = objective } }
+        func objective(_ name: String) -> (any PretrainingObjective)? { lock.withLock { objectives[name] } }
+        var names: [String] { lock.withLock { objectives.keys.sorted() } }
+    }
+}
+
+extension Fedct_V1_JobSpec {
+    /// The job's objective name; "tte" for a spec that names none (every spec stored before the field existed).
+    public var objectiveName: String { hasObjective && !objective.isEmpty ? objective : TimeToEventObjective.name }
+}
