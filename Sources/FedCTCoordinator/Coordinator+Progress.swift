@@ -36,7 +36,7 @@ extension Coordinator {
     static func phase(of job: ActiveJob) -> String {
         switch job.machine.phase {
         case .waitingForSites:
-            guard let stage = job.machine.setupStage, job.machine.openRound != nil else { return "waiting for sites" }
+            guard let stage = job.machine.setupStage, job.machine.openStep != nil else { return "waiting for sites" }
             return job.secure == nil ? "setup: \(stage.rawValue)" : "setup: \(stage.rawValue), \(secureStep(of: job))"
         case .training:
             return job.secure == nil ? "training" : secureStep(of: job)

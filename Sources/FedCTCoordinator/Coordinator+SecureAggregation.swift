@@ -18,16 +18,16 @@ extension Coordinator {
     /// Starts the secure-aggregation session of a round or summed setup step that just opened (or restarted); a
     /// setup step's session is bound to the hash of the code list it counts instead of a model.
     func openSecureRoundIfNeeded() {
-        guard var job = active, let spec = statuses[job.id]?.spec, spec.secureAggregation.enabled, let round = job.machine.openRound,
-              job.machine.phase == .training(round: round) || job.setup.isSummed(round: round)
+        guard var job = active, let spec = statuses[job.id]?.spec, spec.secureAggregation.enabled, let step = job.machine.openStep,
+              step.setupStage == nil || job.setup.isSummed(step)
         else { return }
-        let binding = TaskSetupStage(round: round).map { job.setup.listSHA256(of: $0) } ?? job.machine.globalModelSHA256
-        let context = SecAggContext(jobID: job.id, round: round, modelSHA256: binding, attempt: job.machine.attempt)
+        let binding = step.setupStage.map { job.setup.listSHA256(of: $0) } ?? job.machine.globalModelSHA256
+        let context = SecAggContext(jobID: job.id, round: step.wireRound, binding: binding, attempt: job.machine.attempt)
         guard job.secure?.server.context != context else { return }
         job.secure = SecureRound(server: SecAggServerRound(context: context, participants: job.machine.participants.sorted(),
                                                            settings: spec.secureParameters, now: now()))
         active = job
-        logger.info("secure aggregation started", metadata: ["job": "\(job.id)", "round": "\(round)", "attempt": "\(context.attempt)",
+        logger.info("secure aggregation started", metadata: ["job": "\(job.id)", "round": "\(step.wireRound)", "attempt": "\(context.attempt)",
                                                              "participants": "\(job.machine.participants.sorted().joined(separator: ","))"])
     }
 
@@ -140,11 +140,11 @@ extension Coordinator {
     // MARK: Driving the protocol
 
     /// The job's round machine closed the round: no more masked inputs, ask the survivors to unmask.
-    func closeSecureMasking(round: Int) {
+    func closeSecureMasking(step: JobStep) {
         guard var secure = active?.secure else { return }
         let actions = secure.server.closeMasking(now: now())
         active?.secure = secure
-        logger.info("secure aggregation unmasking", metadata: ["job": "\(secure.server.context.jobID)", "round": "\(round)", "survivors": "\(secure.server.survivors.joined(separator: ","))"])
+        logger.info("secure aggregation unmasking", metadata: ["job": "\(secure.server.context.jobID)", "round": "\(step.wireRound)", "survivors": "\(secure.server.survivors.joined(separator: ","))"])
         performSecure(actions)
     }
 
@@ -172,7 +172,8 @@ extension Coordinator {
             switch action {
             case .exclude(let sites):
                 logger.notice("sites left the round before masking", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(sites.joined(separator: ","))"])
-                let more = active!.machine.participantsLeft(sites, round: round)
+                guard let step = JobStep(wireRound: round) else { return }
+                let more = active!.machine.participantsLeft(sites, step: step)
                 perform(more)
             case .unmaskingComplete:
                 do {
@@ -191,7 +192,7 @@ extension Coordinator {
         logger.error("secure round aborted", metadata: ["job": "\(job.id)", "round": "\(secure.server.context.round)", "reason": "\(reason)"])
         CoordinatorMetrics.roundEnded(job: job.id, .aborted)
         job.secure = nil
-        let actions = job.machine.roundAborted(secure.server.context.round, reason: reason, now: now())
+        let actions = JobStep(wireRound: secure.server.context.round).map { job.machine.stepAborted($0, reason: reason, now: now()) } ?? []
         active = job
         perform(actions)
     }
@@ -203,7 +204,7 @@ extension Coordinator {
         }
         let round = secure.server.context.round
         let plain = try sum.unmasked(with: try secure.server.recovery())
-        if let stage = TaskSetupStage(round: round) {
+        if let stage = JobStep(wireRound: round)?.setupStage {
             let sums = try TaskStatistics.encoding(sites: secure.server.keyHolders.count).decode(sum: plain)
             return commitSetupStep(stage, sites: secure.server.survivors, sum: sums, secure: true)
         }

@@ -29,8 +29,8 @@ struct SetupProgress {
 
     func listSHA256(of stage: TaskSetupStage) -> String { stage.listSHA256(codes(for: stage)) }
 
-    /// True when `round` is a setup step whose statistics are summed (prevalence, rates), not collected.
-    func isSummed(round: Int) -> Bool { TaskSetupStage(round: round).map { $0 != .candidates } ?? false }
+    /// True when `step` is a setup step whose statistics are summed (prevalence, rates), not collected.
+    func isSummed(_ step: JobStep) -> Bool { step.setupStage.map { $0 != .candidates } ?? false }
 
     /// How many values a step's count vector holds.
     func valueCount(for stage: TaskSetupStage) -> Int {
@@ -54,10 +54,9 @@ extension Coordinator {
         let codes = job.setup.codes(for: stage)
         task.kind = .setup
         task.jobID = job.id
-        task.round = Int32(stage.round)
+        task.round = Int32(JobStep.setup(stage).wireRound)
         task.attempt = Int32(job.machine.attempt)
         task.spec = statuses[job.id]!.spec
-        task.modelSha256 = stage == .candidates ? "" : job.setup.listSHA256(of: stage)
         task.setup.stage = stage.rawValue
         task.setup.codes = codes
         task.setup.listSha256 = stage.listSHA256(codes)
@@ -74,7 +73,7 @@ extension Coordinator {
         guard let job = active, job.id == submission.jobID else {
             throw FedCTError(.failedPrecondition, "\(site) sent setup statistics for job \(submission.jobID), which is not the running job")
         }
-        guard let stage = TaskSetupStage(round: Int(submission.round)) else {
+        guard let stage = JobStep(wireRound: Int(submission.round))?.setupStage else {
             throw FedCTError(.protocolViolation, "\(site) sent setup statistics for round \(submission.round), which is not a setup step (0, -1, -2)")
         }
         guard Int(submission.attempt) == job.machine.attempt else {
@@ -186,7 +185,7 @@ extension Coordinator {
         } catch {
             logger.error("setup stage failed", metadata: ["job": "\(job.id)", "step": "\(stage.rawValue)", "error": "\(error)"])
             job.secure = nil
-            let actions = job.machine.roundFailed(stage.round, reason: "setup step '\(stage.rawValue)': \(error)")
+            let actions = job.machine.stepFailed(.setup(stage), reason: "\(error)")
             active = job
             perform(actions)
         }

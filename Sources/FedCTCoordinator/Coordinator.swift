@@ -269,18 +269,18 @@ public actor Coordinator {
     func perform(_ actions: [JobStateMachine.Action]) {
         for action in actions {
             switch action {
-            case .aggregate(let round, _) where active?.secure != nil:
-                closeSecureMasking(round: round)
-            case .aggregate(let round, let sites) where TaskSetupStage(round: round) != nil:
-                commitPlainSetupStep(TaskSetupStage(round: round)!, sites: sites)
-            case .aggregate(let round, let sites):
+            case .aggregate(let step, _) where active?.secure != nil:
+                closeSecureMasking(step: step)
+            case .aggregate(.setup(let stage), let sites):
+                commitPlainSetupStep(stage, sites: sites)
+            case .aggregate(.round(let round), let sites):
                 do {
                     try aggregate(round: round, sites: sites)
                 } catch {
                     logger.error("aggregation failed", metadata: ["round": "\(round)", "error": "\(error)"])
                     guard var job = active else { return }
                     CoordinatorMetrics.roundEnded(job: job.id, .failed)
-                    let more = job.machine.roundFailed(round, reason: "\(error)")
+                    let more = job.machine.stepFailed(.round(round), reason: "\(error)")
                     active = job
                     perform(more)
                 }

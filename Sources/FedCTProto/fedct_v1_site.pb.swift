@@ -40,8 +40,9 @@ public nonisolated struct Fedct_V1_KeyAdvertisement: Sendable {
 
   public var round: Int32 = 0
 
-  /// The round's global model: a coordinator that sends different models to different sites is caught.
-  public var modelSha256: String = String()
+  /// What the session is bound to (SecAggContext.binding): the round's global model, or a setup step's published code
+  /// list; a coordinator that sends different models or lists to different sites is caught.
+  public var bindingSha256: String = String()
 
   public var site: String = String()
 
@@ -413,8 +414,9 @@ public nonisolated struct Fedct_V1_Task: Sendable {
     /// The job this site was part of has finished; the site may exit when run with --once.
     case jobFinished // = 3
 
-    /// Compute and send the statistics of a setup step (`setup`); round is the step's number (0, -1, -2),
-    /// and model_sha256 the SHA-256 of the step's published code list, which its secure sum is bound to.
+    /// Compute and send the statistics of a setup step (`setup`); round is the step's number (0, -1, -2); a summed
+    /// step's secure aggregation is bound to setup.list_sha256, the SHA-256 of its published code list. No model yet:
+    /// model_sha256 is empty.
     case setup // = 4
 
     /// Embed the training and held-out scans with the model model_sha256 (the global model after `round`), fit the
@@ -805,7 +807,7 @@ fileprivate nonisolated let _protobuf_package = "fedct.v1"
 
 nonisolated extension Fedct_V1_KeyAdvertisement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyAdvertisement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{1}site\0\u{3}share_public_key\0\u{3}mask_public_key\0\u{3}self_mask_commitment\0\u{1}signature\0\u{1}attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}binding_sha256\0\u{1}site\0\u{3}share_public_key\0\u{3}mask_public_key\0\u{3}self_mask_commitment\0\u{1}signature\0\u{1}attempt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -815,7 +817,7 @@ nonisolated extension Fedct_V1_KeyAdvertisement: SwiftProtobuf.Message, SwiftPro
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.bindingSha256) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.site) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.sharePublicKey) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.maskPublicKey) }()
@@ -834,8 +836,8 @@ nonisolated extension Fedct_V1_KeyAdvertisement: SwiftProtobuf.Message, SwiftPro
     if self.round != 0 {
       try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
     }
-    if !self.modelSha256.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelSha256, fieldNumber: 3)
+    if !self.bindingSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.bindingSha256, fieldNumber: 3)
     }
     if !self.site.isEmpty {
       try visitor.visitSingularStringField(value: self.site, fieldNumber: 4)
@@ -861,7 +863,7 @@ nonisolated extension Fedct_V1_KeyAdvertisement: SwiftProtobuf.Message, SwiftPro
   public static func ==(lhs: Fedct_V1_KeyAdvertisement, rhs: Fedct_V1_KeyAdvertisement) -> Bool {
     if lhs.jobID != rhs.jobID {return false}
     if lhs.round != rhs.round {return false}
-    if lhs.modelSha256 != rhs.modelSha256 {return false}
+    if lhs.bindingSha256 != rhs.bindingSha256 {return false}
     if lhs.site != rhs.site {return false}
     if lhs.sharePublicKey != rhs.sharePublicKey {return false}
     if lhs.maskPublicKey != rhs.maskPublicKey {return false}

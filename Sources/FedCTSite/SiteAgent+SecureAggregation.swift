@@ -56,7 +56,9 @@ struct SecureAggregationCredentials: Sendable {
 extension SiteAgent {
     /// Steps 0 and 1: fresh keys advertised, peers' keys verified, shares sealed and sent. Returns the session.
     func openSecureSession(_ task: Fedct_V1_Task) async throws -> SecAggSiteSession {
-        let context = SecAggContext(jobID: task.jobID, round: Int(task.round), modelSHA256: task.modelSha256, attempt: Int(task.attempt))
+        // A training round is bound to its global model, a setup step to its published code list (checked by the caller).
+        let binding = task.kind == .setup ? task.setup.listSha256 : task.modelSha256
+        let context = SecAggContext(jobID: task.jobID, round: Int(task.round), binding: binding, attempt: Int(task.attempt))
         var session = SecAggSiteSession(context: context, site: credentials.site)
         try await link.advertiseKeys { try session.advertisement(sign: credentials.signer(privateKeyPEM: $0)) }
         let step = try await awaitSecureStep(.shareKeys, task)

@@ -16,11 +16,11 @@ extension SiteAgent {
         let spec = task.spec
         try checkPolicy(spec)
         let setup = task.setup
-        guard let stage = TaskSetupStage(rawValue: setup.stage), stage.round == Int(task.round) else {
+        guard let stage = TaskSetupStage(rawValue: setup.stage), JobStep(wireRound: Int(task.round)) == .setup(stage) else {
             throw FedCTError(.protocolViolation, "the coordinator sent setup step '\(setup.stage)' for round \(task.round); this agent knows candidates (0), prevalence (-1) and rates (-2)")
         }
         let listSHA256 = stage.listSHA256(setup.codes)
-        guard setup.listSha256 == listSHA256, stage == .candidates || task.modelSha256 == listSHA256 else {
+        guard setup.listSha256 == listSHA256 else {
             throw FedCTError(.integrity, "setup step '\(stage.rawValue)': the coordinator's list hash does not match the \(setup.codes.count) codes it sent; nothing was sent")
         }
         let followUps = try setupFollowUps(jobID: task.jobID)

@@ -42,7 +42,7 @@ final class JobStateMachineEvaluationTests: XCTestCase {
         for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
         _ = try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1)
         _ = try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 1)
-        XCTAssertEqual(job.tick(now: 100), [.aggregate(round: 1, sites: ["a", "b"])], "c never uploaded")
+        XCTAssertEqual(job.tick(now: 100), [.aggregate(step: .round(1), sites: ["a", "b"])], "c never uploaded")
         for site in ["a", "b", "c"] { job.siteSeen(site, now: 100) }
         XCTAssertEqual(job.roundCommitted(1, modelSHA256: "m1", now: 101), [])
         XCTAssertEqual(job.participants, ["a", "b"], "c is live but sent nothing for the round: it does not hold up the evaluation")
@@ -117,7 +117,7 @@ final class JobStateMachineEvaluationTests: XCTestCase {
         job.siteSeen("a", now: 0)
         job.siteSeen("b", now: 0)
         _ = try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 90)
-        XCTAssertEqual(job.tick(now: 100), [.aggregate(round: 1, sites: ["a"])])
+        XCTAssertEqual(job.tick(now: 100), [.aggregate(step: .round(1), sites: ["a"])])
         XCTAssertEqual(job.roundCommitted(1, modelSHA256: "m1", now: 101), [])
         XCTAssertEqual(job.participants, ["a"], "b has not been heard from for 101 s; a evaluates without waiting for min_sites")
         XCTAssertEqual(job.taskRequested(by: "a", now: 102), .evaluate(round: 1, modelSHA256: "m1"))

@@ -13,12 +13,12 @@ final class JobStateMachineSetupTests: XCTestCase {
         XCTAssertEqual(job.taskRequested(by: "a", now: 0), .wait(retryAfterMilliseconds: 250), "one live site is too few")
         XCTAssertEqual(job.taskRequested(by: "b", now: 1), .wait(retryAfterMilliseconds: 250), "no training during setup")
         XCTAssertEqual(job.setupStep(for: "b"), .candidates)
-        XCTAssertEqual(job.openRound, 0)
+        XCTAssertEqual(job.openStep, .setup(.candidates))
         for stage in TaskSetupStage.allCases {
             XCTAssertEqual(job.setupStep(for: "a"), stage)
             XCTAssertEqual(try job.setupSubmissionAccepted(from: "a", stage: stage, now: 2), [])
             XCTAssertNil(job.setupStep(for: "a"), "a already sent")
-            XCTAssertEqual(try job.setupSubmissionAccepted(from: "b", stage: stage, now: 3), [.aggregate(round: stage.round, sites: ["a", "b"])])
+            XCTAssertEqual(try job.setupSubmissionAccepted(from: "b", stage: stage, now: 3), [.aggregate(step: .setup(stage), sites: ["a", "b"])])
             XCTAssertNil(job.setupStep(for: "b"), "the step is being combined")
             XCTAssertThrowsError(try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "", now: 3), "no training before the setup is committed")
             _ = job.setupStepCommitted(stage, now: 4)
@@ -44,13 +44,13 @@ final class JobStateMachineSetupTests: XCTestCase {
         for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
         _ = try job.setupSubmissionAccepted(from: "a", stage: .candidates, now: 1)
         _ = try job.setupSubmissionAccepted(from: "b", stage: .candidates, now: 1)
-        XCTAssertEqual(job.participantsLeft(["c"], round: TaskSetupStage.candidates.round), [.aggregate(round: 0, sites: ["a", "b"])])
+        XCTAssertEqual(job.participantsLeft(["c"], step: .setup(.candidates)), [.aggregate(step: .setup(.candidates), sites: ["a", "b"])])
         _ = job.setupStepCommitted(.candidates, now: 2)
         for site in ["a", "b", "c"] { job.siteSeen(site, now: 2) }
         _ = try job.setupSubmissionAccepted(from: "a", stage: .prevalence, now: 3)
         _ = try job.setupSubmissionAccepted(from: "b", stage: .prevalence, now: 3)
         XCTAssertEqual(job.tick(now: 11), [], "deadline not reached")
-        XCTAssertEqual(job.tick(now: 12), [.aggregate(round: -1, sites: ["a", "b"])])
+        XCTAssertEqual(job.tick(now: 12), [.aggregate(step: .setup(.prevalence), sites: ["a", "b"])])
         XCTAssertThrowsError(try job.setupSubmissionAccepted(from: "c", stage: .prevalence, now: 12), "the step is closed")
         XCTAssertEqual(job.tick(now: 40), [], "closed once")
     }
@@ -72,11 +72,11 @@ final class JobStateMachineSetupTests: XCTestCase {
         XCTAssertEqual(job.setupStage, .candidates, "only a closed step can be committed")
         for attempt in 1...2 {
             XCTAssertEqual(job.attempt, attempt)
-            XCTAssertEqual(job.roundAborted(0, reason: "too few sites unmasked", now: 1), [])
+            XCTAssertEqual(job.stepAborted(.setup(.candidates), reason: "too few sites unmasked", now: 1), [])
             XCTAssertEqual(job.setupStage, .candidates, "the same step restarts")
             XCTAssertEqual(job.setupStep(for: "a"), .candidates)
         }
-        guard case .fail(let reason) = job.roundAborted(0, reason: "again", now: 2).first else { return XCTFail("expected failure") }
+        guard case .fail(let reason) = job.stepAborted(.setup(.candidates), reason: "again", now: 2).first else { return XCTFail("expected failure") }
         XCTAssertTrue(reason.contains("setup step 'candidates' failed 3 times"), reason)
     }
 

@@ -29,7 +29,7 @@ final class JobStateMachineTests: XCTestCase {
         job.siteSeen("b", now: 0)
         XCTAssertEqual(try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1), [])
         XCTAssertEqual(job.taskRequested(by: "a", now: 1), .wait(retryAfterMilliseconds: 250), "a already uploaded")
-        XCTAssertEqual(try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 2), [.aggregate(round: 1, sites: ["a", "b"])])
+        XCTAssertEqual(try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 2), [.aggregate(step: .round(1), sites: ["a", "b"])])
         XCTAssertEqual(job.roundCommitted(1, modelSHA256: "m1", now: 3), [])
         XCTAssertEqual(job.phase, .training(round: 2))
         XCTAssertEqual(job.taskRequested(by: "b", now: 3), .train(round: 2, modelSHA256: "m1"))
@@ -73,7 +73,7 @@ final class JobStateMachineTests: XCTestCase {
         _ = try job.uploadAccepted(from: "a", round: 2, baseModelSHA256: "m1", now: 4)
         _ = try job.uploadAccepted(from: "c", round: 2, baseModelSHA256: "m1", now: 5)
         XCTAssertEqual(job.tick(now: 12), [])
-        XCTAssertEqual(job.tick(now: 13), [.aggregate(round: 2, sites: ["a", "c"])])
+        XCTAssertEqual(job.tick(now: 13), [.aggregate(step: .round(2), sites: ["a", "c"])])
         _ = job.roundCommitted(2, modelSHA256: "m2", now: 14)
         _ = try job.uploadAccepted(from: "b", round: 3, baseModelSHA256: "m2", now: 15)
         let actions = job.tick(now: 24)
@@ -94,8 +94,8 @@ final class JobStateMachineTests: XCTestCase {
         for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
         XCTAssertEqual(try job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1), [])
         XCTAssertEqual(try job.uploadAccepted(from: "b", round: 1, baseModelSHA256: "m0", now: 1), [])
-        XCTAssertEqual(job.participantsLeft(["c"], round: 1), [.aggregate(round: 1, sites: ["a", "b"])])
-        XCTAssertEqual(job.participantsLeft(["a"], round: 1), [], "nothing happens outside the training phase")
+        XCTAssertEqual(job.participantsLeft(["c"], step: .round(1)), [.aggregate(step: .round(1), sites: ["a", "b"])])
+        XCTAssertEqual(job.participantsLeft(["a"], step: .round(1)), [], "nothing happens outside the training phase")
     }
 
     func testDeadlineClosesWithTheMinimumUploadsWhenSitesDroppedOut() {
@@ -103,7 +103,7 @@ final class JobStateMachineTests: XCTestCase {
         for site in ["a", "b", "c"] { job.siteSeen(site, now: 0) }
         _ = try? job.uploadAccepted(from: "a", round: 1, baseModelSHA256: "m0", now: 1)
         _ = try? job.uploadAccepted(from: "c", round: 1, baseModelSHA256: "m0", now: 1)
-        XCTAssertEqual(job.tick(now: 10), [.aggregate(round: 1, sites: ["a", "c"])])
+        XCTAssertEqual(job.tick(now: 10), [.aggregate(step: .round(1), sites: ["a", "c"])])
     }
 
     func testAbortedRoundsRestartWithANewAttemptThenFail() {
@@ -111,11 +111,11 @@ final class JobStateMachineTests: XCTestCase {
         job.siteSeen("a", now: 0)
         job.siteSeen("b", now: 0)
         XCTAssertEqual(job.attempt, 1)
-        XCTAssertEqual(job.roundAborted(1, reason: "too few keys", now: 1), [])
+        XCTAssertEqual(job.stepAborted(.round(1), reason: "too few keys", now: 1), [])
         XCTAssertEqual(job.attempt, 2)
         XCTAssertEqual(job.phase, .training(round: 1), "the live sites start the round again at once")
-        XCTAssertEqual(job.roundAborted(2, reason: "not open", now: 1), [], "another round's abort is ignored")
-        let failed = job.roundAborted(1, reason: "too few keys", now: 2)
+        XCTAssertEqual(job.stepAborted(.round(2), reason: "not open", now: 1), [], "another round's abort is ignored")
+        let failed = job.stepAborted(.round(1), reason: "too few keys", now: 2)
         XCTAssertEqual(failed, [.fail("round 1 failed 2 times; last: too few keys")])
     }
 }

@@ -9,7 +9,7 @@
 /// `minSites`; otherwise the job fails with the reason.
 ///
 /// A job that derives its tasks (`tte.derive_tasks`) starts with the setup stage: its three steps
-/// (`TaskSetupStage`, in `setupStage`; the phase stays `waitingForSites`) open, collect and close like rounds (round numbers 0, −1, −2; same participants
+/// (`JobStep.setup`, in `setupStage`; the phase stays `waitingForSites`) open, collect and close like rounds (same participants
 /// rule, deadline, dropouts and restarts), and round 1 opens only once the coordinator has committed the
 /// derived spec and the initial model (`setupCommitted`). A coordinator restarted before that commit
 /// redoes the setup stage from its first step.
@@ -78,9 +78,9 @@ public struct JobStateMachine: Sendable {
 
     /// What the coordinator must do next.
     public enum Action: Sendable, Equatable {
-        /// Combine the uploads of `sites` for `round` and commit the new global model; for a round
-        /// below 1, combine the setup step's statistics (`TaskSetupStage(round:)`) instead.
-        case aggregate(round: Int, sites: [String])
+        /// Combine the uploads of `sites` for a training round and commit the new global model; for a setup step,
+        /// combine the step's statistics instead.
+        case aggregate(step: JobStep, sites: [String])
         case finish
         case fail(String)
     }
@@ -118,11 +118,11 @@ public struct JobStateMachine: Sendable {
         }
     }
 
-    /// The round number of the open round or setup step (setup steps: 0, −1, −2), nil when none is open.
-    public var openRound: Int? {
+    /// The open training round or setup step, nil when none is open.
+    public var openStep: JobStep? {
         switch phase {
-        case .training(let round): round
-        case .waitingForSites where !participants.isEmpty: setupStage?.round
+        case .training(let round): .round(round)
+        case .waitingForSites where !participants.isEmpty: setupStage.map(JobStep.setup)
         default: nil
         }
     }
@@ -173,7 +173,7 @@ public struct JobStateMachine: Sendable {
         lastSeen[site] = now
         uploaded.insert(site)
         guard uploaded == participants else { return [] }
-        return closeSetupStep(stage)
+        return close(.setup(stage))
     }
 
     /// The coordinator combined setup step `stage`: the next step opens (with the sites live then).
@@ -215,7 +215,7 @@ public struct JobStateMachine: Sendable {
         uploaded.insert(site)
         guard uploaded == participants else { return [] }
         phase = .aggregating(round: round)
-        return [.aggregate(round: round, sites: uploaded.sorted())]
+        return [.aggregate(step: .round(round), sites: uploaded.sorted())]
     }
 
     /// The coordinator committed `round` with the new global model `modelSHA256`.
@@ -270,31 +270,31 @@ public struct JobStateMachine: Sendable {
         return []
     }
 
-    /// Aggregating `round` failed (for example, an update could not be read back); the job fails.
-    public mutating func roundFailed(_ round: Int, reason: String) -> [Action] {
-        phase = .failed("round \(round): \(reason)")
-        return [.fail("round \(round): \(reason)")]
+    /// Combining `step` failed (for example, an update could not be read back, or the setup data cannot derive tasks); the job fails.
+    public mutating func stepFailed(_ step: JobStep, reason: String) -> [Action] {
+        phase = .failed("\(step): \(reason)")
+        return [.fail("\(step): \(reason)")]
     }
 
     /// Sites that left the open round before uploading (they did not take part in secure aggregation's
     /// key steps): the round no longer waits for them, and closes if everyone left has uploaded.
-    public mutating func participantsLeft(_ sites: [String], round: Int) -> [Action] {
-        guard let open = openRound, open == round, !closedSetupStep else { return [] }
+    public mutating func participantsLeft(_ sites: [String], step: JobStep) -> [Action] {
+        guard let open = openStep, open == step, !closedSetupStep else { return [] }
         participants.subtract(sites)
         guard !uploaded.isEmpty, uploaded == participants else { return [] }
-        return close(round: round)
+        return close(step)
     }
 
     /// The open round cannot finish (for example, too few sites stayed for secure aggregation): it is
     /// started again with fresh participants, up to `maxRoundAttempts` times; then the job fails.
-    public mutating func roundAborted(_ round: Int, reason: String, now: Double) -> [Action] {
-        switch phase {
-        case .training(let open) where open == round, .aggregating(let open) where open == round: break
-        case .waitingForSites where setupStage?.round == round && !participants.isEmpty: break
+    public mutating func stepAborted(_ step: JobStep, reason: String, now: Double) -> [Action] {
+        switch (phase, step) {
+        case (.training(let open), .round(let round)) where open == round, (.aggregating(let open), .round(let round)) where open == round: break
+        case (.waitingForSites, .setup(let stage)) where setupStage == stage && !participants.isEmpty: break
         default: return []
         }
         guard attempt < policy.maxRoundAttempts else {
-            let message = "\(Self.name(ofRound: round)) failed \(attempt) times; last: \(reason)"
+            let message = "\(step) failed \(attempt) times; last: \(reason)"
             phase = .failed(message)
             return [.fail(message)]
         }
@@ -314,11 +314,11 @@ public struct JobStateMachine: Sendable {
             resetOpenRound()
             return continueAfterRound(now: now)
         }
-        guard let round = openRound, !closedSetupStep, now - roundStartedAt >= policy.roundDeadline else { return [] }
+        guard let step = openStep, !closedSetupStep, now - roundStartedAt >= policy.roundDeadline else { return [] }
         if uploaded.count >= policy.minUploads {
-            return close(round: round)
+            return close(step)
         }
-        let reason = "\(Self.name(ofRound: round)) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minUploads) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
+        let reason = "\(step) reached its \(Int(policy.roundDeadline)) s deadline with \(uploaded.count) of the \(policy.minUploads) required updates (participants: \(participants.sorted().joined(separator: ", ")))"
         phase = .failed(reason)
         return [.fail(reason)]
     }
@@ -341,17 +341,14 @@ public struct JobStateMachine: Sendable {
         roundStartedAt = now
     }
 
-    /// Closes the open round or setup step with the sites that uploaded.
-    private mutating func close(round: Int) -> [Action] {
-        if let stage = TaskSetupStage(round: round) { return closeSetupStep(stage) }
-        phase = .aggregating(round: round)
-        return [.aggregate(round: round, sites: uploaded.sorted())]
-    }
-
-    /// A setup step stays in its phase while the coordinator combines it; it takes no more statistics.
-    private mutating func closeSetupStep(_ stage: TaskSetupStage) -> [Action] {
-        closedSetupStep = true
-        return [.aggregate(round: stage.round, sites: uploaded.sorted())]
+    /// Closes the open round or setup step with the sites that uploaded. A setup step stays in its phase while the
+    /// coordinator combines it; it takes no more statistics.
+    private mutating func close(_ step: JobStep) -> [Action] {
+        switch step {
+        case .setup: closedSetupStep = true
+        case .round(let round): phase = .aggregating(round: round)
+        }
+        return [.aggregate(step: step, sites: uploaded.sorted())]
     }
 
     private mutating func resetOpenRound() {
@@ -359,11 +356,6 @@ public struct JobStateMachine: Sendable {
         participants = []
         uploaded = []
         closedSetupStep = false
-    }
-
-    /// "round 3" or "setup step 'rates'".
-    static func name(ofRound round: Int) -> String {
-        TaskSetupStage(round: round).map { "setup step '\($0.rawValue)'" } ?? "round \(round)"
     }
 
     private func describe(_ phase: Phase) -> String {

@@ -2,27 +2,32 @@
 import Crypto
 import Foundation
 
-/// The (job, round, global model) a secure-aggregation session belongs to. Every signature, key
-/// derivation and ciphertext is bound to it, so nothing from one round can be replayed in another
-/// and a coordinator that hands different models to different sites is detected.
+/// The (job, step, binding) a secure-aggregation session belongs to. Every signature, key derivation and
+/// ciphertext is bound to it, so nothing from one round or setup step can be replayed in another and a coordinator
+/// that hands different models (or code lists) to different sites is detected.
 public struct SecAggContext: Hashable, Sendable, CustomStringConvertible {
     public var jobID: String
+    /// The step's number on the wire (`JobStep.wireRound`): a training round from 1, a setup step 0, −1, −2.
     public var round: Int
-    public var modelSHA256: String
+    /// What the summed inputs were computed from: the global model's SHA-256 for a training round, the published
+    /// code list's (`TaskSetupStage.listSHA256`) for a setup step.
+    public var binding: String
     /// A restarted round is a new session: fresh keys, nothing from the failed attempt accepted.
     public var attempt: Int
 
-    public init(jobID: String, round: Int, modelSHA256: String, attempt: Int = 1) {
+    public init(jobID: String, round: Int, binding: String, attempt: Int = 1) {
         self.jobID = jobID
         self.round = round
-        self.modelSHA256 = modelSHA256
+        self.binding = binding
         self.attempt = attempt
     }
 
-    public var description: String { "job \(jobID) round \(round) attempt \(attempt) (model \(modelSHA256.prefix(12)))" }
+    public var description: String {
+        "job \(jobID) \(JobStep(wireRound: round).map(String.init(describing:)) ?? "round \(round)") attempt \(attempt) (bound to \(binding.prefix(12)))"
+    }
 
     /// Canonical bytes: a domain label and each field length-prefixed.
-    public var bytes: [UInt8] { Self.encode(["fedct/secagg/v1", jobID, "\(round)", "\(attempt)", modelSHA256]) }
+    public var bytes: [UInt8] { Self.encode(["fedct/secagg/v1", jobID, "\(round)", "\(attempt)", binding]) }
 
     /// Length-prefixed concatenation (4-byte big-endian length, then the bytes), unambiguous for any strings.
     static func encode(_ fields: [String]) -> [UInt8] {

@@ -53,7 +53,7 @@ public struct SecAggSimulation {
     /// Runs one round on `inputs` (site name → (update, weight)); throws what the protocol throws (e.g. an abort).
     public func run(inputs: [String: (update: [Float], weight: Int64)], dropouts: [String: DropPoint]) throws -> Report {
         let names = inputs.keys.sorted()
-        let context = SecAggContext(jobID: "simulation", round: 1, modelSHA256: String(repeating: "0", count: 64))
+        let context = SecAggContext(jobID: "simulation", round: 1, binding: String(repeating: "0", count: 64))
         let keys = Dictionary(uniqueKeysWithValues: names.map { ($0, P256.Signing.PrivateKey()) })
         let directory = Dictionary(uniqueKeysWithValues: names.map { ($0, keys[$0]!.publicKey.pemRepresentation) })
         let verify: SecAggSiteSession.Verifier = { certificate, site, message, signature in

@@ -60,7 +60,7 @@ public struct SecAggSiteSession: Sendable {
         var advertisement = Fedct_V1_KeyAdvertisement()
         advertisement.jobID = context.jobID
         advertisement.round = Int32(context.round)
-        advertisement.modelSha256 = context.modelSHA256
+        advertisement.bindingSha256 = context.binding
         advertisement.attempt = Int32(context.attempt)
         advertisement.site = site
         advertisement.sharePublicKey = shareKey.publicKey.rawRepresentation
@@ -218,7 +218,7 @@ public struct SecAggSiteSession: Sendable {
     /// Rejects an advertisement for another job, round or model (a replay or a model swap).
     static func checkBinding(_ advertisement: Fedct_V1_KeyAdvertisement, to context: SecAggContext) throws {
         let theirs = SecAggContext(jobID: advertisement.jobID, round: Int(advertisement.round),
-                                   modelSHA256: advertisement.modelSha256, attempt: Int(advertisement.attempt))
+                                   binding: advertisement.bindingSha256, attempt: Int(advertisement.attempt))
         guard theirs == context else {
             throw FedCTError(.protocolViolation, "secure aggregation: \(advertisement.site)'s key advertisement is for \(theirs), not \(context) (replayed or the model differs)")
         }
@@ -257,7 +257,7 @@ extension Fedct_V1_KeyAdvertisement {
     /// The canonical bytes the signature covers: every field but the signature, length-prefixed.
     public var signedBytes: [UInt8] {
         SecAggContext.encode([Array("fedct/secagg/v1/advertisement".utf8), Array(jobID.utf8), Array("\(round)".utf8),
-                              Array("\(attempt)".utf8), Array(modelSha256.utf8), Array(site.utf8), Array(sharePublicKey), Array(maskPublicKey),
+                              Array("\(attempt)".utf8), Array(bindingSha256.utf8), Array(site.utf8), Array(sharePublicKey), Array(maskPublicKey),
                               Array(selfMaskCommitment)])
     }
 }

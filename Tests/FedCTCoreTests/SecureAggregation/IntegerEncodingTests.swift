@@ -39,7 +39,7 @@ final class IntegerEncodingTests: XCTestCase {
     func testMaskedSetupSumIsExactAndBoundToItsStage() throws {
         let names = ["site-a", "site-b", "site-c"]
         let candidates = ["DEATH", "I26"]
-        let context = SecAggContext(jobID: "job-1", round: TaskSetupStage.prevalence.round, modelSHA256: TaskSetupStage.prevalence.listSHA256(candidates))
+        let context = SecAggContext(jobID: "job-1", round: TaskSetupStage.prevalence.wireRound, binding: TaskSetupStage.prevalence.listSHA256(candidates))
         let settings = SecAggParameters(threshold: 0, minCohort: 2, stepTimeout: 10)
         let keys = Dictionary(uniqueKeysWithValues: names.map { ($0, P256.Signing.PrivateKey()) })
         let verify: SecAggSiteSession.Verifier = { certificate, site, message, signature in
@@ -59,8 +59,8 @@ final class IntegerEncodingTests: XCTestCase {
             _ = try server.receiveShares(shares, from: site, now: 0)
         }
         // The rates stage's session refuses the prevalence stage's keys.
-        var other = SecAggSiteSession(context: SecAggContext(jobID: "job-1", round: TaskSetupStage.rates.round,
-                                                             modelSHA256: TaskSetupStage.rates.listSHA256(candidates)), site: "site-a")
+        var other = SecAggSiteSession(context: SecAggContext(jobID: "job-1", round: TaskSetupStage.rates.wireRound,
+                                                             binding: TaskSetupStage.rates.listSHA256(candidates)), site: "site-a")
         XCTAssertThrowsError(try other.shareKeys(advertisements: server.step(for: "site-a").advertisements, threshold: 2, parameters: settings, verify: verify))
 
         let encoding = try IntegerEncoding(maxValue: TaskStatistics.maxValue, sites: server.keyHolders.count)

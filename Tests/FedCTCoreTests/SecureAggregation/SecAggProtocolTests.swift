@@ -57,7 +57,7 @@ final class SecAggProtocolTests: XCTestCase {
     // MARK: Refusals
 
     struct Federation {
-        let context = SecAggContext(jobID: "job-0001", round: 3, modelSHA256: String(repeating: "a", count: 64))
+        let context = SecAggContext(jobID: "job-0001", round: 3, binding: String(repeating: "a", count: 64))
         let keys = ["site-a": P256.Signing.PrivateKey(), "site-b": P256.Signing.PrivateKey(), "site-c": P256.Signing.PrivateKey()]
         var certificates: [String: String] { keys.mapValues { $0.publicKey.pemRepresentation } }
 
@@ -108,7 +108,7 @@ final class SecAggProtocolTests: XCTestCase {
         }
         // A site handed another model than its peers refuses the key list.
         var otherModel = federation.context
-        otherModel.modelSHA256 = String(repeating: "b", count: 64)
+        otherModel.binding = String(repeating: "b", count: 64)
         var site = SecAggSiteSession(context: otherModel, site: "site-b")
         var signed: [Fedct_V1_SignedAdvertisement] = []
         for name in ["site-a", "site-b", "site-c"] {

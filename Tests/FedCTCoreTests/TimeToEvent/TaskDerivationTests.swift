@@ -152,9 +152,10 @@ final class TaskDerivationTests: XCTestCase {
     }
 
     func testSetupStagesAreNeverTrainingRoundsAndBindTheirList() {
-        XCTAssertEqual(TaskSetupStage.allCases.map(\.round), [0, -1, -2])
-        XCTAssertEqual(TaskSetupStage(round: -1), .prevalence)
-        XCTAssertNil(TaskSetupStage(round: 1))
+        XCTAssertEqual(TaskSetupStage.allCases.map(\.wireRound), [0, -1, -2])
+        XCTAssertEqual(JobStep(wireRound: -1), .setup(.prevalence))
+        XCTAssertEqual(JobStep(wireRound: 1), .round(1))
+        XCTAssertNil(JobStep(wireRound: -3))
         XCTAssertNotEqual(TaskSetupStage.prevalence.listSHA256(["A", "B"]), TaskSetupStage.rates.listSHA256(["A", "B"]))
         XCTAssertNotEqual(TaskSetupStage.rates.listSHA256(["AB"]), TaskSetupStage.rates.listSHA256(["A", "B"]))
     }
