@@ -231,11 +231,17 @@ Encoder register_encoder(nn::Module &net, const fct_torch_model_config &config) 
     switch (config.architecture) {
     case FCT_TORCH_ARCH_RESNET: return register_resnet(net, config);
     case FCT_TORCH_ARCH_DENSENET121: return register_densenet121(net, config);
+    case FCT_TORCH_ARCH_NONE:
+        return {[](const torch::Tensor &) -> torch::Tensor {
+                    throw std::invalid_argument("this model has no shared encoder (architecture none): its objective carries its own image tower");
+                },
+                0};
     }
     throw std::invalid_argument("unknown encoder architecture " + std::to_string(int(config.architecture)));
 }
 
 void initialise_encoder(nn::Module &net, const fct_torch_model_config &config) {
+    if (config.architecture == FCT_TORCH_ARCH_NONE) return;  // the objective initialised its own tower
     nn::init::FanModeType mode = torch::kFanIn;
     if (config.architecture == FCT_TORCH_ARCH_RESNET) mode = torch::kFanOut;
     for (auto &module : net.modules(false)) {

@@ -21,7 +21,7 @@ struct Encoder {
 };
 
 /// Registers the encoder `config` names on `net` under MONAI's top-level names (ResNet: conv1, bn1, layer1…layer4;
-/// DenseNet-121: features). Throws std::invalid_argument for an unsupported architecture, depth or width.
+/// DenseNet-121: features); none for FCT_TORCH_ARCH_NONE (features 0, embed throws). Throws std::invalid_argument for an unsupported architecture, depth or width.
 Encoder register_encoder(torch::nn::Module &net, const fct_torch_model_config &config);
 
 /// Initialises the encoder's convolutions as MONAI does (ResNet: Kaiming-normal fan-out; DenseNet: Kaiming-normal

@@ -23,6 +23,8 @@ public:
     /// Wraps `count` C tensors without copying; throws std::invalid_argument for a malformed one or a name twice, or when
     /// the tensors disagree on the number of examples.
     Batch(const fct_torch_tensor *tensors, int32_t count);
+    /// True when the batch has a tensor `name` (an optional input).
+    bool has(const std::string &name) const { return tensors_.count(name) > 0; }
     /// The tensor `name`, throwing std::invalid_argument naming it when the batch lacks it.
     const torch::Tensor &at(const std::string &name) const;
     /// The tensor `name` after checking its shape past the examples dimension is `shape` (-1: any extent).
@@ -81,6 +83,7 @@ const std::map<std::string, ObjectiveFactory> &objectives();
 /// Each objective's factory, defined in its own translation unit.
 ObjectiveFactory tte_objective();
 ObjectiveFactory reconstruction_objective();
+ObjectiveFactory hlip_objective();
 
 /// The time-to-event loss alone on given log2 hazards (fct_torch_tte.cpp), for the C ABI.
 torch::Tensor time_to_event_loss(const torch::Tensor &log2_hazard, const torch::Tensor &time_at_risk, const torch::Tensor &event);

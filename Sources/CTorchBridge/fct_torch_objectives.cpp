@@ -10,6 +10,7 @@ const std::map<std::string, ObjectiveFactory> &objectives() {
     static const std::map<std::string, ObjectiveFactory> registry = {
         {"tte", tte_objective()},
         {"reconstruction", reconstruction_objective()},
+        {"hlip", hlip_objective()},
     };
     return registry;
 }

@@ -44,6 +44,58 @@ public nonisolated struct Fedct_V1_EncoderSpec: Sendable {
   public init() {}
 }
 
+/// HLIP (Zhao et al. 2025): language–image pretraining on whole studies with a hierarchical-attention ViT and a byte-level
+/// text transformer. The image tower is the objective's own (encoder.architecture: none). 0 / empty fields take the defaults
+/// in brackets (a small configuration that trains on CPUs; the paper's ViT-B is dim 768, depth 12, heads 12).
+public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// image tower width, divisible by 6 and by heads [192]
+  public var dim: Int32 = 0
+
+  /// blocks [6]
+  public var depth: Int32 = 0
+
+  /// [3]
+  public var heads: Int32 = 0
+
+  /// patch (depth, height, width) in voxels; divides training.volume_size [8, 8, 8]
+  public var patch: [Int32] = []
+
+  /// each block's attention group: slice, scan or study [slice, slice, scan, ...]
+  public var pattern: [String] = []
+
+  /// scan-index embedding positions; 0: none (one scan per study) [0]
+  public var maxScans: Int32 = 0
+
+  /// stochastic depth of the last block, linear from 0 [0]
+  public var dropPath: Double = 0
+
+  /// [192]
+  public var textWidth: Int32 = 0
+
+  /// [4]
+  public var textDepth: Int32 = 0
+
+  /// [3]
+  public var textHeads: Int32 = 0
+
+  /// byte tokens per report, CLS and end included [256]
+  public var contextLength: Int32 = 0
+
+  /// joint embedding width [128]
+  public var embedDim: Int32 = 0
+
+  /// "siglip" (sigmoid over all pairs) or "clip" (symmetric cross-entropy) [siglip]
+  public var loss: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Fedct_V1_TTESpec: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -284,8 +336,8 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
   public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
 
-  /// The pretraining objective, by registered name: "tte" (time-to-event; the default, also for a spec without the field).
-  /// Its settings are its own section (tte).
+  /// The pretraining objective, by registered name: "tte" (time-to-event; the default, also for a spec without the field)
+  /// or "hlip" (language–image pretraining on studies). Its settings are its own section (tte, hlip).
   public var objective: String {
     get {_storage._objective ?? String()}
     set {_uniqueStorage()._objective = newValue}
@@ -294,6 +346,15 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   public var hasObjective: Bool {_storage._objective != nil}
   /// Clears the value of `objective`. Subsequent reads from it will return its default value.
   public mutating func clearObjective() {_uniqueStorage()._objective = nil}
+
+  public var hlip: Fedct_V1_HLIPSpec {
+    get {_storage._hlip ?? Fedct_V1_HLIPSpec()}
+    set {_uniqueStorage()._hlip = newValue}
+  }
+  /// Returns true if `hlip` has been explicitly set.
+  public var hasHlip: Bool {_storage._hlip != nil}
+  /// Clears the value of `hlip`. Subsequent reads from it will return its default value.
+  public mutating func clearHlip() {_uniqueStorage()._hlip = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -838,6 +899,96 @@ nonisolated extension Fedct_V1_EncoderSpec: SwiftProtobuf.Message, SwiftProtobuf
   }
 }
 
+nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HLIPSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.dim) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.depth) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.heads) }()
+      case 4: try { try decoder.decodeRepeatedInt32Field(value: &self.patch) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.pattern) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.maxScans) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.dropPath) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.textWidth) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.textDepth) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self.textHeads) }()
+      case 11: try { try decoder.decodeSingularInt32Field(value: &self.contextLength) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self.embedDim) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.loss) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dim != 0 {
+      try visitor.visitSingularInt32Field(value: self.dim, fieldNumber: 1)
+    }
+    if self.depth != 0 {
+      try visitor.visitSingularInt32Field(value: self.depth, fieldNumber: 2)
+    }
+    if self.heads != 0 {
+      try visitor.visitSingularInt32Field(value: self.heads, fieldNumber: 3)
+    }
+    if !self.patch.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.patch, fieldNumber: 4)
+    }
+    if !self.pattern.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.pattern, fieldNumber: 5)
+    }
+    if self.maxScans != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxScans, fieldNumber: 6)
+    }
+    if self.dropPath.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.dropPath, fieldNumber: 7)
+    }
+    if self.textWidth != 0 {
+      try visitor.visitSingularInt32Field(value: self.textWidth, fieldNumber: 8)
+    }
+    if self.textDepth != 0 {
+      try visitor.visitSingularInt32Field(value: self.textDepth, fieldNumber: 9)
+    }
+    if self.textHeads != 0 {
+      try visitor.visitSingularInt32Field(value: self.textHeads, fieldNumber: 10)
+    }
+    if self.contextLength != 0 {
+      try visitor.visitSingularInt32Field(value: self.contextLength, fieldNumber: 11)
+    }
+    if self.embedDim != 0 {
+      try visitor.visitSingularInt32Field(value: self.embedDim, fieldNumber: 12)
+    }
+    if !self.loss.isEmpty {
+      try visitor.visitSingularStringField(value: self.loss, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_HLIPSpec, rhs: Fedct_V1_HLIPSpec) -> Bool {
+    if lhs.dim != rhs.dim {return false}
+    if lhs.depth != rhs.depth {return false}
+    if lhs.heads != rhs.heads {return false}
+    if lhs.patch != rhs.patch {return false}
+    if lhs.pattern != rhs.pattern {return false}
+    if lhs.maxScans != rhs.maxScans {return false}
+    if lhs.dropPath != rhs.dropPath {return false}
+    if lhs.textWidth != rhs.textWidth {return false}
+    if lhs.textDepth != rhs.textDepth {return false}
+    if lhs.textHeads != rhs.textHeads {return false}
+    if lhs.contextLength != rhs.contextLength {return false}
+    if lhs.embedDim != rhs.embedDim {return false}
+    if lhs.loss != rhs.loss {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TTESpec"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_codes\0\u{3}piece_edges_days\0\u{1}rank\0\u{3}task_log2_base_hazard\0\u{3}derive_tasks\0\u{3}max_tasks\0\u{1}pieces\0\u{3}min_patients_per_code\0")
@@ -1094,7 +1245,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0\u{1}objective\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0\u{1}objective\0\u{1}hlip\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1111,6 +1262,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _preprocessing: Fedct_V1_PreprocessingSpec? = nil
     var _evaluation: Fedct_V1_EvaluationSpec? = nil
     var _objective: String? = nil
+    var _hlip: Fedct_V1_HLIPSpec? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1135,6 +1287,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _preprocessing = source._preprocessing
       _evaluation = source._evaluation
       _objective = source._objective
+      _hlip = source._hlip
     }
   }
 
@@ -1167,6 +1320,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._objective) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._hlip) }()
         default: break
         }
       }
@@ -1221,6 +1375,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._objective {
         try visitor.visitSingularStringField(value: v, fieldNumber: 14)
       } }()
+      try { if let v = _storage._hlip {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1244,6 +1401,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._preprocessing != rhs_storage._preprocessing {return false}
         if _storage._evaluation != rhs_storage._evaluation {return false}
         if _storage._objective != rhs_storage._objective {return false}
+        if _storage._hlip != rhs_storage._hlip {return false}
         return true
       }
       if !storagesAreEqual {return false}

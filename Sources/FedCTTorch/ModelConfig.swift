@@ -8,6 +8,9 @@ public struct EncoderConfig: Sendable, Hashable, Codable {
         case resnet = "resnet3d"
         /// MONAI's `DenseNet121`: init_features = width, growth rate width/2, bn_size 4, blocks 6/12/24/16.
         case densenet121
+        /// No shared encoder: the objective carries its own image tower (HLIP's hierarchical ViT); `depth`, `width`,
+        /// `stemStride` and `norm` are then unused.
+        case objectiveTower = "none"
     }
 
     /// The normalisation layer used throughout the encoder (named as in MONAI: `bn…` in a ResNet, `norm…` in a DenseNet).

@@ -35,6 +35,7 @@ public final class TorchModel {
             switch encoder.architecture {
             case .resnet: FCT_TORCH_ARCH_RESNET
             case .densenet121: FCT_TORCH_ARCH_DENSENET121
+            case .objectiveTower: FCT_TORCH_ARCH_NONE
             }
         let settings = objective.settings.sorted { $0.key < $1.key }.map { NamedTensor(name: $0.key, shape: [$0.value.count], values: $0.value.map(Float.init)) }
         var created: OpaquePointer?

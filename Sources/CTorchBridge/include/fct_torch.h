@@ -29,8 +29,9 @@ enum {
     FCT_TORCH_INTERNAL_ERROR = 3,
 };
 
-/** Encoder architectures, with MONAI's module names (monai.networks.nets.ResNet and DenseNet121). */
-typedef enum fct_torch_architecture { FCT_TORCH_ARCH_RESNET = 0, FCT_TORCH_ARCH_DENSENET121 = 1 } fct_torch_architecture;
+/** Encoder architectures, with MONAI's module names (monai.networks.nets.ResNet and DenseNet121). FCT_TORCH_ARCH_NONE
+ * registers no shared encoder: the objective carries its own image tower (HLIP's hierarchical ViT). */
+typedef enum fct_torch_architecture { FCT_TORCH_ARCH_RESNET = 0, FCT_TORCH_ARCH_DENSENET121 = 1, FCT_TORCH_ARCH_NONE = 2 } fct_torch_architecture;
 
 /** Optimisers (libtorch's, as PyTorch's): AdamW (decoupled weight decay), Adam (weight decay added to the gradient, L2),
  * SGD with momentum. */

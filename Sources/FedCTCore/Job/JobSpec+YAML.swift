@@ -52,7 +52,7 @@ extension Fedct_V1_JobSpec {
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec.defaults
         try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy",
-                                    "secure_aggregation", "privacy", "preprocessing", "evaluation", "objective"])
+                                    "secure_aggregation", "privacy", "preprocessing", "evaluation", "objective", "hlip"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.string("objective") { spec.objective = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
@@ -68,6 +68,7 @@ extension Fedct_V1_JobSpec {
             if let value = try encoder.string("norm") { spec.encoder.norm = value }
         }
         if let tte = try yaml.section("tte") { try spec.parseTTE(tte) }
+        if let hlip = try yaml.section("hlip") { try spec.parseHLIP(hlip) }
         if let training = try yaml.section("training") { try spec.parseTraining(training) }
         if let strategy = try yaml.section("strategy") {
             try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau", "proximal_mu"])
@@ -116,8 +117,8 @@ extension Fedct_V1_JobSpec {
         guard (1...10_000).contains(rounds) else { throw fail("rounds", "must be between 1 and 10000 (got \(rounds))") }
         guard minSites >= 1 else { throw fail("min_sites", "must be at least 1 (got \(minSites))") }
         guard roundDeadlineSeconds >= 1 else { throw fail("round_deadline_seconds", "must be positive (got \(roundDeadlineSeconds))") }
-        guard ["resnet3d", "densenet121"].contains(encoder.architecture) else {
-            throw fail("encoder.architecture", "'\(encoder.architecture)' is not supported (supported: resnet3d, densenet121)")
+        guard ["resnet3d", "densenet121", "none"].contains(encoder.architecture) else {
+            throw fail("encoder.architecture", "'\(encoder.architecture)' is not supported (supported: resnet3d, densenet121, none for an objective with its own image tower)")
         }
         guard encoder.architecture != "resnet3d" || [10, 18, 34, 50].contains(encoder.depth) else {
             throw fail("encoder.depth", "must be 10, 18, 34 or 50 for resnet3d (got \(encoder.depth))")

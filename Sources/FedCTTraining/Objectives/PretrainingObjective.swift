@@ -18,6 +18,9 @@ public protocol PretrainingObjective: Sendable {
     /// False when the loss couples the examples of a batch (contrastive losses): patient-level DP-SGD cannot clip per
     /// example, and the plan refuses `privacy.level: patient` for it.
     var supportsPatientLevelDP: Bool { get }
+    /// True when the objective's parts include their own image tower (HLIP's ViT): the job then names no shared encoder
+    /// (`encoder.architecture: none`), and every other objective must name one.
+    var carriesImageTower: Bool { get }
     /// Checks the objective's own part of a job spec; errors name the field (`source` names the file or peer).
     func validate(_ spec: Fedct_V1_JobSpec, source: String) throws
     /// True while the job still has to run the objective's setup stage before its model can be built.
@@ -34,7 +37,7 @@ public protocol PretrainingObjective: Sendable {
 /// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
 public enum PretrainingObjectives {
     /// The objectives every FedCT build has.
-    public static let builtIn: [any PretrainingObjective] = [TimeToEventObjective()]
+    public static let builtIn: [any PretrainingObjective] = [TimeToEventObjective(), HLIPObjective()]
 
     private static let registry = Registry(builtIn)
 
@@ -60,6 +63,11 @@ public enum PretrainingObjectives {
     /// Checks `spec`'s objective exists, its own fields, and that the job's privacy level is one the objective allows.
     public static func validate(_ spec: Fedct_V1_JobSpec, source: String) throws {
         let objective = try of(spec, source: source)
+        if (spec.encoder.architecture == "none") != objective.carriesImageTower {
+            throw FedCTError(.invalidConfiguration, objective.carriesImageTower
+                ? "\(source): field 'encoder.architecture' must be none for objective '\(objective.name)', which carries its own image tower (sized by its '\(objective.name)' section)"
+                : "\(source): field 'encoder.architecture' is none, but objective '\(objective.name)' needs a shared encoder (resnet3d or densenet121)")
+        }
         try objective.validate(spec, source: source)
         if spec.privacy.level == "patient" && !objective.supportsPatientLevelDP {
             throw FedCTError(.invalidConfiguration, "\(source): field 'privacy.level' is patient, but objective '\(objective.name)' has a loss that couples the examples of a batch (contrastive), so DP-SGD cannot clip per patient; use privacy.level: site")
@@ -77,6 +85,11 @@ public enum PretrainingObjectives {
         func objective(_ name: String) -> (any PretrainingObjective)? { lock.withLock { objectives[name] } }
         var names: [String] { lock.withLock { objectives.keys.sorted() } }
     }
+}
+
+extension PretrainingObjective {
+    /// Objectives build on the job's shared encoder unless they say otherwise.
+    public var carriesImageTower: Bool { false }
 }
 
 extension Fedct_V1_JobSpec {

@@ -1,0 +1,27 @@
+// JobSpec+HLIP: the job's `hlip:` section (objective: hlip) — the towers' sizes, the attention pattern and the loss.
+public import FedCTProto
+
+extension Fedct_V1_JobSpec {
+    /// Reads the `hlip:` section; fields left out stay 0 / empty and take HLIPSpec's documented defaults (the objective
+    /// checks the values, FedCTTraining's HLIPObjective).
+    public mutating func parseHLIP(_ section: YAMLDocument) throws {
+        try section.rejectUnknownKeys(["dim", "depth", "heads", "patch", "pattern", "max_scans", "drop_path", "text_width", "text_depth", "text_heads",
+                                       "context_length", "embed_dim", "loss"])
+        let integers: [(String, WritableKeyPath<Fedct_V1_HLIPSpec, Int32>)] = [
+            ("dim", \.dim), ("depth", \.depth), ("heads", \.heads), ("max_scans", \.maxScans), ("text_width", \.textWidth), ("text_depth", \.textDepth),
+            ("text_heads", \.textHeads), ("context_length", \.contextLength), ("embed_dim", \.embedDim),
+        ]
+        for (key, field) in integers {
+            if let value = try section.int(key) { hlip[keyPath: field] = Int32(clamping: value) }
+        }
+        if let value = try section.doubles("patch") {
+            guard value.allSatisfy({ $0 == $0.rounded() && (1...512).contains($0) }) else {
+                throw section.error("patch", "must be whole numbers of voxels between 1 and 512 (depth, height, width)")
+            }
+            hlip.patch = value.map { Int32($0) }
+        }
+        if let value = try section.strings("pattern") { hlip.pattern = value }
+        if let value = try section.double("drop_path") { hlip.dropPath = value }
+        if let value = try section.string("loss") { hlip.loss = value }
+    }
+}

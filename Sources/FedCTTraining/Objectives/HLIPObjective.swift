@@ -1,0 +1,82 @@
+// HLIPObjective: language–image pretraining on whole studies (HLIP) as a pretraining objective — its job section and model.
+import FedCTCore
+public import FedCTData
+public import FedCTProto
+public import FedCTTorch
+
+/// HLIP (Zhao et al. 2025, arXiv 2505.21862): a hierarchical-attention 3D ViT over each study's scans and a byte-level
+/// text transformer over its report, trained by a contrastive loss (SigLIP by default, or CLIP). The image tower is the
+/// objective's own (`encoder.architecture: none`), sized by the `hlip:` section. The loss couples the examples of a
+/// batch, so patient-level DP-SGD is refused (site-level DP and secure aggregation work as for every objective).
+public struct HLIPObjective: PretrainingObjective {
+    public static let name = "hlip"
+    public var name: String { Self.name }
+    /// A contrastive loss compares every study with every report of the batch: there is no per-example gradient to clip.
+    public var supportsPatientLevelDP: Bool { false }
+    public var carriesImageTower: Bool { true }
+
+    public init() {}
+
+    public func validate(_ spec: Fedct_V1_JobSpec, source: String) throws {
+        let config = try HLIPConfig(spec.hlip, source: source)
+        let size = Int(spec.training.volumeSize)
+        for (axis, patch) in zip(["depth", "height", "width"], config.patch) where size % patch != 0 {
+            throw FedCTError(.invalidConfiguration, "\(source): field 'hlip.patch' has \(patch) voxels along the \(axis), which does not divide training.volume_size \(size)")
+        }
+    }
+
+    public func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool { false }
+
+    public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig { try HLIPConfig(spec.hlip, source: "job").objective }
+
+    /// A site's studies with their reports' tokens need the site data to group scans by study and read the reports, which
+    /// SiteDataset does not do yet: a site refuses the job with this message rather than train on something else.
+    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets) {
+        throw FedCTError(.invalidConfiguration, "objective 'hlip' trains on studies with their reports; this FedCT build's site data does not group scans into studies or tokenize reports yet")
+    }
+
+    public func exampleKey(for spec: Fedct_V1_JobSpec) -> String { "\(name)|\(spec.hlip.contextLength)" }
+}
+
+extension HLIPConfig {
+    /// The `hlip:` section with its documented defaults for fields left 0 or empty; errors name the field.
+    public init(_ spec: Fedct_V1_HLIPSpec, source: String) throws {
+        self.init()
+        func fail(_ field: String, _ problem: String) -> FedCTError { FedCTError(.invalidConfiguration, "\(source): field 'hlip.\(field)' \(problem)") }
+        func take(_ value: Int32, _ field: String, into target: inout Int) throws {
+            guard value >= 0 else { throw fail(field, "must not be negative (got \(value))") }
+            if value > 0 { target = Int(value) }
+        }
+        try take(spec.dim, "dim", into: &dim)
+        try take(spec.depth, "depth", into: &depth)
+        try take(spec.heads, "heads", into: &heads)
+        try take(spec.maxScans, "max_scans", into: &maxScans)
+        try take(spec.textWidth, "text_width", into: &textWidth)
+        try take(spec.textDepth, "text_depth", into: &textDepth)
+        try take(spec.textHeads, "text_heads", into: &textHeads)
+        try take(spec.contextLength, "context_length", into: &contextLength)
+        try take(spec.embedDim, "embed_dim", into: &embedDim)
+        if !spec.patch.isEmpty {
+            guard spec.patch.count == 3, spec.patch.allSatisfy({ $0 >= 1 }) else { throw fail("patch", "must be three positive voxel counts (depth, height, width)") }
+            patch = spec.patch.map(Int.init)
+        }
+        if spec.pattern.isEmpty {
+            pattern = (0..<depth).map { $0 % 3 == 2 ? .scan : .slice }
+        } else {
+            pattern = try spec.pattern.map { name in
+                guard let group = HLIPGroup(name: name) else { throw fail("pattern", "has '\(name)'; each entry must be slice, scan or study") }
+                return group
+            }
+        }
+        guard pattern.count == depth else { throw fail("pattern", "has \(pattern.count) entries for \(depth) blocks (hlip.depth)") }
+        guard dim % 6 == 0, dim % heads == 0 else { throw fail("dim", "must be divisible by 6 (the 3D sin-cos positions) and by hlip.heads (got \(dim))") }
+        guard textWidth % textHeads == 0 else { throw fail("text_width", "must be divisible by hlip.text_heads (got \(textWidth))") }
+        guard contextLength >= 2 else { throw fail("context_length", "must be at least 2 (CLS and end)") }
+        guard (0..<1).contains(spec.dropPath) else { throw fail("drop_path", "must be in [0, 1) (got \(spec.dropPath))") }
+        dropPath = spec.dropPath
+        if !spec.loss.isEmpty {
+            guard let value = Loss(rawValue: spec.loss) else { throw fail("loss", "must be siglip or clip (got '\(spec.loss)')") }
+            loss = value
+        }
+    }
+}

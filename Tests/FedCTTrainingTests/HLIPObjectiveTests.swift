@@ -1,0 +1,86 @@
+// The HLIP objective above the bridge: the example job, its `hlip:` section, the model it builds, and what it refuses.
+import FedCTCore
+import FedCTProto
+import FedCTTorch
+import FedCTTraining
+import Foundation
+import XCTest
+
+final class HLIPObjectiveTests: XCTestCase {
+    private func example() throws -> Fedct_V1_JobSpec {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../Deployments/examples/job-hlip.yaml").standardized
+        return try Fedct_V1_JobSpec(yaml: YAMLDocument(text: String(contentsOf: url, encoding: .utf8), source: "job-hlip.yaml"))
+    }
+
+    private func refusal(_ spec: Fedct_V1_JobSpec) -> String? {
+        do {
+            try PretrainingObjectives.validate(spec, source: "job")
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testExampleJobIsValidAndBuildsItsModel() throws {
+        let spec = try example()
+        XCTAssertEqual(spec.objectiveName, "hlip")
+        XCTAssertTrue(PretrainingObjectives.names.contains("hlip"))
+        XCTAssertNil(refusal(spec))
+        let config = try HLIPConfig(spec.hlip, source: "job")
+        XCTAssertEqual(config.pattern, [.slice, .slice, .scan, .slice, .slice, .scan])
+        XCTAssertEqual(config.loss, .siglip)
+        let model = try TorchModel(spec: spec)
+        XCTAssertEqual(model.encoder.architecture, .objectiveTower)
+        XCTAssertEqual(model.embeddingDimension, 128)
+        XCTAssertFalse(model.hasPerExampleLoss)
+        XCTAssertTrue(model.tensors.contains { $0.name == "visual.blocks.5.attn.qkv.weight" && $0.shape == [576, 192] })
+        XCTAssertTrue(model.tensors.contains { $0.name == "text.positional_embedding" && $0.shape == [256, 192] })
+        XCTAssertFalse(model.tensors.contains { $0.name.hasPrefix("conv1") })
+    }
+
+    func testDefaultsFillAnEmptySection() throws {
+        var spec = try example()
+        spec.hlip = Fedct_V1_HLIPSpec()
+        spec.hlip.depth = 9
+        let config = try HLIPConfig(spec.hlip, source: "job")
+        XCTAssertEqual(config.dim, 192)
+        XCTAssertEqual(config.pattern, [.slice, .slice, .scan, .slice, .slice, .scan, .slice, .slice, .scan])
+        XCTAssertEqual(config.patch, [8, 8, 8])
+    }
+
+    func testRefusalsNameTheField() throws {
+        var patient = try example()
+        patient.privacy.level = "patient"
+        patient.privacy.noiseMultiplier = 1
+        patient.privacy.clipNorm = 1
+        XCTAssertTrue(refusal(patient)?.contains("field 'privacy.level' is patient") == true, "\(refusal(patient) ?? "accepted")")
+
+        var encoder = try example()
+        encoder.encoder.architecture = "resnet3d"
+        XCTAssertTrue(refusal(encoder)?.contains("'encoder.architecture' must be none") == true, "\(refusal(encoder) ?? "accepted")")
+        var tte = Fedct_V1_JobSpec.defaults
+        tte.encoder.architecture = "none"
+        XCTAssertTrue(refusal(tte)?.contains("needs a shared encoder") == true, "\(refusal(tte) ?? "accepted")")
+
+        let cases: [(String, (inout Fedct_V1_JobSpec) -> Void)] = [
+            ("hlip.pattern", { $0.hlip.pattern = ["slice", "volume", "scan", "slice", "slice", "scan"] }),
+            ("hlip.pattern", { $0.hlip.pattern = ["slice"] }),
+            ("hlip.dim", { $0.hlip.dim = 200 }),
+            ("hlip.loss", { $0.hlip.loss = "infonce" }),
+            ("hlip.patch", { $0.hlip.patch = [8, 8, 12] }),
+            ("hlip.drop_path", { $0.hlip.dropPath = 1 }),
+        ]
+        for (field, change) in cases {
+            var spec = try example()
+            change(&spec)
+            XCTAssertTrue(refusal(spec)?.contains("field '\(field)'") == true, "\(field): \(refusal(spec) ?? "accepted")")
+        }
+        XCTAssertThrowsError(try Fedct_V1_JobSpec(yaml: YAMLDocument(text: "objective: hlip\nencoder: {architecture: none}\nhlip: {width: 3}", source: "job.yaml"))) {
+            XCTAssertTrue("\($0)".contains("hlip.width"), "\($0)")
+        }
+    }
+
+    func testSitesRefuseUntilTheirDataHasStudies() throws {
+        XCTAssertThrowsError(try HLIPObjective().siteExamples(for: example())) { XCTAssertTrue("\($0)".contains("studies"), "\($0)") }
+    }
+}
