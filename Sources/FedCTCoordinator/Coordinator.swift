@@ -24,7 +24,7 @@ public actor Coordinator {
         var siteBytesDown: [String: Int64] = [:]
         var siteBytesUp: [String: Int64] = [:]
         var roundStartedAt: Double?
-        /// What the setup stage has derived so far (jobs with tte.derive_tasks).
+        /// The job's setup stage (its objective's derivation and what the open step collected), if it has one to run.
         var setup = SetupProgress()
         /// The open round's secure aggregation, when the job uses it.
         var secure: SecureRound? {
@@ -258,6 +258,10 @@ public actor Coordinator {
     public func tick() {
         publishJobMetrics()
         guard var job = active else { return }
+        if job.machine.globalModelSHA256.isEmpty && job.setup.derivation == nil {
+            let objective = statuses[job.id]?.spec.objectiveName ?? "?"
+            return endActiveJob(state: .failed, message: "job \(job.id) has no initial model and this coordinator has no setup stage for its objective '\(objective)' (registered: \(PretrainingObjectives.names.joined(separator: ", "))); resubmit it to a coordinator that has the objective")
+        }
         let actions = job.machine.tick(now: now())
         active = job
         perform(actions)
@@ -271,8 +275,8 @@ public actor Coordinator {
             switch action {
             case .aggregate(let step, _) where active?.secure != nil:
                 closeSecureMasking(step: step)
-            case .aggregate(.setup(let stage), let sites):
-                commitPlainSetupStep(stage, sites: sites)
+            case .aggregate(.setup(let step), let sites):
+                commitPlainSetupStep(step, sites: sites)
             case .aggregate(.round(let round), let sites):
                 do {
                     try aggregate(round: round, sites: sites)
@@ -415,10 +419,12 @@ public actor Coordinator {
                                             evaluate: status.spec.evaluation.enabled, evaluateEveryRounds: Int(status.spec.evaluation.everyRounds))
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
         // A job without an initial model is one whose objective's setup stage had not committed (a derived job): it redoes the
-        // setup from its first step. An evaluation a restart may have cut short is redone (a site's new report replaces its
-        // earlier one).
-        return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
-                                                                    needsSetup: status.initialModelSha256.isEmpty,
-                                                                    pendingEvaluation: true))
+        // setup from its first step (an objective this build does not have leaves it with no steps; `tick` fails it). An
+        // evaluation a restart may have cut short is redone (a site's new report replaces its earlier one).
+        let derivation = status.initialModelSha256.isEmpty ? (try? PretrainingObjectives.of(status.spec))?.setupDerivation(for: status.spec) : nil
+        var job = ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
+                                                                       setupSteps: derivation?.steps ?? [], pendingEvaluation: true))
+        job.setup.derivation = derivation
+        return job
     }
 }

@@ -23,8 +23,8 @@ public final class SiteAgent {
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
     private var datasets: [String: SiteDataset] = [:]
-    /// The train scans' follow-ups over every code, read once for the setup stage of the job `jobID`.
-    private var setupInputs: (jobID: String, followUps: [ScanFollowUp], skipped: Int)?
+    /// The site's half of the setup stage of the job `jobID`, which read its data once.
+    private var setupInputs: (jobID: String, setup: any SiteSetup)?
     private var models: [ModelKey: TorchModel] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
     private var localStates: [String: [Float]] = [:]
@@ -242,12 +242,12 @@ public final class SiteAgent {
         return dataset
     }
 
-    /// The train scans' follow-ups for the setup stage of `jobID`, read from the data folder once per job.
-    func setupFollowUps(jobID: String) throws -> (followUps: [ScanFollowUp], skipped: Int) {
-        if let inputs = setupInputs, inputs.jobID == jobID { return (inputs.followUps, inputs.skipped) }
-        let loaded = try SiteDataset.setupFollowUps(directory: config.dataDirectory)
-        setupInputs = (jobID, loaded.followUps, loaded.skipped)
-        return loaded
+    /// The site's half of the setup stage of `jobID`, which reads the data folder once per job.
+    func siteSetup(for spec: Fedct_V1_JobSpec, jobID: String, objective: any PretrainingObjective) throws -> any SiteSetup {
+        if let inputs = setupInputs, inputs.jobID == jobID { return inputs.setup }
+        let setup = try objective.siteSetup(for: spec, dataDirectory: config.dataDirectory)
+        setupInputs = (jobID, setup)
+        return setup
     }
 
     func model(for spec: Fedct_V1_JobSpec) throws -> TorchModel {

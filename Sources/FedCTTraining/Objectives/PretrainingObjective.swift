@@ -22,6 +22,10 @@ public protocol PretrainingObjective: Sendable {
     func validate(_ spec: Fedct_V1_JobSpec, source: String) throws
     /// True while the job still has to run the objective's setup stage before its model can be built.
     func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool
+    /// The coordinator's half of the objective's setup stage for `spec` (nil when the objective has none).
+    func setupDerivation(for spec: Fedct_V1_JobSpec) -> (any SetupDerivation)?
+    /// A site's half of the setup stage: what it answers to each step, from its data folder (train scans only).
+    func siteSetup(for spec: Fedct_V1_JobSpec, dataDirectory: String) throws -> any SiteSetup
     /// The model parts the bridge builds on the encoder for `spec` (objective name, settings, target shapes).
     func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig
     /// The EHR codes whose first events the objective's targets read for `spec`, and the per-scan targets (a site also
@@ -29,6 +33,15 @@ public protocol PretrainingObjective: Sendable {
     func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets)
     /// What determines the site's examples for `spec` besides the preprocessing (a site reloads its data when it changes).
     func exampleKey(for spec: Fedct_V1_JobSpec) -> String
+}
+
+/// A site's half of an objective's setup stage for one job: it reads what it needs from the data folder once and answers
+/// each step's request.
+public protocol SiteSetup: Sendable {
+    /// The answer to `step` of `request`; names or counts as the step asks, counts at most `SetupEncoding.maxValue`.
+    func answer(_ step: SetupStep, request: SetupRequest) throws -> SetupAnswer
+    /// A line of context for the site's log (e.g. how many scans were read).
+    var summary: String { get }
 }
 
 /// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
