@@ -37,6 +37,17 @@ public struct TimeToEventObjective: PretrainingObjective {
     public func exampleKey(for spec: Fedct_V1_JobSpec) -> String { "tte|\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)" }
 }
 
+extension Fedct_V1_JobSpec {
+    /// The time-to-event head configuration the job's `tte:` section specifies.
+    public var headConfig: TTEHeadConfig {
+        TTEHeadConfig(tasks: tte.taskCodes.count, pieces: tte.pieceEdgesDays.count, rank: Int(tte.rank),
+                      taskLog2BaseHazard: tte.taskLog2BaseHazard.isEmpty ? nil : tte.taskLog2BaseHazard)
+    }
+
+    /// The labeler that turns follow-up into this job's time-to-event targets.
+    public var labeler: TTELabeler { TTELabeler(taskCodes: tte.taskCodes, pieceEdgesDays: tte.pieceEdgesDays) }
+}
+
 /// A site's half of the task-derivation setup stage: its train scans' follow-ups over every code, read once, answer
 /// the candidates (code names held by at least `tte.min_patients_per_code` patients), prevalence and rates steps.
 public struct TimeToEventSiteSetup: SiteSetup {
