@@ -8,7 +8,7 @@ set -euo pipefail
 # environment), `protoc` only the code generator.
 build_packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev
-  libtorch-dev libopenblas0-openmp libnifti2-dev libgdcm-dev zlib1g-dev libsqlite3-dev pkg-config
+  libtorch-dev libgloo-dev libopenblas0-openmp libnifti2-dev libgdcm-dev zlib1g-dev libsqlite3-dev pkg-config
   python3-venv
 )
 protoc_packages=(protobuf-compiler)
