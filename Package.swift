@@ -87,6 +87,12 @@ let package = Package(
             ]
         ),
 
+        // The site's signed egress ledger and coordinator receipts: sealing, offline verification, reports (site, coordinator, fedctl).
+        .target(
+            name: "FedCTAudit",
+            dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTTorch"]),
         // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
         .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
@@ -95,7 +101,7 @@ let package = Package(
         .target(
             name: "FedCTCoordinator",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -105,7 +111,7 @@ let package = Package(
         .target(
             name: "FedCTSite",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -138,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "fedctl",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine",
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine", "FedCTAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -148,6 +154,10 @@ let package = Package(
         .executableTarget(name: "fedct-bench-ehr", dependencies: ["FedCTData"]),
 
         .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
+        .testTarget(
+            name: "FedCTAuditTests",
+            dependencies: ["FedCTAudit", "FedCTIdentity", "FedCTCore", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "FedCTIdentityTests",
@@ -161,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedCTIntegrationTests",
-            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore"]
+            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore", "FedCTAudit"]
         ),
         .testTarget(
             name: "FedCTRPCTests",

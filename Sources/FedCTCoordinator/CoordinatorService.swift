@@ -1,4 +1,5 @@
 // CoordinatorService: the coordinator's RPC surface — routes gRPC calls by method to the Coordinator, enforcing roles.
+import Crypto
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
@@ -113,6 +114,8 @@ public struct CoordinatorService: Sendable {
                 try await coordinator.unmask(site: name, request)
                 return Fedct_V1_SecAggAck()
             }
+        case "/fedct.v1.Site/Decline":
+            try await unary(call) { (request: Fedct_V1_DeclineRequest) in decline(site: name, request) }
         case "/fedct.v1.Site/SubmitSetup":
             try await unary(call) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, request) }
         case "/fedct.v1.Admin/SubmitJob":
@@ -140,7 +143,7 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .invalidArgument, message: "\(call.method): no request message")
         }
         let request = try decode(Request.self, bytes, call.method)
-        let response: [UInt8] = try await body(request).serializedBytes()
+        let response: [UInt8] = try withReceipt(call, request: bytes, await body(request)).serializedBytes()
         try await call.write(response)
         CoordinatorMetrics.rpcBytes(method: call.method, received: bytes.count, sent: response.count)
         await call.finish(nil)
@@ -161,6 +164,7 @@ public struct CoordinatorService: Sendable {
             chunk.offset = offset
             chunk.totalBytes = total
             chunk.data = data
+            if offset == 0, let receipt = receipt(call, bytes: bytes.count, sha256: SHA256.hex(bytes), first: bytes) { chunk.receipt = receipt }
             let message: [UInt8] = try chunk.serializedBytes()
             try await call.write(message)
             offset += Int64(data.count)
@@ -180,9 +184,12 @@ public struct CoordinatorService: Sendable {
         let target = try await coordinator.beginUpload(site: site, header: header)
         let spool = try UpdateSpool(url: target.url, expectedBytes: target.bytes, checksFloats: !target.masked)
         var received = first.count
+        var hasher = SHA256()
+        hasher.update(data: first)
         do {
             while let bytes = await call.read() {
                 received += bytes.count
+                hasher.update(data: bytes)
                 let chunk = try decode(Fedct_V1_UpdateChunk.self, bytes, call.method)
                 guard case .data(let data) = chunk.part else {
                     throw RPCError(code: .invalidArgument, message: "UploadUpdate: only the first chunk may be a header")
@@ -200,6 +207,7 @@ public struct CoordinatorService: Sendable {
         receipt.round = header.round
         receipt.bytesReceived = Int64(target.bytes)
         receipt.payloadSha256 = header.payloadSha256
+        if let signed = self.receipt(call, bytes: received, sha256: hasher.finalize().hex, first: first) { receipt.receipt = signed }
         let reply: [UInt8] = try receipt.serializedBytes()
         try await call.write(reply)
         CoordinatorMetrics.rpcBytes(method: call.method, received: received, sent: reply.count)

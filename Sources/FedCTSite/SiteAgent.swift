@@ -45,7 +45,7 @@ public final class SiteAgent {
         self.connectAttempts = connectAttempts
         self.credentials = try SecureAggregationCredentials(config: config)
         self.link = try CoordinatorLink(options: options, loadTLS: { [config] in try config.tls() },
-                                        ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates),
+                                        ledger: try EgressLedger(config: config, agentVersion: Self.version, policy: config.ledgerPolicy, logger: logger),
                                         logger: logger)
         Torch.setThreadCount(config.threads)
     }
@@ -57,6 +57,7 @@ public final class SiteAgent {
         var participated = Set<String>()
         while !Task.isCancelled {
             let task = try await withRetries("pull task") { try await link.pullTask() }
+            if try await declined(task) { continue }  // the egress policy refuses the job: only a Decline left
             switch task.kind {
             case .train, .setup:
                 do {
@@ -205,6 +206,7 @@ public final class SiteAgent {
         var ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
         if let limit = config.maxEpsilon { try ledger.check(planned: spends, limitEpsilon: limit, delta: config.privacyDelta) }
         try ledger.record(spends)
+        try link.ledger.recordSpends(spends)
         let total = try ledger.spent(delta: config.privacyDelta)
         logger.info("privacy spent", metadata: ["epsilon_total": "\(String(format: "%.4g", total))",
                                                 "delta": "\(config.privacyDelta)"])

@@ -1,5 +1,6 @@
 // SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, state folder.
 public import FedCTCore
+public import FedCTAudit
 public import FedCTRPC
 import Foundation
 
@@ -27,12 +28,14 @@ public struct SiteConfig: Sendable {
     public var minCohort: Int?
     /// Refuse jobs whose updates would leave the site unmasked.
     public var requireSecureAggregation: Bool
+    /// `policy`: the rules a job must meet before anything of it leaves the site (`EgressPolicy`).
+    public var egressPolicy: EgressPolicy
     /// `metrics.listen` (off when absent; keep it on loopback — the agent otherwise makes outbound connections only) and `logging.format`.
     public var observability: ObservabilitySettings
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy", "metrics", "logging"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -70,6 +73,7 @@ public struct SiteConfig: Sendable {
         privacyDelta = try privacy?.double("delta") ?? 1e-5
         guard privacyDelta > 0, privacyDelta < 1 else { throw privacy!.error("delta", "must be between 0 and 1") }
         requireSecureAggregation = try privacy?.bool("require_secure_aggregation") ?? true
+        egressPolicy = try EgressPolicy(yaml.section("policy"))
         minCohort = try privacy?.int("min_cohort")
         if let minCohort, minCohort < 1 { throw privacy!.error("min_cohort", "must be at least 1 (got \(minCohort)); leave it out to use the job's") }
         observability = try ObservabilitySettings(yaml)

@@ -12,7 +12,7 @@ struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
-        subcommands: [CheckCommand.self, BenchLoadCommand.self])
+        subcommands: [CheckCommand.self, PolicyCommand.self, BenchLoadCommand.self])
 
     static func main() async { await mainExitingQuickly() }
 

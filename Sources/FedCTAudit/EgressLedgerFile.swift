@@ -1,0 +1,139 @@
+// EgressLedgerFile: the ledger on disk — appends sealed, fsynced lines to egress.jsonl, keeps egress.head and the archive.
+import Crypto
+import FedCTCore
+import Foundation
+
+/// The key that signs ledger entries and its certificate, as read from the site's start-up kit (re-read on renewal).
+public struct LedgerIdentity: Sendable {
+    /// The certificate (PEM) whose key signs.
+    public var certificatePEM: String
+    /// Signs bytes (ECDSA P-256, DER).
+    public var sign: @Sendable ([UInt8]) throws -> [UInt8]
+
+    public init(certificatePEM: String, sign: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
+        self.certificatePEM = certificatePEM
+        self.sign = sign
+    }
+}
+
+/// The egress ledger in a folder (a site's `state_dir`): `egress.jsonl` (the chain), `egress.head` (a copy of its last
+/// line, so a truncated chain is caught) and `egress-archive/` (what was sent, by content address).
+///
+/// Not thread-safe: the site's `EgressLedger` actor owns one. Every ``append(_:)`` is fsynced before it returns.
+public final class EgressLedgerFile {
+    /// File names inside the ledger folder.
+    public static let ledgerName = "egress.jsonl"
+    public static let headName = "egress.head"
+    public static let archiveName = "egress-archive"
+
+    public let folder: URL
+    public var url: URL { folder.appending(path: Self.ledgerName) }
+    private let identity: () throws -> LedgerIdentity
+    private let descriptor: Int32
+    private var chain: EgressLedgerChain
+    private var certificatePEM: String?
+
+    /// Opens (or creates) the ledger in `folder`, continuing its chain. A ledger in the old unsigned format is kept
+    /// beside as `egress.plain-<time>.jsonl` and a new chain begins; a last line torn by a crash is cut off.
+    /// Then records an `open` entry with `agentVersion` and `policy`.
+    public init(folder: URL, identity: @escaping () throws -> LedgerIdentity, agentVersion: String, policy: [String: String]) throws {
+        self.folder = folder
+        self.identity = identity
+        let fileManager = FileManager.default
+        do {
+            try fileManager.createDirectory(at: folder.appending(path: Self.archiveName), withIntermediateDirectories: true)
+        } catch {
+            throw FedCTError(.io, "cannot create the egress ledger's folder \(folder.path): \(error.localizedDescription); set state_dir to a writable folder")
+        }
+        let url = folder.appending(path: Self.ledgerName)
+        var existing = (try? Data(contentsOf: url)).map { [UInt8]($0) } ?? []
+        if let first = existing.split(separator: 0x0A).first, (try? EgressLedgerChain.unseal(first)) == nil {
+            let kept = folder.appending(path: "egress.plain-\(Int(Date().timeIntervalSince1970)).jsonl")
+            try fileManager.moveItem(at: url, to: kept)
+            existing = []
+        }
+        if let end = existing.lastIndex(of: 0x0A), end != existing.count - 1 {
+            existing = Array(existing[...end])
+        } else if !existing.isEmpty && existing.last != 0x0A {
+            existing = []
+        }
+        descriptor = open(url.path, O_WRONLY | O_CREAT, 0o644)
+        guard descriptor >= 0 else {
+            throw FedCTError(.io, "cannot open the egress ledger \(url.path): \(String(cString: strerror(errno))); set state_dir to a writable folder")
+        }
+        guard ftruncate(descriptor, off_t(existing.count)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
+            throw FedCTError(.io, "cannot prepare the egress ledger \(url.path): \(String(cString: strerror(errno)))")
+        }
+        chain = EgressLedgerChain()
+        for line in existing.split(separator: 0x0A) {
+            guard let sealed = try? EgressLedgerChain.unseal(line) else {
+                throw FedCTError(.integrity, "the egress ledger \(url.path) has an unreadable entry; run `fedctl audit verify \(folder.path) --ca ca.pem` and keep the file for the review, then move it aside to start a new chain")
+            }
+            chain = EgressLedgerChain(after: sealed)
+            if sealed.entry.type == .certificate { certificatePEM = sealed.entry.certificate }
+        }
+        var opening = EgressEntry(type: .open)
+        opening.agentVersion = agentVersion
+        opening.policy = policy
+        _ = try append(opening)
+    }
+
+    deinit { close(descriptor) }
+
+    /// The next entry's sequence number.
+    public var nextSeq: Int { chain.nextSeq }
+
+    /// Seals `entry` (after a `certificate` entry when the signing certificate changed), appends it and fsyncs.
+    /// Throws — and records nothing — if the entry cannot be signed or written.
+    @discardableResult
+    public func append(_ entry: EgressEntry) throws -> SealedEntry {
+        let current = try identity()
+        if current.certificatePEM != certificatePEM {
+            var announce = EgressEntry(type: .certificate)
+            announce.certificate = current.certificatePEM
+            try write(announce, current)
+            certificatePEM = current.certificatePEM
+        }
+        return try write(entry, current)
+    }
+
+    @discardableResult
+    private func write(_ entry: EgressEntry, _ identity: LedgerIdentity) throws -> SealedEntry {
+        var next = chain
+        let (line, sealed) = try next.seal(entry, sign: identity.sign)
+        let failure: String? = line.withUnsafeBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let result = Foundation.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return String(cString: strerror(errno))
+                }
+                written += result
+            }
+            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
+        }
+        if let failure {
+            throw FedCTError(.io, "cannot append to the egress ledger \(url.path): \(failure) (disk full?); nothing was sent")
+        }
+        chain = next
+        // The head is a convenience copy (no fsync): after a crash it may lag the ledger, never lead it.
+        try? Data(line).write(to: folder.appending(path: Self.headName), options: .atomic)
+        return sealed
+    }
+
+    /// Keeps `bytes` under `egress-archive/<subfolder>/<sha256>.<ext>` (content-addressed; written once) and returns the
+    /// path relative to the ledger's folder, for an entry's `archive` field.
+    public func archive(_ bytes: [UInt8], subfolder: String, extension ext: String) throws -> String {
+        let relative = "\(Self.archiveName)/\(subfolder)/\(SHA256.hex(bytes)).\(ext)"
+        let target = folder.appending(path: relative)
+        guard !FileManager.default.fileExists(atPath: target.path) else { return relative }
+        do {
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(bytes, to: target)
+        } catch {
+            throw FedCTError(.io, "cannot archive an outbound message in \(target.path): \(error); nothing was sent")
+        }
+        return relative
+    }
+}
