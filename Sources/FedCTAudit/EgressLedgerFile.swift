@@ -19,7 +19,9 @@ public struct LedgerIdentity: Sendable {
 /// The egress ledger in a folder (a site's `state_dir`): `egress.jsonl` (the chain), `egress.head` (a copy of its last
 /// line, so a truncated chain is caught) and `egress-archive/` (what was sent, by content address).
 ///
-/// Not thread-safe: the site's `EgressLedger` actor owns one. Every ``append(_:)`` is fsynced before it returns.
+/// Not thread-safe: the site's `EgressLedger` owns one. A durable ``append(_:durable:)`` (the default) is fsynced and copied
+/// to `egress.head` before it returns; the site writes outcomes and receipts — records of what already happened — without
+/// fsync, so a call costs one fsync, as the unsigned ledger did.
 public final class EgressLedgerFile {
     /// File names inside the ledger folder.
     public static let ledgerName = "egress.jsonl"
@@ -30,6 +32,7 @@ public final class EgressLedgerFile {
     public var url: URL { folder.appending(path: Self.ledgerName) }
     private let identity: () throws -> LedgerIdentity
     private let descriptor: Int32
+    private let headDescriptor: Int32
     private var chain: EgressLedgerChain
     private var certificatePEM: String?
 
@@ -64,6 +67,10 @@ public final class EgressLedgerFile {
         guard ftruncate(descriptor, off_t(existing.count)) == 0, lseek(descriptor, 0, SEEK_END) >= 0 else {
             throw FedCTError(.io, "cannot prepare the egress ledger \(url.path): \(String(cString: strerror(errno)))")
         }
+        headDescriptor = open(folder.appending(path: Self.headName).path, O_WRONLY | O_CREAT, 0o644)
+        guard headDescriptor >= 0 else {
+            throw FedCTError(.io, "cannot open \(folder.appending(path: Self.headName).path): \(String(cString: strerror(errno))); set state_dir to a writable folder")
+        }
         chain = EgressLedgerChain()
         for line in existing.split(separator: 0x0A) {
             guard let sealed = try? EgressLedgerChain.unseal(line) else {
@@ -78,27 +85,30 @@ public final class EgressLedgerFile {
         _ = try append(opening)
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        close(descriptor)
+        close(headDescriptor)
+    }
 
     /// The next entry's sequence number.
     public var nextSeq: Int { chain.nextSeq }
 
-    /// Seals `entry` (after a `certificate` entry when the signing certificate changed), appends it and fsyncs.
-    /// Throws — and records nothing — if the entry cannot be signed or written.
+    /// Seals `entry` (after a `certificate` entry when the signing certificate changed) and appends it; when `durable`,
+    /// fsyncs it and refreshes `egress.head`. Throws — and records nothing — if the entry cannot be signed or written.
     @discardableResult
-    public func append(_ entry: EgressEntry) throws -> SealedEntry {
+    public func append(_ entry: EgressEntry, durable: Bool = true) throws -> SealedEntry {
         let current = try identity()
         if current.certificatePEM != certificatePEM {
             var announce = EgressEntry(type: .certificate)
             announce.certificate = current.certificatePEM
-            try write(announce, current)
+            try write(announce, current, durable: true)
             certificatePEM = current.certificatePEM
         }
-        return try write(entry, current)
+        return try write(entry, current, durable: durable)
     }
 
     @discardableResult
-    private func write(_ entry: EgressEntry, _ identity: LedgerIdentity) throws -> SealedEntry {
+    private func write(_ entry: EgressEntry, _ identity: LedgerIdentity, durable: Bool) throws -> SealedEntry {
         var next = chain
         let (line, sealed) = try next.seal(entry, sign: identity.sign)
         let failure: String? = line.withUnsafeBytes { raw in
@@ -111,14 +121,17 @@ public final class EgressLedgerFile {
                 }
                 written += result
             }
-            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
+            return !durable || fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
         }
         if let failure {
             throw FedCTError(.io, "cannot append to the egress ledger \(url.path): \(failure) (disk full?); nothing was sent")
         }
         chain = next
-        // The head is a convenience copy (no fsync): after a crash it may lag the ledger, never lead it.
-        try? Data(line).write(to: folder.appending(path: Self.headName), options: .atomic)
+        // The head, rewritten in place without fsync: after a crash it may lag the ledger or be torn, never lead it.
+        if durable {
+            _ = line.withUnsafeBytes { pwrite(headDescriptor, $0.baseAddress, $0.count, 0) }
+            _ = ftruncate(headDescriptor, off_t(line.count))
+        }
         return sealed
     }
 

@@ -75,9 +75,14 @@ public struct EgressLedgerVerifier: Sendable {
                 return audit
             }
         }
-        if let problem = checkHead(head, state: state, lines: lines.count) {
+        switch checkHead(head, state: state, lines: lines.count) {
+        case .failure(let problem):
             audit.failure = problem
             return audit
+        case .warning(let message):
+            audit.warnings.append(LedgerWarning(seq: state.chain.nextSeq - 1, message: message))
+        case .fine:
+            break
         }
         if let problem = checkBudget(budget, spends: state.spends) {
             audit.failure = problem
@@ -217,18 +222,26 @@ public struct EgressLedgerVerifier: Sendable {
         }
     }
 
-    private func checkHead(_ head: [UInt8]?, state: State, lines: Int) -> LedgerProblem? {
-        guard let head, !head.isEmpty else { return nil }
+    private enum HeadCheck {
+        case fine
+        case warning(String)
+        case failure(LedgerProblem)
+    }
+
+    /// The head is rewritten in place without fsync, so a missing or torn head is only a warning (truncation cannot be
+    /// checked); a signed head naming an entry the ledger lacks is a truncated ledger.
+    private func checkHead(_ head: [UInt8]?, state: State, lines: Int) -> HeadCheck {
+        guard let head, !head.isEmpty else { return .warning("no egress.head: whether the ledger was truncated cannot be checked") }
         let text = head.last == 0x0A ? Array(head.dropLast()) : head
         guard let sealed = try? EgressLedgerChain.unseal(text), let key = state.key,
               SigningCertificateVerifier.isValid(signature: sealed.signature, of: sealed.body, by: key) else {
-            return LedgerProblem(seq: state.chain.nextSeq, line: nil, message: "egress.head is not an entry signed by the site's key")
+            return .warning("egress.head is not an entry signed by the site's key (torn by a crash?): whether the ledger was truncated cannot be checked")
         }
         if sealed.entry.seq >= state.chain.nextSeq {
-            return LedgerProblem(seq: state.chain.nextSeq, line: lines + 1,
-                                 message: "is missing: the site recorded entries up to \(sealed.entry.seq) (egress.head) but the ledger ends at \(state.chain.nextSeq - 1) — it was truncated")
+            return .failure(LedgerProblem(seq: state.chain.nextSeq, line: lines + 1,
+                                          message: "is missing: the site recorded entries up to \(sealed.entry.seq) (egress.head) but the ledger ends at \(state.chain.nextSeq - 1) — it was truncated"))
         }
-        return nil
+        return .fine
     }
 
     private func checkBudget(_ budget: [PrivacySpend]?, spends: [(seq: Int, spend: PrivacySpend)]) -> LedgerProblem? {

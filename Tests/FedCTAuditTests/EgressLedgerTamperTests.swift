@@ -157,6 +157,15 @@ final class EgressLedgerTamperTests: XCTestCase {
         try assertFails(fixture, seq: lines.count - 1, containing: "incomplete")
     }
 
+    func testWithoutItsHeadTruncationCannotBeCheckedAndSaysSo() throws {
+        let fixture = try makeFixture()
+        try FileManager.default.removeItem(at: fixture.folder.appending(path: "egress.head"))
+        try fixture.write(Array(fixture.lines.dropLast(2)))
+        let audit = try fixture.verify()
+        XCTAssertNil(audit.failure)
+        XCTAssertTrue(audit.warnings.contains { $0.message.contains("no egress.head") }, "\(audit.warnings)")
+    }
+
     func testAReplayedEntryIsCaught() throws {
         let fixture = try makeFixture()
         let target = try fixture.seq(.intent, kind: "join")
