@@ -94,14 +94,12 @@ public final class SiteAgent {
         }
     }
 
+    /// Version and threads only: the scan counts (JoinRequest fields 3 and 4) are not sent, so nothing about the data
+    /// leaves before a job the site's policy accepts.
     private func joinRequest() -> Fedct_V1_JoinRequest {
         var request = Fedct_V1_JoinRequest()
         request.agentVersion = Self.version
         request.threads = Int32(config.threads)
-        if let dataset = datasets.values.first {
-            request.trainScans = Int64(dataset.train.count)
-            request.heldoutScans = Int64(dataset.heldout.count)
-        }
         return request
     }
 
