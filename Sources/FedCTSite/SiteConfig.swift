@@ -1,7 +1,8 @@
-// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, state folder.
+// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, device, state folder.
 public import FedCTCore
 public import FedCTAudit
 public import FedCTRPC
+public import FedCTTorch
 import Foundation
 
 /// `site.yaml`. Relative paths are resolved against the file's folder.
@@ -14,6 +15,8 @@ public struct SiteConfig: Sendable {
     public var keyFile: String
     public var dataDirectory: String
     public var threads: Int
+    /// `device`: where libtorch trains (`cpu`, the default, or `cuda[:N]`); checked against the linked libtorch at start-up.
+    public var device: TorchDevice
     public var stateDirectory: String
     /// `data.cache_max_gib`: the most bytes the preprocessed-input cache (`<state_dir>/preprocessed`) keeps; nil: unbounded.
     public var preprocessedCacheMaxBytes: Int?
@@ -35,7 +38,7 @@ public struct SiteConfig: Sendable {
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "device", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -63,6 +66,17 @@ public struct SiteConfig: Sendable {
         }
         threads = try yaml.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw yaml.error("threads", "must be at least 1") }
+        let deviceName = try yaml.string("device") ?? "cpu"
+        guard let device = TorchDevice(deviceName) else {
+            throw yaml.error("device", "must be cpu, cuda or cuda:N (got '\(deviceName)')")
+        }
+        // Checked here, at start-up, so a site asking for a GPU it cannot use stops before it joins any round.
+        do {
+            try device.checkAvailable()
+        } catch let error as TorchError {
+            throw yaml.error("device", "cannot be used here: \(error.message)")
+        }
+        self.device = device
         stateDirectory = resolve(try yaml.string("state_dir") ?? "state")
         archiveUpdates = try yaml.section("egress")?.bool("archive_updates") ?? false
         maxMessageBytes = (try yaml.int("max_message_mib") ?? 8) << 20
