@@ -78,16 +78,18 @@ public actor Coordinator {
 
     // MARK: Admin
 
-    /// Validates and queues a job; creates its initial global model from the job's seed.
-    /// A job that derives its tasks gets its initial model after its setup stage.
-    public func submit(_ spec: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
-        try spec.validate(source: "job from \(admin)")
+    /// Completes `submitted` with the defaults of the settings it leaves out (as job.yaml is), validates and queues it;
+    /// creates its initial global model from the job's seed. A job that derives its tasks gets its initial model after
+    /// its setup stage. The stored spec holds every setting, so it never depends on a later coordinator's defaults.
+    public func submit(_ submitted: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
+        let spec = submitted.applyingDefaults()
+        let plan = try JobPlan(spec: spec, source: "job from \(admin)")
         var status = Fedct_V1_JobStatus()
         status.jobID = String(format: "job-%04d", order.count + 1)
         status.spec = spec
         status.state = .queued
         var parameters = "derived after the setup stage"
-        if !spec.tte.awaitsDerivation {
+        if plan.setupSteps.isEmpty {
             let model = try initialModel(spec)
             status.initialModelSha256 = model.sha256
             parameters = "\(model.parameters)"
