@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", "2.101.2"..<"2.102.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
     ],
     targets: [
         // Layer 1: C ABI bridges over C++ libraries.
@@ -134,12 +137,45 @@ let package = Package(
             ]
         ),
         .executableTarget(
+        // The web pages (Hummingbird 2): login links and session cookies, the HTTP(S) server, the shared page shell and charts.
+        .target(
+            name: "FedCTWeb",
+            dependencies: [
+                "FedCTCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Vendor/chart.js-LICENSE.md"]
+        ),
+        // The coordinator's dashboard (consortium, jobs, one job) over HTTPS; only fedct-coordinator imports it.
+        .target(
+            name: "FedCTDashboard",
+            dependencies: [
+                "FedCTWeb", "FedCTCoordinator", "FedCTCore", "FedCTProto", "FedCTIdentity",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The site's loopback status page; only fedct-site imports it.
+        .target(
+            name: "FedCTSiteStatus",
+            dependencies: [
+                "FedCTWeb", "FedCTSite", "FedCTCore", "FedCTData",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
             name: "fedct-coordinator",
-            dependencies: ["FedCTCoordinator", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FedCTCoordinator", "FedCTDashboard", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "fedct-site",
-            dependencies: ["FedCTSite", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "fedctl",
@@ -180,6 +216,13 @@ let package = Package(
         ),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
         .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore"]),
+        .testTarget(
+            name: "FedCTWebTests",
+            dependencies: [
+                "FedCTWeb", "FedCTDashboard", "FedCTCoordinator", "FedCTProto", "FedCTCore",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -53,7 +53,7 @@ public struct CoordinatorService: Sendable {
         }
         let identity = peer.identity
         do {
-            try await route(call, identity)
+            try await route(call, peer)
         } catch {
             let status = Self.status(for: error)
             logger.notice("call failed", metadata: ["method": "\(call.method)", "peer": "\(identity)", "status": "\(status.code.rawValue)", "error": "\(status.message)"])
@@ -61,7 +61,8 @@ public struct CoordinatorService: Sendable {
         }
     }
 
-    private func route(_ call: ServerCall, _ identity: ParticipantIdentity) async throws {
+    private func route(_ call: ServerCall, _ peer: PeerCertificate) async throws {
+        let identity = peer.identity
         let service = call.method.split(separator: "/").first.map(String.init) ?? ""
         switch (service, identity.role) {
         case ("fedct.v1.Site", .site), ("fedct.v1.Admin", .admin): break
@@ -71,10 +72,13 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
         }
         let name = identity.name
-        if identity.role == .site { activity.called(name) }
+        if identity.role == .site { activity.called(name, certificate: peer) }
         switch call.method {
         case "/fedct.v1.Site/Join":
-            try await unary(call) { (request: Fedct_V1_JoinRequest) in await coordinator.join(site: name, request) }
+            try await unary(call) { (request: Fedct_V1_JoinRequest) in
+                activity.joined(name, agentVersion: request.agentVersion)
+                return await coordinator.join(site: name, request)
+            }
         case "/fedct.v1.Site/PullTask":
             try await unary(call) { (_: Fedct_V1_PullTaskRequest) in await coordinator.pullTask(site: name) }
         case "/fedct.v1.Site/Heartbeat":
@@ -213,6 +217,15 @@ public struct CoordinatorService: Sendable {
         CoordinatorMetrics.rpcBytes(method: call.method, received: received, sent: reply.count)
         await call.finish(nil)
     }
+
+    /// Every site that called since the coordinator started: last call, certificate, agent version (for the dashboard).
+    public func sitesSeen() -> [SiteSeen] { activity.snapshot() }
+
+    /// When the revocation list in force was signed; nil when none is configured.
+    public var revocationListUpdated: Date? { revocations?.updated }
+
+    /// Whether the certificate with `serial` is on the revocation list in force.
+    public func isRevoked(serial: String) -> Bool { revocations?.revocation(ofSerial: serial) != nil }
 
     /// Sets the sites-connected gauge (called every tick by the daemon).
     public func publishSitesConnected() {

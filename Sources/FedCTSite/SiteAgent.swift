@@ -22,6 +22,8 @@ public final class SiteAgent {
     let credentials: SecureAggregationCredentials
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
+    /// What the agent is doing now (read by the status page).
+    public let status = AgentStatus()
     private var datasets: [String: SiteDataset] = [:]
     /// The train scans' follow-ups over every code, read once for the setup stage of the job `jobID`.
     private var setupInputs: (jobID: String, followUps: [ScanFollowUp], skipped: Int)?
@@ -52,6 +54,7 @@ public final class SiteAgent {
 
     /// Works until cancelled, or until a job it took part in finishes when `exitAfterJob` is set.
     public func run(exitAfterJob: Bool) async throws {
+        status.set("joining")
         let joined = try await withRetries("join") { try await link.join(joinRequest()) }
         logger.info("joined the coordinator", metadata: ["as": "\(joined.siteID)", "coordinator": "\(config.coordinatorAddress)"])
         var participated = Set<String>()
@@ -60,35 +63,42 @@ public final class SiteAgent {
             if try await declined(task) { continue }  // the egress policy refuses the job: only a Decline left
             switch task.kind {
             case .train, .setup:
+                status.set(task.kind == .setup ? "setup" : "training", jobID: task.jobID, round: Int(task.round))
                 do {
                     if task.kind == .setup { try await runSetupStep(task) } else { try await train(task) }
                     participated.insert(task.jobID)
                 } catch let error as RPCError {
                     // The coordinator refused or lost this round (restart, deadline, new round): ask again.
                     logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("job \(task.jobID) round \(task.round): \(error)")
                 } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
                     // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
                     logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("job \(task.jobID) round \(task.round): \(error)")
                     if error.code == .permissionDenied {
                         SiteMetrics.policyRefusal()
                         try await Task.sleep(for: .seconds(5))
                     }
                 }
             case .evaluate:
+                status.set("evaluating", jobID: task.jobID, round: Int(task.round))
                 do {
                     try await evaluate(task)
                 } catch {
                     // The coordinator closed the evaluation, or this site cannot evaluate: nothing was sent; ask again later.
                     logger.error("evaluation not reported", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("evaluation of job \(task.jobID) round \(task.round): \(error)")
                     try await Task.sleep(for: .seconds(5))
                 }
             case .jobFinished:
+                status.set("idle")
                 if exitAfterJob && participated.contains(task.jobID) {
                     logger.info("job finished; exiting", metadata: ["job": "\(task.jobID)"])
                     return
                 }
                 try await Task.sleep(for: .seconds(1))
             default:
+                status.set(task.jobID.isEmpty ? "idle" : "waiting", jobID: task.jobID.isEmpty ? nil : task.jobID)
                 try await Task.sleep(for: .milliseconds(max(task.retryAfterMs, 100)))
             }
         }

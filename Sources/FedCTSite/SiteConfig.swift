@@ -35,10 +35,12 @@ public struct SiteConfig: Sendable {
     public var egressPolicy: EgressPolicy
     /// `metrics.listen` (off when absent; keep it on loopback — the agent otherwise makes outbound connections only) and `logging.format`.
     public var observability: ObservabilitySettings
+    /// `status.listen`: loopback `host:port` of the read-only status page; nil (the section absent) turns it off.
+    public var statusListen: String?
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "device", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "device", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging", "status"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -91,6 +93,15 @@ public struct SiteConfig: Sendable {
         minCohort = try privacy?.int("min_cohort")
         if let minCohort, minCohort < 1 { throw privacy!.error("min_cohort", "must be at least 1 (got \(minCohort)); leave it out to use the job's") }
         observability = try ObservabilitySettings(yaml)
+        if let status = try yaml.section("status") {
+            try status.rejectUnknownKeys(["listen"])
+            let listen = try status.string("listen") ?? ""
+            let host = listen.lastIndex(of: ":").map { String(listen[..<$0]) } ?? ""
+            guard ["127.0.0.1", "localhost", "[::1]"].contains(host), Int(listen.split(separator: ":").last ?? "").map({ (0...65535).contains($0) }) == true else {
+                throw status.error("listen", "must be a loopback host:port, e.g. 127.0.0.1:8600 (got '\(listen)'); the status page shows the site's ledgers and is never served beyond this machine")
+            }
+            statusListen = listen
+        }
     }
 
     public func tls() throws -> TLSConfig {
