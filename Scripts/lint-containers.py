@@ -174,19 +174,27 @@ def runtime_packages():
     return match.group(1).split()
 
 
-def owner(path):
-    """The Debian package that installed `path` (merged /usr tried both ways), or None."""
-    candidates = {path, os.path.realpath(path)}
-    for candidate in list(candidates):
+def candidates(path):
+    """`path` as dpkg may have recorded it (merged /usr: with and without the /usr prefix, symlinks resolved)."""
+    result = {path, os.path.realpath(path)}
+    for candidate in list(result):
         if candidate.startswith("/usr/lib/"):
-            candidates.add(candidate[len("/usr"):])
+            result.add(candidate[len("/usr"):])
         elif candidate.startswith("/lib/"):
-            candidates.add("/usr" + candidate)
-    for candidate in sorted(candidates):
-        result = subprocess.run(["dpkg-query", "-S", candidate], capture_output=True, text=True)
-        if result.returncode == 0:
-            return result.stdout.split(":")[0].strip()
-    return None
+            result.add("/usr" + candidate)
+    return result
+
+
+def owners(paths):
+    """{path: Debian package that installed it} for those of `paths` dpkg knows (one dpkg-query for all of them)."""
+    queried = {candidate: path for path in paths for candidate in candidates(path)}
+    output = subprocess.run(["dpkg-query", "-S"] + sorted(queried), capture_output=True, text=True).stdout
+    result = {}
+    for line in output.splitlines():
+        package, _, found = line.partition(": ")
+        if found in queried and "," not in package:
+            result[queried[found]] = package.split(":")[0].strip()
+    return result
 
 
 def check_libraries(directory):
@@ -204,14 +212,15 @@ def check_libraries(directory):
             match = re.match(r"\s*(\S+) => (\S+)", line)
             if match:
                 resolved[match.group(1)] = match.group(2)
+        # The dynamic loader (ld-linux) is part of libc6.
+        needed = [library for library in needed if not library.startswith("ld-linux")]
+        packages = owners([resolved[library] for library in needed if library in resolved])
         for library in needed:
-            if library.startswith("ld-linux"):
-                continue  # the dynamic loader, part of libc6
             path = resolved.get(library)
             if path is None or path == "not":
                 problems.append(f"{daemon}: needs {library}, which ldd cannot find")
                 continue
-            package = owner(path)
+            package = packages.get(path)
             if package is None:
                 if not SWIFT_RUNTIME.match(library):
                     problems.append(f"{daemon}: needs {library} ({path}), which no Debian package provides")

@@ -78,10 +78,13 @@ public actor Coordinator {
 
     // MARK: Admin
 
-    /// Validates and queues a job; creates its initial global model (encoder + the objective's parts) from the job's seed.
-    /// A job whose objective has a setup stage to run (time-to-event with `tte.derive_tasks`) gets its model after it.
-    public func submit(_ spec: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
-        try spec.validate(source: "job from \(admin)")
+    /// Completes `submitted` with the defaults of the settings it leaves out (as job.yaml is), validates and queues it;
+    /// creates its initial global model (encoder + the objective's parts) from the job's seed. A job whose objective has a
+    /// setup stage to run (time-to-event with `tte.derive_tasks`) gets its model after it. The stored spec holds every
+    /// setting, so it never depends on a later coordinator's defaults.
+    public func submit(_ submitted: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
+        let spec = submitted.applyingDefaults()
+        _ = try JobPlan(spec: spec, source: "job from \(admin)")
         let objective = try PretrainingObjectives.of(spec, source: "job from \(admin)")
         try PretrainingObjectives.validate(spec, source: "job from \(admin)")
         var status = Fedct_V1_JobStatus()
@@ -259,7 +262,7 @@ public actor Coordinator {
         publishJobMetrics()
         guard var job = active else { return }
         if job.machine.globalModelSHA256.isEmpty && job.setup.derivation == nil {
-            let objective = statuses[job.id]?.spec.objectiveName ?? "?"
+            let objective = statuses[job.id]?.spec.objectiveKind.rawValue ?? "?"
             return endActiveJob(state: .failed, message: "job \(job.id) has no initial model and this coordinator has no setup stage for its objective '\(objective)' (registered: \(PretrainingObjectives.names.joined(separator: ", "))); resubmit it to a coordinator that has the objective")
         }
         let actions = job.machine.tick(now: now())

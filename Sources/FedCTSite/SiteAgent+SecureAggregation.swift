@@ -86,7 +86,7 @@ extension SiteAgent {
                 try recordPrivacySpend([siteLevelSpend(task)])
             }
             let weight = spec.secureWeight(examples: examples)
-            try await link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
+            try link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
             return (try encoding.encode(delta, weight: weight), encoding.scale)
         } send: { words, scale in
             let payload = words.withUnsafeBytes { Array($0) }

@@ -22,6 +22,8 @@ public final class SiteAgent {
     let credentials: SecureAggregationCredentials
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
+    /// What the agent is doing now (read by the status page).
+    public let status = AgentStatus()
     private var datasets: [String: SiteDataset] = [:]
     /// The site's half of the setup stage of the job `jobID`, which read its data once.
     private var setupInputs: (jobID: String, setup: any SiteSetup)?
@@ -45,62 +47,69 @@ public final class SiteAgent {
         self.connectAttempts = connectAttempts
         self.credentials = try SecureAggregationCredentials(config: config)
         self.link = try CoordinatorLink(options: options, loadTLS: { [config] in try config.tls() },
-                                        ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates),
+                                        ledger: try EgressLedger(config: config, agentVersion: Self.version, policy: config.ledgerPolicy, logger: logger),
                                         logger: logger)
         Torch.setThreadCount(config.threads)
     }
 
     /// Works until cancelled, or until a job it took part in finishes when `exitAfterJob` is set.
     public func run(exitAfterJob: Bool) async throws {
+        status.set("joining")
         let joined = try await withRetries("join") { try await link.join(joinRequest()) }
         logger.info("joined the coordinator", metadata: ["as": "\(joined.siteID)", "coordinator": "\(config.coordinatorAddress)"])
         var participated = Set<String>()
         while !Task.isCancelled {
             let task = try await withRetries("pull task") { try await link.pullTask() }
+            if try await declined(task) { continue }  // the egress policy refuses the job: only a Decline left
             switch task.kind {
             case .train, .setup:
+                status.set(task.kind == .setup ? "setup" : "training", jobID: task.jobID, round: Int(task.round))
                 do {
                     if task.kind == .setup { try await runSetupStep(task) } else { try await train(task) }
                     participated.insert(task.jobID)
                 } catch let error as RPCError {
                     // The coordinator refused or lost this round (restart, deadline, new round): ask again.
                     logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("job \(task.jobID) round \(task.round): \(error)")
                 } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
                     // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
                     logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("job \(task.jobID) round \(task.round): \(error)")
                     if error.code == .permissionDenied {
                         SiteMetrics.policyRefusal()
                         try await Task.sleep(for: .seconds(5))
                     }
                 }
             case .evaluate:
+                status.set("evaluating", jobID: task.jobID, round: Int(task.round))
                 do {
                     try await evaluate(task)
                 } catch {
                     // The coordinator closed the evaluation, or this site cannot evaluate: nothing was sent; ask again later.
                     logger.error("evaluation not reported", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("evaluation of job \(task.jobID) round \(task.round): \(error)")
                     try await Task.sleep(for: .seconds(5))
                 }
             case .jobFinished:
+                status.set("idle")
                 if exitAfterJob && participated.contains(task.jobID) {
                     logger.info("job finished; exiting", metadata: ["job": "\(task.jobID)"])
                     return
                 }
                 try await Task.sleep(for: .seconds(1))
             default:
+                status.set(task.jobID.isEmpty ? "idle" : "waiting", jobID: task.jobID.isEmpty ? nil : task.jobID)
                 try await Task.sleep(for: .milliseconds(max(task.retryAfterMs, 100)))
             }
         }
     }
 
+    /// Version and threads only: the scan counts (JoinRequest fields 3 and 4) are not sent, so nothing about the data
+    /// leaves before a job the site's policy accepts.
     private func joinRequest() -> Fedct_V1_JoinRequest {
         var request = Fedct_V1_JoinRequest()
         request.agentVersion = Self.version
         request.threads = Int32(config.threads)
-        if let dataset = datasets.values.first {
-            request.trainScans = Int64(dataset.train.count)
-            request.heldoutScans = Int64(dataset.heldout.count)
-        }
         return request
     }
 
@@ -205,6 +214,7 @@ public final class SiteAgent {
         var ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
         if let limit = config.maxEpsilon { try ledger.check(planned: spends, limitEpsilon: limit, delta: config.privacyDelta) }
         try ledger.record(spends)
+        try link.ledger.recordSpends(spends)
         let total = try ledger.spent(delta: config.privacyDelta)
         logger.info("privacy spent", metadata: ["epsilon_total": "\(String(format: "%.4g", total))",
                                                 "delta": "\(config.privacyDelta)"])

@@ -51,8 +51,11 @@ public enum PretrainingObjectives {
 
     private static let registry = Registry(builtIn)
 
-    /// Adds (or replaces) an objective under its name.
-    public static func register(_ objective: any PretrainingObjective) { registry.add(objective) }
+    /// Adds (or replaces) an objective under its name; job specs may then name it.
+    public static func register(_ objective: any PretrainingObjective) {
+        registry.add(objective)
+        ObjectiveKind.register(ObjectiveKind(rawValue: objective.name))
+    }
 
     /// The registered objectives' names, sorted.
     public static var names: [String] { registry.names }
@@ -67,7 +70,7 @@ public enum PretrainingObjectives {
 
     /// The objective of `spec` (`objective:`; a spec without one is time-to-event, as every job before the field).
     public static func of(_ spec: Fedct_V1_JobSpec, source: String = "job") throws -> any PretrainingObjective {
-        try named(spec.objectiveName, source: source)
+        try named(spec.objectiveKind.rawValue, source: source)
     }
 
     /// Checks `spec`'s objective exists, its own fields, and that the job's privacy level is one the objective allows.
@@ -90,9 +93,4 @@ public enum PretrainingObjectives {
         func objective(_ name: String) -> (any PretrainingObjective)? { lock.withLock { objectives[name] } }
         var names: [String] { lock.withLock { objectives.keys.sorted() } }
     }
-}
-
-extension Fedct_V1_JobSpec {
-    /// The job's objective name; "tte" for a spec that names none (every spec stored before the field existed).
-    public var objectiveName: String { hasObjective && !objective.isEmpty ? objective : TimeToEventObjective.name }
 }
