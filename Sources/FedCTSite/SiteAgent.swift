@@ -276,7 +276,7 @@ public final class SiteAgent {
                 SiteMetrics.reconnect()
                 if let limit = connectAttempts, attempt >= limit {
                     throw FedCTError(.io, """
-                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.message)). \
+                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.connectionProblem?.what ?? error.message)). \
                         Check coordinator.address, that the coordinator is running and reachable through the firewall, \
                         and that tls.cert/tls.key were issued by the consortium CA in tls.ca
                         """)
