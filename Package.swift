@@ -84,6 +84,7 @@ let package = Package(
         .target(
             name: "FedCTIdentity",
             dependencies: [
+                "FedCTCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -125,7 +126,7 @@ let package = Package(
         ),
 
         // Layer 5: thin executables.
-        .target(name: "FedCTCommandLine", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "FedCTCommandLine", dependencies: ["FedCTCore", "FedCTRPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The daemons' /metrics endpoint (SwiftNIO HTTP/1) and Prometheus backend; only executables import it.
         .target(
             name: "FedCTObservability",

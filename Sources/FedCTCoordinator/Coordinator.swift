@@ -1,5 +1,5 @@
 // Coordinator: the coordinator's state — jobs, the active job's rounds, model blobs, and aggregation of uploaded updates.
-public import FedCTCore
+import FedCTCore
 public import FedCTProto
 import Crypto
 import FedCTIdentity

@@ -1,4 +1,5 @@
 // Provisioner: writes a consortium's CA and one credentials folder per participant, keys readable by the owner only.
+import FedCTCore
 import Foundation
 
 /// Who a consortium has: its coordinator's host names, its sites and its admins.
@@ -115,7 +116,7 @@ public enum Provisioner {
         } catch let error as IdentityError {
             throw error
         } catch {
-            throw IdentityError("cannot write \(url.path): \(error.localizedDescription)")
+            throw IdentityError("cannot write \(ErrorText.describe(error))")
         }
     }
 }

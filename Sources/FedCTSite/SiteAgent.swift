@@ -121,6 +121,9 @@ public final class SiteAgent {
         guard !dataset.train.isEmpty else {
             throw FedCTError(.invalidData, "\(config.dataDirectory): no training scans with follow-up; check cohort.csv splits and events.csv")
         }
+        // Keys first (they bind to the task's model hash, not its bytes): the key steps close after step_timeout_seconds,
+        // while the download, like training, may take until the round deadline on a slow link.
+        let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
         let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
         let model = try model(for: spec)
@@ -128,7 +131,6 @@ public final class SiteAgent {
         let (start, localRanges) = try withLocalLayers(base, task: task)
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
-        let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
         let dpSGD = spec.privacy.level == "patient" ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
         let trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
@@ -279,7 +281,7 @@ public final class SiteAgent {
                 SiteMetrics.reconnect()
                 if let limit = connectAttempts, attempt >= limit {
                     throw FedCTError(.io, """
-                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.message)). \
+                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.connectionProblem?.what ?? error.message)). \
                         Check coordinator.address, that the coordinator is running and reachable through the firewall, \
                         and that tls.cert/tls.key were issued by the consortium CA in tls.ca
                         """)

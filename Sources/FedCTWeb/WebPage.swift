@@ -42,6 +42,7 @@ public struct WebPage: Sendable {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(Self.escape(title)) · \(Self.escape(product))</title>
+            <link rel="icon" href="data:,">
             <link rel="stylesheet" href="/assets/fedct.css">
             </head>
             <body>

@@ -16,7 +16,7 @@ final class DashboardBrowserTests: XCTestCase {
         let federation = try harness.startFederation(sites: ["site-1", "site-2"], patientsPerSite: [24, 20], seed: 31,
                                                      extra: "dashboard: {listen: 127.0.0.1:0}")
         for site in ["site-1", "site-2"] {
-            try federation.startSite(site, extra: "status: {listen: 127.0.0.1:0}", exitAfterJob: false)
+            try federation.startSite(site, extra: "status: {listen: 127.0.0.1:0}\nprivacy: {require_secure_aggregation: false}", exitAfterJob: false)
         }
         let state = harness.folder.appending(path: "state")
         _ = try harness.waitForFile(state.appending(path: "dashboard.url"))

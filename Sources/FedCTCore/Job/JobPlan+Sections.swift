@@ -1,5 +1,5 @@
 // JobPlan+Sections: the typed training, preprocessing and TTE sub-plans of a JobPlan.
-public import FedCTProto
+import FedCTProto
 
 /// Local training at each site.
 public struct TrainingPlan: Sendable, Equatable {
