@@ -82,7 +82,7 @@ extension SiteAgent {
             let norm = encoding.clipFactor(delta).norm
             logger.info("update encoded", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
                                                      "clipped": "\(norm > encoding.clipNorm)"])
-            if spec.privacy.level == "site" {
+            if spec.privacyLevel == .site {
                 try recordPrivacySpend([siteLevelSpend(task)])
             }
             let weight = spec.secureWeight(examples: examples)

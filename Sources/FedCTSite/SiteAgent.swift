@@ -131,7 +131,7 @@ public final class SiteAgent {
         let (start, localRanges) = try withLocalLayers(base, task: task)
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
-        let dpSGD = spec.privacy.level == "patient" ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
+        let dpSGD = spec.privacyLevel == .patient ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
         let trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let trainingStarted = ContinuousClock.now
@@ -181,7 +181,7 @@ public final class SiteAgent {
         if config.requireSecureAggregation && !spec.secureAggregation.enabled {
             throw FedCTError(.permissionDenied, "job '\(spec.name)' sends updates unmasked (secure_aggregation.enabled: false); this site requires secure aggregation (privacy.require_secure_aggregation in site.yaml)")
         }
-        if config.maxEpsilon != nil && spec.privacy.level == "none" {
+        if config.maxEpsilon != nil && spec.privacyLevel == .none {
             throw FedCTError(.permissionDenied, "job '\(spec.name)' has no differential privacy (privacy.level: none); this site sets privacy.max_epsilon and takes only DP jobs")
         }
     }
@@ -189,10 +189,10 @@ public final class SiteAgent {
     /// Before training a DP round: would this round and the job's remaining ones take the site over its budget?
     private func checkPrivacyBudget(_ task: Fedct_V1_Task, trainer: LocalTrainer, patients: Int) throws {
         let spec = task.spec
-        guard let limit = config.maxEpsilon, spec.privacy.level != "none" else { return }
+        guard let limit = config.maxEpsilon, spec.privacyLevel != .none else { return }
         let remaining = Int(spec.rounds - task.round) + 1
         let perRound: PrivacySpend
-        if spec.privacy.level == "site" {
+        if spec.privacyLevel == .site {
             perRound = siteLevelSpend(task)
         } else {
             let schedule = trainer.dpSGDSchedule(patients: patients)

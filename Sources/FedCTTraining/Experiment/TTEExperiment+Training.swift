@@ -56,7 +56,7 @@ extension TTEExperiment {
             let updates = try perSite(models: models) { index, model in
                 let site = sites[index]
                 var trainer = LocalTrainer(training: spec.training)
-                if secure, spec.privacy.level == "patient" {
+                if secure, spec.privacyLevel == .patient {
                     trainer.dpSGD = DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier,
                                                   seed: Self.roundSeed(spec.seed, round: round) &+ UInt64(index))
                 }

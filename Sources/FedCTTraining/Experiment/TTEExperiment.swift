@@ -62,9 +62,9 @@ public struct TTEExperiment {
 
     /// The secure arm's label: "federated-secure", with "+site-dp" or "+patient-dp" when the spec asks for DP.
     public var secureLabel: String {
-        switch spec.privacy.level {
-        case "site", "patient": "federated-secure+\(spec.privacy.level)-dp"
-        default: "federated-secure"
+        switch spec.privacyLevel {
+        case .site, .patient: "federated-secure+\(spec.privacyLevel.rawValue)-dp"
+        case .none: "federated-secure"
         }
     }
 

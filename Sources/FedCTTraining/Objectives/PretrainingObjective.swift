@@ -77,7 +77,7 @@ public enum PretrainingObjectives {
     public static func validate(_ spec: Fedct_V1_JobSpec, source: String) throws {
         let objective = try of(spec, source: source)
         try objective.validate(spec, source: source)
-        if spec.privacy.level == "patient" && !objective.supportsPatientLevelDP {
+        if spec.privacyLevel == .patient && !objective.supportsPatientLevelDP {
             throw FedCTError(.invalidConfiguration, "\(source): field 'privacy.level' is patient, but objective '\(objective.name)' has a loss that couples the examples of a batch (contrastive), so DP-SGD cannot clip per patient; use privacy.level: site")
         }
     }
