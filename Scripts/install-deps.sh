@@ -15,7 +15,7 @@ protoc_packages=(protobuf-compiler)
 # The packages of the shared libraries the daemons built with --static-swift-stdlib name (Debian 12; libc6, libstdc++6
 # and libgcc-s1 are in every Debian image; what those libraries load in turn comes with them as apt dependencies).
 runtime_packages=(
-  libgrpc++1.51 libgrpc29 libabsl20220623 libtorch1.13 libopenblas0-openmp libnifti2-2 libznz3 libgdcm3.0 zlib1g
+  libgrpc++1.51 libgrpc29 libabsl20220623 libtorch1.13 libgloo0 libopenblas0-openmp libnifti2-2 libznz3 libgdcm3.0 zlib1g
   libsqlite3-0
 )
 

@@ -421,10 +421,12 @@ public actor Coordinator {
                                             minUploads: secure.enabled ? Int(secure.minCohort) : nil,
                                             evaluate: status.spec.evaluation.enabled, evaluateEveryRounds: Int(status.spec.evaluation.everyRounds))
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
-        // A job without an initial model is one whose objective's setup stage had not committed (a derived job): it redoes the
-        // setup from its first step (an objective this build does not have leaves it with no steps; `tick` fails it). An
+        // A job whose objective's setup stage had not committed (a derived job without tasks yet) redoes the setup from its
+        // first step (an objective this build does not have leaves it with no steps and no model; `tick` fails it). An
         // evaluation a restart may have cut short is redone (a site's new report replaces its earlier one).
-        let derivation = status.initialModelSha256.isEmpty ? (try? PretrainingObjectives.of(status.spec))?.setupDerivation(for: status.spec) : nil
+        let objective = try? PretrainingObjectives.of(status.spec)
+        let awaitsSetup = objective?.awaitsSetup(status.spec) ?? status.initialModelSha256.isEmpty
+        let derivation = awaitsSetup ? objective?.setupDerivation(for: status.spec) : nil
         var job = ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
                                                                        setupSteps: derivation?.steps ?? [], pendingEvaluation: true))
         job.setup.derivation = derivation

@@ -103,7 +103,7 @@ final class JobPlanTests: XCTestCase {
         var spec = try Self.essentialSpecOverTheWire()
         spec.objective = "hlip-not-yet"
         XCTAssertThrowsError(try JobPlan(spec: spec.applyingDefaults(), source: "job from admin")) { error in
-            XCTAssertTrue("\(error)".contains("job from admin: field 'objective' 'hlip-not-yet' is not a known objective (known: tte)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("job from admin: field 'objective' 'hlip-not-yet' is not a known objective (known: tte"), "\(error)")
         }
         spec.objective = ""
         XCTAssertThrowsError(try spec.applyingDefaults().validate(source: "job from admin"), "an explicit empty objective is not the default") { error in

@@ -39,7 +39,7 @@ final class CommandLineErrorTableTests: XCTestCase {
         let unreachable = ["--coordinator", "127.0.0.1:1"] + admin
         let spec = try harness.write("encoder: {width: 2}\ntte: {rank: 4}\ntraining: {volume_size: 16}\n", to: "job.yaml")
         let tls = "tls: {ca: \(path("pki/site-1/ca.pem")), cert: \(path("pki/site-1/cert.pem")), key: \(path("pki/site-1/key.pem"))}"
-        try SyntheticConsortium(patientsPerSite: [4], volumeSize: 8, seed: 1).write(to: root.appending(path: "data"))
+        try SyntheticConsortium(patientsPerSite: [4], volumeSize: 16, seed: 1).write(to: root.appending(path: "data"))
         let siteUnreachable = try harness.write("coordinator: {address: \"127.0.0.1:1\"}\n\(tls)\ndata: {dir: \(path("data/site-1"))}\nstate_dir: \(path("site-state"))\n", to: "site-unreachable.yaml")
         let coordinatorTLS = "tls: {ca: \(path("pki/coordinator/ca.pem")), cert: \(path("pki/coordinator/cert.pem")), key: \(path("pki/coordinator/key.pem"))}"
         let coordinatorUnwritable = try harness.write("listen: 127.0.0.1:0\nstate_dir: \(underFile)\n\(coordinatorTLS)\n", to: "coordinator-unwritable.yaml")
@@ -68,7 +68,7 @@ final class CommandLineErrorTableTests: XCTestCase {
             fedctl(["job", "list", "--coordinator", "127.0.0.1:1", "--credentials", bad], mentions: bad)
         }
         // Outputs that cannot be written.
-        fedctl(["synth", "--sites", "1", "--patients", "4", "--size", "8", "--out", underFile], mentions: binary)
+        fedctl(["synth", "--sites", "1", "--patients", "4", "--size", "16", "--out", underFile], mentions: binary)
         fedctl(["provision", "create", "--out", underFile, "--site", "site-1"], mentions: binary)
         fedctl(["model", "init", "--job-spec", spec, "--out", underFile], mentions: binary)
         // An unreachable coordinator, for every command that calls it.

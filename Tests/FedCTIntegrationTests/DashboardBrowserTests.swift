@@ -50,7 +50,10 @@ final class DashboardBrowserTests: XCTestCase {
         let watching = FileManager.default.fileExists(atPath: ready.path)
         XCTAssertTrue(watching, "the browser never opened the dashboard:\n\(harness.log("browser"))\n\(harness.log("coordinator"))")
         guard watching else { return }
-        let job = try await federation.submit(.tiny(name: "browser", rounds: Self.rounds, minSites: 2, secure: false))
+        // Ten local epochs make each round take about a second on a quiet machine, so the page opens while rounds commit.
+        var spec = Fedct_V1_JobSpec.tiny(name: "browser", rounds: Self.rounds, minSites: 2, secure: false)
+        spec.training.localEpochs = 10
+        let job = try await federation.submit(spec)
         let end = Date().addingTimeInterval(420)
         while browser.isRunning && Date() < end { try await Task.sleep(for: .milliseconds(200)) }
         XCTAssertFalse(browser.isRunning, "the browser test did not finish within 7 minutes:\n\(harness.log("browser"))")
