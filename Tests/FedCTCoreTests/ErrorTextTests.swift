@@ -12,7 +12,7 @@ final class ErrorTextTests: XCTestCase {
     }
 
     func testFoundationFileErrorsNameThePathAndWhatToDo() throws {
-        throw XCTSkip("committed without ever running, and failing (a non-UTF-8 file's message lacks its path; a decoding path reads entries.[1]): ErrorText needs those fixes (issue 18), skipped until then")
+        try XCTSkipIf(true, "committed without ever running, and failing (a non-UTF-8 file's message lacks its path; a decoding path reads entries.[1]): ErrorText needs those fixes (issue 18), skipped until then")
         let folder = FileManager.default.temporaryDirectory.appending(path: "errortext-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -33,7 +33,7 @@ final class ErrorTextTests: XCTestCase {
     }
 
     func testPOSIXAndDecodingErrorsAreOneReadableLine() throws {
-        throw XCTSkip("committed without ever running, and failing (a non-UTF-8 file's message lacks its path; a decoding path reads entries.[1]): ErrorText needs those fixes (issue 18), skipped until then")
+        try XCTSkipIf(true, "committed without ever running, and failing (a non-UTF-8 file's message lacks its path; a decoding path reads entries.[1]): ErrorText needs those fixes (issue 18), skipped until then")
         let full = NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC), userInfo: [NSFilePathErrorKey: "/state/models/abc"])
         assertReadable(ErrorText.describe(full), mentions: ["/state/models/abc", "no space left on device", "free some space"])
         struct Ledger: Decodable { let entries: [Int] }

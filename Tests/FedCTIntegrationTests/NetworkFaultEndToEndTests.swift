@@ -25,7 +25,7 @@ final class NetworkFaultEndToEndTests: XCTestCase {
     }
 
     func testJobCompletesThroughLatencyThrottlingStallsCutsAndAPartition() async throws {
-        throw XCTSkip("committed without ever running, and failing (rounds lost or sites dropped behind the fault proxy): kept for the next session to fix (issue 18), skipped until then")
+        try XCTSkipIf(true, "committed without ever running, and failing (rounds lost or sites dropped behind the fault proxy): kept for the next session to fix (issue 18), skipped until then")
         let harness = try ProcessHarness()
         let names = ["site-1", "site-2", "site-3", "site-4"]
         let federation = try harness.startFederation(sites: names, patientsPerSite: [6, 6, 6, 6], seed: 31)
@@ -92,7 +92,7 @@ final class NetworkFaultEndToEndTests: XCTestCase {
     }
 
     func testASiteWhoseTransfersOutlastTheStepTimeoutIsNotDropped() async throws {
-        throw XCTSkip("committed without ever running, and failing (rounds lost or sites dropped behind the fault proxy): kept for the next session to fix (issue 18), skipped until then")
+        try XCTSkipIf(true, "committed without ever running, and failing (rounds lost or sites dropped behind the fault proxy): kept for the next session to fix (issue 18), skipped until then")
         let harness = try ProcessHarness()
         let names = ["site-1", "site-2", "site-3"]
         let federation = try harness.startFederation(sites: names, patientsPerSite: [6, 6, 6], seed: 37)
