@@ -1,5 +1,5 @@
 // LocalTrainer: a site's local epochs of training on its own scans for the model's objective, starting from the global model.
-public import FedCTCore
+import FedCTCore
 public import FedCTData
 public import FedCTTorch
 import Foundation
