@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", "2.101.2"..<"2.102.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
     ],
     targets: [
         // Layer 1: C ABI bridges over C++ libraries.
@@ -37,7 +40,7 @@ let package = Package(
         .target(
             name: "CTorchBridge",
             cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
-            linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+            linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("gloo")]
         ),
         .target(
             name: "CNIfTI",
@@ -81,10 +84,17 @@ let package = Package(
         .target(
             name: "FedCTIdentity",
             dependencies: [
+                "FedCTCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+
+        // The site's signed egress ledger and coordinator receipts: sealing, offline verification, reports (site, coordinator, fedctl).
+        .target(
+            name: "FedCTAudit",
+            dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTTorch"]),
@@ -98,7 +108,7 @@ let package = Package(
         .target(
             name: "FedCTCoordinator",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -108,7 +118,7 @@ let package = Package(
         .target(
             name: "FedCTSite",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -116,7 +126,7 @@ let package = Package(
         ),
 
         // Layer 5: thin executables.
-        .target(name: "FedCTCommandLine", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "FedCTCommandLine", dependencies: ["FedCTCore", "FedCTRPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The daemons' /metrics endpoint (SwiftNIO HTTP/1) and Prometheus backend; only executables import it.
         .target(
             name: "FedCTObservability",
@@ -130,24 +140,58 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The web pages (Hummingbird 2): login links and session cookies, the HTTP(S) server, the shared page shell and charts.
+        .target(
+            name: "FedCTWeb",
+            dependencies: [
+                "FedCTCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Vendor/chart.js-LICENSE.md"]
+        ),
+        // The coordinator's dashboard (consortium, jobs, one job) over HTTPS; only fedct-coordinator imports it.
+        .target(
+            name: "FedCTDashboard",
+            dependencies: [
+                "FedCTWeb", "FedCTCoordinator", "FedCTCore", "FedCTProto", "FedCTIdentity",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The site's loopback status page; only fedct-site imports it.
+        .target(
+            name: "FedCTSiteStatus",
+            dependencies: [
+                "FedCTWeb", "FedCTSite", "FedCTCore", "FedCTData",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "fedct-coordinator",
             dependencies: [
-                "FedCTCoordinator", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                "FedCTCoordinator", "FedCTDashboard", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "fedct-site",
             dependencies: [
-                "FedCTSite", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                "FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "fedctl",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine", "FedCTReconstructionObjective",
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine", "FedCTAudit",
+                "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -157,6 +201,10 @@ let package = Package(
         .executableTarget(name: "fedct-bench-ehr", dependencies: ["FedCTData"]),
 
         .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
+        .testTarget(
+            name: "FedCTAuditTests",
+            dependencies: ["FedCTAudit", "FedCTIdentity", "FedCTCore", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "FedCTIdentityTests",
@@ -170,7 +218,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedCTIntegrationTests",
-            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore", "FedCTReconstructionObjective"]
+            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore", "FedCTAudit", "FedCTReconstructionObjective"]
         ),
         .testTarget(
             name: "FedCTRPCTests",
@@ -179,6 +227,13 @@ let package = Package(
         ),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
         .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),
+        .testTarget(
+            name: "FedCTWebTests",
+            dependencies: [
+                "FedCTWeb", "FedCTDashboard", "FedCTCoordinator", "FedCTProto", "FedCTCore",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -3,15 +3,15 @@
 # 1 input channel, stem stride 2, BatchNorm, the MOTOR time-to-event head) at batch 1 on 64³ and 128³ inputs, through
 # FedCT's libtorch bridge (release fedctl bench-train) beside the same model, batch, optimiser and thread count in Python
 # PyTorch eager (Debian python3-torch, the same libtorch 1.13), in the same run; median of N steps after warm-up, as a ratio.
-# The two sides alternate BENCH_ROUNDS times (default 2) and each keeps its best median, so load from other processes
-# on a shared machine biases neither side. Goal: the bridge no slower than Python (ratio >= 1).
+# The two sides alternate BENCH_ROUNDS times (default 7) and each side's figure is the median of its runs, so load from
+# other processes on a shared machine biases neither side; every run's figure is printed. Goal: ratio >= 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-/usr/bin/python3}
 threads=${BENCH_THREADS:-$(nproc)}
 sizes=${BENCH_SIZES:-"64 128"}
 warmup=${BENCH_WARMUP:-2}
-rounds=${BENCH_ROUNDS:-2}
+rounds=${BENCH_ROUNDS:-7}
 work=$(mktemp -d "${TMPDIR:-/tmp}/fedct-bench-torch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -98,23 +98,26 @@ median = statistics.median(seconds)
 print(f"median_step_seconds {median:.4f} volumes_per_second {1 / median:.4f} parameters {sum(p.numel() for p in model.parameters())} torch {torch.__version__}")
 PY
 
-# The line with the higher volumes/s (field 4) of two result lines.
-best() { if [ -z "$1" ] || awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(y[4] > x[4]) }'; then echo "$2"; else echo "$1"; fi; }
+# The median of the numbers on standard input, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.4f", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
 
-echo "== ResNet-18 (width 64, BatchNorm, head 8 tasks × 8 pieces × rank 16), batch 1, Adam, $threads threads, median after $warmup warm-up steps, best of $rounds alternating runs"
+echo "== ResNet-18 (width 64, BatchNorm, head 8 tasks × 8 pieces × rank 16), batch 1, Adam, $threads threads, median after $warmup warm-up steps, median of $rounds alternating runs"
+echo "   load before: $(uptime)"
 printf "%-6s %-26s %-26s %s\n" size "FedCT bridge (volumes/s)" "PyTorch eager (volumes/s)" "ratio bridge/python"
 for size in $sizes; do
   steps=$(steps_for "$size")
-  swift_line="" python_line=""
+  swift_rates="" python_rates=""
   for _ in $(seq "$rounds"); do
-    swift_line=$(best "$swift_line" "$("$bin/fedctl" bench-train --depth 18 --width 64 --norm batch --size "$size" --batch 1 --optimizer adam \
-      --threads "$threads" --warmup "$warmup" --steps "$steps")")
-    python_line=$(best "$python_line" "$("$python" "$work/python_step.py" "$size" "$threads" "$warmup" "$steps")")
+    swift_line=$("$bin/fedctl" bench-train --depth 18 --width 64 --norm batch --size "$size" --batch 1 --optimizer adam \
+      --threads "$threads" --warmup "$warmup" --steps "$steps")
+    python_line=$("$python" "$work/python_step.py" "$size" "$threads" "$warmup" "$steps")
+    swift_rates+="$(echo "$swift_line" | awk '{print $4}') " python_rates+="$(echo "$python_line" | awk '{print $4}') "
   done
-  swift_rate=$(echo "$swift_line" | awk '{print $4}')
-  python_rate=$(echo "$python_line" | awk '{print $4}')
+  swift_rate=$(echo "$swift_rates" | tr ' ' '\n' | grep . | median)
+  python_rate=$(echo "$python_rates" | tr ' ' '\n' | grep . | median)
   ratio=$(awk -v a="$swift_rate" -v b="$python_rate" 'BEGIN { printf "%.2f", a / b }')
   printf "%-6s %-26s %-26s %s\n" "${size}³" "$swift_rate" "$python_rate" "$ratio"
-  echo "   bridge: $swift_line"
-  echo "   python: $python_line"
+  echo "   bridge runs (volumes/s): $swift_rates($steps steps each; last: $swift_line)"
+  echo "   python runs (volumes/s): $python_rates($steps steps each; last: $python_line)"
 done
+echo "   load after: $(uptime)"

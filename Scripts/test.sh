@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh build
+Scripts/install-browser-deps.sh
 Scripts/generate-protos.sh --check
 # Executables are built too: the multi-process tests start them.
 swift build --build-tests

@@ -42,14 +42,24 @@ public struct AdminClient: Sendable {
         var request = Fedct_V1_FetchModelRequest()
         request.sha256 = sha256
         var blob: [UInt8] = []
-        for try await message in channel.serverStreaming(method: "/fedct.v1.Admin/FetchModel", request: try request.serializedBytes(), timeout: .seconds(600)) {
-            blob.append(contentsOf: try Fedct_V1_ModelChunk(serializedBytes: message).data)
+        do {
+            for try await message in channel.serverStreaming(method: "/fedct.v1.Admin/FetchModel", request: try request.serializedBytes(), timeout: .seconds(600)) {
+                blob.append(contentsOf: try Fedct_V1_ModelChunk(serializedBytes: message).data)
+            }
+        } catch let error as RPCError {
+            throw error.explainingConnectionFailure(target: channel.target)
         }
         return blob
     }
 
+    /// One call; an unreachable coordinator is reported by address and cause, not in gRPC's words.
     private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(_ method: String, _ request: Request) async throws -> Response {
-        let reply = try await channel.unary(method: method, request: try request.serializedBytes(), timeout: .seconds(60))
+        let reply: [UInt8]
+        do {
+            reply = try await channel.unary(method: method, request: try request.serializedBytes(), timeout: .seconds(60))
+        } catch let error as RPCError {
+            throw error.explainingConnectionFailure(target: channel.target)
+        }
         return try Response(serializedBytes: reply)
     }
 }

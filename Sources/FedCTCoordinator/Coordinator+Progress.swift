@@ -37,7 +37,7 @@ extension Coordinator {
         switch job.machine.phase {
         case .waitingForSites:
             guard let stage = job.machine.setupStage, job.machine.openStep != nil else { return "waiting for sites" }
-            return job.secure == nil ? "setup: \(stage.rawValue)" : "setup: \(stage.rawValue), \(secureStep(of: job))"
+            return job.secure == nil ? "setup: \(stage.name)" : "setup: \(stage.name), \(secureStep(of: job))"
         case .training:
             return job.secure == nil ? "training" : secureStep(of: job)
         case .aggregating:

@@ -19,9 +19,9 @@ extension Coordinator {
     /// setup step's session is bound to the hash of the code list it counts instead of a model.
     func openSecureRoundIfNeeded() {
         guard var job = active, let spec = statuses[job.id]?.spec, spec.secureAggregation.enabled, let step = job.machine.openStep,
-              step.setupStage == nil || job.setup.isSummed(step)
+              step.setupStep == nil || job.setup.isSummed(step)
         else { return }
-        let binding = step.setupStage.map { job.setup.listSHA256(of: $0) } ?? job.machine.globalModelSHA256
+        let binding = step.setupStep.map { job.setup.listSHA256(of: $0) } ?? job.machine.globalModelSHA256
         let context = SecAggContext(jobID: job.id, round: step.wireRound, binding: binding, attempt: job.machine.attempt)
         guard job.secure?.server.context != context else { return }
         job.secure = SecureRound(server: SecAggServerRound(context: context, participants: job.machine.participants.sorted(),
@@ -172,7 +172,7 @@ extension Coordinator {
             switch action {
             case .exclude(let sites):
                 logger.notice("sites left the round before masking", metadata: ["job": "\(job.id)", "round": "\(round)", "sites": "\(sites.joined(separator: ","))"])
-                guard let step = JobStep(wireRound: round) else { return }
+                guard let step = JobStep(wireRound: round, setupSteps: job.machine.setupSteps) else { return }
                 let more = active!.machine.participantsLeft(sites, step: step)
                 perform(more)
             case .unmaskingComplete:
@@ -192,7 +192,8 @@ extension Coordinator {
         logger.error("secure round aborted", metadata: ["job": "\(job.id)", "round": "\(secure.server.context.round)", "reason": "\(reason)"])
         CoordinatorMetrics.roundEnded(job: job.id, .aborted)
         job.secure = nil
-        let actions = JobStep(wireRound: secure.server.context.round).map { job.machine.stepAborted($0, reason: reason, now: now()) } ?? []
+        let step = JobStep(wireRound: secure.server.context.round, setupSteps: job.machine.setupSteps)
+        let actions = step.map { job.machine.stepAborted($0, reason: reason, now: now()) } ?? []
         active = job
         perform(actions)
     }
@@ -204,9 +205,9 @@ extension Coordinator {
         }
         let round = secure.server.context.round
         let plain = try sum.unmasked(with: try secure.server.recovery())
-        if let stage = JobStep(wireRound: round)?.setupStage {
-            let sums = try TaskStatistics.encoding(sites: secure.server.keyHolders.count).decode(sum: plain)
-            return commitSetupStep(stage, sites: secure.server.survivors, sum: sums, secure: true)
+        if let step = JobStep(wireRound: round, setupSteps: job.machine.setupSteps)?.setupStep {
+            let sums = try SetupEncoding.encoding(sites: secure.server.keyHolders.count).decode(sum: plain)
+            return commitSetupStep(step, sites: secure.server.survivors, sum: sums, secure: true)
         }
         guard let encoding = secure.encoding else { throw FedCTError(.failedPrecondition, "no masked inputs to unmask") }
         let decoded = try encoding.decode(sum: plain)

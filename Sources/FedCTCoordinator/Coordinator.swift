@@ -1,5 +1,5 @@
 // Coordinator: the coordinator's state — jobs, the active job's rounds, model blobs, and aggregation of uploaded updates.
-public import FedCTCore
+import FedCTCore
 public import FedCTProto
 import Crypto
 import FedCTIdentity
@@ -24,7 +24,7 @@ public actor Coordinator {
         var siteBytesDown: [String: Int64] = [:]
         var siteBytesUp: [String: Int64] = [:]
         var roundStartedAt: Double?
-        /// What the setup stage has derived so far (jobs with tte.derive_tasks).
+        /// The job's setup stage (its objective's derivation and what the open step collected), if it has one to run.
         var setup = SetupProgress()
         /// The open round's secure aggregation, when the job uses it.
         var secure: SecureRound? {
@@ -78,10 +78,13 @@ public actor Coordinator {
 
     // MARK: Admin
 
-    /// Validates and queues a job; creates its initial global model (encoder + the objective's parts) from the job's seed.
-    /// A job whose objective has a setup stage to run (time-to-event with `tte.derive_tasks`) gets its model after it.
-    public func submit(_ spec: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
-        try spec.validate(source: "job from \(admin)")
+    /// Completes `submitted` with the defaults of the settings it leaves out (as job.yaml is), validates and queues it;
+    /// creates its initial global model (encoder + the objective's parts) from the job's seed. A job whose objective has a
+    /// setup stage to run (time-to-event with `tte.derive_tasks`) gets its model after it. The stored spec holds every
+    /// setting, so it never depends on a later coordinator's defaults.
+    public func submit(_ submitted: Fedct_V1_JobSpec, by admin: String) throws -> Fedct_V1_JobStatus {
+        let spec = submitted.applyingDefaults()
+        _ = try JobPlan(spec: spec, source: "job from \(admin)")
         let objective = try PretrainingObjectives.of(spec, source: "job from \(admin)")
         try PretrainingObjectives.validate(spec, source: "job from \(admin)")
         var status = Fedct_V1_JobStatus()
@@ -258,6 +261,10 @@ public actor Coordinator {
     public func tick() {
         publishJobMetrics()
         guard var job = active else { return }
+        if job.machine.globalModelSHA256.isEmpty && job.setup.derivation == nil {
+            let objective = statuses[job.id]?.spec.objectiveKind.rawValue ?? "?"
+            return endActiveJob(state: .failed, message: "job \(job.id) has no initial model and this coordinator has no setup stage for its objective '\(objective)' (registered: \(PretrainingObjectives.names.joined(separator: ", "))); resubmit it to a coordinator that has the objective")
+        }
         let actions = job.machine.tick(now: now())
         active = job
         perform(actions)
@@ -271,8 +278,8 @@ public actor Coordinator {
             switch action {
             case .aggregate(let step, _) where active?.secure != nil:
                 closeSecureMasking(step: step)
-            case .aggregate(.setup(let stage), let sites):
-                commitPlainSetupStep(stage, sites: sites)
+            case .aggregate(.setup(let step), let sites):
+                commitPlainSetupStep(step, sites: sites)
             case .aggregate(.round(let round), let sites):
                 do {
                     try aggregate(round: round, sites: sites)
@@ -414,11 +421,15 @@ public actor Coordinator {
                                             minUploads: secure.enabled ? Int(secure.minCohort) : nil,
                                             evaluate: status.spec.evaluation.enabled, evaluateEveryRounds: Int(status.spec.evaluation.everyRounds))
         let sha = status.rounds.last?.modelSha256 ?? status.initialModelSha256
-        // A job without an initial model is one whose objective's setup stage had not committed (a derived job): it redoes the
-        // setup from its first step. An evaluation a restart may have cut short is redone (a site's new report replaces its
-        // earlier one).
-        return ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
-                                                                    needsSetup: status.initialModelSha256.isEmpty,
-                                                                    pendingEvaluation: true))
+        // A job whose objective's setup stage had not committed (a derived job without tasks yet) redoes the setup from its
+        // first step (an objective this build does not have leaves it with no steps and no model; `tick` fails it). An
+        // evaluation a restart may have cut short is redone (a site's new report replaces its earlier one).
+        let objective = try? PretrainingObjectives.of(status.spec)
+        let awaitsSetup = objective?.awaitsSetup(status.spec) ?? status.initialModelSha256.isEmpty
+        let derivation = awaitsSetup ? objective?.setupDerivation(for: status.spec) : nil
+        var job = ActiveJob(id: status.jobID, machine: JobStateMachine(policy: policy, globalModelSHA256: sha, completedRounds: status.rounds.count,
+                                                                       setupSteps: derivation?.steps ?? [], pendingEvaluation: true))
+        job.setup.derivation = derivation
+        return job
     }
 }

@@ -23,6 +23,11 @@ public struct CoordinatorConfig: Sendable {
     public var revocationMaxAgeDays: Double?
     /// `metrics.listen` and `logging.format`.
     public var observability: ObservabilitySettings
+    /// `dashboard.listen`: `host:port` of the HTTPS dashboard; nil (the section absent) turns it off.
+    public var dashboardListen: String?
+    /// `dashboard.url`: the address admins open (its host must be in the coordinator's certificate);
+    /// default `https://localhost:<port>`.
+    public var dashboardURL: String?
 
     public init(listen: String, caFile: String, certificateFile: String, keyFile: String, stateDirectory: String,
                 maxMessageBytes: Int = 8 << 20, chunkBytes: Int = 1 << 20, portFile: String? = nil, revocationListFile: String? = nil,
@@ -42,7 +47,7 @@ public struct CoordinatorConfig: Sendable {
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["listen", "tls", "state_dir", "max_message_mib", "chunk_kib", "port_file", "metrics", "logging"])
+        try yaml.rejectUnknownKeys(["listen", "tls", "state_dir", "max_message_mib", "chunk_kib", "port_file", "metrics", "logging", "dashboard"])
         guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
         try tls.rejectUnknownKeys(["ca", "cert", "key", "revocation_list", "revocation_max_age_days"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -61,6 +66,14 @@ public struct CoordinatorConfig: Sendable {
             revocationListFile: try tls.string("revocation_list").map(resolve),
             revocationMaxAgeDays: try tls.double("revocation_max_age_days"),
             observability: try ObservabilitySettings(yaml))
+        if let dashboard = try yaml.section("dashboard") {
+            try dashboard.rejectUnknownKeys(["listen", "url"])
+            guard let listen = try dashboard.string("listen"), !listen.isEmpty else {
+                throw dashboard.error("listen", "is required, e.g. 127.0.0.1:8443 (remove the dashboard section to turn the dashboard off)")
+            }
+            dashboardListen = listen
+            dashboardURL = try dashboard.string("url")
+        }
         if let days = revocationMaxAgeDays, !(days > 0) {
             throw tls.error("revocation_max_age_days", "must be a positive number of days (got \(days))")
         }

@@ -1,4 +1,5 @@
 // CoordinatorService: the coordinator's RPC surface — routes gRPC calls by method to the Coordinator, enforcing roles.
+import Crypto
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
@@ -52,7 +53,7 @@ public struct CoordinatorService: Sendable {
         }
         let identity = peer.identity
         do {
-            try await route(call, identity)
+            try await route(call, peer)
         } catch {
             let status = Self.status(for: error)
             logger.notice("call failed", metadata: ["method": "\(call.method)", "peer": "\(identity)", "status": "\(status.code.rawValue)", "error": "\(status.message)"])
@@ -60,7 +61,8 @@ public struct CoordinatorService: Sendable {
         }
     }
 
-    private func route(_ call: ServerCall, _ identity: ParticipantIdentity) async throws {
+    private func route(_ call: ServerCall, _ peer: PeerCertificate) async throws {
+        let identity = peer.identity
         let service = call.method.split(separator: "/").first.map(String.init) ?? ""
         switch (service, identity.role) {
         case ("fedct.v1.Site", .site), ("fedct.v1.Admin", .admin): break
@@ -70,10 +72,13 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
         }
         let name = identity.name
-        if identity.role == .site { activity.called(name) }
+        if identity.role == .site { activity.called(name, certificate: peer) }
         switch call.method {
         case "/fedct.v1.Site/Join":
-            try await unary(call) { (request: Fedct_V1_JoinRequest) in await coordinator.join(site: name, request) }
+            try await unary(call) { (request: Fedct_V1_JoinRequest) in
+                activity.joined(name, agentVersion: request.agentVersion)
+                return await coordinator.join(site: name, request)
+            }
         case "/fedct.v1.Site/PullTask":
             try await unary(call) { (_: Fedct_V1_PullTaskRequest) in await coordinator.pullTask(site: name) }
         case "/fedct.v1.Site/Heartbeat":
@@ -113,6 +118,8 @@ public struct CoordinatorService: Sendable {
                 try await coordinator.unmask(site: name, request)
                 return Fedct_V1_SecAggAck()
             }
+        case "/fedct.v1.Site/Decline":
+            try await unary(call) { (request: Fedct_V1_DeclineRequest) in decline(site: name, request) }
         case "/fedct.v1.Site/SubmitSetup":
             try await unary(call) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, request) }
         case "/fedct.v1.Admin/SubmitJob":
@@ -140,7 +147,7 @@ public struct CoordinatorService: Sendable {
             throw RPCError(code: .invalidArgument, message: "\(call.method): no request message")
         }
         let request = try decode(Request.self, bytes, call.method)
-        let response: [UInt8] = try await body(request).serializedBytes()
+        let response: [UInt8] = try withReceipt(call, request: bytes, await body(request)).serializedBytes()
         try await call.write(response)
         CoordinatorMetrics.rpcBytes(method: call.method, received: bytes.count, sent: response.count)
         await call.finish(nil)
@@ -161,6 +168,7 @@ public struct CoordinatorService: Sendable {
             chunk.offset = offset
             chunk.totalBytes = total
             chunk.data = data
+            if offset == 0, let receipt = receipt(call, bytes: bytes.count, sha256: SHA256.hex(bytes), first: bytes) { chunk.receipt = receipt }
             let message: [UInt8] = try chunk.serializedBytes()
             try await call.write(message)
             offset += Int64(data.count)
@@ -180,9 +188,12 @@ public struct CoordinatorService: Sendable {
         let target = try await coordinator.beginUpload(site: site, header: header)
         let spool = try UpdateSpool(url: target.url, expectedBytes: target.bytes, checksFloats: !target.masked)
         var received = first.count
+        var hasher = SHA256()
+        hasher.update(data: first)
         do {
             while let bytes = await call.read() {
                 received += bytes.count
+                hasher.update(data: bytes)
                 let chunk = try decode(Fedct_V1_UpdateChunk.self, bytes, call.method)
                 guard case .data(let data) = chunk.part else {
                     throw RPCError(code: .invalidArgument, message: "UploadUpdate: only the first chunk may be a header")
@@ -200,11 +211,21 @@ public struct CoordinatorService: Sendable {
         receipt.round = header.round
         receipt.bytesReceived = Int64(target.bytes)
         receipt.payloadSha256 = header.payloadSha256
+        if let signed = self.receipt(call, bytes: received, sha256: hasher.finalize().hex, first: first) { receipt.receipt = signed }
         let reply: [UInt8] = try receipt.serializedBytes()
         try await call.write(reply)
         CoordinatorMetrics.rpcBytes(method: call.method, received: received, sent: reply.count)
         await call.finish(nil)
     }
+
+    /// Every site that called since the coordinator started: last call, certificate, agent version (for the dashboard).
+    public func sitesSeen() -> [SiteSeen] { activity.snapshot() }
+
+    /// When the revocation list in force was signed; nil when none is configured.
+    public var revocationListUpdated: Date? { revocations?.updated }
+
+    /// Whether the certificate with `serial` is on the revocation list in force.
+    public func isRevoked(serial: String) -> Bool { revocations?.revocation(ofSerial: serial) != nil }
 
     /// Sets the sites-connected gauge (called every tick by the daemon).
     public func publishSitesConnected() {

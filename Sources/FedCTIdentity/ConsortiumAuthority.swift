@@ -1,5 +1,6 @@
 // ConsortiumAuthority: the consortium's root CA, which issues role-bearing certificates for every participant.
 public import Crypto
+import FedCTCore
 import Foundation
 public import X509
 import SwiftASN1
@@ -62,7 +63,7 @@ public struct ConsortiumAuthority: Sendable {
             do {
                 return try String(contentsOf: url, encoding: .utf8)
             } catch {
-                throw IdentityError("cannot read \(url.path): \(error.localizedDescription); pass --ca the consortium's ca/ folder written by `fedctl provision`")
+                throw IdentityError("cannot read \(ErrorText.describe(error)); pass --ca the consortium's ca/ folder written by `fedctl provision`")
             }
         }
         try self.init(certificatePEM: try read("ca.pem"), privateKeyPEM: try read("ca-key.pem"))

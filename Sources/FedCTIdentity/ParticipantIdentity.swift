@@ -61,6 +61,8 @@ public struct PeerCertificate: Sendable {
     public let identity: ParticipantIdentity
     /// The serial number in ``RevocationList/normalizedSerial(_:)`` notation.
     public let serial: String
+    /// When the certificate expires.
+    public let notAfter: Date
 
     /// Reads a PEM certificate already verified against the consortium CA by TLS.
     public init(certificatePEM: String) throws {
@@ -72,5 +74,6 @@ public struct PeerCertificate: Sendable {
         }
         identity = try ParticipantIdentity(certificate: certificate)
         serial = RevocationList.serial(of: certificate)
+        notAfter = certificate.notValidAfter
     }
 }

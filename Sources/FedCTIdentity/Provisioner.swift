@@ -1,4 +1,5 @@
 // Provisioner: writes a consortium's CA and one credentials folder per participant, keys readable by the owner only.
+import FedCTCore
 import Foundation
 
 /// Who a consortium has: its coordinator's host names, its sites and its admins.
@@ -24,12 +25,14 @@ public struct ConsortiumPlan: Sendable {
 /// Layout under the output folder: `ca/ca.pem`, `ca/ca-key.pem` (keep offline) and an empty signed
 /// `ca/revocation-list.json` (see ``RevocationList``), and for each
 /// participant a start-up kit `<name>/` with `cert.pem`, `key.pem` (0600), `ca.pem`, a ready
-/// configuration file (`coordinator.yaml` or `site.yaml`) and a README saying how to start.
+/// configuration file (`coordinator.yaml` or `site.yaml`) and a README saying how to start. With
+/// ``KitLayout/kubernetes`` the configurations use the container paths and the coordinator's and each site's folder
+/// also gets `kubernetes/kit-secret.yaml` (0600): those kit files as the Kubernetes Secret `fedct-kit`.
 public enum Provisioner {
     /// The folder name of the coordinator's credentials.
     public static let coordinatorName = "coordinator"
 
-    public static func provision(_ plan: ConsortiumPlan, into directory: URL, now: Date = Date()) throws {
+    public static func provision(_ plan: ConsortiumPlan, into directory: URL, now: Date = Date(), layout: KitLayout = .host) throws {
         let names = [coordinatorName] + plan.sites + plan.admins
         for name in names where !isValidName(name) {
             throw IdentityError("participant name '\(name)' must be lowercase letters, digits, '-' or '.', starting with a letter or digit")
@@ -56,8 +59,14 @@ public enum Provisioner {
             try write(credential.certificatePEM, to: folder.appending(path: "cert.pem"), secret: false)
             try write(credential.privateKeyPEM, to: folder.appending(path: "key.pem"), secret: true)
             try write(caPEM, to: folder.appending(path: "ca.pem"), secret: false)
-            for (file, text) in StartupKit.files(name: name, role: role, plan: plan) {
+            let kit = StartupKit.files(name: name, role: role, plan: plan, layout: layout)
+            for (file, text) in kit {
                 try write(text, to: folder.appending(path: file), secret: false)
+            }
+            if layout == .kubernetes, role != .admin {
+                let files = [("ca.pem", caPEM), ("cert.pem", credential.certificatePEM), ("key.pem", credential.privateKeyPEM)] + kit
+                try write(KubernetesKitSecret.manifest(participant: name, role: role, consortium: plan.name, files: files),
+                          to: folder.appending(path: KubernetesKitSecret.path), secret: true)
             }
         }
     }
@@ -107,7 +116,7 @@ public enum Provisioner {
         } catch let error as IdentityError {
             throw error
         } catch {
-            throw IdentityError("cannot write \(url.path): \(error.localizedDescription)")
+            throw IdentityError("cannot write \(ErrorText.describe(error))")
         }
     }
 }

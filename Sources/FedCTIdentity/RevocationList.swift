@@ -1,5 +1,6 @@
 // RevocationList: the consortium's CA-signed list of revoked certificate serials (signed JSON; swift-certificates cannot build X.509 CRLs).
 import Crypto
+import FedCTCore
 import Foundation
 public import X509
 
@@ -163,7 +164,7 @@ public struct RevocationList: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw IdentityError("cannot read the revocation list \(url.path): \(error.localizedDescription)")
+            throw IdentityError("cannot read the revocation list: \(ErrorText.describe(error))")
         }
         do {
             try self.init(verifying: data, caCertificate: caCertificate)
@@ -189,7 +190,7 @@ public struct RevocationList: Sendable, Equatable {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw IdentityError("cannot write the revocation list \(url.path): \(error.localizedDescription)")
+            throw IdentityError("cannot write the revocation list: \(ErrorText.describe(error))")
         }
     }
 }

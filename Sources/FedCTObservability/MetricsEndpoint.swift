@@ -1,4 +1,4 @@
-// MetricsEndpoint: a small SwiftNIO HTTP/1.1 server answering `GET /metrics` with the Prometheus text format, 404 otherwise.
+// MetricsEndpoint: a small SwiftNIO HTTP/1.1 server answering `GET /metrics` (Prometheus text format) and `GET /healthz`, 404 otherwise.
 public import FedCTCore
 public import Logging
 import NIOCore
@@ -9,7 +9,8 @@ public import Prometheus
 /// Serves a registry's metrics on one address for as long as the daemon runs.
 ///
 /// It listens only on the configured address (normally loopback), answers `GET /metrics` (and `HEAD`)
-/// with `text/plain; version=0.0.4` and every other request with 404. Requests are parsed by NIOHTTP1.
+/// with `text/plain; version=0.0.4`, `GET /healthz` with 200 `ok` while the process serves (the container health
+/// check and Kubernetes probes) and every other request with 404. Requests are parsed by NIOHTTP1.
 public final class MetricsEndpoint: Sendable {
     /// The bound port (useful when the configured port is 0).
     public let port: Int
@@ -92,10 +93,14 @@ final class MetricsRequestHandler: ChannelInboundHandler {
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let found = path == "/metrics" && (head.method == .GET || head.method == .HEAD)
-        let body: [UInt8] = found ? registry.emitToBuffer() : Array("not found; metrics are at GET /metrics\n".utf8)
+        let readable = head.method == .GET || head.method == .HEAD
+        let metrics = readable && path == "/metrics"
+        let health = readable && path == "/healthz"
+        let found = metrics || health
+        let body: [UInt8] = metrics ? registry.emitToBuffer()
+            : Array((health ? "ok\n" : "not found; metrics are at GET /metrics, health at GET /healthz\n").utf8)
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
+        headers.add(name: "Content-Type", value: metrics ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: "\(body.count)")
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
         let status: HTTPResponseStatus = found ? .ok : .notFound

@@ -28,38 +28,100 @@ public nonisolated struct Fedct_V1_EncoderSpec: Sendable {
   // methods supported on all messages.
 
   /// "resnet3d" or "densenet121" (MONAI DenseNet121: 64 initial features, growth 32, blocks 6/12/24/16)
-  public var architecture: String = String()
+  public var architecture: String {
+    get {_architecture ?? String()}
+    set {_architecture = newValue}
+  }
+  /// Returns true if `architecture` has been explicitly set.
+  public var hasArchitecture: Bool {self._architecture != nil}
+  /// Clears the value of `architecture`. Subsequent reads from it will return its default value.
+  public mutating func clearArchitecture() {self._architecture = nil}
 
-  public var depth: Int32 = 0
+  public var depth: Int32 {
+    get {_depth ?? 0}
+    set {_depth = newValue}
+  }
+  /// Returns true if `depth` has been explicitly set.
+  public var hasDepth: Bool {self._depth != nil}
+  /// Clears the value of `depth`. Subsequent reads from it will return its default value.
+  public mutating func clearDepth() {self._depth = nil}
 
-  public var width: Int32 = 0
+  public var width: Int32 {
+    get {_width ?? 0}
+    set {_width = newValue}
+  }
+  /// Returns true if `width` has been explicitly set.
+  public var hasWidth: Bool {self._width != nil}
+  /// Clears the value of `width`. Subsequent reads from it will return its default value.
+  public mutating func clearWidth() {self._width = nil}
 
-  public var stemStride: Int32 = 0
+  public var stemStride: Int32 {
+    get {_stemStride ?? 0}
+    set {_stemStride = newValue}
+  }
+  /// Returns true if `stemStride` has been explicitly set.
+  public var hasStemStride: Bool {self._stemStride != nil}
+  /// Clears the value of `stemStride`. Subsequent reads from it will return its default value.
+  public mutating func clearStemStride() {self._stemStride = nil}
 
   /// "group", "batch", "instance"
-  public var norm: String = String()
+  public var norm: String {
+    get {_norm ?? String()}
+    set {_norm = newValue}
+  }
+  /// Returns true if `norm` has been explicitly set.
+  public var hasNorm: Bool {self._norm != nil}
+  /// Clears the value of `norm`. Subsequent reads from it will return its default value.
+  public mutating func clearNorm() {self._norm = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _architecture: String? = nil
+  fileprivate var _depth: Int32? = nil
+  fileprivate var _width: Int32? = nil
+  fileprivate var _stemStride: Int32? = nil
+  fileprivate var _norm: String? = nil
 }
 
 /// HLIP (Zhao et al. 2025): language–image pretraining on whole studies with a hierarchical-attention ViT and a byte-level
-/// text transformer. The image tower is the objective's own (encoder.architecture: none). 0 / empty fields take the defaults
-/// in brackets (a small configuration that trains on CPUs; the paper's ViT-B is dim 768, depth 12, heads 12).
+/// text transformer. The image tower is the objective's own (encoder.architecture: none). Absent or empty fields take the
+/// defaults in brackets, held by HLIPConfig (a small configuration that trains on CPUs; the paper's ViT-B is dim 768, depth 12, heads 12).
 public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// image tower width, divisible by 6 and by heads [192]
-  public var dim: Int32 = 0
+  public var dim: Int32 {
+    get {_dim ?? 0}
+    set {_dim = newValue}
+  }
+  /// Returns true if `dim` has been explicitly set.
+  public var hasDim: Bool {self._dim != nil}
+  /// Clears the value of `dim`. Subsequent reads from it will return its default value.
+  public mutating func clearDim() {self._dim = nil}
 
   /// blocks [6]
-  public var depth: Int32 = 0
+  public var depth: Int32 {
+    get {_depth ?? 0}
+    set {_depth = newValue}
+  }
+  /// Returns true if `depth` has been explicitly set.
+  public var hasDepth: Bool {self._depth != nil}
+  /// Clears the value of `depth`. Subsequent reads from it will return its default value.
+  public mutating func clearDepth() {self._depth = nil}
 
   /// [3]
-  public var heads: Int32 = 0
+  public var heads: Int32 {
+    get {_heads ?? 0}
+    set {_heads = newValue}
+  }
+  /// Returns true if `heads` has been explicitly set.
+  public var hasHeads: Bool {self._heads != nil}
+  /// Clears the value of `heads`. Subsequent reads from it will return its default value.
+  public mutating func clearHeads() {self._heads = nil}
 
   /// patch (depth, height, width) in voxels; divides training.volume_size [8, 8, 8]
   public var patch: [Int32] = []
@@ -68,32 +130,100 @@ public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
   public var pattern: [String] = []
 
   /// scan-index embedding positions; 0: none (one scan per study) [0]
-  public var maxScans: Int32 = 0
+  public var maxScans: Int32 {
+    get {_maxScans ?? 0}
+    set {_maxScans = newValue}
+  }
+  /// Returns true if `maxScans` has been explicitly set.
+  public var hasMaxScans: Bool {self._maxScans != nil}
+  /// Clears the value of `maxScans`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxScans() {self._maxScans = nil}
 
   /// stochastic depth of the last block, linear from 0 [0]
-  public var dropPath: Double = 0
+  public var dropPath: Double {
+    get {_dropPath ?? 0}
+    set {_dropPath = newValue}
+  }
+  /// Returns true if `dropPath` has been explicitly set.
+  public var hasDropPath: Bool {self._dropPath != nil}
+  /// Clears the value of `dropPath`. Subsequent reads from it will return its default value.
+  public mutating func clearDropPath() {self._dropPath = nil}
 
   /// [192]
-  public var textWidth: Int32 = 0
+  public var textWidth: Int32 {
+    get {_textWidth ?? 0}
+    set {_textWidth = newValue}
+  }
+  /// Returns true if `textWidth` has been explicitly set.
+  public var hasTextWidth: Bool {self._textWidth != nil}
+  /// Clears the value of `textWidth`. Subsequent reads from it will return its default value.
+  public mutating func clearTextWidth() {self._textWidth = nil}
 
   /// [4]
-  public var textDepth: Int32 = 0
+  public var textDepth: Int32 {
+    get {_textDepth ?? 0}
+    set {_textDepth = newValue}
+  }
+  /// Returns true if `textDepth` has been explicitly set.
+  public var hasTextDepth: Bool {self._textDepth != nil}
+  /// Clears the value of `textDepth`. Subsequent reads from it will return its default value.
+  public mutating func clearTextDepth() {self._textDepth = nil}
 
   /// [3]
-  public var textHeads: Int32 = 0
+  public var textHeads: Int32 {
+    get {_textHeads ?? 0}
+    set {_textHeads = newValue}
+  }
+  /// Returns true if `textHeads` has been explicitly set.
+  public var hasTextHeads: Bool {self._textHeads != nil}
+  /// Clears the value of `textHeads`. Subsequent reads from it will return its default value.
+  public mutating func clearTextHeads() {self._textHeads = nil}
 
   /// byte tokens per report, CLS and end included [256]
-  public var contextLength: Int32 = 0
+  public var contextLength: Int32 {
+    get {_contextLength ?? 0}
+    set {_contextLength = newValue}
+  }
+  /// Returns true if `contextLength` has been explicitly set.
+  public var hasContextLength: Bool {self._contextLength != nil}
+  /// Clears the value of `contextLength`. Subsequent reads from it will return its default value.
+  public mutating func clearContextLength() {self._contextLength = nil}
 
   /// joint embedding width [128]
-  public var embedDim: Int32 = 0
+  public var embedDim: Int32 {
+    get {_embedDim ?? 0}
+    set {_embedDim = newValue}
+  }
+  /// Returns true if `embedDim` has been explicitly set.
+  public var hasEmbedDim: Bool {self._embedDim != nil}
+  /// Clears the value of `embedDim`. Subsequent reads from it will return its default value.
+  public mutating func clearEmbedDim() {self._embedDim = nil}
 
   /// "siglip" (sigmoid over all pairs) or "clip" (symmetric cross-entropy) [siglip]
-  public var loss: String = String()
+  public var loss: String {
+    get {_loss ?? String()}
+    set {_loss = newValue}
+  }
+  /// Returns true if `loss` has been explicitly set.
+  public var hasLoss: Bool {self._loss != nil}
+  /// Clears the value of `loss`. Subsequent reads from it will return its default value.
+  public mutating func clearLoss() {self._loss = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _dim: Int32? = nil
+  fileprivate var _depth: Int32? = nil
+  fileprivate var _heads: Int32? = nil
+  fileprivate var _maxScans: Int32? = nil
+  fileprivate var _dropPath: Double? = nil
+  fileprivate var _textWidth: Int32? = nil
+  fileprivate var _textDepth: Int32? = nil
+  fileprivate var _textHeads: Int32? = nil
+  fileprivate var _contextLength: Int32? = nil
+  fileprivate var _embedDim: Int32? = nil
+  fileprivate var _loss: String? = nil
 }
 
 public nonisolated struct Fedct_V1_TTESpec: Sendable {
@@ -107,7 +237,14 @@ public nonisolated struct Fedct_V1_TTESpec: Sendable {
   /// Upper edges of the time pieces, in days; the last piece ends at the last edge.
   public var pieceEdgesDays: [Double] = []
 
-  public var rank: Int32 = 0
+  public var rank: Int32 {
+    get {_rank ?? 0}
+    set {_rank = newValue}
+  }
+  /// Returns true if `rank` has been explicitly set.
+  public var hasRank: Bool {self._rank != nil}
+  /// Clears the value of `rank`. Subsequent reads from it will return its default value.
+  public mutating func clearRank() {self._rank = nil}
 
   /// log2 of each task's base hazard per year (time at risk is in years, hazard = 2^z), the head's initial bias.
   public var taskLog2BaseHazard: [Float] = []
@@ -118,17 +255,43 @@ public nonisolated struct Fedct_V1_TTESpec: Sendable {
   public var deriveTasks: Bool = false
 
   /// K: at most this many codes become tasks (default 8192; fewer when the data has fewer).
-  public var maxTasks: Int32 = 0
+  public var maxTasks: Int32 {
+    get {_maxTasks ?? 0}
+    set {_maxTasks = newValue}
+  }
+  /// Returns true if `maxTasks` has been explicitly set.
+  public var hasMaxTasks: Bool {self._maxTasks != nil}
+  /// Clears the value of `maxTasks`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxTasks() {self._maxTasks = nil}
 
   /// P: time pieces, cut at percentiles of the observed event times (default 8).
-  public var pieces: Int32 = 0
+  public var pieces: Int32 {
+    get {_pieces ?? 0}
+    set {_pieces = newValue}
+  }
+  /// Returns true if `pieces` has been explicitly set.
+  public var hasPieces: Bool {self._pieces != nil}
+  /// Clears the value of `pieces`. Subsequent reads from it will return its default value.
+  public mutating func clearPieces() {self._pieces = nil}
 
   /// A site proposes a code as a candidate only when at least this many of its patients have it (default 10).
-  public var minPatientsPerCode: Int32 = 0
+  public var minPatientsPerCode: Int32 {
+    get {_minPatientsPerCode ?? 0}
+    set {_minPatientsPerCode = newValue}
+  }
+  /// Returns true if `minPatientsPerCode` has been explicitly set.
+  public var hasMinPatientsPerCode: Bool {self._minPatientsPerCode != nil}
+  /// Clears the value of `minPatientsPerCode`. Subsequent reads from it will return its default value.
+  public mutating func clearMinPatientsPerCode() {self._minPatientsPerCode = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _rank: Int32? = nil
+  fileprivate var _maxTasks: Int32? = nil
+  fileprivate var _pieces: Int32? = nil
+  fileprivate var _minPatientsPerCode: Int32? = nil
 }
 
 /// How every site turns a decoded scan (HU, with its voxel-to-patient affine) into the network input.
@@ -140,28 +303,69 @@ public nonisolated struct Fedct_V1_PreprocessingSpec: Sendable {
 
   /// Axis codes the voxel grid is reoriented to (nibabel's convention): "RAS" (default), "LPS", or
   /// "none" to keep the stored order.
-  public var orientation: String = String()
+  public var orientation: String {
+    get {_orientation ?? String()}
+    set {_orientation = newValue}
+  }
+  /// Returns true if `orientation` has been explicitly set.
+  public var hasOrientation: Bool {self._orientation != nil}
+  /// Clears the value of `orientation`. Subsequent reads from it will return its default value.
+  public mutating func clearOrientation() {self._orientation = nil}
 
   /// Voxel spacing in mm (x, y, z) after trilinear resampling; empty keeps the source spacing.
   public var spacingMm: [Double] = []
 
   /// HU window clamped before scaling (default -1000, 1000).
-  public var windowLowHu: Double = 0
+  public var windowLowHu: Double {
+    get {_windowLowHu ?? 0}
+    set {_windowLowHu = newValue}
+  }
+  /// Returns true if `windowLowHu` has been explicitly set.
+  public var hasWindowLowHu: Bool {self._windowLowHu != nil}
+  /// Clears the value of `windowLowHu`. Subsequent reads from it will return its default value.
+  public mutating func clearWindowLowHu() {self._windowLowHu = nil}
 
-  public var windowHighHu: Double = 0
+  public var windowHighHu: Double {
+    get {_windowHighHu ?? 0}
+    set {_windowHighHu = newValue}
+  }
+  /// Returns true if `windowHighHu` has been explicitly set.
+  public var hasWindowHighHu: Bool {self._windowHighHu != nil}
+  /// Clears the value of `windowHighHu`. Subsequent reads from it will return its default value.
+  public mutating func clearWindowHighHu() {self._windowHighHu = nil}
 
   /// Output shape (x, y, z) after centre crop / pad; empty means a cube of training.volume_size.
   public var shape: [Int32] = []
 
   /// "window" (default): the window maps to [-1, 1]; "zscore": then each volume is standardised to mean 0, sd 1.
-  public var normalization: String = String()
+  public var normalization: String {
+    get {_normalization ?? String()}
+    set {_normalization = newValue}
+  }
+  /// Returns true if `normalization` has been explicitly set.
+  public var hasNormalization: Bool {self._normalization != nil}
+  /// Clears the value of `normalization`. Subsequent reads from it will return its default value.
+  public mutating func clearNormalization() {self._normalization = nil}
 
   /// HU written where the volume is padded (default -1024, air).
-  public var padHu: Double = 0
+  public var padHu: Double {
+    get {_padHu ?? 0}
+    set {_padHu = newValue}
+  }
+  /// Returns true if `padHu` has been explicitly set.
+  public var hasPadHu: Bool {self._padHu != nil}
+  /// Clears the value of `padHu`. Subsequent reads from it will return its default value.
+  public mutating func clearPadHu() {self._padHu = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _orientation: String? = nil
+  fileprivate var _windowLowHu: Double? = nil
+  fileprivate var _windowHighHu: Double? = nil
+  fileprivate var _normalization: String? = nil
+  fileprivate var _padHu: Double? = nil
 }
 
 /// Random 3D augmentation applied to training inputs at each site (never to evaluation inputs).
@@ -191,30 +395,86 @@ public nonisolated struct Fedct_V1_TrainingSpec: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var localEpochs: Int32 = 0
+  public var localEpochs: Int32 {
+    get {_localEpochs ?? 0}
+    set {_localEpochs = newValue}
+  }
+  /// Returns true if `localEpochs` has been explicitly set.
+  public var hasLocalEpochs: Bool {self._localEpochs != nil}
+  /// Clears the value of `localEpochs`. Subsequent reads from it will return its default value.
+  public mutating func clearLocalEpochs() {self._localEpochs = nil}
 
-  public var batchSize: Int32 = 0
+  public var batchSize: Int32 {
+    get {_batchSize ?? 0}
+    set {_batchSize = newValue}
+  }
+  /// Returns true if `batchSize` has been explicitly set.
+  public var hasBatchSize: Bool {self._batchSize != nil}
+  /// Clears the value of `batchSize`. Subsequent reads from it will return its default value.
+  public mutating func clearBatchSize() {self._batchSize = nil}
 
-  public var learningRate: Double = 0
+  public var learningRate: Double {
+    get {_learningRate ?? 0}
+    set {_learningRate = newValue}
+  }
+  /// Returns true if `learningRate` has been explicitly set.
+  public var hasLearningRate: Bool {self._learningRate != nil}
+  /// Clears the value of `learningRate`. Subsequent reads from it will return its default value.
+  public mutating func clearLearningRate() {self._learningRate = nil}
 
-  public var weightDecay: Double = 0
+  public var weightDecay: Double {
+    get {_weightDecay ?? 0}
+    set {_weightDecay = newValue}
+  }
+  /// Returns true if `weightDecay` has been explicitly set.
+  public var hasWeightDecay: Bool {self._weightDecay != nil}
+  /// Clears the value of `weightDecay`. Subsequent reads from it will return its default value.
+  public mutating func clearWeightDecay() {self._weightDecay = nil}
 
   /// Voxels per side of the (cubic) input volume.
-  public var volumeSize: Int32 = 0
+  public var volumeSize: Int32 {
+    get {_volumeSize ?? 0}
+    set {_volumeSize = newValue}
+  }
+  /// Returns true if `volumeSize` has been explicitly set.
+  public var hasVolumeSize: Bool {self._volumeSize != nil}
+  /// Clears the value of `volumeSize`. Subsequent reads from it will return its default value.
+  public mutating func clearVolumeSize() {self._volumeSize = nil}
 
   /// "adamw" (default; decoupled weight decay, as the paper's code), "adam" or "sgd" (momentum 0.9).
-  public var optimizer: String = String()
+  public var optimizer: String {
+    get {_optimizer ?? String()}
+    set {_optimizer = newValue}
+  }
+  /// Returns true if `optimizer` has been explicitly set.
+  public var hasOptimizer: Bool {self._optimizer != nil}
+  /// Clears the value of `optimizer`. Subsequent reads from it will return its default value.
+  public mutating func clearOptimizer() {self._optimizer = nil}
 
   /// "constant" (default) or "cosine": the learning rate follows a cosine from learning_rate to
   /// min_learning_rate over the job's rounds, after warmup_steps of linear warm-up at each site.
-  public var lrSchedule: String = String()
+  public var lrSchedule: String {
+    get {_lrSchedule ?? String()}
+    set {_lrSchedule = newValue}
+  }
+  /// Returns true if `lrSchedule` has been explicitly set.
+  public var hasLrSchedule: Bool {self._lrSchedule != nil}
+  /// Clears the value of `lrSchedule`. Subsequent reads from it will return its default value.
+  public mutating func clearLrSchedule() {self._lrSchedule = nil}
 
   public var minLearningRate: Double = 0
 
   public var warmupSteps: Int32 = 0
 
   /// Micro-batches whose gradients are summed before each optimiser step (default 1).
-  public var gradientAccumulation: Int32 = 0
+  public var gradientAccumulation: Int32 {
+    get {_gradientAccumulation ?? 0}
+    set {_gradientAccumulation = newValue}
+  }
+  /// Returns true if `gradientAccumulation` has been explicitly set.
+  public var hasGradientAccumulation: Bool {self._gradientAccumulation != nil}
+  /// Clears the value of `gradientAccumulation`. Subsequent reads from it will return its default value.
+  public mutating func clearGradientAccumulation() {self._gradientAccumulation = nil}
 
   public var augmentation: Fedct_V1_AugmentationSpec {
     get {_augmentation ?? Fedct_V1_AugmentationSpec()}
@@ -229,33 +489,61 @@ public nonisolated struct Fedct_V1_TrainingSpec: Sendable {
 
   public init() {}
 
+  fileprivate var _localEpochs: Int32? = nil
+  fileprivate var _batchSize: Int32? = nil
+  fileprivate var _learningRate: Double? = nil
+  fileprivate var _weightDecay: Double? = nil
+  fileprivate var _volumeSize: Int32? = nil
+  fileprivate var _optimizer: String? = nil
+  fileprivate var _lrSchedule: String? = nil
+  fileprivate var _gradientAccumulation: Int32? = nil
   fileprivate var _augmentation: Fedct_V1_AugmentationSpec? = nil
 }
 
+/// Settings with a default are proto3 `optional` (field presence): a client may leave them out and the coordinator
+/// fills the documented default (Fedct_V1_JobSpec.applyingDefaults, as job.yaml does); an explicit zero stays zero.
+/// A client need only send name, rounds, min_sites, encoder, objective and the objective's tasks (tte.task_codes, or
+/// tte.derive_tasks). Specs the coordinator stores were completed at submission; see Docs/protocol.md, "Field presence".
 public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var name: String {
-    get {_storage._name}
+    get {_storage._name ?? String()}
     set {_uniqueStorage()._name = newValue}
   }
+  /// Returns true if `name` has been explicitly set.
+  public var hasName: Bool {_storage._name != nil}
+  /// Clears the value of `name`. Subsequent reads from it will return its default value.
+  public mutating func clearName() {_uniqueStorage()._name = nil}
 
   public var rounds: Int32 {
-    get {_storage._rounds}
+    get {_storage._rounds ?? 0}
     set {_uniqueStorage()._rounds = newValue}
   }
+  /// Returns true if `rounds` has been explicitly set.
+  public var hasRounds: Bool {_storage._rounds != nil}
+  /// Clears the value of `rounds`. Subsequent reads from it will return its default value.
+  public mutating func clearRounds() {_uniqueStorage()._rounds = nil}
 
   public var minSites: Int32 {
-    get {_storage._minSites}
+    get {_storage._minSites ?? 0}
     set {_uniqueStorage()._minSites = newValue}
   }
+  /// Returns true if `minSites` has been explicitly set.
+  public var hasMinSites: Bool {_storage._minSites != nil}
+  /// Clears the value of `minSites`. Subsequent reads from it will return its default value.
+  public mutating func clearMinSites() {_uniqueStorage()._minSites = nil}
 
   public var seed: UInt64 {
-    get {_storage._seed}
+    get {_storage._seed ?? 0}
     set {_uniqueStorage()._seed = newValue}
   }
+  /// Returns true if `seed` has been explicitly set.
+  public var hasSeed: Bool {_storage._seed != nil}
+  /// Clears the value of `seed`. Subsequent reads from it will return its default value.
+  public mutating func clearSeed() {_uniqueStorage()._seed = nil}
 
   public var encoder: Fedct_V1_EncoderSpec {
     get {_storage._encoder ?? Fedct_V1_EncoderSpec()}
@@ -287,9 +575,13 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Seconds a round may stay open once it started; at the deadline it closes with the sites that
   /// finished if they are at least min_sites, and fails otherwise.
   public var roundDeadlineSeconds: Int32 {
-    get {_storage._roundDeadlineSeconds}
+    get {_storage._roundDeadlineSeconds ?? 0}
     set {_uniqueStorage()._roundDeadlineSeconds = newValue}
   }
+  /// Returns true if `roundDeadlineSeconds` has been explicitly set.
+  public var hasRoundDeadlineSeconds: Bool {_storage._roundDeadlineSeconds != nil}
+  /// Clears the value of `roundDeadlineSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearRoundDeadlineSeconds() {_uniqueStorage()._roundDeadlineSeconds = nil}
 
   public var strategy: Fedct_V1_StrategySpec {
     get {_storage._strategy ?? Fedct_V1_StrategySpec()}
@@ -336,8 +628,9 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
   public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
 
-  /// The pretraining objective, by registered name: "tte" (time-to-event; the default, also for a spec without the field)
-  /// or "hlip" (language–image pretraining on studies). Its settings are its own section (tte, hlip).
+  /// The pretraining objective, by registered name: "tte" (time-to-event over tte.task_codes; the default) or "hlip"
+  /// (language–image pretraining on studies). Its settings are its own section (tte, hlip). A spec stored before the
+  /// field existed has none and is a TTE job.
   public var objective: String {
     get {_storage._objective ?? String()}
     set {_uniqueStorage()._objective = newValue}
@@ -371,21 +664,46 @@ public nonisolated struct Fedct_V1_EvaluationSpec: Sendable {
   // methods supported on all messages.
 
   /// Evaluate after the last round (default true in job.yaml; false in a spec stored before the field existed).
-  public var enabled: Bool = false
+  public var enabled: Bool {
+    get {_enabled ?? false}
+    set {_enabled = newValue}
+  }
+  /// Returns true if `enabled` has been explicitly set.
+  public var hasEnabled: Bool {self._enabled != nil}
+  /// Clears the value of `enabled`. Subsequent reads from it will return its default value.
+  public mutating func clearEnabled() {self._enabled = nil}
 
   /// Also evaluate after every N-th round (0, the default: after the last round only).
   public var everyRounds: Int32 = 0
 
   /// A metric is reported only when its held-out scans, positives (events) and negatives are each at least this
   /// many (default 10); a site's own privacy.min_cohort can raise it.
-  public var minCohort: Int32 = 0
+  public var minCohort: Int32 {
+    get {_minCohort ?? 0}
+    set {_minCohort = newValue}
+  }
+  /// Returns true if `minCohort` has been explicitly set.
+  public var hasMinCohort: Bool {self._minCohort != nil}
+  /// Clears the value of `minCohort`. Subsequent reads from it will return its default value.
+  public mutating func clearMinCohort() {self._minCohort = nil}
 
   /// L2 penalty of the logistic and Cox probes on standardised embeddings (default 1).
-  public var l2: Double = 0
+  public var l2: Double {
+    get {_l2 ?? 0}
+    set {_l2 = newValue}
+  }
+  /// Returns true if `l2` has been explicitly set.
+  public var hasL2: Bool {self._l2 != nil}
+  /// Clears the value of `l2`. Subsequent reads from it will return its default value.
+  public mutating func clearL2() {self._l2 = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _enabled: Bool? = nil
+  fileprivate var _minCohort: Int32? = nil
+  fileprivate var _l2: Double? = nil
 }
 
 /// Secure aggregation (Bonawitz et al., CCS 2017): the coordinator learns only the sum of the
@@ -396,42 +714,115 @@ public nonisolated struct Fedct_V1_SecureAggregationSpec: Sendable {
   // methods supported on all messages.
 
   /// Off only for debugging: sites then upload their float32 deltas in the clear.
-  public var enabled: Bool = false
+  public var enabled: Bool {
+    get {_enabled ?? false}
+    set {_enabled = newValue}
+  }
+  /// Returns true if `enabled` has been explicitly set.
+  public var hasEnabled: Bool {self._enabled != nil}
+  /// Clears the value of `enabled`. Subsequent reads from it will return its default value.
+  public mutating func clearEnabled() {self._enabled = nil}
 
   /// Shares needed to rebuild a secret (t); 0 chooses max(min_cohort, floor(n/2) + 1) for the n sites
   /// that advertised keys.
   public var threshold: Int32 = 0
 
   /// The round aborts when fewer sites than this remain at any step.
-  public var minCohort: Int32 = 0
+  public var minCohort: Int32 {
+    get {_minCohort ?? 0}
+    set {_minCohort = newValue}
+  }
+  /// Returns true if `minCohort` has been explicitly set.
+  public var hasMinCohort: Bool {self._minCohort != nil}
+  /// Clears the value of `minCohort`. Subsequent reads from it will return its default value.
+  public mutating func clearMinCohort() {self._minCohort = nil}
 
   /// Each site's update (model delta) is clipped to this L2 norm before encoding.
-  public var clipNorm: Double = 0
+  public var clipNorm: Double {
+    get {_clipNorm ?? 0}
+    set {_clipNorm = newValue}
+  }
+  /// Returns true if `clipNorm` has been explicitly set.
+  public var hasClipNorm: Bool {self._clipNorm != nil}
+  /// Clears the value of `clipNorm`. Subsequent reads from it will return its default value.
+  public mutating func clearClipNorm() {self._clipNorm = nil}
 
   /// Arithmetic modulus 2^bits of the masked sum: 32 (default; upload = float32 size) or 64.
-  public var modulusBits: Int32 = 0
+  public var modulusBits: Int32 {
+    get {_modulusBits ?? 0}
+    set {_modulusBits = newValue}
+  }
+  /// Returns true if `modulusBits` has been explicitly set.
+  public var hasModulusBits: Bool {self._modulusBits != nil}
+  /// Clears the value of `modulusBits`. Subsequent reads from it will return its default value.
+  public mutating func clearModulusBits() {self._modulusBits = nil}
 
   /// Upper bound of a site's example count (FedAvg weight); fixes the fixed-point headroom.
-  public var maxExamplesPerSite: Int64 = 0
+  public var maxExamplesPerSite: Int64 {
+    get {_maxExamplesPerSite ?? 0}
+    set {_maxExamplesPerSite = newValue}
+  }
+  /// Returns true if `maxExamplesPerSite` has been explicitly set.
+  public var hasMaxExamplesPerSite: Bool {self._maxExamplesPerSite != nil}
+  /// Clears the value of `maxExamplesPerSite`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxExamplesPerSite() {self._maxExamplesPerSite = nil}
 
   /// Seconds the key-advertisement, key-sharing and unmasking steps wait for slow sites.
-  public var stepTimeoutSeconds: Int32 = 0
+  public var stepTimeoutSeconds: Int32 {
+    get {_stepTimeoutSeconds ?? 0}
+    set {_stepTimeoutSeconds = newValue}
+  }
+  /// Returns true if `stepTimeoutSeconds` has been explicitly set.
+  public var hasStepTimeoutSeconds: Bool {self._stepTimeoutSeconds != nil}
+  /// Clears the value of `stepTimeoutSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearStepTimeoutSeconds() {self._stepTimeoutSeconds = nil}
 
   /// SecAgg+ (Bell et al., CCS 2020): above this many key holders each site shares keys and masks only
   /// with graph_degree neighbours of a random Harary graph instead of with everyone.
-  public var sparseAbove: Int32 = 0
+  public var sparseAbove: Int32 {
+    get {_sparseAbove ?? 0}
+    set {_sparseAbove = newValue}
+  }
+  /// Returns true if `sparseAbove` has been explicitly set.
+  public var hasSparseAbove: Bool {self._sparseAbove != nil}
+  /// Clears the value of `sparseAbove`. Subsequent reads from it will return its default value.
+  public mutating func clearSparseAbove() {self._sparseAbove = nil}
 
   /// Neighbours per site (even); 0 chooses the smallest degree that tolerates the two fractions below
   /// with failure probability at most 2^-40.
   public var graphDegree: Int32 = 0
 
-  public var maxDropoutFraction: Double = 0
+  public var maxDropoutFraction: Double {
+    get {_maxDropoutFraction ?? 0}
+    set {_maxDropoutFraction = newValue}
+  }
+  /// Returns true if `maxDropoutFraction` has been explicitly set.
+  public var hasMaxDropoutFraction: Bool {self._maxDropoutFraction != nil}
+  /// Clears the value of `maxDropoutFraction`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxDropoutFraction() {self._maxDropoutFraction = nil}
 
-  public var maxCorruptFraction: Double = 0
+  public var maxCorruptFraction: Double {
+    get {_maxCorruptFraction ?? 0}
+    set {_maxCorruptFraction = newValue}
+  }
+  /// Returns true if `maxCorruptFraction` has been explicitly set.
+  public var hasMaxCorruptFraction: Bool {self._maxCorruptFraction != nil}
+  /// Clears the value of `maxCorruptFraction`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxCorruptFraction() {self._maxCorruptFraction = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _enabled: Bool? = nil
+  fileprivate var _minCohort: Int32? = nil
+  fileprivate var _clipNorm: Double? = nil
+  fileprivate var _modulusBits: Int32? = nil
+  fileprivate var _maxExamplesPerSite: Int64? = nil
+  fileprivate var _stepTimeoutSeconds: Int32? = nil
+  fileprivate var _sparseAbove: Int32? = nil
+  fileprivate var _maxDropoutFraction: Double? = nil
+  fileprivate var _maxCorruptFraction: Double? = nil
 }
 
 /// Differential privacy. "site": every site clips its update to clip_norm, weights are uniform and
@@ -443,13 +834,27 @@ public nonisolated struct Fedct_V1_PrivacySpec: Sendable {
   // methods supported on all messages.
 
   /// "none" (default), "site", "patient"
-  public var level: String = String()
+  public var level: String {
+    get {_level ?? String()}
+    set {_level = newValue}
+  }
+  /// Returns true if `level` has been explicitly set.
+  public var hasLevel: Bool {self._level != nil}
+  /// Clears the value of `level`. Subsequent reads from it will return its default value.
+  public mutating func clearLevel() {self._level = nil}
 
   public var noiseMultiplier: Double = 0
 
   public var clipNorm: Double = 0
 
-  public var delta: Double = 0
+  public var delta: Double {
+    get {_delta ?? 0}
+    set {_delta = newValue}
+  }
+  /// Returns true if `delta` has been explicitly set.
+  public var hasDelta: Bool {self._delta != nil}
+  /// Clears the value of `delta`. Subsequent reads from it will return its default value.
+  public mutating func clearDelta() {self._delta = nil}
 
   /// The ε the job expects to spend in total; sites also check their own budget.
   public var targetEpsilon: Double = 0
@@ -457,6 +862,9 @@ public nonisolated struct Fedct_V1_PrivacySpec: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _level: String? = nil
+  fileprivate var _delta: Double? = nil
 }
 
 /// How the coordinator turns the sites' aggregated update into the next global model.
@@ -469,24 +877,73 @@ public nonisolated struct Fedct_V1_StrategySpec: Sendable {
   /// Li et al., MLSys 2020), "fedbn" (FedAvg except normalisation layers, which stay local; Li et al., ICLR
   /// 2021), "fedadam" or "fedyogi" (server-side adaptive optimiser on the weighted mean update as a
   /// pseudo-gradient; Reddi et al., ICLR 2021).
-  public var name: String = String()
+  public var name: String {
+    get {_name ?? String()}
+    set {_name = newValue}
+  }
+  /// Returns true if `name` has been explicitly set.
+  public var hasName: Bool {self._name != nil}
+  /// Clears the value of `name`. Subsequent reads from it will return its default value.
+  public mutating func clearName() {self._name = nil}
 
   /// Server learning rate (fedadam/fedyogi); fedavg always applies the mean update as is.
-  public var serverLearningRate: Double = 0
+  public var serverLearningRate: Double {
+    get {_serverLearningRate ?? 0}
+    set {_serverLearningRate = newValue}
+  }
+  /// Returns true if `serverLearningRate` has been explicitly set.
+  public var hasServerLearningRate: Bool {self._serverLearningRate != nil}
+  /// Clears the value of `serverLearningRate`. Subsequent reads from it will return its default value.
+  public mutating func clearServerLearningRate() {self._serverLearningRate = nil}
 
-  public var beta1: Double = 0
+  public var beta1: Double {
+    get {_beta1 ?? 0}
+    set {_beta1 = newValue}
+  }
+  /// Returns true if `beta1` has been explicitly set.
+  public var hasBeta1: Bool {self._beta1 != nil}
+  /// Clears the value of `beta1`. Subsequent reads from it will return its default value.
+  public mutating func clearBeta1() {self._beta1 = nil}
 
-  public var beta2: Double = 0
+  public var beta2: Double {
+    get {_beta2 ?? 0}
+    set {_beta2 = newValue}
+  }
+  /// Returns true if `beta2` has been explicitly set.
+  public var hasBeta2: Bool {self._beta2 != nil}
+  /// Clears the value of `beta2`. Subsequent reads from it will return its default value.
+  public mutating func clearBeta2() {self._beta2 = nil}
 
   /// Adaptivity: the denominator is sqrt(v) + tau.
-  public var tau: Double = 0
+  public var tau: Double {
+    get {_tau ?? 0}
+    set {_tau = newValue}
+  }
+  /// Returns true if `tau` has been explicitly set.
+  public var hasTau: Bool {self._tau != nil}
+  /// Clears the value of `tau`. Subsequent reads from it will return its default value.
+  public mutating func clearTau() {self._tau = nil}
 
   /// FedProx: weight mu of the proximal term mu/2 · ||w − w_global||² added to each site's loss.
-  public var proximalMu: Double = 0
+  public var proximalMu: Double {
+    get {_proximalMu ?? 0}
+    set {_proximalMu = newValue}
+  }
+  /// Returns true if `proximalMu` has been explicitly set.
+  public var hasProximalMu: Bool {self._proximalMu != nil}
+  /// Clears the value of `proximalMu`. Subsequent reads from it will return its default value.
+  public mutating func clearProximalMu() {self._proximalMu = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _name: String? = nil
+  fileprivate var _serverLearningRate: Double? = nil
+  fileprivate var _beta1: Double? = nil
+  fileprivate var _beta2: Double? = nil
+  fileprivate var _tau: Double? = nil
+  fileprivate var _proximalMu: Double? = nil
 }
 
 public nonisolated struct Fedct_V1_RoundRecord: Sendable {
@@ -859,41 +1316,45 @@ nonisolated extension Fedct_V1_EncoderSpec: SwiftProtobuf.Message, SwiftProtobuf
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.architecture) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.depth) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.width) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.stemStride) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.norm) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self._architecture) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self._depth) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._width) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self._stemStride) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._norm) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.architecture.isEmpty {
-      try visitor.visitSingularStringField(value: self.architecture, fieldNumber: 1)
-    }
-    if self.depth != 0 {
-      try visitor.visitSingularInt32Field(value: self.depth, fieldNumber: 2)
-    }
-    if self.width != 0 {
-      try visitor.visitSingularInt32Field(value: self.width, fieldNumber: 3)
-    }
-    if self.stemStride != 0 {
-      try visitor.visitSingularInt32Field(value: self.stemStride, fieldNumber: 4)
-    }
-    if !self.norm.isEmpty {
-      try visitor.visitSingularStringField(value: self.norm, fieldNumber: 5)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._architecture {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._depth {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._width {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._stemStride {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._norm {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_EncoderSpec, rhs: Fedct_V1_EncoderSpec) -> Bool {
-    if lhs.architecture != rhs.architecture {return false}
-    if lhs.depth != rhs.depth {return false}
-    if lhs.width != rhs.width {return false}
-    if lhs.stemStride != rhs.stemStride {return false}
-    if lhs.norm != rhs.norm {return false}
+    if lhs._architecture != rhs._architecture {return false}
+    if lhs._depth != rhs._depth {return false}
+    if lhs._width != rhs._width {return false}
+    if lhs._stemStride != rhs._stemStride {return false}
+    if lhs._norm != rhs._norm {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -909,81 +1370,85 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt32Field(value: &self.dim) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.depth) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.heads) }()
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self._dim) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self._depth) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._heads) }()
       case 4: try { try decoder.decodeRepeatedInt32Field(value: &self.patch) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.pattern) }()
-      case 6: try { try decoder.decodeSingularInt32Field(value: &self.maxScans) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self.dropPath) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.textWidth) }()
-      case 9: try { try decoder.decodeSingularInt32Field(value: &self.textDepth) }()
-      case 10: try { try decoder.decodeSingularInt32Field(value: &self.textHeads) }()
-      case 11: try { try decoder.decodeSingularInt32Field(value: &self.contextLength) }()
-      case 12: try { try decoder.decodeSingularInt32Field(value: &self.embedDim) }()
-      case 13: try { try decoder.decodeSingularStringField(value: &self.loss) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self._maxScans) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self._dropPath) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self._textWidth) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self._textDepth) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self._textHeads) }()
+      case 11: try { try decoder.decodeSingularInt32Field(value: &self._contextLength) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self._embedDim) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self._loss) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.dim != 0 {
-      try visitor.visitSingularInt32Field(value: self.dim, fieldNumber: 1)
-    }
-    if self.depth != 0 {
-      try visitor.visitSingularInt32Field(value: self.depth, fieldNumber: 2)
-    }
-    if self.heads != 0 {
-      try visitor.visitSingularInt32Field(value: self.heads, fieldNumber: 3)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._dim {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._depth {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._heads {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
     if !self.patch.isEmpty {
       try visitor.visitPackedInt32Field(value: self.patch, fieldNumber: 4)
     }
     if !self.pattern.isEmpty {
       try visitor.visitRepeatedStringField(value: self.pattern, fieldNumber: 5)
     }
-    if self.maxScans != 0 {
-      try visitor.visitSingularInt32Field(value: self.maxScans, fieldNumber: 6)
-    }
-    if self.dropPath.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.dropPath, fieldNumber: 7)
-    }
-    if self.textWidth != 0 {
-      try visitor.visitSingularInt32Field(value: self.textWidth, fieldNumber: 8)
-    }
-    if self.textDepth != 0 {
-      try visitor.visitSingularInt32Field(value: self.textDepth, fieldNumber: 9)
-    }
-    if self.textHeads != 0 {
-      try visitor.visitSingularInt32Field(value: self.textHeads, fieldNumber: 10)
-    }
-    if self.contextLength != 0 {
-      try visitor.visitSingularInt32Field(value: self.contextLength, fieldNumber: 11)
-    }
-    if self.embedDim != 0 {
-      try visitor.visitSingularInt32Field(value: self.embedDim, fieldNumber: 12)
-    }
-    if !self.loss.isEmpty {
-      try visitor.visitSingularStringField(value: self.loss, fieldNumber: 13)
-    }
+    try { if let v = self._maxScans {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._dropPath {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._textWidth {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._textDepth {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._textHeads {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._contextLength {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 11)
+    } }()
+    try { if let v = self._embedDim {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._loss {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_HLIPSpec, rhs: Fedct_V1_HLIPSpec) -> Bool {
-    if lhs.dim != rhs.dim {return false}
-    if lhs.depth != rhs.depth {return false}
-    if lhs.heads != rhs.heads {return false}
+    if lhs._dim != rhs._dim {return false}
+    if lhs._depth != rhs._depth {return false}
+    if lhs._heads != rhs._heads {return false}
     if lhs.patch != rhs.patch {return false}
     if lhs.pattern != rhs.pattern {return false}
-    if lhs.maxScans != rhs.maxScans {return false}
-    if lhs.dropPath != rhs.dropPath {return false}
-    if lhs.textWidth != rhs.textWidth {return false}
-    if lhs.textDepth != rhs.textDepth {return false}
-    if lhs.textHeads != rhs.textHeads {return false}
-    if lhs.contextLength != rhs.contextLength {return false}
-    if lhs.embedDim != rhs.embedDim {return false}
-    if lhs.loss != rhs.loss {return false}
+    if lhs._maxScans != rhs._maxScans {return false}
+    if lhs._dropPath != rhs._dropPath {return false}
+    if lhs._textWidth != rhs._textWidth {return false}
+    if lhs._textDepth != rhs._textDepth {return false}
+    if lhs._textHeads != rhs._textHeads {return false}
+    if lhs._contextLength != rhs._contextLength {return false}
+    if lhs._embedDim != rhs._embedDim {return false}
+    if lhs._loss != rhs._loss {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1001,54 +1466,58 @@ nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedStringField(value: &self.taskCodes) }()
       case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.pieceEdgesDays) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._rank) }()
       case 4: try { try decoder.decodeRepeatedFloatField(value: &self.taskLog2BaseHazard) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.deriveTasks) }()
-      case 6: try { try decoder.decodeSingularInt32Field(value: &self.maxTasks) }()
-      case 7: try { try decoder.decodeSingularInt32Field(value: &self.pieces) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.minPatientsPerCode) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self._maxTasks) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self._pieces) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self._minPatientsPerCode) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.taskCodes.isEmpty {
       try visitor.visitRepeatedStringField(value: self.taskCodes, fieldNumber: 1)
     }
     if !self.pieceEdgesDays.isEmpty {
       try visitor.visitPackedDoubleField(value: self.pieceEdgesDays, fieldNumber: 2)
     }
-    if self.rank != 0 {
-      try visitor.visitSingularInt32Field(value: self.rank, fieldNumber: 3)
-    }
+    try { if let v = self._rank {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
     if !self.taskLog2BaseHazard.isEmpty {
       try visitor.visitPackedFloatField(value: self.taskLog2BaseHazard, fieldNumber: 4)
     }
     if self.deriveTasks != false {
       try visitor.visitSingularBoolField(value: self.deriveTasks, fieldNumber: 5)
     }
-    if self.maxTasks != 0 {
-      try visitor.visitSingularInt32Field(value: self.maxTasks, fieldNumber: 6)
-    }
-    if self.pieces != 0 {
-      try visitor.visitSingularInt32Field(value: self.pieces, fieldNumber: 7)
-    }
-    if self.minPatientsPerCode != 0 {
-      try visitor.visitSingularInt32Field(value: self.minPatientsPerCode, fieldNumber: 8)
-    }
+    try { if let v = self._maxTasks {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._pieces {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._minPatientsPerCode {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_TTESpec, rhs: Fedct_V1_TTESpec) -> Bool {
     if lhs.taskCodes != rhs.taskCodes {return false}
     if lhs.pieceEdgesDays != rhs.pieceEdgesDays {return false}
-    if lhs.rank != rhs.rank {return false}
+    if lhs._rank != rhs._rank {return false}
     if lhs.taskLog2BaseHazard != rhs.taskLog2BaseHazard {return false}
     if lhs.deriveTasks != rhs.deriveTasks {return false}
-    if lhs.maxTasks != rhs.maxTasks {return false}
-    if lhs.pieces != rhs.pieces {return false}
-    if lhs.minPatientsPerCode != rhs.minPatientsPerCode {return false}
+    if lhs._maxTasks != rhs._maxTasks {return false}
+    if lhs._pieces != rhs._pieces {return false}
+    if lhs._minPatientsPerCode != rhs._minPatientsPerCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1064,51 +1533,55 @@ nonisolated extension Fedct_V1_PreprocessingSpec: SwiftProtobuf.Message, SwiftPr
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.orientation) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self._orientation) }()
       case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.spacingMm) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.windowLowHu) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.windowHighHu) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self._windowLowHu) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._windowHighHu) }()
       case 5: try { try decoder.decodeRepeatedInt32Field(value: &self.shape) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.normalization) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self.padHu) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._normalization) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self._padHu) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.orientation.isEmpty {
-      try visitor.visitSingularStringField(value: self.orientation, fieldNumber: 1)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._orientation {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
     if !self.spacingMm.isEmpty {
       try visitor.visitPackedDoubleField(value: self.spacingMm, fieldNumber: 2)
     }
-    if self.windowLowHu.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.windowLowHu, fieldNumber: 3)
-    }
-    if self.windowHighHu.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.windowHighHu, fieldNumber: 4)
-    }
+    try { if let v = self._windowLowHu {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._windowHighHu {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
     if !self.shape.isEmpty {
       try visitor.visitPackedInt32Field(value: self.shape, fieldNumber: 5)
     }
-    if !self.normalization.isEmpty {
-      try visitor.visitSingularStringField(value: self.normalization, fieldNumber: 6)
-    }
-    if self.padHu.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.padHu, fieldNumber: 7)
-    }
+    try { if let v = self._normalization {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._padHu {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_PreprocessingSpec, rhs: Fedct_V1_PreprocessingSpec) -> Bool {
-    if lhs.orientation != rhs.orientation {return false}
+    if lhs._orientation != rhs._orientation {return false}
     if lhs.spacingMm != rhs.spacingMm {return false}
-    if lhs.windowLowHu != rhs.windowLowHu {return false}
-    if lhs.windowHighHu != rhs.windowHighHu {return false}
+    if lhs._windowLowHu != rhs._windowLowHu {return false}
+    if lhs._windowHighHu != rhs._windowHighHu {return false}
     if lhs.shape != rhs.shape {return false}
-    if lhs.normalization != rhs.normalization {return false}
-    if lhs.padHu != rhs.padHu {return false}
+    if lhs._normalization != rhs._normalization {return false}
+    if lhs._padHu != rhs._padHu {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1169,16 +1642,16 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt32Field(value: &self.localEpochs) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.batchSize) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.learningRate) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.weightDecay) }()
-      case 5: try { try decoder.decodeSingularInt32Field(value: &self.volumeSize) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.optimizer) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.lrSchedule) }()
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self._localEpochs) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self._batchSize) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self._learningRate) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._weightDecay) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self._volumeSize) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._optimizer) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self._lrSchedule) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.minLearningRate) }()
       case 9: try { try decoder.decodeSingularInt32Field(value: &self.warmupSteps) }()
-      case 10: try { try decoder.decodeSingularInt32Field(value: &self.gradientAccumulation) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self._gradientAccumulation) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._augmentation) }()
       default: break
       }
@@ -1190,36 +1663,36 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if self.localEpochs != 0 {
-      try visitor.visitSingularInt32Field(value: self.localEpochs, fieldNumber: 1)
-    }
-    if self.batchSize != 0 {
-      try visitor.visitSingularInt32Field(value: self.batchSize, fieldNumber: 2)
-    }
-    if self.learningRate.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.learningRate, fieldNumber: 3)
-    }
-    if self.weightDecay.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.weightDecay, fieldNumber: 4)
-    }
-    if self.volumeSize != 0 {
-      try visitor.visitSingularInt32Field(value: self.volumeSize, fieldNumber: 5)
-    }
-    if !self.optimizer.isEmpty {
-      try visitor.visitSingularStringField(value: self.optimizer, fieldNumber: 6)
-    }
-    if !self.lrSchedule.isEmpty {
-      try visitor.visitSingularStringField(value: self.lrSchedule, fieldNumber: 7)
-    }
+    try { if let v = self._localEpochs {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._batchSize {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._learningRate {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._weightDecay {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._volumeSize {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._optimizer {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._lrSchedule {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 7)
+    } }()
     if self.minLearningRate.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.minLearningRate, fieldNumber: 8)
     }
     if self.warmupSteps != 0 {
       try visitor.visitSingularInt32Field(value: self.warmupSteps, fieldNumber: 9)
     }
-    if self.gradientAccumulation != 0 {
-      try visitor.visitSingularInt32Field(value: self.gradientAccumulation, fieldNumber: 10)
-    }
+    try { if let v = self._gradientAccumulation {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
+    } }()
     try { if let v = self._augmentation {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     } }()
@@ -1227,16 +1700,16 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
   }
 
   public static func ==(lhs: Fedct_V1_TrainingSpec, rhs: Fedct_V1_TrainingSpec) -> Bool {
-    if lhs.localEpochs != rhs.localEpochs {return false}
-    if lhs.batchSize != rhs.batchSize {return false}
-    if lhs.learningRate != rhs.learningRate {return false}
-    if lhs.weightDecay != rhs.weightDecay {return false}
-    if lhs.volumeSize != rhs.volumeSize {return false}
-    if lhs.optimizer != rhs.optimizer {return false}
-    if lhs.lrSchedule != rhs.lrSchedule {return false}
+    if lhs._localEpochs != rhs._localEpochs {return false}
+    if lhs._batchSize != rhs._batchSize {return false}
+    if lhs._learningRate != rhs._learningRate {return false}
+    if lhs._weightDecay != rhs._weightDecay {return false}
+    if lhs._volumeSize != rhs._volumeSize {return false}
+    if lhs._optimizer != rhs._optimizer {return false}
+    if lhs._lrSchedule != rhs._lrSchedule {return false}
     if lhs.minLearningRate != rhs.minLearningRate {return false}
     if lhs.warmupSteps != rhs.warmupSteps {return false}
-    if lhs.gradientAccumulation != rhs.gradientAccumulation {return false}
+    if lhs._gradientAccumulation != rhs._gradientAccumulation {return false}
     if lhs._augmentation != rhs._augmentation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1248,14 +1721,14 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0\u{1}objective\0\u{1}hlip\0")
 
   fileprivate class _StorageClass {
-    var _name: String = String()
-    var _rounds: Int32 = 0
-    var _minSites: Int32 = 0
-    var _seed: UInt64 = 0
+    var _name: String? = nil
+    var _rounds: Int32? = nil
+    var _minSites: Int32? = nil
+    var _seed: UInt64? = nil
     var _encoder: Fedct_V1_EncoderSpec? = nil
     var _tte: Fedct_V1_TTESpec? = nil
     var _training: Fedct_V1_TrainingSpec? = nil
-    var _roundDeadlineSeconds: Int32 = 0
+    var _roundDeadlineSeconds: Int32? = nil
     var _strategy: Fedct_V1_StrategySpec? = nil
     var _secureAggregation: Fedct_V1_SecureAggregationSpec? = nil
     var _privacy: Fedct_V1_PrivacySpec? = nil
@@ -1333,18 +1806,18 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._name.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
-      }
-      if _storage._rounds != 0 {
-        try visitor.visitSingularInt32Field(value: _storage._rounds, fieldNumber: 2)
-      }
-      if _storage._minSites != 0 {
-        try visitor.visitSingularInt32Field(value: _storage._minSites, fieldNumber: 3)
-      }
-      if _storage._seed != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._seed, fieldNumber: 4)
-      }
+      try { if let v = _storage._name {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._rounds {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._minSites {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._seed {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 4)
+      } }()
       try { if let v = _storage._encoder {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
       } }()
@@ -1354,9 +1827,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._training {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
       } }()
-      if _storage._roundDeadlineSeconds != 0 {
-        try visitor.visitSingularInt32Field(value: _storage._roundDeadlineSeconds, fieldNumber: 8)
-      }
+      try { if let v = _storage._roundDeadlineSeconds {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
+      } }()
       try { if let v = _storage._strategy {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
@@ -1421,36 +1894,40 @@ nonisolated extension Fedct_V1_EvaluationSpec: SwiftProtobuf.Message, SwiftProto
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._enabled) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.everyRounds) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.minCohort) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.l2) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._minCohort) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._l2) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.enabled != false {
-      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._enabled {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
     if self.everyRounds != 0 {
       try visitor.visitSingularInt32Field(value: self.everyRounds, fieldNumber: 2)
     }
-    if self.minCohort != 0 {
-      try visitor.visitSingularInt32Field(value: self.minCohort, fieldNumber: 3)
-    }
-    if self.l2.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.l2, fieldNumber: 4)
-    }
+    try { if let v = self._minCohort {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._l2 {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_EvaluationSpec, rhs: Fedct_V1_EvaluationSpec) -> Bool {
-    if lhs.enabled != rhs.enabled {return false}
+    if lhs._enabled != rhs._enabled {return false}
     if lhs.everyRounds != rhs.everyRounds {return false}
-    if lhs.minCohort != rhs.minCohort {return false}
-    if lhs.l2 != rhs.l2 {return false}
+    if lhs._minCohort != rhs._minCohort {return false}
+    if lhs._l2 != rhs._l2 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1466,71 +1943,75 @@ nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, Swi
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._enabled) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.threshold) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.minCohort) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.clipNorm) }()
-      case 5: try { try decoder.decodeSingularInt32Field(value: &self.modulusBits) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.maxExamplesPerSite) }()
-      case 7: try { try decoder.decodeSingularInt32Field(value: &self.stepTimeoutSeconds) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.sparseAbove) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._minCohort) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._clipNorm) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self._modulusBits) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self._maxExamplesPerSite) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self._stepTimeoutSeconds) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self._sparseAbove) }()
       case 9: try { try decoder.decodeSingularInt32Field(value: &self.graphDegree) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self.maxDropoutFraction) }()
-      case 11: try { try decoder.decodeSingularDoubleField(value: &self.maxCorruptFraction) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self._maxDropoutFraction) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self._maxCorruptFraction) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.enabled != false {
-      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._enabled {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
     if self.threshold != 0 {
       try visitor.visitSingularInt32Field(value: self.threshold, fieldNumber: 2)
     }
-    if self.minCohort != 0 {
-      try visitor.visitSingularInt32Field(value: self.minCohort, fieldNumber: 3)
-    }
-    if self.clipNorm.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.clipNorm, fieldNumber: 4)
-    }
-    if self.modulusBits != 0 {
-      try visitor.visitSingularInt32Field(value: self.modulusBits, fieldNumber: 5)
-    }
-    if self.maxExamplesPerSite != 0 {
-      try visitor.visitSingularInt64Field(value: self.maxExamplesPerSite, fieldNumber: 6)
-    }
-    if self.stepTimeoutSeconds != 0 {
-      try visitor.visitSingularInt32Field(value: self.stepTimeoutSeconds, fieldNumber: 7)
-    }
-    if self.sparseAbove != 0 {
-      try visitor.visitSingularInt32Field(value: self.sparseAbove, fieldNumber: 8)
-    }
+    try { if let v = self._minCohort {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._clipNorm {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._modulusBits {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._maxExamplesPerSite {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._stepTimeoutSeconds {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._sparseAbove {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
+    } }()
     if self.graphDegree != 0 {
       try visitor.visitSingularInt32Field(value: self.graphDegree, fieldNumber: 9)
     }
-    if self.maxDropoutFraction.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.maxDropoutFraction, fieldNumber: 10)
-    }
-    if self.maxCorruptFraction.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.maxCorruptFraction, fieldNumber: 11)
-    }
+    try { if let v = self._maxDropoutFraction {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._maxCorruptFraction {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_SecureAggregationSpec, rhs: Fedct_V1_SecureAggregationSpec) -> Bool {
-    if lhs.enabled != rhs.enabled {return false}
+    if lhs._enabled != rhs._enabled {return false}
     if lhs.threshold != rhs.threshold {return false}
-    if lhs.minCohort != rhs.minCohort {return false}
-    if lhs.clipNorm != rhs.clipNorm {return false}
-    if lhs.modulusBits != rhs.modulusBits {return false}
-    if lhs.maxExamplesPerSite != rhs.maxExamplesPerSite {return false}
-    if lhs.stepTimeoutSeconds != rhs.stepTimeoutSeconds {return false}
-    if lhs.sparseAbove != rhs.sparseAbove {return false}
+    if lhs._minCohort != rhs._minCohort {return false}
+    if lhs._clipNorm != rhs._clipNorm {return false}
+    if lhs._modulusBits != rhs._modulusBits {return false}
+    if lhs._maxExamplesPerSite != rhs._maxExamplesPerSite {return false}
+    if lhs._stepTimeoutSeconds != rhs._stepTimeoutSeconds {return false}
+    if lhs._sparseAbove != rhs._sparseAbove {return false}
     if lhs.graphDegree != rhs.graphDegree {return false}
-    if lhs.maxDropoutFraction != rhs.maxDropoutFraction {return false}
-    if lhs.maxCorruptFraction != rhs.maxCorruptFraction {return false}
+    if lhs._maxDropoutFraction != rhs._maxDropoutFraction {return false}
+    if lhs._maxCorruptFraction != rhs._maxCorruptFraction {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1546,10 +2027,10 @@ nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.level) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self._level) }()
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.noiseMultiplier) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.clipNorm) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.delta) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._delta) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.targetEpsilon) }()
       default: break
       }
@@ -1557,18 +2038,22 @@ nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.level.isEmpty {
-      try visitor.visitSingularStringField(value: self.level, fieldNumber: 1)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._level {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
     if self.noiseMultiplier.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.noiseMultiplier, fieldNumber: 2)
     }
     if self.clipNorm.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.clipNorm, fieldNumber: 3)
     }
-    if self.delta.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.delta, fieldNumber: 4)
-    }
+    try { if let v = self._delta {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
     if self.targetEpsilon.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.targetEpsilon, fieldNumber: 5)
     }
@@ -1576,10 +2061,10 @@ nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf
   }
 
   public static func ==(lhs: Fedct_V1_PrivacySpec, rhs: Fedct_V1_PrivacySpec) -> Bool {
-    if lhs.level != rhs.level {return false}
+    if lhs._level != rhs._level {return false}
     if lhs.noiseMultiplier != rhs.noiseMultiplier {return false}
     if lhs.clipNorm != rhs.clipNorm {return false}
-    if lhs.delta != rhs.delta {return false}
+    if lhs._delta != rhs._delta {return false}
     if lhs.targetEpsilon != rhs.targetEpsilon {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1596,46 +2081,50 @@ nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobu
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularDoubleField(value: &self.serverLearningRate) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.beta1) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.beta2) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.tau) }()
-      case 6: try { try decoder.decodeSingularDoubleField(value: &self.proximalMu) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self._name) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self._serverLearningRate) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self._beta1) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._beta2) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self._tau) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self._proximalMu) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
-    }
-    if self.serverLearningRate.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.serverLearningRate, fieldNumber: 2)
-    }
-    if self.beta1.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.beta1, fieldNumber: 3)
-    }
-    if self.beta2.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.beta2, fieldNumber: 4)
-    }
-    if self.tau.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.tau, fieldNumber: 5)
-    }
-    if self.proximalMu.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.proximalMu, fieldNumber: 6)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._name {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._serverLearningRate {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._beta1 {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._beta2 {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._tau {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._proximalMu {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_StrategySpec, rhs: Fedct_V1_StrategySpec) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.serverLearningRate != rhs.serverLearningRate {return false}
-    if lhs.beta1 != rhs.beta1 {return false}
-    if lhs.beta2 != rhs.beta2 {return false}
-    if lhs.tau != rhs.tau {return false}
-    if lhs.proximalMu != rhs.proximalMu {return false}
+    if lhs._name != rhs._name {return false}
+    if lhs._serverLearningRate != rhs._serverLearningRate {return false}
+    if lhs._beta1 != rhs._beta1 {return false}
+    if lhs._beta2 != rhs._beta2 {return false}
+    if lhs._tau != rhs._tau {return false}
+    if lhs._proximalMu != rhs._proximalMu {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -29,6 +29,97 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// What the coordinator acknowledges for one accepted site message (Docs/protocol.md, "Receipts"). The site checks it
+/// against the request it sent and keeps it in its egress ledger beside that request's entry.
+public nonisolated struct Fedct_V1_Receipt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The site, from its verified client certificate.
+  public var site: String = String()
+
+  public var method: String = String()
+
+  /// The egress-ledger kind of the message (join, pull-task, masked-update, …).
+  public var kind: String = String()
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  public var attempt: Int32 = 0
+
+  /// Serialized request bytes as received (for a streamed upload: all its messages, header included) and their SHA-256 (hex).
+  public var bytes: Int64 = 0
+
+  public var sha256: String = String()
+
+  /// ISO 8601 UTC, when the coordinator accepted the message.
+  public var time: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A receipt signed with the coordinator's certificate key (ECDSA P-256, DER) over `receipt`, the serialized Receipt.
+public nonisolated struct Fedct_V1_SignedReceipt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var receipt: Data = Data()
+
+  public var signature: Data = Data()
+
+  public var certificatePem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_DeclineRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  public var round: Int32 = 0
+
+  /// Why the site's policy refuses the job, and the site.yaml setting that decided it.
+  public var reason: String = String()
+
+  public var setting: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedct_V1_DeclineAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
+}
+
 /// A site's fresh X25519 public keys for one round, signed with its certificate key (ECDSA P-256,
 /// DER) over the canonical bytes of every field below but the signature.
 public nonisolated struct Fedct_V1_KeyAdvertisement: Sendable {
@@ -160,6 +251,15 @@ public nonisolated struct Fedct_V1_SecAggStepResponse: Sendable {
 
   public var reason: String = String()
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Step: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -227,6 +327,8 @@ public nonisolated struct Fedct_V1_SecAggStepResponse: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 /// One Shamir share of a secret owned by `owner`, as five limbs of 56 bits over GF(2^61 − 1).
@@ -309,9 +411,20 @@ public nonisolated struct Fedct_V1_SecAggAck: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 public nonisolated struct Fedct_V1_JoinRequest: Sendable {
@@ -345,9 +458,20 @@ public nonisolated struct Fedct_V1_JoinResponse: Sendable {
 
   public var maxMessageBytes: Int64 = 0
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 public nonisolated struct Fedct_V1_PullTaskRequest: Sendable {
@@ -360,44 +484,75 @@ public nonisolated struct Fedct_V1_PullTaskRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Fedct_V1_Task: Sendable {
+public nonisolated struct Fedct_V1_Task: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Fedct_V1_Task.Kind = .unspecified
+  public var kind: Fedct_V1_Task.Kind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  public var retryAfterMs: Int64 = 0
+  public var retryAfterMs: Int64 {
+    get {_storage._retryAfterMs}
+    set {_uniqueStorage()._retryAfterMs = newValue}
+  }
 
-  public var jobID: String = String()
+  public var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
 
-  public var round: Int32 = 0
+  public var round: Int32 {
+    get {_storage._round}
+    set {_uniqueStorage()._round = newValue}
+  }
 
   /// SHA-256 (hex) of the global model blob (safetensors bytes) to train from.
-  public var modelSha256: String = String()
+  public var modelSha256: String {
+    get {_storage._modelSha256}
+    set {_uniqueStorage()._modelSha256 = newValue}
+  }
 
-  public var modelBytes: Int64 = 0
+  public var modelBytes: Int64 {
+    get {_storage._modelBytes}
+    set {_uniqueStorage()._modelBytes = newValue}
+  }
 
   public var spec: Fedct_V1_JobSpec {
-    get {_spec ?? Fedct_V1_JobSpec()}
-    set {_spec = newValue}
+    get {_storage._spec ?? Fedct_V1_JobSpec()}
+    set {_uniqueStorage()._spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {self._spec != nil}
+  public var hasSpec: Bool {_storage._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {self._spec = nil}
+  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
 
   /// Attempt of this round (1, 2, … when a round is restarted after an abort); secure aggregation binds to it.
-  public var attempt: Int32 = 0
+  public var attempt: Int32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
 
   public var setup: Fedct_V1_SetupTask {
-    get {_setup ?? Fedct_V1_SetupTask()}
-    set {_setup = newValue}
+    get {_storage._setup ?? Fedct_V1_SetupTask()}
+    set {_uniqueStorage()._setup = newValue}
   }
   /// Returns true if `setup` has been explicitly set.
-  public var hasSetup: Bool {self._setup != nil}
+  public var hasSetup: Bool {_storage._setup != nil}
   /// Clears the value of `setup`. Subsequent reads from it will return its default value.
-  public mutating func clearSetup() {self._setup = nil}
+  public mutating func clearSetup() {_uniqueStorage()._setup = nil}
+
+  /// The coordinator's receipt for the PullTask call this task answers.
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_storage._receipt ?? Fedct_V1_SignedReceipt()}
+    set {_uniqueStorage()._receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {_storage._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {_uniqueStorage()._receipt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -466,8 +621,7 @@ public nonisolated struct Fedct_V1_Task: Sendable {
 
   public init() {}
 
-  fileprivate var _spec: Fedct_V1_JobSpec? = nil
-  fileprivate var _setup: Fedct_V1_SetupTask? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One step of a job's setup stage (Docs/science.md, "Deriving the tasks").
@@ -584,9 +738,20 @@ public nonisolated struct Fedct_V1_SetupReceipt: Sendable {
 
   public var bytesReceived: Int64 = 0
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 public nonisolated struct Fedct_V1_FetchModelRequest: Sendable {
@@ -615,9 +780,21 @@ public nonisolated struct Fedct_V1_ModelChunk: Sendable {
 
   public var data: Data = Data()
 
+  /// On the first chunk: the coordinator's receipt for the FetchModel request.
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 public nonisolated struct Fedct_V1_UpdateHeader: Sendable {
@@ -731,9 +908,20 @@ public nonisolated struct Fedct_V1_UploadReceipt: Sendable {
 
   public var payloadSha256: String = String()
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 public nonisolated struct Fedct_V1_MetricsReport: Sendable {
@@ -767,9 +955,20 @@ public nonisolated struct Fedct_V1_MetricsReceipt: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 public nonisolated struct Fedct_V1_HeartbeatRequest: Sendable {
@@ -796,14 +995,214 @@ public nonisolated struct Fedct_V1_HeartbeatResponse: Sendable {
   /// True when the site should stop its current work (job cancelled).
   public var abort: Bool = false
 
+  public var receipt: Fedct_V1_SignedReceipt {
+    get {_receipt ?? Fedct_V1_SignedReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _receipt: Fedct_V1_SignedReceipt? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "fedct.v1"
+
+nonisolated extension Fedct_V1_Receipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Receipt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}method\0\u{1}kind\0\u{3}job_id\0\u{1}round\0\u{1}attempt\0\u{1}bytes\0\u{1}sha256\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.site) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.method) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.bytes) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.site.isEmpty {
+      try visitor.visitSingularStringField(value: self.site, fieldNumber: 1)
+    }
+    if !self.method.isEmpty {
+      try visitor.visitSingularStringField(value: self.method, fieldNumber: 2)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 4)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 5)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 6)
+    }
+    if self.bytes != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytes, fieldNumber: 7)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 8)
+    }
+    if !self.time.isEmpty {
+      try visitor.visitSingularStringField(value: self.time, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_Receipt, rhs: Fedct_V1_Receipt) -> Bool {
+    if lhs.site != rhs.site {return false}
+    if lhs.method != rhs.method {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.bytes != rhs.bytes {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.time != rhs.time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SignedReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SignedReceipt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}receipt\0\u{1}signature\0\u{3}certificate_pem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.receipt) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.certificatePem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.receipt.isEmpty {
+      try visitor.visitSingularBytesField(value: self.receipt, fieldNumber: 1)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 2)
+    }
+    if !self.certificatePem.isEmpty {
+      try visitor.visitSingularStringField(value: self.certificatePem, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SignedReceipt, rhs: Fedct_V1_SignedReceipt) -> Bool {
+    if lhs.receipt != rhs.receipt {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.certificatePem != rhs.certificatePem {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_DeclineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeclineRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}reason\0\u{1}setting\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.setting) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    if !self.setting.isEmpty {
+      try visitor.visitSingularStringField(value: self.setting, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_DeclineRequest, rhs: Fedct_V1_DeclineRequest) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.setting != rhs.setting {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_DeclineAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeclineAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}receipt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_DeclineAck, rhs: Fedct_V1_DeclineAck) -> Bool {
+    if lhs._receipt != rhs._receipt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Fedct_V1_KeyAdvertisement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyAdvertisement"
@@ -1041,7 +1440,7 @@ nonisolated extension Fedct_V1_SecAggStepRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Fedct_V1_SecAggStepResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecAggStepResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}step\0\u{3}retry_after_ms\0\u{1}threshold\0\u{1}advertisements\0\u{3}share_senders\0\u{3}inbound_shares\0\u{1}survivors\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}step\0\u{3}retry_after_ms\0\u{1}threshold\0\u{1}advertisements\0\u{3}share_senders\0\u{3}inbound_shares\0\u{1}survivors\0\u{1}reason\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1057,12 +1456,17 @@ nonisolated extension Fedct_V1_SecAggStepResponse: SwiftProtobuf.Message, SwiftP
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.inboundShares) }()
       case 7: try { try decoder.decodeRepeatedStringField(value: &self.survivors) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.step != .unspecified {
       try visitor.visitSingularEnumField(value: self.step, fieldNumber: 1)
     }
@@ -1087,6 +1491,9 @@ nonisolated extension Fedct_V1_SecAggStepResponse: SwiftProtobuf.Message, SwiftP
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 8)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1099,6 +1506,7 @@ nonisolated extension Fedct_V1_SecAggStepResponse: SwiftProtobuf.Message, SwiftP
     if lhs.inboundShares != rhs.inboundShares {return false}
     if lhs.survivors != rhs.survivors {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1204,18 +1612,33 @@ nonisolated extension Fedct_V1_UnmaskRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedct_V1_SecAggAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecAggAck"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_SecAggAck, rhs: Fedct_V1_SecAggAck) -> Bool {
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1268,7 +1691,7 @@ nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}coordinator_version\0\u{3}max_message_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}coordinator_version\0\u{3}max_message_bytes\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1279,12 +1702,17 @@ nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularStringField(value: &self.siteID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.coordinatorVersion) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.maxMessageBytes) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.siteID.isEmpty {
       try visitor.visitSingularStringField(value: self.siteID, fieldNumber: 1)
     }
@@ -1294,6 +1722,9 @@ nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobu
     if self.maxMessageBytes != 0 {
       try visitor.visitSingularInt64Field(value: self.maxMessageBytes, fieldNumber: 3)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1301,6 +1732,7 @@ nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.siteID != rhs.siteID {return false}
     if lhs.coordinatorVersion != rhs.coordinatorVersion {return false}
     if lhs.maxMessageBytes != rhs.maxMessageBytes {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1327,73 +1759,132 @@ nonisolated extension Fedct_V1_PullTaskRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedct_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}retry_after_ms\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{3}model_bytes\0\u{1}spec\0\u{1}attempt\0\u{1}setup\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}retry_after_ms\0\u{3}job_id\0\u{1}round\0\u{3}model_sha256\0\u{3}model_bytes\0\u{1}spec\0\u{1}attempt\0\u{1}setup\0\u{1}receipt\0")
+
+  fileprivate class _StorageClass {
+    var _kind: Fedct_V1_Task.Kind = .unspecified
+    var _retryAfterMs: Int64 = 0
+    var _jobID: String = String()
+    var _round: Int32 = 0
+    var _modelSha256: String = String()
+    var _modelBytes: Int64 = 0
+    var _spec: Fedct_V1_JobSpec? = nil
+    var _attempt: Int32 = 0
+    var _setup: Fedct_V1_SetupTask? = nil
+    var _receipt: Fedct_V1_SignedReceipt? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kind = source._kind
+      _retryAfterMs = source._retryAfterMs
+      _jobID = source._jobID
+      _round = source._round
+      _modelSha256 = source._modelSha256
+      _modelBytes = source._modelBytes
+      _spec = source._spec
+      _attempt = source._attempt
+      _setup = source._setup
+      _receipt = source._receipt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.retryAfterMs) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.modelSha256) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.modelBytes) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._setup) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._retryAfterMs) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._round) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._modelSha256) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._modelBytes) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._attempt) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._setup) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._receipt) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      }
+      if _storage._retryAfterMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._retryAfterMs, fieldNumber: 2)
+      }
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 3)
+      }
+      if _storage._round != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._round, fieldNumber: 4)
+      }
+      if !_storage._modelSha256.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelSha256, fieldNumber: 5)
+      }
+      if _storage._modelBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._modelBytes, fieldNumber: 6)
+      }
+      try { if let v = _storage._spec {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._attempt != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._attempt, fieldNumber: 8)
+      }
+      try { if let v = _storage._setup {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._receipt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
     }
-    if self.retryAfterMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.retryAfterMs, fieldNumber: 2)
-    }
-    if !self.jobID.isEmpty {
-      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 3)
-    }
-    if self.round != 0 {
-      try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 4)
-    }
-    if !self.modelSha256.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelSha256, fieldNumber: 5)
-    }
-    if self.modelBytes != 0 {
-      try visitor.visitSingularInt64Field(value: self.modelBytes, fieldNumber: 6)
-    }
-    try { if let v = self._spec {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if self.attempt != 0 {
-      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 8)
-    }
-    try { if let v = self._setup {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_Task, rhs: Fedct_V1_Task) -> Bool {
-    if lhs.kind != rhs.kind {return false}
-    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
-    if lhs.jobID != rhs.jobID {return false}
-    if lhs.round != rhs.round {return false}
-    if lhs.modelSha256 != rhs.modelSha256 {return false}
-    if lhs.modelBytes != rhs.modelBytes {return false}
-    if lhs._spec != rhs._spec {return false}
-    if lhs.attempt != rhs.attempt {return false}
-    if lhs._setup != rhs._setup {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._retryAfterMs != rhs_storage._retryAfterMs {return false}
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._modelSha256 != rhs_storage._modelSha256 {return false}
+        if _storage._modelBytes != rhs_storage._modelBytes {return false}
+        if _storage._spec != rhs_storage._spec {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._setup != rhs_storage._setup {return false}
+        if _storage._receipt != rhs_storage._receipt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1619,7 +2110,7 @@ nonisolated extension Fedct_V1_SetupCounts: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_SetupReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetupReceipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}bytes_received\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}bytes_received\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1628,20 +2119,29 @@ nonisolated extension Fedct_V1_SetupReceipt: SwiftProtobuf.Message, SwiftProtobu
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.bytesReceived) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.bytesReceived != 0 {
       try visitor.visitSingularInt64Field(value: self.bytesReceived, fieldNumber: 1)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_SetupReceipt, rhs: Fedct_V1_SetupReceipt) -> Bool {
     if lhs.bytesReceived != rhs.bytesReceived {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1684,7 +2184,7 @@ nonisolated extension Fedct_V1_FetchModelRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Fedct_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offset\0\u{3}total_bytes\0\u{1}data\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offset\0\u{3}total_bytes\0\u{1}data\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1695,12 +2195,17 @@ nonisolated extension Fedct_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.totalBytes) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.offset != 0 {
       try visitor.visitSingularInt64Field(value: self.offset, fieldNumber: 1)
     }
@@ -1710,6 +2215,9 @@ nonisolated extension Fedct_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.data.isEmpty {
       try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1717,6 +2225,7 @@ nonisolated extension Fedct_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.offset != rhs.offset {return false}
     if lhs.totalBytes != rhs.totalBytes {return false}
     if lhs.data != rhs.data {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1900,7 +2409,7 @@ nonisolated extension Fedct_V1_UpdateChunk: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UploadReceipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}bytes_received\0\u{3}payload_sha256\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{3}bytes_received\0\u{3}payload_sha256\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1912,12 +2421,17 @@ nonisolated extension Fedct_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.bytesReceived) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.payloadSha256) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.jobID.isEmpty {
       try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
     }
@@ -1930,6 +2444,9 @@ nonisolated extension Fedct_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProtob
     if !self.payloadSha256.isEmpty {
       try visitor.visitSingularStringField(value: self.payloadSha256, fieldNumber: 4)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1938,6 +2455,7 @@ nonisolated extension Fedct_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProtob
     if lhs.round != rhs.round {return false}
     if lhs.bytesReceived != rhs.bytesReceived {return false}
     if lhs.payloadSha256 != rhs.payloadSha256 {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2005,18 +2523,33 @@ nonisolated extension Fedct_V1_MetricsReport: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedct_V1_MetricsReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsReceipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_MetricsReceipt, rhs: Fedct_V1_MetricsReceipt) -> Bool {
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2064,7 +2597,7 @@ nonisolated extension Fedct_V1_HeartbeatRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Fedct_V1_HeartbeatResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HeartbeatResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}abort\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}abort\0\u{1}receipt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2073,20 +2606,29 @@ nonisolated extension Fedct_V1_HeartbeatResponse: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBoolField(value: &self.abort) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.abort != false {
       try visitor.visitSingularBoolField(value: self.abort, fieldNumber: 1)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_HeartbeatResponse, rhs: Fedct_V1_HeartbeatResponse) -> Bool {
     if lhs.abort != rhs.abort {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

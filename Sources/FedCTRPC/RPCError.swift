@@ -49,20 +49,32 @@ public struct RPCError: Error, CustomStringConvertible, Sendable, Equatable {
     /// One line: `PERMISSION_DENIED: site-b may not call /fedct.v1.Admin/ListJobs`.
     public var description: String { message.isEmpty ? "\(code)" : "\(code): \(message)" }
 
-    /// For a client-side UNAVAILABLE: the same error, its message prefixed with the target and a hint of what to
-    /// check (connection refused, TLS handshake, certificate refused). Other errors are returned unchanged.
+    /// For a client-side UNAVAILABLE: what failed (connection refused, unknown host, TLS handshake, connection
+    /// closed) and what to check, read from gRPC's own text (`failed to connect to all addresses; last error: …`);
+    /// nil for other errors, for one already explained, and for an UNAVAILABLE whose message is not gRPC's (e.g. a
+    /// server shutting down).
+    public var connectionProblem: (what: String, hint: String)? {
+        guard code == .unavailable, !message.hasPrefix("cannot reach ") else { return nil }
+        if message.contains("Connection refused") || message.contains("No route") {
+            return ("connection refused", "is the server running, and is the address right?")
+        } else if message.contains("DNS resolution failed") || message.contains("Domain name not found") {
+            return ("the host name does not resolve", "check the address")
+        } else if message.lowercased().contains("handshake") || message.contains("CERTIFICATE_VERIFY_FAILED") {
+            return ("the TLS handshake failed",
+                    "do both sides' certificates come from the same CA, and does the server's certificate name the target host?")
+        } else if message.contains("Socket closed") || message.contains("Connection reset") || message.contains("Broken pipe") {
+            return ("the server closed the connection", "it may have refused this client's certificate, or be shutting down")
+        } else if message.contains("failed to connect") || message.contains("last error") || message.isEmpty {
+            return ("the connection failed", "is the server running, is the address right, and does a firewall let the connection through?")
+        }
+        return nil
+    }
+
+    /// For a client-side UNAVAILABLE: the same error with a readable message naming the target, what failed and what
+    /// to check (``connectionProblem``), in place of gRPC's own text. Other errors are returned unchanged.
     public func explainingConnectionFailure(target: String) -> RPCError {
         guard code == .unavailable else { return self }
-        let hint: String
-        if message.contains("Connection refused") || message.contains("DNS resolution failed") || message.contains("No route") {
-            hint = "is the server running, and is the address right?"
-        } else if message.lowercased().contains("handshake") || message.contains("CERTIFICATE_VERIFY_FAILED") {
-            hint = "TLS failed: do both sides' certificates come from the same CA, and does the server's certificate name the target host?"
-        } else if message.contains("Socket closed") || message.contains("Connection reset") || message.contains("Broken pipe") {
-            hint = "the server closed the connection; it may have refused this client's certificate"
-        } else {
-            hint = "the server cannot be reached"
-        }
-        return RPCError(code: code, message: "cannot reach \(target) (\(hint)): \(message)")
+        guard let problem = connectionProblem else { return RPCError(code: code, message: "\(target): \(message)") }
+        return RPCError(code: code, message: "cannot reach \(target): \(problem.what); \(problem.hint)")
     }
 }

@@ -35,6 +35,12 @@ public struct ReconstructionObjective: PretrainingObjective {
 
     public func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool { false }
 
+    public func setupDerivation(for spec: Fedct_V1_JobSpec) -> (any SetupDerivation)? { nil }
+
+    public func siteSetup(for spec: Fedct_V1_JobSpec, dataDirectory: String) throws -> any SiteSetup {
+        throw FedCTError(.protocolViolation, "objective '\(name)' has no setup stage")
+    }
+
     public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig {
         let cells = grid * grid * grid
         return ObjectiveConfig(name: name, settings: ["cells": [Double(cells)]], targetShapes: ["coarse": [cells]])

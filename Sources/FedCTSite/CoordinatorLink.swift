@@ -1,4 +1,4 @@
-// CoordinatorLink: the site's one egress point — every message to the coordinator is recorded in the ledger, then sent.
+// CoordinatorLink: the site's one egress point — every call to the coordinator is recorded in the ledger, sent, then its outcome and receipt recorded.
 public import FedCTCore
 public import FedCTProto
 public import FedCTRPC
@@ -17,6 +17,10 @@ public struct CoordinatorLink: Sendable {
     let callTimeout: Duration = .seconds(60)
     /// Payload bytes per upload chunk (below the coordinator's message limit).
     let chunkBytes = 1 << 20
+
+    /// A model download's or update upload's deadline: 10 minutes, or as long as the bytes take at 1 Mbit/s when that is
+    /// longer, so a big model on a slow link that keeps moving is not cut off by a fixed deadline.
+    static func transferTimeout(bytes: Int64) -> Duration { .seconds(max(600, bytes / 125_000)) }
 
     /// Connects to `options.target` with the TLS material `loadTLS` reads (re-read before calls, at most once a second).
     public init(options: ChannelOptions, loadTLS: @escaping @Sendable () throws -> TLSConfig, ledger: EgressLedger, logger: Logger) throws {
@@ -45,6 +49,11 @@ public struct CoordinatorLink: Sendable {
         try await unary("/fedct.v1.Site/Heartbeat", kind: "heartbeat", request, jobID: request.jobID, round: Int(request.round))
     }
 
+    /// Tells the coordinator this site's policy declines `request.jobID` (recorded as "decline"; the only message sent about that job).
+    public func decline(_ request: Fedct_V1_DeclineRequest) async throws {
+        let _: Fedct_V1_DeclineAck = try await unary("/fedct.v1.Site/Decline", kind: "decline", request, jobID: request.jobID, round: Int(request.round))
+    }
+
     // MARK: Secure aggregation
 
     /// Sends the key advertisement `build` returns after signing it with `privateKeyPEM`: the key of the certificate
@@ -53,21 +62,21 @@ public struct CoordinatorLink: Sendable {
         let (channel, tls) = channels.current()
         let advertisement = try build(tls.privateKeyPEM)
         let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/AdvertiseKeys", kind: "secagg-advertise-keys", advertisement,
-                                                     jobID: advertisement.jobID, round: Int(advertisement.round), on: channel)
+                                                     jobID: advertisement.jobID, round: Int(advertisement.round), attempt: Int(advertisement.attempt), on: channel)
     }
 
     public func shareKeys(_ request: Fedct_V1_ShareKeysRequest) async throws {
         let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/ShareKeys", kind: "secagg-share-keys", request,
-                                                     jobID: request.jobID, round: Int(request.round))
+                                                     jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
     }
 
     public func secAggStep(_ request: Fedct_V1_SecAggStepRequest) async throws -> Fedct_V1_SecAggStepResponse {
-        try await unary("/fedct.v1.Site/SecAggStep", kind: "secagg-step", request, jobID: request.jobID, round: Int(request.round))
+        try await unary("/fedct.v1.Site/SecAggStep", kind: "secagg-step", request, jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
     }
 
     public func unmask(_ request: Fedct_V1_UnmaskRequest) async throws {
         let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/Unmask", kind: "secagg-unmask", request,
-                                                     jobID: request.jobID, round: Int(request.round))
+                                                     jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
     }
 
     /// Sends a setup step's statistics: candidate names ("setup-candidates"), plain counts ("setup-counts") or masked words ("setup-masked").
@@ -77,7 +86,8 @@ public struct CoordinatorLink: Sendable {
         case .counts: "setup-counts"
         case .maskedWords, nil: "setup-masked"
         }
-        return try await unary("/fedct.v1.Site/SubmitSetup", kind: kind, submission, jobID: submission.jobID, round: Int(submission.round))
+        return try await unary("/fedct.v1.Site/SubmitSetup", kind: kind, submission, jobID: submission.jobID, round: Int(submission.round),
+                               attempt: Int(submission.attempt))
     }
 
     /// Sends an evaluation report (metrics and counts only; recorded as "metrics").
@@ -91,61 +101,92 @@ public struct CoordinatorLink: Sendable {
         request.sha256 = sha256
         request.chunkBytes = Int32(chunkBytes)
         let bytes: [UInt8] = try request.serializedBytes()
-        try await ledger.record(kind: "fetch-model", method: "/fedct.v1.Site/FetchModel", bytes: bytes.count, sha256: SHA256.hex(bytes))
+        let seq = try ledger.intend(kind: "fetch-model", method: "/fedct.v1.Site/FetchModel", request: bytes, jobID: nil, round: nil, attempt: nil)
         SiteMetrics.sent(kind: "fetch-model", bytes: bytes.count)
         var blob: [UInt8] = []
+        var receipt = Fedct_V1_SignedReceipt()
         blob.reserveCapacity(Int(max(expectedBytes, 0)))
         let channel = channels.channel()
         defer { withExtendedLifetime(channel) {} }
-        for try await message in channel.serverStreaming(method: "/fedct.v1.Site/FetchModel", request: bytes, timeout: .seconds(600)) {
-            let chunk = try Fedct_V1_ModelChunk(serializedBytes: message)
-            guard chunk.offset == blob.count else {
-                throw FedCTError(.integrity, "model \(sha256.prefix(12)): chunk at offset \(chunk.offset), expected \(blob.count)")
+        do {
+            for try await message in channel.serverStreaming(method: "/fedct.v1.Site/FetchModel", request: bytes,
+                                                                   timeout: Self.transferTimeout(bytes: expectedBytes)) {
+                let chunk = try Fedct_V1_ModelChunk(serializedBytes: message)
+                guard chunk.offset == blob.count else {
+                    throw FedCTError(.integrity, "model \(sha256.prefix(12)): chunk at offset \(chunk.offset), expected \(blob.count)")
+                }
+                if chunk.hasReceipt { receipt = chunk.receipt }
+                blob.append(contentsOf: chunk.data)
             }
-            blob.append(contentsOf: chunk.data)
+            guard SHA256.hex(blob) == sha256 else {
+                throw FedCTError(.integrity, "model \(sha256.prefix(12)) arrived with a different hash; it is discarded")
+            }
+        } catch {
+            try ledger.outcome(of: seq, error: error)
+            throw error
         }
-        guard SHA256.hex(blob) == sha256 else {
-            throw FedCTError(.integrity, "model \(sha256.prefix(12)) arrived with a different hash; it is discarded")
-        }
+        try ledger.outcome(of: seq, responseBytes: blob.count, responseSHA256: sha256)
+        try ledger.receipt(of: seq, receipt)
         SiteMetrics.received(kind: "fetch-model", bytes: blob.count)
         return blob
     }
 
-    /// Streams an update: the header, then the payload in chunks. Recorded (and archived) before the first byte leaves.
+    /// Streams an update: the header, then the payload in chunks. Recorded as one entry over all its messages (and the
+    /// header and, when archiving, the payload archived) before the first byte leaves.
     public func upload(header: Fedct_V1_UpdateHeader, payload: [UInt8]) async throws -> Fedct_V1_UploadReceipt {
-        try await ledger.record(kind: header.hasMasked ? "masked-update" : "update", method: "/fedct.v1.Site/UploadUpdate", bytes: payload.count,
-                                sha256: header.payloadSha256, jobID: header.jobID, round: Int(header.round))
-        try await ledger.archive(update: payload, header: header)
-        SiteMetrics.sent(kind: header.hasMasked ? "masked-update" : "update", bytes: payload.count)
-        let channel = channels.channel()
-        defer { withExtendedLifetime(channel) {} }
-        let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: .seconds(600))
+        let kind = header.hasMasked ? "masked-update" : "update"
         var opening = Fedct_V1_UpdateChunk()
         opening.header = header
-        try await call.write(try opening.serializedBytes())
-        var offset = 0
-        while offset < payload.count {
+        let first: [UInt8] = try opening.serializedBytes()
+        let chunks = stride(from: 0, to: payload.count, by: chunkBytes).lazy.map { offset in
             var chunk = Fedct_V1_UpdateChunk()
             chunk.data = Data(payload[offset..<min(offset + chunkBytes, payload.count)])
-            try await call.write(try chunk.serializedBytes())
-            offset += chunkBytes
+            return (try? chunk.serializedBytes()) ?? []
         }
-        await call.closeSend()
-        guard let reply = try await call.read() else {
-            throw await call.status() ?? RPCError(code: .internalError, message: "UploadUpdate ended without a receipt")
+        let seq = try ledger.intendUpload(kind: kind, messages: [AnySequence([first]), AnySequence(chunks)].joined(), header: try header.serializedBytes(),
+                                          payload: payload, masked: header.hasMasked, jobID: header.jobID, round: Int(header.round),
+                                          attempt: Int(header.masked.attempt))
+        SiteMetrics.sent(kind: kind, bytes: payload.count)
+        let reply: [UInt8]
+        do {
+            let channel = channels.channel()
+            defer { withExtendedLifetime(channel) {} }
+            let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: Self.transferTimeout(bytes: Int64(payload.count)))
+            try await call.write(first)
+            for chunk in chunks { try await call.write(chunk) }
+            await call.closeSend()
+            guard let message = try await call.read() else {
+                throw await call.status() ?? RPCError(code: .internalError, message: "UploadUpdate ended without a receipt")
+            }
+            reply = message
+        } catch {
+            try ledger.outcome(of: seq, error: error)
+            throw error
         }
-        SiteMetrics.received(kind: header.hasMasked ? "masked-update" : "update", bytes: reply.count)
-        return try Fedct_V1_UploadReceipt(serializedBytes: reply)
+        try ledger.outcome(of: seq, response: reply)
+        SiteMetrics.received(kind: kind, bytes: reply.count)
+        let receipt = try Fedct_V1_UploadReceipt(serializedBytes: reply)
+        try ledger.receipt(of: seq, receipt)
+        return receipt
     }
 
-    private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String, kind: String, _ request: Request, jobID: String? = nil, round: Int? = nil, on channel: GRPCChannel? = nil
+    private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message & ReceiptCarrying>(
+        _ method: String, kind: String, _ request: Request, jobID: String? = nil, round: Int? = nil, attempt: Int? = nil, on channel: GRPCChannel? = nil
     ) async throws -> Response {
         let bytes: [UInt8] = try request.serializedBytes()
-        try await ledger.record(kind: kind, method: method, bytes: bytes.count, sha256: SHA256.hex(bytes), jobID: jobID, round: round)
+        let seq = try ledger.intend(kind: kind, method: method, request: bytes, jobID: jobID, round: round, attempt: attempt)
         SiteMetrics.sent(kind: kind, bytes: bytes.count)
-        let reply = try await (channel ?? channels.channel()).unary(method: method, request: bytes, timeout: callTimeout)
+        let reply: [UInt8]
+        do {
+            reply = try await (channel ?? channels.channel()).unary(method: method, request: bytes, timeout: callTimeout)
+        } catch {
+            try ledger.outcome(of: seq, error: error)
+            throw error
+        }
+        try ledger.outcome(of: seq, response: reply)
         SiteMetrics.received(kind: kind, bytes: reply.count)
-        return try Response(serializedBytes: reply)
+        let response = try Response(serializedBytes: reply)
+        try ledger.receipt(of: seq, response)
+        return response
     }
 }

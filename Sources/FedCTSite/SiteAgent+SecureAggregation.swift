@@ -82,11 +82,11 @@ extension SiteAgent {
             let norm = encoding.clipFactor(delta).norm
             logger.info("update encoded", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
                                                      "clipped": "\(norm > encoding.clipNorm)"])
-            if spec.privacy.level == "site" {
+            if spec.privacyLevel == .site {
                 try recordPrivacySpend([siteLevelSpend(task)])
             }
             let weight = spec.secureWeight(examples: examples)
-            try await link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
+            try link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
             return (try encoding.encode(delta, weight: weight), encoding.scale)
         } send: { words, scale in
             let payload = words.withUnsafeBytes { Array($0) }

@@ -1,67 +1,72 @@
-// SiteAgent+Setup: the site's part in a job's setup stage — candidate code names, then masked (or plain) count vectors.
+// SiteAgent+Setup: the site's part in a job's setup stage — its objective's answers (names, or count vectors masked when the job masks).
 import Crypto
 import FedCTCore
 import FedCTData
 import FedCTProto
+import FedCTTraining
 import Foundation
 import Logging
 
 extension SiteAgent {
-    /// Computes and sends the statistics of one setup step (`Docs/science.md`, "Deriving the tasks").
+    /// Computes and sends the site's answer to one setup step (`Docs/science.md`, "Deriving the tasks", for the
+    /// time-to-event objective's).
     ///
-    /// Only the train scans count. Candidates leave as code names (each held by at least
-    /// tte.min_patients_per_code of the site's patients); the prevalence and rates vectors are integer-encoded
-    /// and masked when the job uses secure aggregation, so the coordinator learns only their sum over sites.
+    /// The job's objective computes the answer from the site's data (`PretrainingObjective.siteSetup`). Names leave as
+    /// they are; count vectors are integer-encoded and masked when the job uses secure aggregation, so the coordinator
+    /// learns only their sum over sites.
     func runSetupStep(_ task: Fedct_V1_Task) async throws {
         let spec = task.spec
         try checkPolicy(spec)
+        let objective = try PretrainingObjectives.of(spec, source: "job \(task.jobID)")
+        guard let steps = objective.setupDerivation(for: spec)?.steps else {
+            throw FedCTError(.protocolViolation, "the coordinator sent a setup step for job \(task.jobID), whose objective '\(objective.name)' has no setup stage")
+        }
         let setup = task.setup
-        guard let stage = TaskSetupStage(rawValue: setup.stage), JobStep(wireRound: Int(task.round)) == .setup(stage) else {
-            throw FedCTError(.protocolViolation, "the coordinator sent setup step '\(setup.stage)' for round \(task.round); this agent knows candidates (0), prevalence (-1) and rates (-2)")
+        guard let step = steps.first(where: { $0.name == setup.stage }), JobStep(wireRound: Int(task.round), setupSteps: steps) == .setup(step) else {
+            throw FedCTError(.protocolViolation, "the coordinator sent setup step '\(setup.stage)' for round \(task.round); objective '\(objective.name)' has \(steps.map { "\($0.name) (\($0.wireRound))" }.joined(separator: ", "))")
         }
-        let listSHA256 = stage.listSHA256(setup.codes)
+        let listSHA256 = step.listSHA256(setup.codes)
         guard setup.listSha256 == listSHA256 else {
-            throw FedCTError(.integrity, "setup step '\(stage.rawValue)': the coordinator's list hash does not match the \(setup.codes.count) codes it sent; nothing was sent")
+            throw FedCTError(.integrity, "\(step): the coordinator's list hash does not match the \(setup.codes.count) names it sent; nothing was sent")
         }
-        let followUps = try setupFollowUps(jobID: task.jobID)
+        let siteSetup = try self.siteSetup(for: spec, jobID: task.jobID, objective: objective)
+        let request = SetupRequest(names: setup.codes, grid: try Self.grid(of: setup))
         var submission = Fedct_V1_SetupSubmission()
         submission.jobID = task.jobID
         submission.round = task.round
         submission.attempt = task.attempt
         submission.listSha256 = listSHA256
         let values: [UInt64]
-        switch stage {
-        case .candidates:
-            submission.candidates.codes = TaskStatistics.candidates(followUps.followUps, minPatients: Int(spec.tte.minPatientsPerCode))
+        switch try siteSetup.answer(step, request: request) {
+        case .names(let names):
+            submission.candidates.codes = names
             _ = try await link.submitSetup(submission)
-            logger.info("setup candidates sent", metadata: ["job": "\(task.jobID)", "codes": "\(submission.candidates.codes.count)",
-                                                            "train_scans": "\(followUps.followUps.count)", "skipped_without_follow_up": "\(followUps.skipped)"])
+            logger.info("setup names sent", metadata: ["job": "\(task.jobID)", "step": "\(step.name)", "names": "\(names.count)", "data": "\(siteSetup.summary)"])
             return
-        case .prevalence:
-            values = TaskStatistics.prevalence(followUps.followUps, candidates: setup.codes)
-        case .rates:
-            values = TaskStatistics.rates(followUps.followUps, tasks: setup.codes, grid: try Self.grid(of: setup))
+        case .counts(let counts):
+            values = counts
         }
-        let name: (Int) -> String = { "setup step '\(stage.rawValue)' value \($0)" }
+        let name: (Int) -> String = { "setup step '\(step.name)' value \($0)" }
         if spec.secureAggregation.enabled {
             var session = try await openSecureSession(task)
             _ = try await sendMasked(&session, task: task) { session in
-                (try TaskStatistics.encoding(sites: session.keyHolders.count).encode(values, name: name), 1)
+                (try SetupEncoding.encoding(sites: session.keyHolders.count).encode(values, name: name), 1)
             } send: { words, _ in
                 submission.maskedWords = Data(words.withUnsafeBytes { Array($0) })
                 return try await link.submitSetup(submission)
             }
         } else {
-            try TaskStatistics.checkBound(values, name: name)
+            try SetupEncoding.checkBound(values, name: name)
             submission.counts.values = values
             _ = try await link.submitSetup(submission)
         }
-        logger.info("setup statistics sent", metadata: ["job": "\(task.jobID)", "step": "\(stage.rawValue)", "values": "\(values.count)",
+        logger.info("setup statistics sent", metadata: ["job": "\(task.jobID)", "step": "\(step.name)", "values": "\(values.count)",
                                                         "secure": "\(spec.secureAggregation.enabled)"])
     }
 
-    /// The event-time grid the coordinator asked for, refused when it is not a valid grid.
-    static func grid(of setup: Fedct_V1_SetupTask) throws -> EventTimeGrid {
+    /// The event-time grid the coordinator asked for (nil when the step has none), refused when it is not a valid grid.
+    static func grid(of setup: Fedct_V1_SetupTask) throws -> EventTimeGrid? {
+        if setup.bins == 0 && setup.firstEdgeDays == 0 && setup.lastEdgeDays == 0 { return nil }
         guard setup.firstEdgeDays > 0, setup.lastEdgeDays > setup.firstEdgeDays, (2...65_536).contains(setup.bins) else {
             throw FedCTError(.protocolViolation, "the coordinator sent an event-time grid of \(setup.bins) bins from \(setup.firstEdgeDays) to \(setup.lastEdgeDays) days; it needs 0 < first < last and 2 to 65536 bins")
         }

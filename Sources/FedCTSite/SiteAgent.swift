@@ -22,9 +22,11 @@ public final class SiteAgent {
     let credentials: SecureAggregationCredentials
     /// Give up connecting after this many failed attempts (nil: keep retrying).
     let connectAttempts: Int?
+    /// What the agent is doing now (read by the status page).
+    public let status = AgentStatus()
     private var datasets: [String: SiteDataset] = [:]
-    /// The train scans' follow-ups over every code, read once for the setup stage of the job `jobID`.
-    private var setupInputs: (jobID: String, followUps: [ScanFollowUp], skipped: Int)?
+    /// The site's half of the setup stage of the job `jobID`, which read its data once.
+    private var setupInputs: (jobID: String, setup: any SiteSetup)?
     private var models: [ModelKey: TorchModel] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
     private var localStates: [String: [Float]] = [:]
@@ -45,62 +47,69 @@ public final class SiteAgent {
         self.connectAttempts = connectAttempts
         self.credentials = try SecureAggregationCredentials(config: config)
         self.link = try CoordinatorLink(options: options, loadTLS: { [config] in try config.tls() },
-                                        ledger: try EgressLedger(stateDirectory: config.stateDirectory, archiveUpdates: config.archiveUpdates),
+                                        ledger: try EgressLedger(config: config, agentVersion: Self.version, policy: config.ledgerPolicy, logger: logger),
                                         logger: logger)
         Torch.setThreadCount(config.threads)
     }
 
     /// Works until cancelled, or until a job it took part in finishes when `exitAfterJob` is set.
     public func run(exitAfterJob: Bool) async throws {
+        status.set("joining")
         let joined = try await withRetries("join") { try await link.join(joinRequest()) }
         logger.info("joined the coordinator", metadata: ["as": "\(joined.siteID)", "coordinator": "\(config.coordinatorAddress)"])
         var participated = Set<String>()
         while !Task.isCancelled {
             let task = try await withRetries("pull task") { try await link.pullTask() }
+            if try await declined(task) { continue }  // the egress policy refuses the job: only a Decline left
             switch task.kind {
             case .train, .setup:
+                status.set(task.kind == .setup ? "setup" : "training", jobID: task.jobID, round: Int(task.round))
                 do {
                     if task.kind == .setup { try await runSetupStep(task) } else { try await train(task) }
                     participated.insert(task.jobID)
                 } catch let error as RPCError {
                     // The coordinator refused or lost this round (restart, deadline, new round): ask again.
                     logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("job \(task.jobID) round \(task.round): \(error)")
                 } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
                     // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
                     logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("job \(task.jobID) round \(task.round): \(error)")
                     if error.code == .permissionDenied {
                         SiteMetrics.policyRefusal()
                         try await Task.sleep(for: .seconds(5))
                     }
                 }
             case .evaluate:
+                status.set("evaluating", jobID: task.jobID, round: Int(task.round))
                 do {
                     try await evaluate(task)
                 } catch {
                     // The coordinator closed the evaluation, or this site cannot evaluate: nothing was sent; ask again later.
                     logger.error("evaluation not reported", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
+                    status.problem("evaluation of job \(task.jobID) round \(task.round): \(error)")
                     try await Task.sleep(for: .seconds(5))
                 }
             case .jobFinished:
+                status.set("idle")
                 if exitAfterJob && participated.contains(task.jobID) {
                     logger.info("job finished; exiting", metadata: ["job": "\(task.jobID)"])
                     return
                 }
                 try await Task.sleep(for: .seconds(1))
             default:
+                status.set(task.jobID.isEmpty ? "idle" : "waiting", jobID: task.jobID.isEmpty ? nil : task.jobID)
                 try await Task.sleep(for: .milliseconds(max(task.retryAfterMs, 100)))
             }
         }
     }
 
+    /// Version and threads only: the scan counts (JoinRequest fields 3 and 4) are not sent, so nothing about the data
+    /// leaves before a job the site's policy accepts.
     private func joinRequest() -> Fedct_V1_JoinRequest {
         var request = Fedct_V1_JoinRequest()
         request.agentVersion = Self.version
         request.threads = Int32(config.threads)
-        if let dataset = datasets.values.first {
-            request.trainScans = Int64(dataset.train.count)
-            request.heldoutScans = Int64(dataset.heldout.count)
-        }
         return request
     }
 
@@ -112,6 +121,9 @@ public final class SiteAgent {
         guard !dataset.train.isEmpty else {
             throw FedCTError(.invalidData, "\(config.dataDirectory): no training scans with follow-up; check cohort.csv splits and events.csv")
         }
+        // Keys first (they bind to the task's model hash, not its bytes): the key steps close after step_timeout_seconds,
+        // while the download, like training, may take until the round deadline on a slow link.
+        let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
         let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
         let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
         let model = try model(for: spec)
@@ -119,8 +131,7 @@ public final class SiteAgent {
         let (start, localRanges) = try withLocalLayers(base, task: task)
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
-        let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
-        let dpSGD = spec.privacy.level == "patient" ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
+        let dpSGD = spec.privacyLevel == .patient ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
         let trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let trainingStarted = ContinuousClock.now
@@ -170,7 +181,7 @@ public final class SiteAgent {
         if config.requireSecureAggregation && !spec.secureAggregation.enabled {
             throw FedCTError(.permissionDenied, "job '\(spec.name)' sends updates unmasked (secure_aggregation.enabled: false); this site requires secure aggregation (privacy.require_secure_aggregation in site.yaml)")
         }
-        if config.maxEpsilon != nil && spec.privacy.level == "none" {
+        if config.maxEpsilon != nil && spec.privacyLevel == .none {
             throw FedCTError(.permissionDenied, "job '\(spec.name)' has no differential privacy (privacy.level: none); this site sets privacy.max_epsilon and takes only DP jobs")
         }
     }
@@ -178,10 +189,10 @@ public final class SiteAgent {
     /// Before training a DP round: would this round and the job's remaining ones take the site over its budget?
     private func checkPrivacyBudget(_ task: Fedct_V1_Task, trainer: LocalTrainer, patients: Int) throws {
         let spec = task.spec
-        guard let limit = config.maxEpsilon, spec.privacy.level != "none" else { return }
+        guard let limit = config.maxEpsilon, spec.privacyLevel != .none else { return }
         let remaining = Int(spec.rounds - task.round) + 1
         let perRound: PrivacySpend
-        if spec.privacy.level == "site" {
+        if spec.privacyLevel == .site {
             perRound = siteLevelSpend(task)
         } else {
             let schedule = trainer.dpSGDSchedule(patients: patients)
@@ -205,6 +216,7 @@ public final class SiteAgent {
         var ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
         if let limit = config.maxEpsilon { try ledger.check(planned: spends, limitEpsilon: limit, delta: config.privacyDelta) }
         try ledger.record(spends)
+        try link.ledger.recordSpends(spends)
         let total = try ledger.spent(delta: config.privacyDelta)
         logger.info("privacy spent", metadata: ["epsilon_total": "\(String(format: "%.4g", total))",
                                                 "delta": "\(config.privacyDelta)"])
@@ -242,12 +254,12 @@ public final class SiteAgent {
         return dataset
     }
 
-    /// The train scans' follow-ups for the setup stage of `jobID`, read from the data folder once per job.
-    func setupFollowUps(jobID: String) throws -> (followUps: [ScanFollowUp], skipped: Int) {
-        if let inputs = setupInputs, inputs.jobID == jobID { return (inputs.followUps, inputs.skipped) }
-        let loaded = try SiteDataset.setupFollowUps(directory: config.dataDirectory)
-        setupInputs = (jobID, loaded.followUps, loaded.skipped)
-        return loaded
+    /// The site's half of the setup stage of `jobID`, which reads the data folder once per job.
+    func siteSetup(for spec: Fedct_V1_JobSpec, jobID: String, objective: any PretrainingObjective) throws -> any SiteSetup {
+        if let inputs = setupInputs, inputs.jobID == jobID { return inputs.setup }
+        let setup = try objective.siteSetup(for: spec, dataDirectory: config.dataDirectory)
+        setupInputs = (jobID, setup)
+        return setup
     }
 
     func model(for spec: Fedct_V1_JobSpec) throws -> TorchModel {
@@ -269,7 +281,7 @@ public final class SiteAgent {
                 SiteMetrics.reconnect()
                 if let limit = connectAttempts, attempt >= limit {
                     throw FedCTError(.io, """
-                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.message)). \
+                        cannot reach the coordinator at \(config.coordinatorAddress) (\(what): \(error.connectionProblem?.what ?? error.message)). \
                         Check coordinator.address, that the coordinator is running and reachable through the firewall, \
                         and that tls.cert/tls.key were issued by the consortium CA in tls.ca
                         """)

@@ -1,6 +1,8 @@
-// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, state folder.
+// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, device, state folder.
 public import FedCTCore
+public import FedCTAudit
 public import FedCTRPC
+public import FedCTTorch
 import Foundation
 
 /// `site.yaml`. Relative paths are resolved against the file's folder.
@@ -13,6 +15,8 @@ public struct SiteConfig: Sendable {
     public var keyFile: String
     public var dataDirectory: String
     public var threads: Int
+    /// `device`: where libtorch trains (`cpu`, the default, or `cuda[:N]`); checked against the linked libtorch at start-up.
+    public var device: TorchDevice
     public var stateDirectory: String
     /// `data.cache_max_gib`: the most bytes the preprocessed-input cache (`<state_dir>/preprocessed`) keeps; nil: unbounded.
     public var preprocessedCacheMaxBytes: Int?
@@ -27,12 +31,16 @@ public struct SiteConfig: Sendable {
     public var minCohort: Int?
     /// Refuse jobs whose updates would leave the site unmasked.
     public var requireSecureAggregation: Bool
+    /// `policy`: the rules a job must meet before anything of it leaves the site (`EgressPolicy`).
+    public var egressPolicy: EgressPolicy
     /// `metrics.listen` (off when absent; keep it on loopback — the agent otherwise makes outbound connections only) and `logging.format`.
     public var observability: ObservabilitySettings
+    /// `status.listen`: loopback `host:port` of the read-only status page; nil (the section absent) turns it off.
+    public var statusListen: String?
 
     public init(contentsOf path: String) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "state_dir", "egress", "max_message_mib", "privacy", "metrics", "logging"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "device", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging", "status"])
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
@@ -60,6 +68,17 @@ public struct SiteConfig: Sendable {
         }
         threads = try yaml.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw yaml.error("threads", "must be at least 1") }
+        let deviceName = try yaml.string("device") ?? "cpu"
+        guard let device = TorchDevice(deviceName) else {
+            throw yaml.error("device", "must be cpu, cuda or cuda:N (got '\(deviceName)')")
+        }
+        // Checked here, at start-up, so a site asking for a GPU it cannot use stops before it joins any round.
+        do {
+            try device.checkAvailable()
+        } catch let error as TorchError {
+            throw yaml.error("device", "cannot be used here: \(error.message)")
+        }
+        self.device = device
         stateDirectory = resolve(try yaml.string("state_dir") ?? "state")
         archiveUpdates = try yaml.section("egress")?.bool("archive_updates") ?? false
         maxMessageBytes = (try yaml.int("max_message_mib") ?? 8) << 20
@@ -70,9 +89,19 @@ public struct SiteConfig: Sendable {
         privacyDelta = try privacy?.double("delta") ?? 1e-5
         guard privacyDelta > 0, privacyDelta < 1 else { throw privacy!.error("delta", "must be between 0 and 1") }
         requireSecureAggregation = try privacy?.bool("require_secure_aggregation") ?? true
+        egressPolicy = try EgressPolicy(yaml.section("policy"))
         minCohort = try privacy?.int("min_cohort")
         if let minCohort, minCohort < 1 { throw privacy!.error("min_cohort", "must be at least 1 (got \(minCohort)); leave it out to use the job's") }
         observability = try ObservabilitySettings(yaml)
+        if let status = try yaml.section("status") {
+            try status.rejectUnknownKeys(["listen"])
+            let listen = try status.string("listen") ?? ""
+            let host = listen.lastIndex(of: ":").map { String(listen[..<$0]) } ?? ""
+            guard ["127.0.0.1", "localhost", "[::1]"].contains(host), Int(listen.split(separator: ":").last ?? "").map({ (0...65535).contains($0) }) == true else {
+                throw status.error("listen", "must be a loopback host:port, e.g. 127.0.0.1:8600 (got '\(listen)'); the status page shows the site's ledgers and is never served beyond this machine")
+            }
+            statusListen = listen
+        }
     }
 
     public func tls() throws -> TLSConfig {

@@ -20,6 +20,11 @@ public final class TorchModel {
     public let outputSize: Int
     /// False when the objective's loss couples the examples of a batch (contrastive losses): DP-SGD cannot clip per example.
     public let hasPerExampleLoss: Bool
+    /// This process's rank and the group's size while it trains data-parallel (`setProcessGroup`), nil alone.
+    public internal(set) var processGroup: (rank: Int, size: Int)?
+
+    /// The bridge handle, for the wrappers in this module.
+    var bridgeHandle: OpaquePointer { handle }
 
     /// The objectives the bridge was built with, by name.
     public static var bridgeObjectives: [String] { String(cString: fct_torch_objective_names()).split(separator: ",").map(String.init) }

@@ -1,6 +1,6 @@
 // LocalTrainer+JobSpec: a site's local trainer configured from the job's `training:` section.
 public import FedCTProto
-public import FedCTTorch
+import FedCTTorch
 
 extension LocalTrainer {
     /// The trainer `training` describes (epochs, batches, optimiser, learning-rate schedule, gradient accumulation,

@@ -1,5 +1,5 @@
 // LocalTrainer: a site's local epochs of training on its own scans for the model's objective, starting from the global model.
-public import FedCTCore
+import FedCTCore
 public import FedCTData
 public import FedCTTorch
 import Foundation
@@ -88,6 +88,12 @@ public struct LocalTrainer {
     /// adds at most one clipped gradient to a step. An epoch is patients / batchSize steps, rounded. A step
     /// that draws nobody still adds noise, as in Opacus. The draws and the noise come from `dpSGD.seed`, not from
     /// `seed` (see `DPSGDSettings.seed`). Throws for a BatchNorm encoder.
+    ///
+    /// Data-parallel (the model has a `processGroup`): every rank runs this with the same examples and seed, so all draw
+    /// the same batches and augmentations; each step's micro-batches are dealt out example by example (position p of
+    /// each micro-batch to rank p mod size, under DP-SGD position p of the sampled batch), each rank trains on its share,
+    /// and the bridge sums the gradients — one site step over all the examples. DP-SGD then needs `dpSGD.seed`, the same
+    /// at every rank.
     public func train(_ model: TorchModel, on examples: [SiteExample], seed: UInt64, round: Int = 1, rounds: Int = 1) throws -> LocalTrainingResult {
         guard !examples.isEmpty else { return LocalTrainingResult(meanLoss: .nan, steps: 0, examples: 0) }
         let schedule = learningRateSchedule
@@ -97,6 +103,9 @@ public struct LocalTrainer {
         let batches: [[Int]]
         var samplingRate: Double?
         if let dpSGD {
+            if model.processGroup != nil && dpSGD.seed == nil {
+                throw FedCTError(.invalidConfiguration, "data-parallel DP-SGD needs the same secret seed at every rank (DPSGDSettings.seed), so the ranks draw one batch and one noise per step")
+            }
             let secret = dpSGD.seed ?? UInt64.random(in: .min ... .max)  // SystemRandomNumberGenerator: getrandom(2)
             random = SeededGenerator(seed: secret, stream: "dp-sgd poisson")
             var noiseSeed = SeededGenerator(seed: secret, stream: "dp-sgd noise")
@@ -111,7 +120,8 @@ public struct LocalTrainer {
         } else {
             model.disableDPSGD()
             let accumulation = max(1, gradientAccumulation)
-            try model.setMicroBatchSize(accumulation > 1 ? batchSize : nil)
+            let share = model.processGroup.map { (batchSize + $0.size - 1) / $0.size }
+            try model.setMicroBatchSize(share ?? (accumulation > 1 ? batchSize : nil))
             batches = (0..<epochs).flatMap { _ in examples.indices.shuffled(using: &random).chunks(of: batchSize * accumulation) }
         }
         var totalLoss = 0.0
@@ -119,8 +129,15 @@ public struct LocalTrainer {
         var drawn = 0
         for (step, batch) in batches.enumerated() {
             try model.setLearningRate(schedule.rate(step: step, stepsInRound: batches.count, round: round, rounds: rounds))
-            let volumes = batch.flatMap { augmented(examples[$0].input, using: &augmentationRandom) }
-            let loss = try model.trainStep(batch.isEmpty ? .empty : self.batch(of: batch, in: examples, volumes: volumes, for: model))
+            // Every rank draws every example's augmentation, in order, and applies its own.
+            let draws = batch.map { _ in augmentation.isIdentity ? nil : augmentation.draw(squarePlane: true, using: &augmentationRandom) }
+            let mine = rankShare(of: batch.indices, dpSGD: dpSGD != nil, group: model.processGroup)
+            let volumes = mine.flatMap { position in
+                draws[position].map { VolumeAugmentation.apply($0, to: examples[batch[position]].input, depth: volumeSize, height: volumeSize, width: volumeSize) }
+                    ?? examples[batch[position]].input
+            }
+            let indices = mine.map { batch[$0] }
+            let loss = try model.trainStep(indices.isEmpty ? .empty : self.batch(of: indices, in: examples, volumes: volumes, for: model))
             drawn += batch.count
             if batch.isEmpty { continue }  // a noise-only DP-SGD step has no loss
             guard loss.isFinite else {
@@ -133,11 +150,12 @@ public struct LocalTrainer {
                                    samplingRate: samplingRate, noiseMultiplier: dpSGD?.noiseMultiplier)
     }
 
-    /// A training volume with a fresh draw of `augmentation` applied (unchanged when it is the identity).
-    private func augmented(_ volume: [Float], using random: inout SeededGenerator) -> [Float] {
-        guard !augmentation.isIdentity else { return volume }
-        let draw = augmentation.draw(squarePlane: true, using: &random)
-        return VolumeAugmentation.apply(draw, to: volume, depth: volumeSize, height: volumeSize, width: volumeSize)
+    /// The positions of a step's batch that this rank trains on: all of them alone; in a group of `size`, position p of
+    /// each micro-batch of `batchSize` (of the whole sampled batch under DP-SGD) goes to rank p mod size.
+    func rankShare(of positions: Range<Int>, dpSGD: Bool, group: (rank: Int, size: Int)?) -> [Int] {
+        guard let group else { return Array(positions) }
+        let chunk = dpSGD ? max(1, positions.count) : batchSize
+        return positions.filter { ($0 - positions.lowerBound) % chunk % group.size == group.rank }
     }
 
     /// DP-SGD's schedule for a round over `patients` patients: the Poisson sampling rate q = batchSize / patients

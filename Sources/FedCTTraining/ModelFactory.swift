@@ -12,15 +12,6 @@ extension Fedct_V1_JobSpec {
                       norm: EncoderConfig.Norm(rawValue: encoder.norm) ?? .group)
     }
 
-    /// The time-to-event head configuration the job specifies.
-    public var headConfig: TTEHeadConfig {
-        TTEHeadConfig(tasks: tte.taskCodes.count, pieces: tte.pieceEdgesDays.count, rank: Int(tte.rank),
-                      taskLog2BaseHazard: tte.taskLog2BaseHazard.isEmpty ? nil : tte.taskLog2BaseHazard)
-    }
-
-    /// The labeler that turns follow-up into this job's targets.
-    public var labeler: TTELabeler { TTELabeler(taskCodes: tte.taskCodes, pieceEdgesDays: tte.pieceEdgesDays) }
-
     /// The preprocessing pipeline the job specifies (`preprocessing:`, validated by `validate(source:)`).
     public var preprocessingPipeline: Preprocessing {
         let spacing = preprocessing.spacingMm.count == 3 ? (x: preprocessing.spacingMm[0], y: preprocessing.spacingMm[1], z: preprocessing.spacingMm[2]) : nil

@@ -3,6 +3,7 @@ import ArgumentParser
 import FedCTCommandLine
 import FedCTCoordinator
 import FedCTCore
+import FedCTDashboard
 import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTRPC
@@ -52,6 +53,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
             try AtomicFile.write(Array("\(server.port)\n".utf8), to: URL(fileURLWithPath: portFile))
         }
         logger.info("listening", metadata: ["address": "\(settings.listen)", "port": "\(server.port)", "state": "\(settings.stateDirectory)"])
+        var dashboard: Dashboard?
+        if let listen = settings.dashboardListen {
+            dashboard = try await Dashboard.start(
+                listen: listen, publicURL: settings.dashboardURL, certificateFile: settings.certificateFile, keyFile: settings.keyFile,
+                stateDirectory: settings.stateDirectory, source: CoordinatorDashboardSource(coordinator: coordinator, service: service), logger: logger)
+        }
 
         let ticker = Task {
             while !Task.isCancelled {
@@ -66,6 +73,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         await ticker.value
         // In-flight calls get 5 s to finish; committed rounds are already on disk and an open round restarts on the next start.
         await server.shutdown(gracePeriod: .seconds(5))
+        await dashboard?.stop(stateDirectory: settings.stateDirectory)
         await metrics?.close()
         logger.info("stopped")
     }

@@ -6,6 +6,7 @@ import FedCTData
 import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTSite
+import FedCTSiteStatus
 import Logging
 
 @main
@@ -13,7 +14,7 @@ struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
-        subcommands: [CheckCommand.self, BenchLoadCommand.self])
+        subcommands: [CheckCommand.self, PolicyCommand.self, StatusLinkCommand.self, BenchLoadCommand.self])
 
     static func main() async {
         ReconstructionObjective.registerIfRequested()
@@ -41,6 +42,11 @@ struct SiteCommand: AsyncParsableCommand {
         // Listens only on metrics.listen (normally loopback); everything else the agent does is outbound.
         let metrics = try await MetricsEndpoint.startIfConfigured(settings.observability, logger: logger)
         let agent = try SiteAgent(config: settings, logger: logger, connectAttempts: connectAttempts)
+        // Loopback only (checked by SiteConfig): the read-only status page, behind a login link.
+        var statusPage: SiteStatusPage?
+        if settings.statusListen != nil {
+            statusPage = try await SiteStatusPage.start(config: settings, status: agent.status, version: SiteAgent.version, logger: logger)
+        }
         let work = Task { try await agent.run(exitAfterJob: exitAfterJob) }
         let stop = Task {
             let signal = await ShutdownSignals.next()
@@ -49,6 +55,7 @@ struct SiteCommand: AsyncParsableCommand {
         }
         defer { stop.cancel() }
         let outcome = await work.result
+        await statusPage?.stop()
         await metrics?.close()
         // Stopped by a signal: the step in progress finished or was abandoned; every ledger line written is whole and fsynced.
         guard work.isCancelled else { return try outcome.get() }
@@ -77,6 +84,30 @@ struct CheckCommand: ParsableCommand {
         let report = DataPreflight(directory: try SiteConfig(contentsOf: site.config).dataDirectory).run()
         print(json ? try report.json() : report.text)
         if report.isBlocking { throw ExitCode(2) }
+    }
+}
+
+/// `fedct-site status-link`: a fresh login link for the running agent's status page.
+struct StatusLinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status-link",
+        abstract: "Print a login link for the running agent's status page (status.listen), valid once within --minutes; run it as the agent's user.")
+
+    @OptionGroup var site: SiteConfigOption
+
+    @Option(name: .long, help: "Minutes the link stays valid (1–60).")
+    var minutes = 10
+
+    func validate() throws {
+        guard (1...60).contains(minutes) else { throw ValidationError("--minutes must be from 1 to 60 (got \(minutes))") }
+    }
+
+    func run() throws {
+        let settings = try SiteConfig(contentsOf: site.config)
+        guard settings.statusListen != nil else {
+            throw ValidationError("\(site.config) has no status section; add `status: {listen: 127.0.0.1:8600}` and restart fedct-site")
+        }
+        print(try LoginLink.siteStatus.make(stateDirectory: settings.stateDirectory, subject: "site operator", lifetime: Double(minutes) * 60))
     }
 }
 

@@ -37,18 +37,24 @@ struct ProvisionCreate: ParsableCommand {
     @Option(name: .long, help: "Admin name (repeatable).")
     var admin: [String] = ["admin"]
 
+    @Flag(name: .long, help: "Kits for the container images and Kubernetes: container paths in the configurations, and each coordinator and site folder's kit also as kubernetes/kit-secret.yaml (the Secret fedct-kit).")
+    var kubernetes = false
+
     @Flag(name: .long, help: "Print JSON (consortium, output folder, sites, admins, coordinator hosts and port).")
     var json = false
 
     func run() throws {
         let plan = try consortiumFile.map(Self.plan(from:))
             ?? ConsortiumPlan(name: consortium, coordinatorHosts: coordinatorHost, sites: site, admins: admin, coordinatorPort: coordinatorPort)
-        try Provisioner.provision(plan, into: URL(fileURLWithPath: out))
+        try Provisioner.provision(plan, into: URL(fileURLWithPath: out), layout: kubernetes ? .kubernetes : .host)
         if json {
             return try JSONOutput.print(["consortium": plan.name, "out": out, "sites": plan.sites, "admins": plan.admins,
                                          "coordinator_hosts": plan.coordinatorHosts, "coordinator_port": plan.coordinatorPort])
         }
         print("provisioned \(plan.sites.count) sites and \(plan.admins.count) admins of \(plan.name) in \(out); hand each participant its folder and keep \(out)/ca/ca-key.pem offline")
+        if kubernetes {
+            print("Kubernetes: each coordinator and site folder has kubernetes/kit-secret.yaml (the Secret fedct-kit); copy it into the participant's overlay of Deployments/kubernetes/overlays")
+        }
     }
 
     /// Reads consortium.yaml.

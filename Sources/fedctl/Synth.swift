@@ -19,6 +19,9 @@ struct Synth: ParsableCommand {
     @Option(name: .long, help: "Random seed.")
     var seed: UInt64 = 7
 
+    @Option(name: .long, help: "Share of each site's patients in the held-out split (the rest train).")
+    var heldoutFraction = 0.25
+
     @Option(name: .long, help: "Output folder.")
     var out: String
 
@@ -38,7 +41,9 @@ struct Synth: ParsableCommand {
         }
         let perSite = counts.count == 1 ? Array(repeating: counts[0], count: sites) : counts
         let started = Date()
-        let consortium = SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed, dicom: dicom)
+        guard heldoutFraction > 0, heldoutFraction < 1 else { throw ValidationError("--heldout-fraction must lie in (0, 1)") }
+        var consortium = SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed, dicom: dicom)
+        consortium.heldoutFraction = heldoutFraction
         if volumesOnly {
             try consortium.writeVolumesOnly(to: URL(fileURLWithPath: out))
         } else {

@@ -5,7 +5,7 @@ import XCTest
 final class JobStateMachineSetupTests: XCTestCase {
     private func machine(minSites: Int = 2, deadline: Double = 100, minUploads: Int? = nil) -> JobStateMachine {
         JobStateMachine(policy: .init(rounds: 1, minSites: minSites, roundDeadline: deadline, livenessTimeout: 30, minUploads: minUploads),
-                        globalModelSHA256: "", needsSetup: true)
+                        globalModelSHA256: "", setupSteps: TaskSetupStage.steps)
     }
 
     func testThreeStepsThenRoundOneWithTheDerivedModel() throws {
@@ -14,7 +14,7 @@ final class JobStateMachineSetupTests: XCTestCase {
         XCTAssertEqual(job.taskRequested(by: "b", now: 1), .wait(retryAfterMilliseconds: 250), "no training during setup")
         XCTAssertEqual(job.setupStep(for: "b"), .candidates)
         XCTAssertEqual(job.openStep, .setup(.candidates))
-        for stage in TaskSetupStage.allCases {
+        for stage in TaskSetupStage.steps {
             XCTAssertEqual(job.setupStep(for: "a"), stage)
             XCTAssertEqual(try job.setupSubmissionAccepted(from: "a", stage: stage, now: 2), [])
             XCTAssertNil(job.setupStep(for: "a"), "a already sent")
@@ -86,9 +86,16 @@ final class JobStateMachineSetupTests: XCTestCase {
         restarted.siteSeen("a", now: 0)
         restarted.siteSeen("b", now: 0)
         XCTAssertEqual(restarted.setupStep(for: "a"), .candidates)
-        var committed = JobStateMachine(policy: .init(rounds: 2, minSites: 2, roundDeadline: 100), globalModelSHA256: "m0", needsSetup: false)
+        var committed = JobStateMachine(policy: .init(rounds: 2, minSites: 2, roundDeadline: 100), globalModelSHA256: "m0", setupSteps: [])
         committed.siteSeen("a", now: 0)
         committed.siteSeen("b", now: 0)
         XCTAssertEqual(committed.taskRequested(by: "a", now: 0), .train(round: 1, modelSHA256: "m0"))
     }
+}
+
+/// The time-to-event objective's setup steps, by the names these tests use.
+private extension SetupStep {
+    static let candidates = TaskSetupStage.candidates.step
+    static let prevalence = TaskSetupStage.prevalence.step
+    static let rates = TaskSetupStage.rates.step
 }

@@ -61,9 +61,10 @@ extension ProcessHarness {
     }
 
     /// Provisions `sites` and `admins` (the first is the federation's admin client), writes synthetic data for the sites
-    /// and starts a coordinator; `revocationList` (relative to the harness folder) becomes its `tls.revocation_list`.
+    /// and starts a coordinator; `revocationList` (relative to the harness folder) becomes its `tls.revocation_list`;
+    /// `extra` YAML lines are appended to its coordinator.yaml.
     func startFederation(sites: [String], patientsPerSite: [Int], seed: UInt64, label: String = "coordinator",
-                         admins: [String] = ["admin"], revocationList: String? = nil) throws -> Federation {
+                         admins: [String] = ["admin"], revocationList: String? = nil, extra: String = "") throws -> Federation {
         try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: sites, admins: admins),
                                   into: folder.appending(path: "pki"))
         try SyntheticConsortium(patientsPerSite: patientsPerSite, volumeSize: 16, seed: seed).write(to: folder.appending(path: "data"))
@@ -72,6 +73,7 @@ extension ProcessHarness {
             listen: 127.0.0.1:\(port)
             state_dir: \(folder.path)/state
             tls: {ca: pki/coordinator/ca.pem, cert: pki/coordinator/cert.pem, key: pki/coordinator/key.pem\(revocationList.map { ", revocation_list: \($0)" } ?? "")}
+            \(extra)
             """, to: "coordinator.yaml")
         let coordinator = try start("fedct-coordinator", ["--config", config], label: label)
         let admin = try AdminClient(address: "localhost:\(port)", tls: TLSConfig.load(

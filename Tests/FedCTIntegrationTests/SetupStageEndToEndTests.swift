@@ -68,7 +68,7 @@ final class SetupStageEndToEndTests: XCTestCase {
         kill(federation.coordinator.processIdentifier, SIGKILL)
         federation.coordinator.waitUntilExit()
         try federation.restartCoordinator(label: "coordinator-2")
-        for _ in 0..<100 where (try? await federation.admin.job(job.jobID)) == nil { try await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<300 where (try? await federation.admin.job(job.jobID)) == nil { try await Task.sleep(for: .milliseconds(100)) }
 
         let status = try await federation.waitForEnd(job.jobID)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator-2"))\n\(harness.log("site-1"))")

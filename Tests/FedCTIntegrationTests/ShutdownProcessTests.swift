@@ -23,6 +23,8 @@ final class ShutdownProcessTests: XCTestCase {
         XCTAssertTrue(ledger.hasSuffix("\n"), "the ledger's last line must be whole")
         for line in ledger.split(separator: "\n") {
             let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            XCTAssertEqual((record["hash"] as? String)?.count, 64, String(line))
+            guard record["type"] as? String == "intent" else { continue }  // outcomes, receipts, certificate, open: no message of their own
             XCTAssertNotNil(record["kind"] as? String, String(line))
             XCTAssertEqual((record["sha256"] as? String)?.count, 64, String(line))
         }

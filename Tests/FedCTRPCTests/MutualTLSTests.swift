@@ -80,7 +80,7 @@ final class MutualTLSTests: XCTestCase {
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(5), "an unreachable server fails fast, not at the deadline")
         XCTAssertEqual(error?.code, .unavailable)
         let explained = try XCTUnwrap(error?.explainingConnectionFailure(target: channel.target))
-        XCTAssertTrue(explained.message.hasPrefix("cannot reach 127.0.0.1:\(port) (is the server running"), explained.message)
+        XCTAssertTrue(explained.message.hasPrefix("cannot reach 127.0.0.1:\(port): connection refused; is the server running"), explained.message)
     }
 
     func testPlaintextServesOnlyWhenBothSidesAskForIt() async throws {

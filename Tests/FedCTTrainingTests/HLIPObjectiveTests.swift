@@ -69,6 +69,7 @@ final class HLIPObjectiveTests: XCTestCase {
             ("hlip.loss", { $0.hlip.loss = "infonce" }),
             ("hlip.patch", { $0.hlip.patch = [8, 8, 12] }),
             ("hlip.drop_path", { $0.hlip.dropPath = 1 }),
+            ("hlip.heads", { $0.hlip.heads = 0 }),
         ]
         for (field, change) in cases {
             var spec = try example()

@@ -3,8 +3,11 @@ import FedCTCore
 import FedCTData
 import FedCTProto
 import FedCTTorch
-import FedCTTraining
+@testable import FedCTTraining
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import XCTest
 
 final class TTEExperimentTests: XCTestCase {
@@ -30,7 +33,8 @@ final class TTEExperimentTests: XCTestCase {
         let sites = try patients.indices.map { index in
             let name = SyntheticConsortium.siteName(index)
             return TTEExperiment.Site(name: name, dataset: try SiteDataset.load(directory: root.appending(path: name).path, labeler: spec.labeler,
-                                                                                preprocessing: spec.preprocessingPipeline))
+                                                                                preprocessing: spec.preprocessingPipeline,
+                                                                                alsoTracking: BinaryOutcome.trackedCodes))
         }
         return (TTEExperiment(spec: spec, sites: sites), root)
     }
@@ -92,44 +96,67 @@ final class TTEExperimentTests: XCTestCase {
     }
 
     func testTableHasOneRowPerArmCohortTaskAndMetric() throws {
-        var (experiment, root) = try experiment(patients: [16, 12], rounds: 1)
+        var (experiment, root) = try experiment(patients: [16, 12], rounds: 2)
         experiment.groundTruth = try SyntheticGroundTruth(path: root.appending(path: SyntheticConsortium.groundTruthName).path)
-        experiment.tasks = ["DEATH", "PE"]
+        experiment.seeds = 2
         experiment.bootstrapReplicates = 30
         let table = try experiment.run()
 
         let arms = ["random-init", "local-only:site-1", "local-only:site-2", "federated-fedavg", "federated-secure", "centralised", "oracle"]
         XCTAssertEqual(table.arms.map(\.label), arms)
-        XCTAssertEqual(table.cohorts, ["pooled", "site-2"], "the pooled held-out patients and the smallest site's")
-        let metrics = ExperimentMetric.allCases.count
-        XCTAssertEqual(table.rows.count, arms.count * 2 * 2 * metrics)
+        XCTAssertEqual(table.cohorts, ["pooled", "site-1", "site-2"], "the pooled held-out patients and each site's")
+        XCTAssertEqual(table.tasks.map(\.name), ["mortality_1m", "mortality_6m", "mortality_12m", "readmission_1m", "readmission_6m", "readmission_12m",
+                                                "pe_12m", "ph_12m", "DEATH", "PE", "PH", "READMISSION"])
+        let metricsPerCohort = 8 * 1 + 4 * 4
+        XCTAssertEqual(table.rows.count, arms.count * 3 * metricsPerCohort)
+        for arm in arms.dropFirst() {
+            XCTAssertEqual(Set(table.gains.filter { $0.arm == arm && !$0.task.hasPrefix("mean of") }.map(\.task)), Set(table.tasks.map(\.name)))
+        }
+        XCTAssertFalse(table.gains.contains { $0.arm == "random-init" })
         let csvLines = table.csv.split(separator: "\n")
         XCTAssertEqual(csvLines.first.map(String.init), ExperimentTable.csvHeader)
-        XCTAssertEqual(csvLines.count, 1 + arms.count * 2 * 2 * metrics)
-        XCTAssertEqual(table.summaryCells.count, arms.count * 2 * 2)
-        XCTAssertEqual(table.markdown.split(separator: "\n").filter { $0.hasPrefix("| ") }.count, 2 + arms.count * 2 * 2 + 2 + 3,
-                       "summary header, rule and lines; checks header, rule and three checks")
-        XCTAssertEqual(table.checks.count, 3)
+        XCTAssertEqual(csvLines.count, 1 + table.rows.count + table.gains.count)
+        XCTAssertEqual(table.summaryCells().count, arms.count * 3 * 12)
+        XCTAssertEqual(table.summaryCells(cohort: "pooled").count, arms.count * 12)
         for line in table.markdown.split(separator: "\n") where line.hasPrefix("| ") {
             let columns = line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count - 1
-            XCTAssertTrue([table.summaryHeader.count, 3].contains(columns), "a cell's own | is escaped: \(line)")
+            XCTAssertTrue([table.summaryHeader.count, ExperimentTable.gainHeader.count, 3].contains(columns), "a cell's own | is escaped: \(line)")
         }
+        XCTAssertEqual(table.checks.count, 3)
+        XCTAssertEqual(table.differences.map(\.name).prefix(2), ["federated-fedavg − centralised", "federated-fedavg − random-init"])
         let scored = table.rows.compactMap(\.interval)
         XCTAssertFalse(scored.isEmpty)
-        for interval in scored {
-            XCTAssertLessThanOrEqual(interval.lower, interval.upper)
-            XCTAssertTrue((interval.lower...interval.upper).contains(interval.estimate) || interval.replicates < 30, "\(interval)")
-        }
+        for interval in scored { XCTAssertLessThanOrEqual(interval.lower, interval.upper) }
         for row in table.rows where row.interval == nil { XCTAssertNotNil(row.note, "a missing metric says why") }
+        // Learning curves: every federated arm, seed and round has its train loss; the first seed's rounds their pooled C.
+        XCTAssertEqual(table.curves.count, 2 * 2 * 2)
+        XCTAssertTrue(table.curves.filter { $0.seed == 0 }.allSatisfy { $0.pooledHarrellC != nil })
+        XCTAssertTrue(table.curves.filter { $0.seed == 1 }.allSatisfy { $0.pooledHarrellC == nil })
+        XCTAssertEqual(table.curvesCSV.split(separator: "\n").count, 1 + 8)
+        XCTAssertEqual(Set(table.phases.map { $0.name }), ["training", "embedding", "probes", "learning curves", "bootstrap"])
+        // Plots: well-formed SVG with one dot per defined pooled headline estimate, and one line per federated arm.
+        let forest = try XMLDocument(xmlString: ExperimentPlots.forest(table))
+        let dots = table.tasks.flatMap { task in arms.compactMap { table.row(arm: $0, cohort: "pooled", task: task.name, metric: task.headline)?.interval } }
+        XCTAssertEqual(try forest.nodes(forXPath: "//*[local-name()='circle']").count, dots.count)
+        let curves = try XMLDocument(xmlString: ExperimentPlots.learningCurves(table))
+        XCTAssertEqual(try curves.nodes(forXPath: "//*[local-name()='polyline']").count, 2 * 2, "C and loss panels × two federated arms")
+    }
+
+    /// Arms are paired by seed: seed index s trains from the spec with seed + s, so random init's per-seed predictions
+    /// differ between seeds, and seed index 0 is the spec itself.
+    func testSeedIndexMovesTheSpecSeed() throws {
+        let (experiment, _) = try experiment(patients: [10, 8], rounds: 1)
+        XCTAssertEqual(experiment.seeded(0).spec, experiment.spec)
+        XCTAssertEqual(experiment.seeded(2).spec.seed, experiment.spec.seed + 2)
+        XCTAssertNotEqual(try TorchModel(spec: experiment.seeded(1).spec).exportState(), try TorchModel(spec: experiment.spec).exportState())
     }
 
     /// The oracle's Harrell's C is the true DEATH hazard of the held-out scans, read back from ground_truth.csv here.
     func testOracleScoresTheTrueHazardOfTheHeldOutScans() throws {
         var (experiment, root) = try experiment(patients: [16, 12], rounds: 1)
         experiment.groundTruth = try SyntheticGroundTruth(path: root.appending(path: SyntheticConsortium.groundTruthName).path)
-        experiment.bootstrapReplicates = 5
-        let scorer = try ExperimentScorer(spec: experiment.spec, sites: experiment.sites, tasks: ["DEATH"], replicates: 5)
-        let oracle = try scorer.oraclePredictions(experiment.groundTruth!)["DEATH"]!
+        let scorer = try ExperimentScorer(sites: experiment.sites, tasks: [.survival("DEATH")], seeds: 1, replicates: 5, seed: 3)
+        let oracle = scorer.oraclePredictions(experiment.groundTruth!).byTask["DEATH"]!
 
         let truth = try CSVTable(path: root.appending(path: SyntheticConsortium.groundTruthName).path)
         let scan = try truth.column("scan_id")
@@ -141,7 +168,9 @@ final class TTEExperimentTests: XCTestCase {
         let expected = try ConcordanceIndex.harrellConcordance(time: outcomes.map(\.days), event: outcomes.map(\.event),
                                                                risk: heldout.map { log(hazards[$0.scanID]!) }).value
         XCTAssertEqual(oracle.risk, heldout.map { log(hazards[$0.scanID]!) })
-        XCTAssertEqual(try scorer.interval(.harrellC, oracle, cohort: "pooled", task: "DEATH").estimate, expected, accuracy: 1e-12)
+        let samples = scorer.samples(perSeed: [scorer.oraclePredictions(experiment.groundTruth!)])
+        XCTAssertEqual(samples[ExperimentScoreKey(cohort: "pooled", task: "DEATH", metric: .harrellC)]!.estimate, expected, accuracy: 1e-12)
+        XCTAssertEqual(try scorer.pooledHarrellC(oracle, task: .survival("DEATH")), expected, accuracy: 1e-12)
         // Its survival curve is the true exponential one.
         XCTAssertEqual(oracle.survival(atDays: 365.25, row: 0), exp(-hazards[heldout[0].scanID]!), accuracy: 1e-12)
     }

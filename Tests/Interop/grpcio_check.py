@@ -2,7 +2,8 @@
 """Calls a running coordinator with stock grpcio stubs generated from Protos/, over mutual TLS.
 
 Shows that FedCT's services are ordinary gRPC: unary, server-streaming and client-streaming calls from
-a client that shares nothing with FedCT but the .proto files. Needs `pip install grpcio grpcio-tools`.
+a client that shares nothing with FedCT but the .proto files, and a job submitted with only its essential fields
+(the coordinator fills the defaults; an explicit zero is kept). Needs `pip install grpcio grpcio-tools`.
 
 usage: grpcio_check.py HOST:PORT PKI_FOLDER JOB_ID   (PKI_FOLDER from `fedctl provision`, with admin/ and site-1/)
 """
@@ -19,7 +20,7 @@ stubs = tempfile.mkdtemp()
 subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{protos}", f"--python_out={stubs}", f"--grpc_python_out={stubs}",
                 *[str(p.relative_to(protos)) for p in sorted(protos.rglob("*.proto"))]], check=True)
 sys.path.insert(0, stubs)
-from fedct.v1 import admin_pb2, admin_pb2_grpc, site_pb2, site_pb2_grpc  # noqa: E402
+from fedct.v1 import admin_pb2, admin_pb2_grpc, job_pb2, site_pb2, site_pb2_grpc  # noqa: E402
 
 
 def channel(name):
@@ -35,6 +36,19 @@ print("FetchModel (server streaming):", len(blob), "bytes")
 site = site_pb2_grpc.SiteStub(channel("site-1"))
 print("Join as site-1 (unary):", site.Join(site_pb2.JoinRequest(agent_version="grpcio-check")).site_id)
 failures = 0
+# Only the essential fields: the coordinator fills every other setting with its default, as job.yaml does.
+essential = job_pb2.JobSpec(name="grpcio-essential", rounds=1, min_sites=2, objective="tte",
+                            encoder=job_pb2.EncoderSpec(architecture="resnet3d", width=2),
+                            tte=job_pb2.TTESpec(task_codes=["DEATH"]), training=job_pb2.TrainingSpec(weight_decay=0))
+submitted = admin.SubmitJob(admin_pb2.SubmitJobRequest(spec=essential))
+stored = submitted.spec
+print("SubmitJob with the essential fields (unary):", submitted.job_id, "stored optimizer", stored.training.optimizer,
+      "orientation", stored.preprocessing.orientation, "secure", stored.secure_aggregation.enabled,
+      "weight_decay", stored.training.weight_decay, "(explicit zero kept)")
+if (stored.training.optimizer, stored.preprocessing.orientation, stored.secure_aggregation.step_timeout_seconds) != ("adamw", "RAS", 120) \
+        or not stored.training.HasField("weight_decay") or stored.training.weight_decay != 0:
+    failures += 1
+admin.CancelJob(admin_pb2.CancelJobRequest(job_id=submitted.job_id))
 try:
     site.UploadUpdate(iter([site_pb2.UpdateChunk(header=site_pb2.UpdateHeader(job_id="no-such-job", round=1))]))
     failures += 1

@@ -16,6 +16,9 @@ extern "C" {
 
 /** An encoder + an objective's parts (heads, towers) with its optimizer. Opaque; free with fct_torch_model_free. */
 typedef struct fct_torch_model fct_torch_model;
+/** A data-parallel group of processes (c10d ProcessGroupGloo) training one site's model. Opaque; free with
+ * fct_torch_group_free (a model attached to it keeps it alive until detached or freed). */
+typedef struct fct_torch_group fct_torch_group;
 
 /** Status codes of the functions returning int32_t. */
 enum {
@@ -164,6 +167,25 @@ int32_t fct_torch_model_set_proximal(fct_torch_model *model, double mu, char **e
  */
 int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, double noise_multiplier,
                                    double expected_batch, uint64_t seed, char **error);
+
+/**
+ * Joins a data-parallel group of `size` processes (rank 0 to size − 1): a c10d TCP rendezvous store at
+ * store_host:store_port, served by rank 0, and Gloo's TCP transport over the interface whose address `interface_host`
+ * resolves to. Blocks until all ranks joined; fails after `timeout_seconds` (also the timeout of every later sum).
+ */
+int32_t fct_torch_group_create(const char *store_host, int32_t store_port, int32_t rank, int32_t size, const char *interface_host,
+                               double timeout_seconds, fct_torch_group **out, char **error);
+/** Frees a group handle. NULL is allowed. */
+void fct_torch_group_free(fct_torch_group *group);
+/**
+ * Data-parallel training: from now on each training step of `model` is this rank's share of a step of the group — every
+ * rank must call it, with its own examples (possibly none) — and its gradient is summed over the ranks and divided by
+ * their examples, so the step equals one process's step over all the ranks' examples with gradient accumulation (up to
+ * float rounding); the loss returned is the group's. Under DP-SGD the clipped sums are added over the ranks before the
+ * noise, which every rank draws alike from the same seed (one draw per site). After each step the floating-point buffers
+ * (BatchNorm running statistics) are averaged over the ranks. NULL detaches.
+ */
+int32_t fct_torch_model_set_group(fct_torch_model *model, fct_torch_group *group, char **error);
 
 /**
  * One optimisation step on a batch of `count` named tensors (the objective's inputs and targets; see fct_torch_tensor).

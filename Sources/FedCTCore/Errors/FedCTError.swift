@@ -41,6 +41,6 @@ public struct FedCTError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         guard let cause else { return message }
-        return "\(message) (\(cause))"
+        return "\(message) (\(ErrorText.describe(cause)))"
     }
 }

@@ -8,7 +8,7 @@
 /// participants have uploaded, or at the deadline with those that did if they are at least
 /// `minSites`; otherwise the job fails with the reason.
 ///
-/// A job that derives its tasks (`tte.derive_tasks`) starts with the setup stage: its three steps
+/// A job whose objective has a setup stage (e.g. `tte.derive_tasks`) starts with it: its steps
 /// (`JobStep.setup`, in `setupStage`; the phase stays `waitingForSites`) open, collect and close like rounds (same participants
 /// rule, deadline, dropouts and restarts), and round 1 opens only once the coordinator has committed the
 /// derived spec and the initial model (`setupCommitted`). A coordinator restarted before that commit
@@ -95,22 +95,26 @@ public struct JobStateMachine: Sendable {
     public private(set) var attempt = 1
     /// When each site was last heard from (monotonic seconds, as passed in `now`).
     public private(set) var lastSeen: [String: Double] = [:]
+    /// The setup stage's steps, in order (empty for a job without one).
+    public let setupSteps: [SetupStep]
     /// The setup step under way (the phase stays `waitingForSites` until the setup is committed); nil once
-    /// the derived tasks are committed, or for a job whose tasks are fixed.
-    public private(set) var setupStage: TaskSetupStage?
+    /// the derived spec is committed, or for a job without a setup stage.
+    public private(set) var setupStage: SetupStep?
     private var roundStartedAt: Double = 0
     /// The open setup step was handed to the coordinator to combine.
     private var closedSetupStep = false
 
     /// A job resuming after `completedRounds` committed rounds whose latest global model is `globalModelSHA256`;
-    /// with `needsSetup` (tasks to derive, none committed yet) it starts with the setup stage and has no model yet;
+    /// with `setupSteps` (a setup stage still to run: nothing derived committed yet) it starts with the first of them and
+    /// has no model yet;
     /// with `pendingEvaluation` (a restart may have cut short the evaluation of the last committed round) it starts with
     /// that round's evaluation when the policy evaluates it.
-    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0, needsSetup: Bool = false, pendingEvaluation: Bool = false) {
+    public init(policy: Policy, globalModelSHA256: String, completedRounds: Int = 0, setupSteps: [SetupStep] = [], pendingEvaluation: Bool = false) {
         self.policy = policy
         self.globalModelSHA256 = globalModelSHA256
         self.completedRounds = completedRounds
-        if needsSetup { setupStage = .candidates }
+        self.setupSteps = setupSteps
+        setupStage = setupSteps.first
         if pendingEvaluation && policy.evaluates(afterRound: completedRounds) {
             phase = .evaluating(round: completedRounds)
         } else if completedRounds >= policy.rounds {
@@ -154,21 +158,21 @@ public struct JobStateMachine: Sendable {
     }
 
     /// The setup step `site` should compute and send now, if any (during setup, `taskRequested` answers wait).
-    public func setupStep(for site: String) -> TaskSetupStage? {
+    public func setupStep(for site: String) -> SetupStep? {
         guard phase == .waitingForSites, participants.contains(site), !uploaded.contains(site), !closedSetupStep else { return nil }
         return setupStage
     }
 
     /// Checks that `site` may send its statistics for setup step `stage`.
-    public func validateSetupSubmission(from site: String, stage: TaskSetupStage) throws {
+    public func validateSetupSubmission(from site: String, stage: SetupStep) throws {
         guard setupStage == stage, phase == .waitingForSites, !participants.isEmpty, !closedSetupStep else {
-            throw FedCTError(.failedPrecondition, "\(site) sent statistics for the setup step '\(stage.rawValue)', but \(describe(phase)); they are discarded")
+            throw FedCTError(.failedPrecondition, "\(site) sent statistics for the \(stage), but \(describe(phase)); they are discarded")
         }
-        try checkParticipant(site, of: "the setup step '\(stage.rawValue)'", alreadySent: "sent statistics for the setup step '\(stage.rawValue)'")
+        try checkParticipant(site, of: "the \(stage)", alreadySent: "sent statistics for the \(stage)")
     }
 
     /// A site's statistics for setup step `stage` arrived and were taken in.
-    public mutating func setupSubmissionAccepted(from site: String, stage: TaskSetupStage, now: Double) throws -> [Action] {
+    public mutating func setupSubmissionAccepted(from site: String, stage: SetupStep, now: Double) throws -> [Action] {
         try validateSetupSubmission(from: site, stage: stage)
         lastSeen[site] = now
         uploaded.insert(site)
@@ -177,11 +181,10 @@ public struct JobStateMachine: Sendable {
     }
 
     /// The coordinator combined setup step `stage`: the next step opens (with the sites live then).
-    public mutating func setupStepCommitted(_ stage: TaskSetupStage, now: Double) -> [Action] {
-        guard setupStage == stage, closedSetupStep, let index = TaskSetupStage.allCases.firstIndex(of: stage),
-              index + 1 < TaskSetupStage.allCases.count
+    public mutating func setupStepCommitted(_ stage: SetupStep, now: Double) -> [Action] {
+        guard setupStage == stage, closedSetupStep, let index = setupSteps.firstIndex(of: stage), index + 1 < setupSteps.count
         else { return [] }
-        setupStage = TaskSetupStage.allCases[index + 1]
+        setupStage = setupSteps[index + 1]
         resetOpenRound()
         openRoundIfReady(now: now)
         return []
@@ -189,7 +192,7 @@ public struct JobStateMachine: Sendable {
 
     /// The derived spec and the initial model `modelSHA256` are committed: the setup stage is over, round 1 may open.
     public mutating func setupCommitted(modelSHA256: String, now: Double) -> [Action] {
-        guard setupStage == TaskSetupStage.allCases.last, closedSetupStep else { return [] }
+        guard setupStage == setupSteps.last, closedSetupStep else { return [] }
         globalModelSHA256 = modelSHA256
         setupStage = nil
         resetOpenRound()
@@ -361,7 +364,7 @@ public struct JobStateMachine: Sendable {
     private func describe(_ phase: Phase) -> String {
         switch phase {
         case .waitingForSites where setupStage != nil:
-            participants.isEmpty ? "the setup step '\(setupStage!.rawValue)' is waiting for sites" : "the setup step '\(setupStage!.rawValue)' is open"
+            participants.isEmpty ? "the \(setupStage!) is waiting for sites" : "the \(setupStage!) is open"
         case .waitingForSites: "the job is waiting for sites"
         case .training(let round): "round \(round) is open"
         case .aggregating(let round): "round \(round) is being aggregated"

@@ -45,20 +45,25 @@ public struct ServerStrategy: Sendable, Equatable {
     /// FedProx's μ (0 for every other strategy).
     public var proximalMu: Double
 
-    /// The strategy a job asks for; unset numbers take the defaults (η 0.01, β₁ 0.9, β₂ 0.99, τ 0.001).
+    /// The defaults of a job's `strategy:` numbers.
+    public static let defaultLearningRate = 0.01, defaultBeta1 = 0.9, defaultBeta2 = 0.99, defaultTau = 1e-3, defaultProximalMu = 0.01
+
+    /// The strategy a job asks for. A number the spec does not hold (no field presence: a spec stored before the fields
+    /// were `optional`, which wrote a default as 0) takes its default (η 0.01, β₁ 0.9, β₂ 0.99, τ 0.001, μ 0.01).
     public init(spec: Fedct_V1_StrategySpec, source: String = "job") throws {
         func fail(_ field: String, _ problem: String) -> FedCTError {
             FedCTError(.invalidConfiguration, "\(source): field 'strategy.\(field)' \(problem)")
         }
+        func value(_ present: Bool, _ value: Double, _ fallback: Double) -> Double { present ? value : fallback }
         guard let kind = Kind(rawValue: spec.name.isEmpty ? "fedavg" : spec.name) else {
             throw fail("name", "'\(spec.name)' is not a strategy (\(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         self.kind = kind
-        learningRate = spec.serverLearningRate == 0 ? 0.01 : spec.serverLearningRate
-        beta1 = spec.beta1 == 0 ? 0.9 : spec.beta1
-        beta2 = spec.beta2 == 0 ? 0.99 : spec.beta2
-        tau = spec.tau == 0 ? 1e-3 : spec.tau
-        proximalMu = kind == .fedprox ? (spec.proximalMu == 0 ? 0.01 : spec.proximalMu) : 0
+        learningRate = value(spec.hasServerLearningRate, spec.serverLearningRate, Self.defaultLearningRate)
+        beta1 = value(spec.hasBeta1, spec.beta1, Self.defaultBeta1)
+        beta2 = value(spec.hasBeta2, spec.beta2, Self.defaultBeta2)
+        tau = value(spec.hasTau, spec.tau, Self.defaultTau)
+        proximalMu = kind == .fedprox ? value(spec.hasProximalMu, spec.proximalMu, Self.defaultProximalMu) : 0
         guard learningRate > 0, learningRate.isFinite else { throw fail("server_learning_rate", "must be a positive number") }
         guard (0..<1).contains(beta1) else { throw fail("beta1", "must be in [0, 1)") }
         guard (0..<1).contains(beta2) else { throw fail("beta2", "must be in [0, 1)") }

@@ -2,7 +2,7 @@
 public import FedCTProto
 
 extension Fedct_V1_JobSpec {
-    /// Reads the `evaluation:` section over the defaults.
+    /// Reads the `evaluation:` section (`applyingDefaults()` then fills the keys the file leaves out).
     public mutating func parseEvaluation(_ section: YAMLDocument) throws {
         try section.rejectUnknownKeys(["enabled", "every_rounds", "min_cohort", "l2"])
         if let value = try section.bool("enabled") { evaluation.enabled = value }

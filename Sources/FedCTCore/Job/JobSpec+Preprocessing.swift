@@ -2,17 +2,6 @@
 public import FedCTProto
 
 extension Fedct_V1_PreprocessingSpec {
-    /// The defaults: RAS, the source spacing, window −1000..1000 HU, a cube of `training.volume_size`, window scaling, pad −1024 HU.
-    public static var defaults: Fedct_V1_PreprocessingSpec {
-        var spec = Fedct_V1_PreprocessingSpec()
-        spec.orientation = "RAS"
-        spec.windowLowHu = -1000
-        spec.windowHighHu = 1000
-        spec.normalization = "window"
-        spec.padHu = -1024
-        return spec
-    }
-
     /// The orientations a job may ask for.
     public static let orientations = ["RAS", "LPS", "none"]
     /// The normalisations a job may ask for.
@@ -20,7 +9,7 @@ extension Fedct_V1_PreprocessingSpec {
 }
 
 extension Fedct_V1_JobSpec {
-    /// Reads the `preprocessing:` section over the defaults.
+    /// Reads the `preprocessing:` section (`applyingDefaults()` then fills the keys the file leaves out).
     public mutating func parsePreprocessing(_ section: YAMLDocument) throws {
         try section.rejectUnknownKeys(["orientation", "spacing_mm", "window_low_hu", "window_high_hu", "shape", "normalization", "pad_hu"])
         if let value = try section.string("orientation") { preprocessing.orientation = value }

@@ -7,13 +7,20 @@ extension Fedct_V1_TTESpec {
 }
 
 extension Fedct_V1_JobSpec {
-    /// Reads the `tte:` section over the defaults. With `derive_tasks: true` the task codes, piece edges and
+    /// Reads the `tte:` section (`applyingDefaults()` then fills the keys the file leaves out). With `derive_tasks: true` the task codes, piece edges and
     /// base hazards are outputs of the setup stage, so the file must not set them.
     public mutating func parseTTE(_ section: YAMLDocument) throws {
         try section.rejectUnknownKeys(["task_codes", "piece_edges_days", "rank", "task_log2_base_hazard", "derive_tasks", "max_tasks", "pieces",
                                        "min_patients_per_code"])
-        if let value = try section.strings("task_codes") { tte.taskCodes = value }
-        if let value = try section.doubles("piece_edges_days") { tte.pieceEdgesDays = value }
+        // An empty list would read as absent and take the default tasks or pieces.
+        if let value = try section.strings("task_codes") {
+            guard !value.isEmpty else { throw section.error("task_codes", "must list at least one code (or set derive_tasks: true)") }
+            tte.taskCodes = value
+        }
+        if let value = try section.doubles("piece_edges_days") {
+            guard !value.isEmpty else { throw section.error("piece_edges_days", "must list at least one edge (or leave it out for the default pieces)") }
+            tte.pieceEdgesDays = value
+        }
         if let value = try section.int("rank") { tte.rank = Int32(clamping: value) }
         if let value = try section.doubles("task_log2_base_hazard") { tte.taskLog2BaseHazard = value.map(Float.init) }
         if let value = try section.int("max_tasks") { tte.maxTasks = Int32(clamping: value) }

@@ -16,7 +16,7 @@ extension Fedct_V1_TrainingSpec {
 }
 
 extension Fedct_V1_JobSpec {
-    /// Reads the `training:` section over the defaults.
+    /// Reads the `training:` section (`applyingDefaults()` then fills the keys the file leaves out).
     public mutating func parseTraining(_ section: YAMLDocument) throws {
         try section.rejectUnknownKeys(["local_epochs", "batch_size", "learning_rate", "weight_decay", "volume_size", "optimizer", "lr_schedule",
                                        "min_learning_rate", "warmup_steps", "gradient_accumulation", "augmentation"])

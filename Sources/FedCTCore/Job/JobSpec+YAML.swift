@@ -2,57 +2,12 @@
 public import FedCTProto
 
 extension Fedct_V1_JobSpec {
-    /// A job with every field at its documented default (see Docs/coordinator-guide.md).
-    public static var defaults: Fedct_V1_JobSpec {
-        var spec = Fedct_V1_JobSpec()
-        spec.name = "tte-pretraining"
-        spec.rounds = 5
-        spec.minSites = 2
-        spec.seed = 1
-        spec.roundDeadlineSeconds = 1800
-        spec.encoder.architecture = "resnet3d"
-        spec.encoder.depth = 10
-        spec.encoder.width = 8
-        spec.encoder.stemStride = 2
-        spec.encoder.norm = "group"
-        spec.tte.taskCodes = ["DEATH", "PE", "PH"]
-        spec.tte.pieceEdgesDays = [30, 90, 180, 365, 730, 1095, 1460, 1825]
-        spec.tte.rank = 16
-        spec.tte.maxTasks = 8192
-        spec.tte.pieces = 8
-        spec.tte.minPatientsPerCode = 10
-        spec.training.localEpochs = 1
-        spec.training.batchSize = 4
-        spec.training.learningRate = 1e-3
-        spec.training.weightDecay = 1e-4
-        spec.training.volumeSize = 32
-        spec.training.optimizer = "adamw"
-        spec.training.lrSchedule = "constant"
-        spec.training.gradientAccumulation = 1
-        spec.strategy.name = "fedavg"
-        spec.secureAggregation.enabled = true
-        spec.secureAggregation.minCohort = 2
-        spec.secureAggregation.clipNorm = 100
-        spec.secureAggregation.modulusBits = 32
-        spec.secureAggregation.maxExamplesPerSite = 10_000
-        spec.secureAggregation.stepTimeoutSeconds = 120
-        spec.secureAggregation.sparseAbove = 50
-        spec.secureAggregation.maxDropoutFraction = 0.1
-        spec.secureAggregation.maxCorruptFraction = 0.05
-        spec.privacy.level = "none"
-        spec.privacy.delta = 1e-5
-        spec.preprocessing = .defaults
-        spec.evaluation.enabled = true
-        spec.evaluation.minCohort = 10
-        spec.evaluation.l2 = 1
-        return spec
-    }
-
-    /// Parses a job specification; unknown or ill-typed fields are errors that name the field.
+    /// Parses a job specification: the file's settings, then `applyingDefaults()` for the rest (as for a spec submitted
+    /// over the Admin API), then the checks; unknown or ill-typed fields are errors that name the field.
     public init(yaml: YAMLDocument) throws {
-        var spec = Fedct_V1_JobSpec.defaults
-        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "encoder", "tte", "training", "strategy",
-                                    "secure_aggregation", "privacy", "preprocessing", "evaluation", "objective", "hlip"])
+        var spec = Fedct_V1_JobSpec()
+        try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "objective", "encoder", "tte", "training",
+                                    "strategy", "secure_aggregation", "privacy", "preprocessing", "evaluation", "hlip"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.string("objective") { spec.objective = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
@@ -104,6 +59,7 @@ extension Fedct_V1_JobSpec {
         }
         if let preprocessing = try yaml.section("preprocessing") { try spec.parsePreprocessing(preprocessing) }
         if let evaluation = try yaml.section("evaluation") { try spec.parseEvaluation(evaluation) }
+        spec = spec.applyingDefaults()
         try spec.validate(source: yaml.source)
         self = spec
     }
@@ -114,6 +70,7 @@ extension Fedct_V1_JobSpec {
             FedCTError(.invalidConfiguration, "\(source): field '\(field)' \(problem)")
         }
         guard !name.isEmpty else { throw fail("name", "must not be empty") }
+        try validateObjective(fail)
         guard (1...10_000).contains(rounds) else { throw fail("rounds", "must be between 1 and 10000 (got \(rounds))") }
         guard minSites >= 1 else { throw fail("min_sites", "must be at least 1 (got \(minSites))") }
         guard roundDeadlineSeconds >= 1 else { throw fail("round_deadline_seconds", "must be positive (got \(roundDeadlineSeconds))") }
@@ -131,7 +88,7 @@ extension Fedct_V1_JobSpec {
         guard ["group", "batch", "instance"].contains(encoder.norm) else {
             throw fail("encoder.norm", "must be group, batch or instance (got '\(encoder.norm)')")
         }
-        try validateTasks(fail)
+        if objectiveKind == .tte { try validateTasks(fail) }
         try validateTraining(fail)
         try validatePreprocessing(fail)
         try validateEvaluation(fail)
@@ -175,26 +132,21 @@ extension Fedct_V1_JobSpec {
         }
     }
 
-    /// The per-site fixed-point encoding of a secure round with `keyHolders` sites (U1) and threshold t.
-    /// Site-level DP uses uniform weights and adds noise σ·C/√t per site, so any t survivors' sum carries σ·C.
+    // The secure-aggregation helpers below read an unvalidated spec for callers not yet on JobPlan (site agent, experiment).
+
+    /// The per-site fixed-point encoding of a secure round with `keyHolders` sites (U1) and threshold t
+    /// (`SecureAggregationPlan.encoding`).
     public func secureEncoding(keyHolders: Int, threshold: Int) throws -> FixedPointEncoding {
-        if privacy.level == "site" {
-            return try FixedPointEncoding(clipNorm: privacy.clipNorm, maxWeight: 1, sites: keyHolders,
-                                          noiseStandardDeviation: privacy.noiseMultiplier * privacy.clipNorm / Double(threshold).squareRoot())
-        }
-        return try FixedPointEncoding(clipNorm: secureAggregation.clipNorm, maxWeight: secureAggregation.maxExamplesPerSite, sites: keyHolders)
+        let level = PrivacyPlan.Level(rawValue: privacy.level) ?? .none
+        return try SecureAggregationPlan(spec: secureAggregation).encoding(keyHolders: keyHolders, threshold: threshold,
+                                                                           privacy: PrivacyPlan(spec: privacy, level: level))
     }
 
-    /// A site's FedAvg weight in a secure round: its example count capped at max_examples_per_site (1 under site-level DP).
+    /// A site's FedAvg weight in a secure round (`SecureAggregationPlan.weight`).
     public func secureWeight(examples: Int) -> Int64 {
-        privacy.level == "site" ? 1 : min(Int64(examples), secureAggregation.maxExamplesPerSite)
+        SecureAggregationPlan(spec: secureAggregation).weight(examples: examples, privacy: PrivacyPlan.Level(rawValue: privacy.level) ?? .none)
     }
 
     /// The secure-aggregation parameters of this job, as the coordinator and every site use them.
-    public var secureParameters: SecAggParameters {
-        let secure = secureAggregation
-        return SecAggParameters(threshold: Int(secure.threshold), minCohort: Int(secure.minCohort), stepTimeout: Double(secure.stepTimeoutSeconds),
-                                sparseAbove: Int(secure.sparseAbove), degree: Int(secure.graphDegree),
-                                maxDropoutFraction: secure.maxDropoutFraction, maxCorruptFraction: secure.maxCorruptFraction)
-    }
+    public var secureParameters: SecAggParameters { SecureAggregationPlan(spec: secureAggregation).parameters }
 }

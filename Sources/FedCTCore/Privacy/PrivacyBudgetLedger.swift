@@ -83,7 +83,7 @@ public struct PrivacyBudgetLedger: Sendable, Equatable {
         do {
             file = try decoder.decode(LedgerFile.self, from: data)
         } catch {
-            throw corrupt(url, "it is not a valid ledger (\(error))")
+            throw corrupt(url, "it is not a valid ledger (\(ErrorText.describe(error)))")
         }
         guard file.format == format else {
             throw corrupt(url, "its format is \"\(file.format)\", this agent reads \"\(format)\"")

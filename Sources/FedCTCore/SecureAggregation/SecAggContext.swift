@@ -23,7 +23,7 @@ public struct SecAggContext: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "job \(jobID) \(JobStep(wireRound: round).map(String.init(describing:)) ?? "round \(round)") attempt \(attempt) (bound to \(binding.prefix(12)))"
+        "job \(jobID) round \(round) attempt \(attempt) (bound to \(binding.prefix(12)))"
     }
 
     /// Canonical bytes: a domain label and each field length-prefixed.

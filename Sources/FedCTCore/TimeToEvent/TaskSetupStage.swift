@@ -1,11 +1,7 @@
-// TaskSetupStage: the three steps of a job's setup stage, their numbers on the wire and the list each one is bound to.
-import Crypto
+// TaskSetupStage: the three steps of the time-to-event objective's setup stage, which derives a job's tasks.
 
-/// A step of the setup stage that derives a job's tasks before round 1.
-///
-/// A step is a `JobStep.setup`; its wire messages carry a round number below 1 (`wireRound`; training rounds start
-/// at 1), and a summed step's secure aggregation is bound (`SecAggContext.binding`) to `listSHA256` of the code list
-/// it counts, so a share or masked word of one step never opens in another step or a training round.
+/// A step of the setup stage that derives a job's tasks before round 1 (`TaskSetupDerivation`); as a generic step it is
+/// `step` (`JobStep.setup(step)`, numbered 0, −1, −2 on the wire).
 public enum TaskSetupStage: String, Sendable, CaseIterable {
     /// Sites propose code names (no counts).
     case candidates
@@ -14,17 +10,20 @@ public enum TaskSetupStage: String, Sendable, CaseIterable {
     /// Secure sum: events, censored, observed hours per task, and the event-time histogram.
     case rates
 
-    /// The round number this step's wire messages carry: 0, −1, −2.
-    public var wireRound: Int {
-        switch self {
-        case .candidates: 0
-        case .prevalence: -1
-        case .rates: -2
-        }
+    /// The generic step: its position, name and how sites answer it.
+    public var step: SetupStep {
+        SetupStep(index: Self.allCases.firstIndex(of: self)!, name: rawValue, answer: self == .candidates ? .names : .counts)
     }
 
-    /// SHA-256 (hex) of the step's name and the published codes, length-prefixed.
-    public func listSHA256(_ codes: [String]) -> String {
-        SHA256.hex(SecAggContext.encode(["fedct/setup/v1", rawValue] + codes))
-    }
+    /// The stage's steps, in order.
+    public static var steps: [SetupStep] { allCases.map(\.step) }
+
+    /// The stage of a generic step of this objective, by name.
+    public init?(_ step: SetupStep) { self.init(rawValue: step.name) }
+
+    /// The round number this step's wire messages carry: 0, −1, −2.
+    public var wireRound: Int { step.wireRound }
+
+    /// SHA-256 (hex) of the step's name and the published codes, length-prefixed (`SetupStep.listSHA256`).
+    public func listSHA256(_ codes: [String]) -> String { step.listSHA256(codes) }
 }

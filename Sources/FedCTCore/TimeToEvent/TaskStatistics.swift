@@ -13,21 +13,6 @@
 public enum TaskStatistics {
     /// Observed time is summed in whole hours (each scan's time rounded to the nearest hour).
     public static let hoursPerDay = 24.0
-    /// Every summed value is at most this (2^40: a site with over a million scans followed for 100 years).
-    public static let maxValue: UInt64 = 1 << 40
-
-    /// The exact secure-sum encoding of setup vectors from `sites` key holders (values up to `maxValue`).
-    public static func encoding(sites: Int) throws -> IntegerEncoding {
-        try IntegerEncoding(maxValue: maxValue, sites: sites)
-    }
-
-    /// Refuses a vector with a value above `maxValue`; `name` says what value i is.
-    public static func checkBound(_ values: [UInt64], name: (Int) -> String) throws {
-        if let index = values.firstIndex(where: { $0 > maxValue }) {
-            throw FedCTError(.invalidData, "\(name(index)) is \(values[index]), above the bound \(maxValue) every site agreed to")
-        }
-    }
-
     /// Codes at least `minPatients` of this site's patients have after an index time, sorted by name.
     public static func candidates(_ followUps: [ScanFollowUp], minPatients: Int) -> [String] {
         patientsPerCode(followUps).filter { $0.value >= max(1, minPatients) }.keys.sorted()

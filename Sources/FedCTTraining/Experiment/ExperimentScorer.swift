@@ -1,31 +1,8 @@
-// ExperimentScorer: the experiment table's scoring — one Cox probe per model on frozen embeddings, four metrics with bootstrap intervals.
+// ExperimentScorer: the experiment table's scoring — probes on frozen embeddings per task, metrics by a two-level bootstrap.
 public import FedCTCore
 public import FedCTData
-public import FedCTProto
-public import FedCTTorch
 import Foundation
-
-/// The metrics of the experiment table.
-public enum ExperimentMetric: String, CaseIterable, Sendable {
-    /// Harrell's C of the risk score.
-    case harrellC = "harrell_c"
-    /// Uno's C (inverse-probability-of-censoring weights), truncated at the cohort's horizon τ.
-    case unoC = "uno_c"
-    /// The integrated Brier score of the survival curves (lower is better), with Kaplan–Meier censoring weights.
-    case integratedBrier = "integrated_brier"
-    /// AUROC of the risk score for the outcome within one year, among patients whose one-year status is known.
-    case auroc1y = "auroc_1y"
-
-    /// The column title.
-    public var title: String {
-        switch self {
-        case .harrellC: "Harrell's C"
-        case .unoC: "Uno's C"
-        case .integratedBrier: "IBS"
-        case .auroc1y: "AUROC 1y"
-        }
-    }
-}
+import Synchronization
 
 /// One model's predictions for one task, over the pooled held-out patients.
 public struct ExperimentPrediction: Sendable {
@@ -35,19 +12,30 @@ public struct ExperimentPrediction: Sendable {
         case cox(BreslowBaseline)
         /// The oracle's constant hazard: risk = ln λ (per year), S(t) = exp(−λ·t / 365.25 days).
         case exponential
+        /// A binary task's logistic probe: no survival curve.
+        case binary
     }
 
-    /// The risk score of each pooled held-out patient (higher: earlier event).
+    /// The score of each pooled held-out patient (higher: earlier event, or the outcome more likely).
     public var risk: [Double]
     public var curve: Curve
 
-    /// P(T > `days`) for pooled held-out patient `row`.
+    /// P(T > `days`) for pooled held-out patient `row` (1 for a binary probe, which has no curve).
     public func survival(atDays days: Double, row: Int) -> Double {
         switch curve {
         case .cox(let baseline): baseline.survival(at: days, risk: risk[row])
         case .exponential: exp(-exp(risk[row]) * days / TTELabeler.daysPerYear)
+        case .binary: 1
         }
     }
+}
+
+/// One model's predictions for every task it could be probed on, and why the others are missing.
+public struct ExperimentPredictions: Sendable {
+    public var byTask: [String: ExperimentPrediction] = [:]
+    public var notes: [String: String] = [:]
+
+    public init() {}
 }
 
 /// A group of held-out patients the table reports on.
@@ -58,50 +46,53 @@ public struct ExperimentCohort: Sendable {
     public var rows: [Int]
 }
 
+/// Which cohort, task and metric a bootstrap sample belongs to.
+public struct ExperimentScoreKey: Sendable, Hashable {
+    public var cohort: String
+    public var task: String
+    public var metric: ExperimentMetric
+}
+
 /// Fits the probes and computes the metrics; the same for every arm, so their numbers compare.
 ///
-/// Probe: Cox regression (ridge 1 on standardised features, as `ProbeEvaluation`) on the embeddings of the pooled train
-/// scans of all sites, with a Breslow baseline for survival curves. Cohorts: all sites' held-out scans pooled, and the
-/// smallest site's (fewest scans). Per cohort and task the evaluation times are fixed from the cohort's observed
-/// times: τ = their 80th percentile (nearest rank) (Uno's truncation), the IBS grid 10 evenly spaced times from the 10th to the 80th
-/// percentile. Bootstrap resamples patients of the cohort; the resamples of a cohort, task and metric are the same
-/// for every arm (one seeded stream), so arms are compared on the same draws.
-public struct ExperimentScorer {
-    public let spec: Fedct_V1_JobSpec
-    public let tasks: [String]
-    public let replicates: Int
-    public let train: [SiteExample]
-    public let heldout: [SiteExample]
+/// Probes, on the embeddings of the pooled train scans of all sites: per binary task an L2 logistic regression
+/// (`LogisticRegression`, λ = 1, standardised features) on the scans whose status at the horizon is known; per
+/// time-to-event task a Cox regression (ridge 1, standardised) with a Breslow baseline. Cohorts: all sites' held-out
+/// scans pooled, and each site's. Per cohort and survival task the evaluation times are fixed from the cohort's
+/// observed times: τ = their 80th percentile (nearest rank) (Uno's truncation), and 10 evenly spaced times from the
+/// 10th to the 80th percentile (IBS and the time-dependent AUC). Intervals: one ``TwoLevelBootstrap`` plan per cohort,
+/// seeded from the job's seed and the cohort's name, shared by every arm, task and metric — so differences between
+/// arms and gains averaged over tasks are paired.
+public struct ExperimentScorer: Sendable {
+    public let tasks: [ExperimentTask]
+    public let seeds: Int
     public let cohorts: [ExperimentCohort]
-    public let smallestSiteName: String
-    let trainer: LocalTrainer
-    /// Cohort name → task → outcomes and evaluation times.
+    /// The site with the fewest scans (nil with one site).
+    public let smallestSiteName: String?
+    /// Pooled train scans' follow-up: (first event days, follow-up days).
+    let train: [(firstEventDays: [String: Double], followUpDays: Double)]
+    let heldoutScanIDs: [String]
+    /// Cohort name → task name → outcomes and evaluation times.
     let outcomes: [String: [String: CohortOutcomes]]
-
-    /// The one-year horizon of the AUROC, in days.
-    public static let aurocHorizonDays = 365.0
+    let plans: [String: TwoLevelBootstrap]
 
     /// Observed outcomes of one cohort for one task, and its evaluation times.
-    struct CohortOutcomes {
+    struct CohortOutcomes: Sendable {
         var rows: [Int]
         var time: [Double]
         var event: [Bool]
+        /// Binary tasks: the status at the horizon (nil unknown).
+        var label: [Bool?]
         var tau: Double
         var grid: [Double]
     }
 
-    public init(spec: Fedct_V1_JobSpec, sites: [TTEExperiment.Site], tasks: [String], replicates: Int) throws {
-        let train = sites.flatMap(\.dataset.train)
-        for task in tasks where !train.contains(where: { $0.outcome(task: task).event }) {
-            throw FedCTError(.invalidData, "no train scan has an event of \(task), so no probe can be fit; is \(task) a code of the sites' events (and tracked when the data were loaded)?")
-        }
-        self.spec = spec
+    public init(sites: [TTEExperiment.Site], tasks: [ExperimentTask], seeds: Int, replicates: Int, seed: UInt64) throws {
         self.tasks = tasks
-        self.replicates = replicates
+        self.seeds = seeds
+        train = sites.flatMap(\.dataset.train).map { ($0.firstEventDays, $0.followUpDays) }
         let heldout = sites.flatMap(\.dataset.heldout)
-        self.heldout = heldout
-        self.train = train
-        trainer = LocalTrainer(training: spec.training)
+        heldoutScanIDs = heldout.map(\.scanID)
         var start = 0
         var perSite: [ExperimentCohort] = []
         for site in sites {
@@ -109,74 +100,112 @@ public struct ExperimentScorer {
             start += site.dataset.heldout.count
         }
         let sizes = sites.map { $0.dataset.train.count + $0.dataset.heldout.count }
-        let smallest = sizes.indices.min { sizes[$0] < sizes[$1] }!
-        smallestSiteName = sites[smallest].name
-        cohorts = [ExperimentCohort(name: "pooled", rows: Array(heldout.indices))] + (sites.count > 1 ? [perSite[smallest]] : [])
+        smallestSiteName = sites.count > 1 ? sites[sizes.indices.min { sizes[$0] < sizes[$1] }!].name : nil
+        cohorts = [ExperimentCohort(name: "pooled", rows: Array(heldout.indices))] + (sites.count > 1 ? perSite : [])
         var outcomes: [String: [String: CohortOutcomes]] = [:]
+        var plans: [String: TwoLevelBootstrap] = [:]
         for cohort in cohorts {
             for task in tasks {
-                let observed = cohort.rows.map { heldout[$0].outcome(task: task) }
+                let observed = cohort.rows.map { heldout[$0].outcome(task: task.code) }
                 let sorted = observed.map(\.days).sorted()
                 let low = sorted[Int((0.1 * Double(sorted.count - 1)).rounded())]
                 let tau = sorted[Int((0.8 * Double(sorted.count - 1)).rounded())]
-                let grid = (0..<10).map { low + (tau - low) * Double($0) / 9 }
-                outcomes[cohort.name, default: [:]][task] = CohortOutcomes(rows: cohort.rows, time: observed.map(\.days), event: observed.map(\.event),
-                                                                           tau: tau, grid: grid)
+                outcomes[cohort.name, default: [:]][task.name] = CohortOutcomes(
+                    rows: cohort.rows, time: observed.map(\.days), event: observed.map(\.event),
+                    label: cohort.rows.map { task.label(firstEventDays: heldout[$0].firstEventDays, followUpDays: heldout[$0].followUpDays) },
+                    tau: tau, grid: (0..<10).map { low + (tau - low) * Double($0) / 9 })
             }
+            var generator = SeededGenerator(seed: seed, stream: "experiment bootstrap \(cohort.name)")
+            plans[cohort.name] = try TwoLevelBootstrap(seeds: seeds, patients: cohort.rows.count, replicates: replicates, generator: &generator)
         }
         self.outcomes = outcomes
+        self.plans = plans
     }
 
-    /// The Cox probe's predictions of `model` for each task: fit on the pooled train embeddings, applied to the held-out ones.
-    public func predictions(of model: TorchModel) throws -> [String: ExperimentPrediction] {
-        let trainFeatures = try trainer.embed(model, train)
-        let heldoutFeatures = try trainer.embed(model, heldout)
-        var result: [String: ExperimentPrediction] = [:]
+    /// The probes' predictions from one model's embeddings of the pooled train and held-out scans (in site order).
+    public func predictions(trainFeatures: [[Double]], heldoutFeatures: [[Double]]) -> ExperimentPredictions {
+        var result = ExperimentPredictions()
         for task in tasks {
-            let observed = train.map { $0.outcome(task: task) }
-            let time = observed.map(\.days)
-            let event = observed.map(\.event)
-            let cox = try CoxRegression.fit(features: trainFeatures, time: time, event: event)
-            let baseline = try cox.breslowBaseline(features: trainFeatures, time: time, event: event)
-            result[task] = ExperimentPrediction(risk: heldoutFeatures.map(cox.risk), curve: .cox(baseline))
+            do {
+                switch task.kind {
+                case .binary:
+                    let labelled = train.indices.compactMap { row in
+                        task.label(firstEventDays: train[row].firstEventDays, followUpDays: train[row].followUpDays).map { (row, $0) }
+                    }
+                    let positives = labelled.filter { $0.1 }.count
+                    guard positives > 0, positives < labelled.count else {
+                        throw FedCTError(.invalidData, "\(positives) of the \(labelled.count) train scans with a known status are positive; no probe")
+                    }
+                    let probe = try LogisticRegression.fit(features: labelled.map { trainFeatures[$0.0] }, labels: labelled.map { $0.1 })
+                    result.byTask[task.name] = ExperimentPrediction(risk: heldoutFeatures.map(probe.logit), curve: .binary)
+                case .survival:
+                    let time = train.map { Self.outcome($0, task.code).days }
+                    let event = train.map { Self.outcome($0, task.code).event }
+                    guard event.contains(true) else {
+                        throw FedCTError(.invalidData, "no train scan has an event of \(task.code); is it a code of the sites' events?")
+                    }
+                    let cox = try CoxRegression.fit(features: trainFeatures, time: time, event: event)
+                    let baseline = try cox.breslowBaseline(features: trainFeatures, time: time, event: event)
+                    result.byTask[task.name] = ExperimentPrediction(risk: heldoutFeatures.map(cox.risk), curve: .cox(baseline))
+                }
+            } catch {
+                result.notes[task.name] = (error as? FedCTError)?.message ?? "\(error)"
+            }
         }
         return result
     }
 
-    /// The oracle's predictions: each held-out scan's true hazard from the generator's ground truth.
-    public func oraclePredictions(_ truth: SyntheticGroundTruth) throws -> [String: ExperimentPrediction] {
-        var result: [String: ExperimentPrediction] = [:]
+    /// The oracle's predictions: each held-out scan's true hazard of the task's code from the generator's ground truth
+    /// (for a binary task the hazard ranks patients as the true probability of the event by the horizon does).
+    public func oraclePredictions(_ truth: SyntheticGroundTruth) -> ExperimentPredictions {
+        var result = ExperimentPredictions()
         for task in tasks {
-            result[task] = ExperimentPrediction(risk: try heldout.map { log(try truth.hazard(code: task, scanID: $0.scanID)) }, curve: .exponential)
+            do {
+                let risk = try heldoutScanIDs.map { log(try truth.hazard(code: task.code, scanID: $0)) }
+                result.byTask[task.name] = ExperimentPrediction(risk: risk, curve: task.kind == .survival ? .exponential : .binary)
+            } catch {
+                result.notes[task.name] = (error as? FedCTError)?.message ?? "\(error)"
+            }
         }
         return result
     }
 
-    /// Patients and events of `cohort` for `task`.
-    public func counts(cohort: String, task: String) -> (patients: Int, events: Int) {
-        let observed = outcomes[cohort]![task]!
-        return (observed.time.count, observed.event.filter { $0 }.count)
-    }
-
-    /// `metric` of `prediction` on `cohort` with its 95 % percentile bootstrap interval over the cohort's patients.
-    public func interval(_ metric: ExperimentMetric, _ prediction: ExperimentPrediction, cohort: String, task: String) throws -> BootstrapInterval {
-        let observed = outcomes[cohort]![task]!
-        let scored = Scored(prediction, observed, metric)
-        var generator = SeededGenerator(seed: spec.seed, stream: "experiment bootstrap \(cohort) \(task) \(metric.rawValue)")
-        return try Bootstrap.percentileInterval(rows: observed.rows.count, replicates: replicates, generator: &generator) { try scored.value($0) }
-    }
-
-    /// `metric` of `a` minus that of `b` on `cohort`, with a paired bootstrap interval (both on the same resamples).
-    public func difference(_ metric: ExperimentMetric, _ a: ExperimentPrediction, _ b: ExperimentPrediction, cohort: String, task: String) throws -> BootstrapInterval {
-        let observed = outcomes[cohort]![task]!
-        let (first, second) = (Scored(a, observed, metric), Scored(b, observed, metric))
-        var generator = SeededGenerator(seed: spec.seed, stream: "experiment bootstrap \(cohort) \(task) \(metric.rawValue)")
-        return try Bootstrap.percentileInterval(rows: observed.rows.count, replicates: replicates, generator: &generator) {
-            try first.value($0) - second.value($0)
+    /// Patients and events (binary: patients with a known status and positives) of `cohort` for `task`.
+    public func counts(cohort: String, task: ExperimentTask) -> (patients: Int, events: Int) {
+        let observed = outcomes[cohort]![task.name]!
+        switch task.kind {
+        case .binary: return (observed.label.compactMap { $0 }.count, observed.label.filter { $0 == true }.count)
+        case .survival: return (observed.time.count, observed.event.filter { $0 }.count)
         }
     }
 
-    /// One metric of one prediction on one cohort, with what the resamples reuse (risks, and survival at the IBS grid).
+    /// Every cohort × task × metric of one arm, from its predictions per seed (all seeds must have the task), on the
+    /// cohort's two-level bootstrap plan; computed in parallel over cohort, task and metric.
+    public func samples(perSeed predictions: [ExperimentPredictions]) -> [ExperimentScoreKey: BootstrapSamples] {
+        let work = cohorts.flatMap { cohort in
+            tasks.flatMap { task -> [(ExperimentScoreKey, [ExperimentPrediction])] in
+                let seeds = predictions.compactMap { $0.byTask[task.name] }
+                guard seeds.count == predictions.count else { return [] }
+                return task.metrics.map { (ExperimentScoreKey(cohort: cohort.name, task: task.name, metric: $0), seeds) }
+            }
+        }
+        let results = Mutex<[ExperimentScoreKey: BootstrapSamples]>([:])
+        DispatchQueue.concurrentPerform(iterations: work.count) { index in
+            let (key, seeds) = work[index]
+            let observed = outcomes[key.cohort]![key.task]!
+            let scored = seeds.map { Scored($0, observed, key.metric) }
+            let samples = plans[key.cohort]!.samples { seed, patients in try scored[seed].value(patients) }
+            results.withLock { $0[key] = samples }
+        }
+        return results.withLock { $0 }
+    }
+
+    static func outcome(_ scan: (firstEventDays: [String: Double], followUpDays: Double), _ code: String) -> (days: Double, event: Bool) {
+        if let day = scan.firstEventDays[code], day <= scan.followUpDays { return (day, true) }
+        return (scan.followUpDays, false)
+    }
+
+    /// One metric of one prediction on one cohort, with what the resamples reuse (risks, and survival at the grid).
     struct Scored {
         let metric: ExperimentMetric
         let observed: CohortOutcomes
@@ -194,21 +223,29 @@ public struct ExperimentScorer {
 
         /// The metric on the cohort's patients at `indices` (positions in the cohort, repeats allowed).
         func value(_ indices: [Int]) throws -> Double {
-            let time = indices.map { observed.time[$0] }
-            let event = indices.map { observed.event[$0] }
-            let risk = indices.map { self.risk[$0] }
+            let time = { indices.map { observed.time[$0] } }
+            let event = { indices.map { observed.event[$0] } }
+            let risk = { indices.map { self.risk[$0] } }
             switch metric {
+            case .auroc:
+                let known = indices.filter { observed.label[$0] != nil }
+                return try AUROC.value(labels: known.map { observed.label[$0]! }, scores: known.map { self.risk[$0] })
             case .harrellC:
-                return try ConcordanceIndex.harrellConcordance(time: time, event: event, risk: risk).value
+                return try ConcordanceIndex.harrellConcordance(time: time(), event: event(), risk: risk()).value
             case .unoC:
-                return try ConcordanceIndex.uno(time: time, event: event, risk: risk, tau: observed.tau).value
+                return try ConcordanceIndex.uno(time: time(), event: event(), risk: risk(), tau: observed.tau).value
+            case .timeDependentAUC:
+                return try TimeDependentAUC.cumulativeDynamic(time: time(), event: event(), risk: risk(), at: observed.grid).mean
             case .integratedBrier:
-                return try BrierScore.integrated(time: time, event: event, survival: indices.map { survival[$0] }, at: observed.grid)
-            case .auroc1y:
-                let horizon = ExperimentScorer.aurocHorizonDays
-                let known = time.indices.filter { (event[$0] && time[$0] <= horizon) || time[$0] > horizon }
-                return try AUROC.value(labels: known.map { event[$0] && time[$0] <= horizon }, scores: known.map { risk[$0] })
+                return try BrierScore.integrated(time: time(), event: event(), survival: indices.map { survival[$0] }, at: observed.grid)
             }
         }
+    }
+}
+
+extension ExperimentScorer {
+    /// Harrell's C of `prediction` on all pooled held-out patients (the learning curves' value).
+    public func pooledHarrellC(_ prediction: ExperimentPrediction, task: ExperimentTask) throws -> Double {
+        try Scored(prediction, outcomes["pooled"]![task.name]!, .harrellC).value(Array(cohorts[0].rows.indices))
     }
 }

@@ -1,51 +1,73 @@
-// ExperimentTable+Checks: the expected shape of the table, checked on the first task's Harrell's C.
-import FedCTCore
+// ExperimentTable+Checks: the three statements about the table, as pure decisions on intervals and estimates.
+public import FedCTCore
 import Foundation
 
+extension ExperimentCheck {
+    /// The non-inferiority margin of federated against centralised, in the checked metric.
+    public static let nonInferiorityMargin = 0.02
+
+    /// Federated non-inferior to centralised: the lower end of the 95 % interval of the paired difference
+    /// federated − centralised lies above −`margin`. Federated *above* centralised passes (it is not a two-sided
+    /// equivalence test); nil interval: N/A.
+    public static func nonInferiority(_ difference: BootstrapInterval?, margin: Double = nonInferiorityMargin, scope: String) -> ExperimentCheck {
+        let statement = "federated non-inferior to centralised: lower end of the 95 % interval of federated − centralised above −\(margin) (\(scope))"
+        guard let difference else { return ExperimentCheck(statement: statement, detail: "the difference is undefined", passed: nil) }
+        return ExperimentCheck(statement: statement, detail: "difference \(format(difference)); lower end \(f3(difference.lower)) vs −\(margin)",
+                               passed: difference.lower > -margin)
+    }
+
+    /// Federated superior to random init: the 95 % interval of the paired difference federated − random init lies above 0.
+    public static func superiority(_ difference: BootstrapInterval?, scope: String) -> ExperimentCheck {
+        let statement = "federated superior to random init: 95 % interval of federated − random init above 0 (\(scope))"
+        guard let difference else { return ExperimentCheck(statement: statement, detail: "the difference is undefined", passed: nil) }
+        return ExperimentCheck(statement: statement, detail: "difference \(format(difference))", passed: difference.lower > 0)
+    }
+
+    /// Federated above the best local-only model on the smallest site: federated's estimate exceeds every local-only
+    /// estimate there (`locals`: label → estimate). `difference`, federated − that best local-only model with its
+    /// interval, is printed beside it when known. N/A without a federated estimate or any local-only one.
+    public static func aboveBestLocal(federated: Double?, locals: [(label: String, estimate: Double)], difference: BootstrapInterval?,
+                                      site: String, scope: String) -> ExperimentCheck {
+        let statement = "federated above the best local-only model on the smallest site (\(site), \(scope))"
+        guard let federated, let best = locals.max(by: { $0.estimate < $1.estimate }) else {
+            return ExperimentCheck(statement: statement, detail: "needs two or more sites and their estimates", passed: nil)
+        }
+        let paired = difference.map { "; difference \(format($0))" } ?? ""
+        return ExperimentCheck(statement: statement, detail: "federated \(f3(federated)), best local-only \(best.label) \(f3(best.estimate))\(paired)",
+                               passed: federated > best.estimate)
+    }
+
+    static func f3(_ value: Double) -> String { String(format: "%.3f", value) }
+    static func format(_ interval: BootstrapInterval) -> String { "\(f3(interval.estimate)) [\(f3(interval.lower)), \(f3(interval.upper))]" }
+}
+
 extension ExperimentTable {
-    /// How close federated must come to centralised, in Harrell's C.
-    public static let centralisedTolerance = 0.02
-
-    /// The three statements, on the first task's Harrell's C:
-    /// 1. federated (FedAvg) within 0.02 of centralised on the pooled held-out patients;
-    /// 2. federated above the best local-only model on the smallest site's held-out patients;
-    /// 3. TTE pretraining (federated FedAvg) clearly above random init: the lower end of the 95 % paired bootstrap
-    ///    interval of C(federated) − C(random init) on the pooled held-out patients is above 0.
-    func expectedShapeChecks(predictions: [String: [String: ExperimentPrediction]], scorer: ExperimentScorer) -> [ExperimentCheck] {
-        let task = tasks[0]
-        let c = { (arm: String, cohort: String) in self.estimate(arm: arm, cohort: cohort, task: task, metric: .harrellC) }
+    /// The checks on the headline metric of the first time-to-event task (Harrell's C of DEATH by default): federated
+    /// FedAvg non-inferior to centralised and superior to random init on the pooled held-out patients (paired two-level
+    /// bootstrap differences, each with its precision against ±`target`), and above the best local-only model on the
+    /// smallest site's held-out patients.
+    mutating func addChecks(scorer: ExperimentScorer, target: Double) {
+        guard let task = tasks.first(where: { $0.kind == .survival }) ?? tasks.first else { return }
+        let metric = task.headline
+        let scope = "pooled, \(task.name), \(metric.title)"
+        let pooled = ExperimentScoreKey(cohort: "pooled", task: task.name, metric: metric)
+        let patients = scorer.cohorts[0].rows.count
         let federated = TTEExperiment.fedAvgLabel
-        let f3 = { (value: Double) in String(format: "%.3f", value) }
-        var checks: [ExperimentCheck] = []
-
-        let statement1 = "federated within \(Self.centralisedTolerance) C-index of centralised (pooled, \(task))"
-        if let fed = c(federated, "pooled"), let central = c(TTEExperiment.centralisedLabel, "pooled") {
-            let gap = abs(fed - central)
-            checks.append(ExperimentCheck(statement: statement1, detail: "federated \(f3(fed)), centralised \(f3(central)), |difference| \(f3(gap))",
-                                          passed: gap <= Self.centralisedTolerance))
-        } else {
-            checks.append(ExperimentCheck(statement: statement1, detail: "a C-index is missing", passed: nil))
+        let central = difference(federated, TTEExperiment.centralisedLabel, pooled, patients: patients, target: target)
+        let random = difference(federated, TTEExperiment.randomInitLabel, pooled, patients: patients, target: target)
+        differences = [central, random]
+        checks = [.nonInferiority(central.interval, scope: scope), .superiority(random.interval, scope: scope)]
+        guard let site = scorer.smallestSiteName, let cohort = scorer.cohorts.first(where: { $0.name == site }) else {
+            checks.append(.aboveBestLocal(federated: nil, locals: [], difference: nil, site: "none", scope: "\(task.name), \(metric.title)"))
+            return
         }
-
-        let smallest = scorer.smallestSiteName
-        let statement2 = "federated above the best local-only model on the smallest site (\(smallest), \(task))"
-        let locals = arms.map(\.label).filter { $0.hasPrefix(TTEExperiment.localOnlyPrefix) }.compactMap { label in c(label, smallest).map { (label, $0) } }
-        if cohorts.contains(smallest), let fed = c(federated, smallest), let best = locals.max(by: { $0.1 < $1.1 }) {
-            checks.append(ExperimentCheck(statement: statement2, detail: "federated \(f3(fed)), best local-only \(best.0) \(f3(best.1))", passed: fed > best.1))
-        } else {
-            checks.append(ExperimentCheck(statement: statement2, detail: "needs two or more sites and their C-indices", passed: nil))
+        let locals = arms.map(\.label).filter { $0.hasPrefix(TTEExperiment.localOnlyPrefix) }.compactMap { label in
+            estimate(arm: label, cohort: site, task: task.name, metric: metric).map { (label: label, estimate: $0) }
         }
-
-        let statement3 = "TTE pretraining clearly above random init: 95 % paired bootstrap interval of C(federated) − C(random-init) above 0 (pooled, \(task))"
-        if let fed = predictions[federated]?[task], let random = predictions[TTEExperiment.randomInitLabel]?[task],
-           let difference = try? scorer.difference(.harrellC, fed, random, cohort: "pooled", task: task)
-        {
-            checks.append(ExperimentCheck(statement: statement3,
-                                          detail: "difference \(f3(difference.estimate)) [\(f3(difference.lower)), \(f3(difference.upper))]",
-                                          passed: difference.lower > 0))
-        } else {
-            checks.append(ExperimentCheck(statement: statement3, detail: "the difference is undefined on the pooled cohort", passed: nil))
-        }
-        return checks
+        let key = ExperimentScoreKey(cohort: site, task: task.name, metric: metric)
+        let best = locals.max { $0.estimate < $1.estimate }.map { difference(federated, $0.label, key, patients: cohort.rows.count, target: target) }
+        if let best { differences.append(best) }
+        checks.append(.aboveBestLocal(federated: estimate(arm: federated, cohort: site, task: task.name, metric: metric), locals: locals,
+                                      difference: best?.interval, site: site, scope: "\(task.name), \(metric.title)"))
     }
 }

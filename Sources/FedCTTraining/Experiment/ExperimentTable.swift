@@ -1,4 +1,4 @@
-// ExperimentTable: the experiment's results — one row per arm × cohort × task × metric, with intervals, counts and the shape checks.
+// ExperimentTable: the experiment's results — rows per arm × cohort × task × metric, relative gains, paired differences, checks.
 public import FedCTCore
 import Foundation
 
@@ -8,21 +8,22 @@ public struct ExperimentRow: Sendable, Equatable {
     public var cohort: String
     public var task: String
     public var metric: ExperimentMetric
-    /// The metric and its 95 % bootstrap interval; nil when it is undefined on this cohort (see `note`).
+    /// The mean over seeds and its 95 % two-level bootstrap interval; nil when undefined (see `note`).
     public var interval: BootstrapInterval?
+    /// Patients and events (binary tasks: patients with a known status, and positives).
     public var patients: Int
     public var events: Int
-    /// Why the metric is missing (e.g. no patient with a known one-year status had the event).
+    /// Why the metric is missing (e.g. no held-out patient with a known status had the outcome).
     public var note: String?
 }
 
-/// A trained (or loaded) arm and the seconds its training took (0 for random init, pre-trained models and the oracle).
+/// A trained (or loaded) arm and the seconds its training took over all seeds (0 for random init, pre-trained models, oracle).
 public struct ExperimentArm: Sendable, Equatable {
     public var label: String
     public var trainingSeconds: Double
 }
 
-/// One of the issue's "expected shape" statements, with the numbers behind it.
+/// One of the table's statements, with the numbers behind it.
 public struct ExperimentCheck: Sendable, Equatable {
     public var statement: String
     public var detail: String
@@ -33,33 +34,76 @@ public struct ExperimentCheck: Sendable, Equatable {
     public var verdict: String { passed.map { $0 ? "PASS" : "NOT MET" } ?? "N/A" }
 }
 
+/// An arm's relative gain over random init, (arm − random init) / random init of a task's headline metric, or its
+/// mean over the binary tasks (AUROC) or the time-to-event tasks (Harrell's C) — the paper's form.
+public struct ExperimentGain: Sendable, Equatable {
+    public var arm: String
+    /// A task's name, or "mean of N binary tasks" / "mean of N time-to-event tasks".
+    public var task: String
+    public var metric: ExperimentMetric
+    /// The gain as a fraction (0.1 = +10 %), with its paired two-level bootstrap interval.
+    public var interval: BootstrapInterval?
+    public var note: String?
+}
+
+/// A paired difference the checks use, with how precise it is.
+public struct ExperimentDifference: Sendable, Equatable {
+    /// "A − B".
+    public var name: String
+    public var cohort: String
+    public var task: String
+    public var metric: ExperimentMetric
+    public var interval: BootstrapInterval?
+    public var precision: ExperimentPrecision?
+}
+
+/// One round of a federated arm: its mean site loss, and the pooled Harrell's C of the first time-to-event task's probe
+/// on the round's model (first seed only; nil otherwise).
+public struct ExperimentCurvePoint: Sendable, Equatable {
+    public var arm: String
+    public var seed: Int
+    public var round: Int
+    public var trainLoss: Double
+    public var pooledHarrellC: Double?
+}
+
 /// The experiment table.
 public struct ExperimentTable: Sendable {
-    public var tasks: [String]
+    public var tasks: [ExperimentTask]
     public var cohorts: [String]
+    public var seeds: Int
     public var arms: [ExperimentArm] = []
     public var rows: [ExperimentRow] = []
+    public var gains: [ExperimentGain] = []
+    public var differences: [ExperimentDifference] = []
     public var checks: [ExperimentCheck] = []
-    /// Wall time of the whole experiment.
+    public var curves: [ExperimentCurvePoint] = []
+    /// Wall time of the whole experiment, and of its phases (training, embedding, probes, bootstrap), in order.
     public var seconds = 0.0
+    public var phases: [(name: String, seconds: Double)] = []
+    /// Each arm's bootstrap samples, for differences and gains.
+    var samples: [String: [ExperimentScoreKey: BootstrapSamples]] = [:]
 
-    public init(tasks: [String], cohorts: [String]) {
+    public init(tasks: [ExperimentTask], cohorts: [String], seeds: Int) {
         self.tasks = tasks
         self.cohorts = cohorts
+        self.seeds = seeds
     }
 
-    /// Scores `predictions` (task → prediction) on every cohort with every metric and appends the rows.
-    mutating func add(arm label: String, predictions: [String: ExperimentPrediction], scorer: ExperimentScorer, trainingSeconds: Double) {
+    /// Adds an arm's rows from its samples; a task missing from them gets its note (or "undefined") on every metric.
+    mutating func add(arm label: String, samples armSamples: [ExperimentScoreKey: BootstrapSamples], notes: [String: String],
+                      scorer: ExperimentScorer, trainingSeconds: Double) {
         arms.append(ExperimentArm(label: label, trainingSeconds: trainingSeconds))
+        samples[label] = armSamples
         for cohort in cohorts {
             for task in tasks {
                 let counts = scorer.counts(cohort: cohort, task: task)
-                for metric in ExperimentMetric.allCases {
-                    var row = ExperimentRow(arm: label, cohort: cohort, task: task, metric: metric, patients: counts.patients, events: counts.events)
-                    do {
-                        row.interval = try scorer.interval(metric, predictions[task]!, cohort: cohort, task: task)
-                    } catch {
-                        row.note = (error as? FedCTError)?.message ?? "\(error)"
+                for metric in task.metrics {
+                    var row = ExperimentRow(arm: label, cohort: cohort, task: task.name, metric: metric, patients: counts.patients, events: counts.events)
+                    if let samples = armSamples[ExperimentScoreKey(cohort: cohort, task: task.name, metric: metric)] {
+                        do { row.interval = try samples.interval() } catch { row.note = (error as? FedCTError)?.message ?? "\(error)" }
+                    } else {
+                        row.note = notes[task.name] ?? "no prediction"
                     }
                     rows.append(row)
                 }
@@ -77,50 +121,53 @@ public struct ExperimentTable: Sendable {
         row(arm: arm, cohort: cohort, task: task, metric: metric)?.interval?.estimate
     }
 
-    // MARK: Rendering
+    /// The paired samples of `a` − `b`, when both arms have the metric.
+    func differenceSamples(_ a: String, _ b: String, _ key: ExperimentScoreKey) -> BootstrapSamples? {
+        guard let first = samples[a]?[key], let second = samples[b]?[key] else { return nil }
+        return first.combined(with: second, -)
+    }
 
-    /// The summary's columns: arm, cohort, task, one per metric, patients, events.
-    public var summaryHeader: [String] { ["arm", "cohort", "task"] + ExperimentMetric.allCases.map(\.title) + ["n", "events"] }
+    /// The paired difference `a` − `b` with its interval and precision (target ±`target`).
+    func difference(_ a: String, _ b: String, _ key: ExperimentScoreKey, patients: Int, target: Double) -> ExperimentDifference {
+        var result = ExperimentDifference(name: "\(a) − \(b)", cohort: key.cohort, task: key.task, metric: key.metric)
+        if let samples = differenceSamples(a, b, key), let interval = try? samples.interval() {
+            result.interval = interval
+            result.precision = ExperimentPrecision(interval: interval, components: samples.varianceComponents, seeds: seeds, patients: patients, target: target)
+        }
+        return result
+    }
 
-    /// One summary line per arm × cohort × task; each metric as "estimate [lower, upper]", "n/a" when undefined.
-    public var summaryCells: [[String]] {
-        arms.flatMap { arm in
-            cohorts.flatMap { cohort in
-                tasks.compactMap { task -> [String]? in
-                    let metricRows = ExperimentMetric.allCases.compactMap { row(arm: arm.label, cohort: cohort, task: task, metric: $0) }
-                    guard let first = metricRows.first else { return nil }
-                    let cells = metricRows.map { row in
-                        row.interval.map { String(format: "%.3f [%.3f, %.3f]", $0.estimate, $0.lower, $0.upper) } ?? "n/a"
-                    }
-                    return [arm.label, cohort, task] + cells + ["\(first.patients)", "\(first.events)"]
+    /// Relative gains over `baseline` of every other arm on the pooled cohort: per task on its headline metric, and
+    /// their means over the binary tasks and over the time-to-event tasks where the gain is defined (on the same resamples).
+    mutating func addGains(over baseline: String) {
+        for arm in arms.map(\.label) where arm != baseline {
+            var perKind: [Bool: [BootstrapSamples]] = [:]
+            var missing: [Bool: [String]] = [:]
+            for task in tasks {
+                let isBinary = task.headline == .auroc
+                let key = ExperimentScoreKey(cohort: "pooled", task: task.name, metric: task.headline)
+                guard let a = samples[arm]?[key], let b = samples[baseline]?[key] else {
+                    gains.append(ExperimentGain(arm: arm, task: task.name, metric: task.headline, note: "undefined for \(arm) or \(baseline)"))
+                    missing[isBinary, default: []].append(task.name)
+                    continue
+                }
+                let gain = a.combined(with: b) { ($0 - $1) / $1 }
+                do {
+                    gains.append(ExperimentGain(arm: arm, task: task.name, metric: task.headline, interval: try gain.interval()))
+                    perKind[isBinary, default: []].append(gain)
+                } catch {
+                    gains.append(ExperimentGain(arm: arm, task: task.name, metric: task.headline, note: (error as? FedCTError)?.message ?? "\(error)"))
+                    missing[isBinary, default: []].append(task.name)
                 }
             }
+            for isBinary in [true, false] {
+                guard let kind = perKind[isBinary] else { continue }
+                let name = "mean of \(kind.count) \(isBinary ? "binary" : "time-to-event") tasks"
+                let note = missing[isBinary].map { "without \($0.joined(separator: ", ")) (undefined)" }
+                var gain = ExperimentGain(arm: arm, task: name, metric: isBinary ? .auroc : .harrellC, note: note)
+                gain.interval = try? BootstrapSamples.mean(kind).interval()
+                gains.append(gain)
+            }
         }
-    }
-
-    /// The summary as a Markdown table, followed by the checks.
-    public var markdown: String {
-        func line(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
-        var text = line(summaryHeader) + line(summaryHeader.map { _ in "---" }) + summaryCells.map(line).joined()
-        text += "\nEstimates with 95 % bootstrap intervals over held-out patients (IBS: lower is better).\n\n"
-        text += line(["expected shape", "numbers", "verdict"]) + line(["---", "---", "---"])
-        text += checks.map { line([$0.statement, $0.detail, $0.verdict]) }.joined()
-        return text
-    }
-
-    /// The CSV header of ``csv``.
-    public static let csvHeader = "arm,cohort,task,metric,estimate,lower,upper,n,events,note"
-
-    /// One CSV line per arm × cohort × task × metric; an undefined metric has empty numbers and a note.
-    public var csv: String {
-        func quoted(_ text: String) -> String {
-            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-        }
-        let lines = rows.map { row in
-            let numbers = row.interval.map { [$0.estimate, $0.lower, $0.upper].map { String(format: "%.6f", $0) } } ?? ["", "", ""]
-            return ([row.arm, row.cohort, row.task, row.metric.rawValue] + numbers + ["\(row.patients)", "\(row.events)", row.note ?? ""]).map(quoted)
-                .joined(separator: ",")
-        }
-        return ([Self.csvHeader] + lines).joined(separator: "\n") + "\n"
     }
 }

@@ -32,7 +32,8 @@ extension TTEExperiment {
     /// mod 2^32 and decoded, as the coordinator decodes the unmasked sum; under `privacy.level: patient` the sites
     /// train with DP-SGD. The pairwise and self masks are left out: they cancel exactly in the sum (pinned by the
     /// secure-aggregation tests), so the decoded mean is the one the daemons get. Randomness is seeded from the job.
-    public func federate(secure: Bool) throws -> TorchModel {
+    /// `afterRound(round, model, meanSiteLoss)`, when given, sees the global model after each round.
+    public func federate(secure: Bool, afterRound: (_ round: Int, _ model: TorchModel, _ meanLoss: Double) throws -> Void = { _, _, _ in }) throws -> TorchModel {
         let label = secure ? secureLabel : Self.fedAvgLabel
         let strategy = try ServerStrategy(spec: spec.strategy, source: "job spec")
         guard strategy.kind != .fedbn else {
@@ -55,7 +56,7 @@ extension TTEExperiment {
             let updates = try perSite(models: models) { index, model in
                 let site = sites[index]
                 var trainer = LocalTrainer(training: spec.training)
-                if secure, spec.privacy.level == "patient" {
+                if secure, spec.privacyLevel == .patient {
                     trainer.dpSGD = DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier,
                                                   seed: Self.roundSeed(spec.seed, round: round) &+ UInt64(index))
                 }
@@ -85,10 +86,58 @@ extension TTEExperiment {
             global = try strategy.apply(meanUpdate: mean, to: global, state: &serverState)
             let meanLoss = updates.map(\.loss).reduce(0, +) / Double(updates.count)
             progress("\(label) round \(round)/\(rounds): mean site loss \(String(format: "%.4f", meanLoss)), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            try model.importState(global)
+            try afterRound(round, model, meanLoss)
         }
         try model.setProximal(mu: 0)
         try model.importState(global)
         return model
+    }
+
+    /// Trains this seed's arms — random init (untrained), local-only at each site (in parallel), federated FedAvg,
+    /// federated secure, centralised — handing each finished model to `scored(label, model, trainingSeconds)` and each
+    /// federated round's global model to `afterRound(label, round, model, meanSiteLoss)`.
+    func trainArms(clock: ExperimentClock, scored: (String, TorchModel, Double) throws -> Void,
+                   afterRound: (String, Int, TorchModel, Double) throws -> Void) throws {
+        func timed<T>(_ body: () throws -> T) throws -> (T, Double) {
+            let started = Date()
+            let value = try clock.time("training", body)
+            return (value, Date().timeIntervalSince(started))
+        }
+        try scored(Self.randomInitLabel, try initialModel(), 0)
+        let locals = try sites.map { _ in try initialModel() }
+        let (_, localSeconds) = try timed {
+            try perSite(models: locals) { site, model in
+                _ = try trainLocally(label: Self.localOnlyPrefix + sites[site].name, on: sites[site].dataset.train, model: model)
+            }
+        }
+        for (site, model) in zip(sites, locals) { try scored(Self.localOnlyPrefix + site.name, model, localSeconds) }
+        for (secure, label) in [(false, Self.fedAvgLabel), (true, secureLabel)] {
+            let (model, seconds) = try timed { try federate(secure: secure) { try afterRound(label, $0, $1, $2) } }
+            try scored(label, model, seconds)
+        }
+        let (central, centralSeconds) = try timed {
+            try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try initialModel())
+        }
+        try scored(Self.centralisedLabel, central, centralSeconds)
+    }
+
+    /// The spec's seeded initial model, as the coordinator makes it (round 0).
+    func initialModel() throws -> TorchModel { try TorchModel(spec: spec) }
+
+    /// A model trained elsewhere, in the spec's architecture.
+    func pretrainedModel(_ state: ModelState, label: String) throws -> TorchModel {
+        let model = try TorchModel(spec: spec)
+        try model.load(state, source: label)
+        return model
+    }
+
+    /// The embeddings of the pooled train and held-out scans (site order), in inference batches of
+    /// `embeddingBatchSize` (evaluation mode: the batch does not change the values).
+    func embeddings(of model: TorchModel) throws -> (train: [[Double]], heldout: [[Double]]) {
+        var trainer = LocalTrainer(training: spec.training)
+        trainer.batchSize = embeddingBatchSize
+        return (try trainer.embed(model, sites.flatMap(\.dataset.train)), try trainer.embed(model, sites.flatMap(\.dataset.heldout)))
     }
 
     /// `body(site, models[site])` for every site, `threads` sites at a time, each with one Torch thread (one thread

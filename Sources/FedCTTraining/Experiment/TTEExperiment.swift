@@ -30,9 +30,18 @@ public struct TTEExperiment {
     public var groundTruth: SyntheticGroundTruth?
     /// Models trained elsewhere (e.g. by the daemons), scored like the arms, in this order.
     public var pretrained: [(label: String, state: ModelState)] = []
-    /// Outcome codes to score (each one of the spec's tasks).
-    public var tasks = ["DEATH"]
+    /// The tasks to score (default: the paper's eight binary tasks and four time-to-event tasks).
+    public var tasks = ExperimentTask.paper
+    /// Training seeds per arm: seed index s trains every arm from the spec with seed `spec.seed + s`, so arms are
+    /// paired by seed (the same initial model and round seeds).
+    public var seeds = 5
     public var bootstrapReplicates = 1000
+    /// The half-width the checks' paired differences aim for (their precision lines say what would reach it).
+    public var targetHalfWidth = 0.02
+    /// Record the federated arms' learning curves (train loss every seed; pooled C of the first seed's round models).
+    public var learningCurves = true
+    /// Scans per inference batch when embedding.
+    public var embeddingBatchSize = 32
     /// Torch threads: the centralised arm and scoring use them all; the sites' local training runs one site per
     /// thread, `threads` sites at a time, each with one Torch thread (as one `fedct-site` per core would).
     public var threads = 1
@@ -53,61 +62,109 @@ public struct TTEExperiment {
 
     /// The secure arm's label: "federated-secure", with "+site-dp" or "+patient-dp" when the spec asks for DP.
     public var secureLabel: String {
-        switch spec.privacy.level {
-        case "site", "patient": "federated-secure+\(spec.privacy.level)-dp"
-        default: "federated-secure"
+        switch spec.privacyLevel {
+        case .site, .patient: "federated-secure+\(spec.privacyLevel.rawValue)-dp"
+        case .none: "federated-secure"
         }
     }
 
-    /// Trains and scores every arm, then the pre-trained models and the oracle.
+    /// The experiment with seed index `index`: the spec's seed moved by `index`.
+    func seeded(_ index: Int) -> TTEExperiment {
+        var copy = self
+        copy.spec.seed = spec.seed &+ UInt64(index)
+        return copy
+    }
+
+    /// Trains and scores every arm over the seeds, then the pre-trained models and the oracle.
     public func run() throws -> ExperimentTable {
         guard !sites.isEmpty else { throw FedCTError(.invalidConfiguration, "the experiment needs at least one --data site folder") }
+        guard seeds >= 1 else { throw FedCTError(.invalidConfiguration, "the experiment needs at least one seed") }
         for site in sites where site.dataset.train.isEmpty || site.dataset.heldout.isEmpty {
             throw FedCTError(.invalidData, "\(site.name): the experiment needs train and held-out scans with follow-up (cohort.csv split column)")
         }
         Torch.setThreadCount(threads)
         let started = Date()
-        let scorer = try ExperimentScorer(spec: spec, sites: sites, tasks: tasks, replicates: bootstrapReplicates)
-        var table = ExperimentTable(tasks: tasks, cohorts: scorer.cohorts.map(\.name))
-        var predictions: [String: [String: ExperimentPrediction]] = [:]
-        func add(_ label: String, _ model: TorchModel, seconds: Double) throws {
-            let scoring = Date()
-            predictions[label] = try scorer.predictions(of: model)
-            table.add(arm: label, predictions: predictions[label]!, scorer: scorer, trainingSeconds: seconds)
-            progress("\(label): scored (\(String(format: "%.1f", Date().timeIntervalSince(scoring))) s)")
-        }
-        try add(Self.randomInitLabel, try TorchModel(spec: spec), seconds: 0)
-        let locals = try sites.map { _ in try TorchModel(spec: spec) }
-        let (_, localSeconds) = try timed {
-            try perSite(models: locals) { site, model in
-                _ = try trainLocally(label: Self.localOnlyPrefix + sites[site].name, on: sites[site].dataset.train, model: model)
+        let scorer = try ExperimentScorer(sites: sites, tasks: tasks, seeds: seeds, replicates: bootstrapReplicates, seed: spec.seed)
+        let clock = ExperimentClock()
+        var arms = ExperimentArms()
+        var curves: [ExperimentCurvePoint] = []
+        let curveTask = tasks.first { $0.kind == .survival }
+        for index in 0..<seeds {
+            let run = seeded(index)
+            progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed))")
+            try run.trainArms(clock: clock) { label, model, seconds in
+                let features = try clock.time("embedding") { try run.embeddings(of: model) }
+                arms.add(label, clock.time("probes") { scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout) }, seconds: seconds)
+            } afterRound: { label, round, model, loss in
+                var point = ExperimentCurvePoint(arm: label, seed: index, round: round, trainLoss: loss)
+                if index == 0, learningCurves, let curveTask {
+                    let features = try clock.time("learning curves") { try run.embeddings(of: model) }
+                    let predictions = scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout)
+                    point.pooledHarrellC = predictions.byTask[curveTask.name].flatMap { try? scorer.pooledHarrellC($0, task: curveTask) }
+                }
+                curves.append(point)
             }
         }
-        for (site, model) in zip(sites, locals) { try add(Self.localOnlyPrefix + site.name, model, seconds: localSeconds) }
-        let (fedAvg, fedAvgSeconds) = try timed { try federate(secure: false) }
-        try add(Self.fedAvgLabel, fedAvg, seconds: fedAvgSeconds)
-        let (secure, secureSeconds) = try timed { try federate(secure: true) }
-        try add(secureLabel, secure, seconds: secureSeconds)
-        let (central, centralSeconds) = try timed {
-            try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try TorchModel(spec: spec))
-        }
-        try add(Self.centralisedLabel, central, seconds: centralSeconds)
         for model in pretrained {
-            let network = try TorchModel(spec: spec)
-            try network.load(model.state, source: model.label)
-            try add(model.label, network, seconds: 0)
+            let network = try pretrainedModel(model.state, label: model.label)
+            let features = try clock.time("embedding") { try embeddings(of: network) }
+            let predictions = scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout)
+            for _ in 0..<seeds { arms.add(model.label, predictions, seconds: 0) }
         }
         if let groundTruth {
-            table.add(arm: Self.oracleLabel, predictions: try scorer.oraclePredictions(groundTruth), scorer: scorer, trainingSeconds: 0)
+            let predictions = scorer.oraclePredictions(groundTruth)
+            for _ in 0..<seeds { arms.add(Self.oracleLabel, predictions, seconds: 0) }
         }
-        table.checks = table.expectedShapeChecks(predictions: predictions, scorer: scorer)
+        var table = ExperimentTable(tasks: tasks, cohorts: scorer.cohorts.map(\.name), seeds: seeds)
+        for label in arms.order {
+            let perSeed = arms.predictions[label]!
+            let samples = clock.time("bootstrap") { scorer.samples(perSeed: perSeed) }
+            var notes: [String: String] = [:]
+            for predictions in perSeed { notes.merge(predictions.notes) { first, _ in first } }
+            table.add(arm: label, samples: samples, notes: notes, scorer: scorer, trainingSeconds: arms.seconds[label]!)
+            progress("\(label): scored")
+        }
+        table.addGains(over: Self.randomInitLabel)
+        table.addChecks(scorer: scorer, target: targetHalfWidth)
+        table.curves = curves
+        table.phases = clock.phases
         table.seconds = Date().timeIntervalSince(started)
         return table
     }
+}
 
-    private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+/// Every arm's predictions per seed, in the order the arms were first added, and their training seconds summed over seeds.
+struct ExperimentArms {
+    var order: [String] = []
+    var predictions: [String: [ExperimentPredictions]] = [:]
+    var seconds: [String: Double] = [:]
+
+    mutating func add(_ label: String, _ prediction: ExperimentPredictions, seconds: Double) {
+        if predictions[label] == nil { order.append(label) }
+        predictions[label, default: []].append(prediction)
+        self.seconds[label, default: 0] += seconds
+    }
+}
+
+/// Wall time per phase of the experiment; a phase timed inside another is taken out of the outer one.
+final class ExperimentClock {
+    private(set) var phases: [(name: String, seconds: Double)] = []
+    private var nested: [Double] = []
+
+    /// Runs `body`, adding its wall time (less that of phases timed inside it) to `phase`.
+    func time<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
         let started = Date()
-        let value = try body()
-        return (value, Date().timeIntervalSince(started))
+        nested.append(0)
+        defer {
+            let elapsed = Date().timeIntervalSince(started)
+            let inner = nested.removeLast()
+            if !nested.isEmpty { nested[nested.count - 1] += elapsed }
+            if let index = phases.firstIndex(where: { $0.name == phase }) {
+                phases[index].seconds += elapsed - inner
+            } else {
+                phases.append((phase, elapsed - inner))
+            }
+        }
+        return try body()
     }
 }

@@ -9,7 +9,7 @@ public import FedCTTorch
 /// objective's own (`encoder.architecture: none`), sized by the `hlip:` section. The loss couples the examples of a
 /// batch, so patient-level DP-SGD is refused (site-level DP and secure aggregation work as for every objective).
 public struct HLIPObjective: PretrainingObjective {
-    public static let name = "hlip"
+    public static let name = ObjectiveKind.hlip.rawValue
     public var name: String { Self.name }
     /// A contrastive loss compares every study with every report of the batch: there is no per-example gradient to clip.
     public var supportsPatientLevelDP: Bool { false }
@@ -39,23 +39,27 @@ public struct HLIPObjective: PretrainingObjective {
 }
 
 extension HLIPConfig {
-    /// The `hlip:` section with its documented defaults for fields left 0 or empty; errors name the field.
+    /// The `hlip:` section with its documented defaults for absent fields (empty lists for `patch` and `pattern`); errors name the field.
     public init(_ spec: Fedct_V1_HLIPSpec, source: String) throws {
         self.init()
         func fail(_ field: String, _ problem: String) -> FedCTError { FedCTError(.invalidConfiguration, "\(source): field 'hlip.\(field)' \(problem)") }
-        func take(_ value: Int32, _ field: String, into target: inout Int) throws {
-            guard value >= 0 else { throw fail(field, "must not be negative (got \(value))") }
-            if value > 0 { target = Int(value) }
+        func take(_ present: Bool, _ value: Int32, _ field: String, into target: inout Int) throws {
+            guard present else { return }
+            guard value > 0 else { throw fail(field, "must be positive (got \(value))") }
+            target = Int(value)
         }
-        try take(spec.dim, "dim", into: &dim)
-        try take(spec.depth, "depth", into: &depth)
-        try take(spec.heads, "heads", into: &heads)
-        try take(spec.maxScans, "max_scans", into: &maxScans)
-        try take(spec.textWidth, "text_width", into: &textWidth)
-        try take(spec.textDepth, "text_depth", into: &textDepth)
-        try take(spec.textHeads, "text_heads", into: &textHeads)
-        try take(spec.contextLength, "context_length", into: &contextLength)
-        try take(spec.embedDim, "embed_dim", into: &embedDim)
+        try take(spec.hasDim, spec.dim, "dim", into: &dim)
+        try take(spec.hasDepth, spec.depth, "depth", into: &depth)
+        try take(spec.hasHeads, spec.heads, "heads", into: &heads)
+        if spec.hasMaxScans {
+            guard spec.maxScans >= 0 else { throw fail("max_scans", "must not be negative (got \(spec.maxScans))") }
+            maxScans = Int(spec.maxScans)
+        }
+        try take(spec.hasTextWidth, spec.textWidth, "text_width", into: &textWidth)
+        try take(spec.hasTextDepth, spec.textDepth, "text_depth", into: &textDepth)
+        try take(spec.hasTextHeads, spec.textHeads, "text_heads", into: &textHeads)
+        try take(spec.hasContextLength, spec.contextLength, "context_length", into: &contextLength)
+        try take(spec.hasEmbedDim, spec.embedDim, "embed_dim", into: &embedDim)
         if !spec.patch.isEmpty {
             guard spec.patch.count == 3, spec.patch.allSatisfy({ $0 >= 1 }) else { throw fail("patch", "must be three positive voxel counts (depth, height, width)") }
             patch = spec.patch.map(Int.init)
@@ -74,7 +78,7 @@ extension HLIPConfig {
         guard contextLength >= 2 else { throw fail("context_length", "must be at least 2 (CLS and end)") }
         guard (0..<1).contains(spec.dropPath) else { throw fail("drop_path", "must be in [0, 1) (got \(spec.dropPath))") }
         dropPath = spec.dropPath
-        if !spec.loss.isEmpty {
+        if spec.hasLoss {
             guard let value = Loss(rawValue: spec.loss) else { throw fail("loss", "must be siglip or clip (got '\(spec.loss)')") }
             loss = value
         }

@@ -25,6 +25,10 @@ public protocol PretrainingObjective: Sendable {
     func validate(_ spec: Fedct_V1_JobSpec, source: String) throws
     /// True while the job still has to run the objective's setup stage before its model can be built.
     func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool
+    /// The coordinator's half of the objective's setup stage for `spec` (nil when the objective has none).
+    func setupDerivation(for spec: Fedct_V1_JobSpec) -> (any SetupDerivation)?
+    /// A site's half of the setup stage: what it answers to each step, from its data folder (train scans only).
+    func siteSetup(for spec: Fedct_V1_JobSpec, dataDirectory: String) throws -> any SiteSetup
     /// The model parts the bridge builds on the encoder for `spec` (objective name, settings, target shapes).
     func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig
     /// The EHR codes whose first events the objective's targets read for `spec`, and the per-scan targets (a site also
@@ -34,6 +38,15 @@ public protocol PretrainingObjective: Sendable {
     func exampleKey(for spec: Fedct_V1_JobSpec) -> String
 }
 
+/// A site's half of an objective's setup stage for one job: it reads what it needs from the data folder once and answers
+/// each step's request.
+public protocol SiteSetup: Sendable {
+    /// The answer to `step` of `request`; names or counts as the step asks, counts at most `SetupEncoding.maxValue`.
+    func answer(_ step: SetupStep, request: SetupRequest) throws -> SetupAnswer
+    /// A line of context for the site's log (e.g. how many scans were read).
+    var summary: String { get }
+}
+
 /// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
 public enum PretrainingObjectives {
     /// The objectives every FedCT build has.
@@ -41,8 +54,11 @@ public enum PretrainingObjectives {
 
     private static let registry = Registry(builtIn)
 
-    /// Adds (or replaces) an objective under its name.
-    public static func register(_ objective: any PretrainingObjective) { registry.add(objective) }
+    /// Adds (or replaces) an objective under its name; job specs may then name it.
+    public static func register(_ objective: any PretrainingObjective) {
+        registry.add(objective)
+        ObjectiveKind.register(ObjectiveKind(rawValue: objective.name))
+    }
 
     /// The registered objectives' names, sorted.
     public static var names: [String] { registry.names }
@@ -57,7 +73,7 @@ public enum PretrainingObjectives {
 
     /// The objective of `spec` (`objective:`; a spec without one is time-to-event, as every job before the field).
     public static func of(_ spec: Fedct_V1_JobSpec, source: String = "job") throws -> any PretrainingObjective {
-        try named(spec.objectiveName, source: source)
+        try named(spec.objectiveKind.rawValue, source: source)
     }
 
     /// Checks `spec`'s objective exists, its own fields, and that the job's privacy level is one the objective allows.
@@ -69,7 +85,7 @@ public enum PretrainingObjectives {
                 : "\(source): field 'encoder.architecture' is none, but objective '\(objective.name)' needs a shared encoder (resnet3d or densenet121)")
         }
         try objective.validate(spec, source: source)
-        if spec.privacy.level == "patient" && !objective.supportsPatientLevelDP {
+        if spec.privacyLevel == .patient && !objective.supportsPatientLevelDP {
             throw FedCTError(.invalidConfiguration, "\(source): field 'privacy.level' is patient, but objective '\(objective.name)' has a loss that couples the examples of a batch (contrastive), so DP-SGD cannot clip per patient; use privacy.level: site")
         }
     }
@@ -91,8 +107,4 @@ extension PretrainingObjective {
     /// Objectives build on the job's shared encoder unless they say otherwise.
     public var carriesImageTower: Bool { false }
 }
-
-extension Fedct_V1_JobSpec {
-    /// The job's objective name; "tte" for a spec that names none (every spec stored before the field existed).
-    public var objectiveName: String { hasObjective && !objective.isEmpty ? objective : TimeToEventObjective.name }
 }

@@ -6,7 +6,7 @@ public import FedCTTorch
 
 /// Time-to-event pretraining on EHR outcomes (Huo et al.; MOTOR head, Steinberg et al.): the `tte:` section, the
 /// bridge's "tte" objective, targets from the follow-up by the job's labeler, and the task-derivation setup stage
-/// (Coordinator+Setup, SiteAgent+Setup) when `tte.derive_tasks` is set.
+/// (`TaskSetupDerivation` at the coordinator, `TimeToEventSiteSetup` at the sites) when `tte.derive_tasks` is set.
 public struct TimeToEventObjective: PretrainingObjective {
     public static let name = "tte"
     public var name: String { Self.name }
@@ -19,6 +19,15 @@ public struct TimeToEventObjective: PretrainingObjective {
 
     public func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool { spec.tte.awaitsDerivation }
 
+    public func setupDerivation(for spec: Fedct_V1_JobSpec) -> (any SetupDerivation)? {
+        spec.tte.deriveTasks ? TaskSetupDerivation(tte: spec.tte) : nil
+    }
+
+    public func siteSetup(for spec: Fedct_V1_JobSpec, dataDirectory: String) throws -> any SiteSetup {
+        let loaded = try SiteDataset.setupFollowUps(directory: dataDirectory)
+        return TimeToEventSiteSetup(followUps: loaded.followUps, skipped: loaded.skipped, minPatientsPerCode: Int(spec.tte.minPatientsPerCode))
+    }
+
     public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig { spec.headConfig.objective }
 
     public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets) {
@@ -26,4 +35,41 @@ public struct TimeToEventObjective: PretrainingObjective {
     }
 
     public func exampleKey(for spec: Fedct_V1_JobSpec) -> String { "tte|\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)" }
+}
+
+extension Fedct_V1_JobSpec {
+    /// The time-to-event head configuration the job's `tte:` section specifies.
+    public var headConfig: TTEHeadConfig {
+        TTEHeadConfig(tasks: tte.taskCodes.count, pieces: tte.pieceEdgesDays.count, rank: Int(tte.rank),
+                      taskLog2BaseHazard: tte.taskLog2BaseHazard.isEmpty ? nil : tte.taskLog2BaseHazard)
+    }
+
+    /// The labeler that turns follow-up into this job's time-to-event targets.
+    public var labeler: TTELabeler { TTELabeler(taskCodes: tte.taskCodes, pieceEdgesDays: tte.pieceEdgesDays) }
+}
+
+/// A site's half of the task-derivation setup stage: its train scans' follow-ups over every code, read once, answer
+/// the candidates (code names held by at least `tte.min_patients_per_code` patients), prevalence and rates steps.
+public struct TimeToEventSiteSetup: SiteSetup {
+    let followUps: [ScanFollowUp]
+    let skipped: Int
+    let minPatientsPerCode: Int
+
+    public var summary: String { "\(followUps.count) train scans, \(skipped) skipped without follow-up" }
+
+    public func answer(_ step: SetupStep, request: SetupRequest) throws -> SetupAnswer {
+        switch TaskSetupStage(step) {
+        case .candidates:
+            return .names(TaskStatistics.candidates(followUps, minPatients: minPatientsPerCode))
+        case .prevalence:
+            return .counts(TaskStatistics.prevalence(followUps, candidates: request.names))
+        case .rates:
+            guard let grid = request.grid else {
+                throw FedCTError(.protocolViolation, "the coordinator sent the rates step without an event-time grid")
+            }
+            return .counts(TaskStatistics.rates(followUps, tasks: request.names, grid: grid))
+        case nil:
+            throw FedCTError(.protocolViolation, "the coordinator sent \(step), which the time-to-event setup stage does not have")
+        }
+    }
 }

@@ -63,8 +63,8 @@ final class IntegerEncodingTests: XCTestCase {
                                                              binding: TaskSetupStage.rates.listSHA256(candidates)), site: "site-a")
         XCTAssertThrowsError(try other.shareKeys(advertisements: server.step(for: "site-a").advertisements, threshold: 2, parameters: settings, verify: verify))
 
-        let encoding = try IntegerEncoding(maxValue: TaskStatistics.maxValue, sites: server.keyHolders.count)
-        let inputs: [String: [UInt64]] = ["site-a": [120, 30, 4], "site-b": [200, 61, 9], "site-c": [80, TaskStatistics.maxValue, 0]]
+        let encoding = try IntegerEncoding(maxValue: SetupEncoding.maxValue, sites: server.keyHolders.count)
+        let inputs: [String: [UInt64]] = ["site-a": [120, 30, 4], "site-b": [200, 61, 9], "site-c": [80, SetupEncoding.maxValue, 0]]
         var sum = MaskedSum(wordCount: encoding.wordCount(values: 3))
         for site in names {
             let step = server.step(for: site)
@@ -80,14 +80,14 @@ final class IntegerEncodingTests: XCTestCase {
             _ = try server.receiveUnmask(try sessions[site]!.unmask(survivors: server.step(for: site).survivors), from: site, now: 0)
         }
         let decoded = try encoding.decode(sum: try sum.unmasked(with: try server.recovery()))
-        XCTAssertEqual(decoded, [400, 91 + TaskStatistics.maxValue, 13])
+        XCTAssertEqual(decoded, [400, 91 + SetupEncoding.maxValue, 13])
     }
 
     func testSetupVectorsAboveTheBoundAreRefusedNamingTheValue() throws {
-        XCTAssertNoThrow(try TaskStatistics.checkBound([0, TaskStatistics.maxValue], name: { "value \($0)" }))
-        XCTAssertThrowsError(try TaskStatistics.checkBound([1, TaskStatistics.maxValue + 1], name: { "site-2's 'rates' value \($0)" })) {
-            XCTAssertTrue("\($0)".contains("site-2's 'rates' value 1 is \(TaskStatistics.maxValue + 1)"), "\($0)")
+        XCTAssertNoThrow(try SetupEncoding.checkBound([0, SetupEncoding.maxValue], name: { "value \($0)" }))
+        XCTAssertThrowsError(try SetupEncoding.checkBound([1, SetupEncoding.maxValue + 1], name: { "site-2's 'rates' value \($0)" })) {
+            XCTAssertTrue("\($0)".contains("site-2's 'rates' value 1 is \(SetupEncoding.maxValue + 1)"), "\($0)")
         }
-        XCTAssertEqual(try TaskStatistics.encoding(sites: 3).limbBits, 30)
+        XCTAssertEqual(try SetupEncoding.encoding(sites: 3).limbBits, 30)
     }
 }

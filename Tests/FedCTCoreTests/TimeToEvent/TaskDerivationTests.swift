@@ -153,9 +153,10 @@ final class TaskDerivationTests: XCTestCase {
 
     func testSetupStagesAreNeverTrainingRoundsAndBindTheirList() {
         XCTAssertEqual(TaskSetupStage.allCases.map(\.wireRound), [0, -1, -2])
-        XCTAssertEqual(JobStep(wireRound: -1), .setup(.prevalence))
-        XCTAssertEqual(JobStep(wireRound: 1), .round(1))
-        XCTAssertNil(JobStep(wireRound: -3))
+        XCTAssertEqual(JobStep(wireRound: -1, setupSteps: TaskSetupStage.steps), .setup(TaskSetupStage.prevalence.step))
+        XCTAssertEqual(JobStep(wireRound: 1, setupSteps: TaskSetupStage.steps), .round(1))
+        XCTAssertNil(JobStep(wireRound: -3, setupSteps: TaskSetupStage.steps))
+        XCTAssertNil(JobStep(wireRound: 0, setupSteps: []), "a job without a setup stage has no step 0")
         XCTAssertNotEqual(TaskSetupStage.prevalence.listSHA256(["A", "B"]), TaskSetupStage.rates.listSHA256(["A", "B"]))
         XCTAssertNotEqual(TaskSetupStage.rates.listSHA256(["AB"]), TaskSetupStage.rates.listSHA256(["A", "B"]))
     }
