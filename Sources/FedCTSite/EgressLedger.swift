@@ -67,9 +67,9 @@ public final class EgressLedger: @unchecked Sendable {
         self.logger = logger
         func read(_ path: String, _ field: String) throws -> String {
             do {
-                return try String(contentsOfFile: path, encoding: .utf8)
+                return try TextFile.read(path: path)
             } catch {
-                throw FedCTError(.invalidConfiguration, "cannot read \(field) \(path): \(error.localizedDescription)")
+                throw FedCTError(.invalidConfiguration, "cannot read \(field)", cause: error)
             }
         }
         do {

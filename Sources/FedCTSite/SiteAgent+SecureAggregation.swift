@@ -16,9 +16,9 @@ struct SecureAggregationCredentials: Sendable {
     init(config: SiteConfig) throws {
         func read(_ path: String, _ field: String) throws -> String {
             do {
-                return try String(contentsOfFile: path, encoding: .utf8)
+                return try TextFile.read(path: path)
             } catch {
-                throw FedCTError(.invalidConfiguration, "cannot read \(field) \(path): \(error.localizedDescription)")
+                throw FedCTError(.invalidConfiguration, "cannot read \(field)", cause: error)
             }
         }
         do {

@@ -12,7 +12,6 @@ final class ErrorTextTests: XCTestCase {
     }
 
     func testFoundationFileErrorsNameThePathAndWhatToDo() throws {
-        try XCTSkipIf(true, "committed without ever running, and failing (a non-UTF-8 file's message lacks its path; a decoding path reads entries.[1]): ErrorText needs those fixes (issue 18), skipped until then")
         let folder = FileManager.default.temporaryDirectory.appending(path: "errortext-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -22,9 +21,16 @@ final class ErrorTextTests: XCTestCase {
         }
         let binary = folder.appending(path: "binary.csv")
         try Data([0xff, 0xfe, 0x00, 0xc3, 0x28]).write(to: binary)
-        XCTAssertThrowsError(try String(contentsOf: binary, encoding: .utf8)) {
+        // Foundation's String(contentsOf:encoding:) throws this without the path; TextFile.read carries it.
+        XCTAssertThrowsError(try TextFile.read(binary)) {
             assertReadable(ErrorText.describe($0), mentions: [binary.path, "not UTF-8 text"])
         }
+        XCTAssertThrowsError(try TextFile.read(missing)) {
+            assertReadable(ErrorText.describe($0), mentions: [missing.path, "no such file"])
+        }
+        let text = folder.appending(path: "text.csv")
+        try Data("a,é\n".utf8).write(to: text)
+        XCTAssertEqual(try TextFile.read(path: text.path), "a,é\n")
         XCTAssertThrowsError(try Data(contentsOf: folder)) {
             assertReadable(ErrorText.describe($0), mentions: [folder.path])
         }
@@ -33,7 +39,6 @@ final class ErrorTextTests: XCTestCase {
     }
 
     func testPOSIXAndDecodingErrorsAreOneReadableLine() throws {
-        try XCTSkipIf(true, "committed without ever running, and failing (a non-UTF-8 file's message lacks its path; a decoding path reads entries.[1]): ErrorText needs those fixes (issue 18), skipped until then")
         let full = NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC), userInfo: [NSFilePathErrorKey: "/state/models/abc"])
         assertReadable(ErrorText.describe(full), mentions: ["/state/models/abc", "no space left on device", "free some space"])
         struct Ledger: Decodable { let entries: [Int] }

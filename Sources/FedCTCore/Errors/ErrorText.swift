@@ -86,7 +86,14 @@ public enum ErrorText {
 
     private static func describeDecoding(_ error: DecodingError) -> String {
         func field(_ context: DecodingError.Context) -> String {
-            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            // entries[1].name, not entries.[1].name: an index attaches to the field before it.
+            let path = context.codingPath.reduce(into: "") { path, key in
+                if let index = key.intValue {
+                    path += "[\(index)]"
+                } else {
+                    path += path.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
+            }
             return path.isEmpty ? "the document" : "field \(path)"
         }
         switch error {
