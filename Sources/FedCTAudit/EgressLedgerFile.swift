@@ -111,6 +111,9 @@ public final class EgressLedgerFile {
     private func write(_ entry: EgressEntry, _ identity: LedgerIdentity, durable: Bool) throws -> SealedEntry {
         var next = chain
         let (line, sealed) = try next.seal(entry, sign: identity.sign)
+        // Where this line starts: a write that fails part-way (a full disk) is cut back to here, so the ledger never
+        // keeps a torn line that later entries would follow.
+        let start = lseek(descriptor, 0, SEEK_CUR)
         let failure: String? = line.withUnsafeBytes { raw in
             var written = 0
             while written < raw.count {
@@ -124,7 +127,10 @@ public final class EgressLedgerFile {
             return !durable || fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
         }
         if let failure {
-            throw FedCTError(.io, "cannot append to the egress ledger \(url.path): \(failure) (disk full?); nothing was sent")
+            let restored = start >= 0 && ftruncate(descriptor, start) == 0 && lseek(descriptor, start, SEEK_SET) == start
+            throw FedCTError(.io, "cannot append to the egress ledger \(url.path): \(failure); nothing was sent"
+                             + (restored ? "; the ledger is intact: free space under state_dir and the site goes on"
+                                         : "; the ledger's last line may be torn: free space and restart the site agent (it cuts a torn last line off)"))
         }
         chain = next
         // The head, rewritten in place without fsync: after a crash it may lag the ledger or be torn, never lead it.

@@ -56,7 +56,8 @@ public final class PreprocessingCache: @unchecked Sendable {  // mutable state i
     /// What the cache did so far.
     public var statistics: Statistics { lock.withLock { counts } }
 
-    /// The preprocessed input of the scan at `path`: from its entry if one is valid, else decoded, preprocessed and stored.
+    /// The preprocessed input of the scan at `path`: from its entry if one is valid, else decoded, preprocessed and stored
+    /// (when the entry cannot be written, e.g. on a full disk, a warning names it and the input is returned uncached).
     public func input(path: String, pipeline: Preprocessing) throws -> [Float] {
         let key = try Self.key(path: path, pipeline: pipeline)
         let entry = entryPath(key: key)
@@ -71,8 +72,15 @@ public final class PreprocessingCache: @unchecked Sendable {  // mutable state i
             logger.warning("preprocessed entry is corrupt or truncated; rebuilding it from the scan", metadata: ["entry": "\(entry)", "scan": "\(path)"])
         }
         let values = pipeline.apply(try ScanImage.read(path: path))
-        try write(Self.encode(values, key: key, shape: pipeline.shape), to: entry)
         lock.withLock { if corrupt { counts.rebuilt += 1 } else { counts.misses += 1 } }
+        do {
+            try write(Self.encode(values, key: key, shape: pipeline.shape), to: entry)
+        } catch {
+            // A cache that cannot store (a full disk) costs time, not the scan: the input is used uncached, nothing
+            // partial is left behind, and the entry is written on a later load once there is space.
+            logger.warning("\(ErrorText.describe(error)); using the scan uncached", metadata: ["entry": "\(entry)", "scan": "\(path)"])
+            return values
+        }
         if let maxBytes { evict(above: maxBytes, keeping: entry) }
         return values
     }
