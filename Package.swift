@@ -199,6 +199,16 @@ let package = Package(
 
         // Benchmark of the streaming EHR reader, run by Scripts/bench-ehr.sh (not a product).
         .executableTarget(name: "fedct-bench-ehr", dependencies: ["FedCTData"]),
+        // libFuzzer entry points for the decoders of outside bytes, built instrumented by Scripts/fuzz.sh; an ordinary
+        // build replays saved inputs through a target (`fedct-fuzz TARGET FILE…`). Not a product.
+        .executableTarget(
+            name: "fedct-fuzz",
+            dependencies: [
+                "FedCTCore", "FedCTData", "FedCTIdentity", "FedCTProto", "FedCTSite", "FedCTCoordinator", "FedCTTraining",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
 
         .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
         .testTarget(
