@@ -126,10 +126,10 @@ public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
   /// patch (depth, height, width) in voxels; divides training.volume_size [8, 8, 8]
   public var patch: [Int32] = []
 
-  /// each block's attention group: slice, scan or study [slice, slice, scan, ...]
+  /// each block's attention group: slice, scan or study [slice, slice, scan, ...;
   public var pattern: [String] = []
 
-  /// scan-index embedding positions; 0: none (one scan per study) [0]
+  /// with scans_per_study > 1: scan, scan, study, ...]
   public var maxScans: Int32 {
     get {_maxScans ?? 0}
     set {_maxScans = newValue}
@@ -209,6 +209,16 @@ public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
   /// Clears the value of `loss`. Subsequent reads from it will return its default value.
   public mutating func clearLoss() {self._loss = nil}
 
+  /// scans of a study per example: more are sampled, fewer repeated [1]
+  public var scansPerStudy: Int32 {
+    get {_scansPerStudy ?? 0}
+    set {_scansPerStudy = newValue}
+  }
+  /// Returns true if `scansPerStudy` has been explicitly set.
+  public var hasScansPerStudy: Bool {self._scansPerStudy != nil}
+  /// Clears the value of `scansPerStudy`. Subsequent reads from it will return its default value.
+  public mutating func clearScansPerStudy() {self._scansPerStudy = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -224,6 +234,7 @@ public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
   fileprivate var _contextLength: Int32? = nil
   fileprivate var _embedDim: Int32? = nil
   fileprivate var _loss: String? = nil
+  fileprivate var _scansPerStudy: Int32? = nil
 }
 
 public nonisolated struct Fedct_V1_TTESpec: Sendable {
@@ -1362,7 +1373,7 @@ nonisolated extension Fedct_V1_EncoderSpec: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HLIPSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0\u{3}scans_per_study\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1383,6 +1394,7 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       case 11: try { try decoder.decodeSingularInt32Field(value: &self._contextLength) }()
       case 12: try { try decoder.decodeSingularInt32Field(value: &self._embedDim) }()
       case 13: try { try decoder.decodeSingularStringField(value: &self._loss) }()
+      case 14: try { try decoder.decodeSingularInt32Field(value: &self._scansPerStudy) }()
       default: break
       }
     }
@@ -1432,6 +1444,9 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
     try { if let v = self._loss {
       try visitor.visitSingularStringField(value: v, fieldNumber: 13)
     } }()
+    try { if let v = self._scansPerStudy {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 14)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1449,6 +1464,7 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs._contextLength != rhs._contextLength {return false}
     if lhs._embedDim != rhs._embedDim {return false}
     if lhs._loss != rhs._loss {return false}
+    if lhs._scansPerStudy != rhs._scansPerStudy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -46,10 +46,10 @@ public struct ReconstructionObjective: PretrainingObjective {
         return ObjectiveConfig(name: name, settings: ["cells": [Double(cells)]], targetShapes: ["coarse": [cells]])
     }
 
-    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets) {
+    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe {
         let size = Int(spec.training.volumeSize)
         let grid = grid
-        return ([], { input, _, _ in ["coarse": Self.coarse(input, size: size, grid: grid)] })
+        return SiteExampleRecipe(trackedCodes: []) { input, _, _ in ["coarse": Self.coarse(input, size: size, grid: grid)] }
     }
 
     public func exampleKey(for spec: Fedct_V1_JobSpec) -> String { "\(name)|\(grid)" }

@@ -243,9 +243,9 @@ public final class SiteAgent {
         if let cached = datasets[key] { return cached }
         let cache = try PreprocessingCache(directory: URL(fileURLWithPath: config.stateDirectory).appending(path: "preprocessed").path,
                                            maxBytes: config.preprocessedCacheMaxBytes, logger: logger)
-        let examples = try objective.siteExamples(for: spec)
-        let dataset = try SiteDataset.load(directory: config.dataDirectory, trackedCodes: examples.trackedCodes.union(BinaryOutcome.trackedCodes),
-                                           preprocessing: pipeline, cache: cache, targets: examples.targets)
+        var recipe = try objective.siteExamples(for: spec)
+        recipe.trackedCodes.formUnion(BinaryOutcome.trackedCodes)
+        let dataset = try SiteDataset.load(directory: config.dataDirectory, recipe: recipe, preprocessing: pipeline, cache: cache)
         let cached = cache.statistics
         logger.info("data loaded", metadata: ["train": "\(dataset.train.count)", "heldout": "\(dataset.heldout.count)",
                                               "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)",

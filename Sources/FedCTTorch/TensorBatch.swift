@@ -117,10 +117,18 @@ public struct ObjectiveConfig: Sendable, Hashable, Codable {
     public var settings: [String: [Double]]
     /// Per-example shape of each target tensor, by batch-tensor name (e.g. `time_at_risk`: [pieces, tasks]).
     public var targetShapes: [String: [Int]]
+    /// Scans per example when the objective trains on studies: its batches carry `volumes` [n, studyScans, 1, D, H, W];
+    /// nil: one scan per example, `volumes` [n, 1, D, H, W].
+    public var studyScans: Int?
+    /// Tokens per report when the objective reads the examples' reports: its batches carry `tokens` [n, reportTokens]
+    /// (int64 ids of `ByteTokenizer`); nil: no text.
+    public var reportTokens: Int?
 
-    public init(name: String, settings: [String: [Double]] = [:], targetShapes: [String: [Int]] = [:]) {
+    public init(name: String, settings: [String: [Double]] = [:], targetShapes: [String: [Int]] = [:], studyScans: Int? = nil, reportTokens: Int? = nil) {
         self.name = name
         self.settings = settings
         self.targetShapes = targetShapes
+        self.studyScans = studyScans
+        self.reportTokens = reportTokens
     }
 }

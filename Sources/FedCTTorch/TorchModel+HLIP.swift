@@ -60,6 +60,8 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
     public var patch: [Int] = [8, 8, 8]
     /// Each block's attention group (`depth` entries).
     public var pattern: [HLIPGroup] = [.slice, .slice, .scan, .slice, .slice, .scan]
+    /// Scans per study in a batch: a study with more is sampled, one with fewer repeats its scans (see `LocalTrainer`).
+    public var scansPerStudy: Int = 1
     /// Scan positions of the scan-index embedding (0: none, as for one scan per study).
     public var maxScans: Int = 0
     /// Stochastic-depth rate of the last block (linear from 0 over the blocks).
@@ -75,8 +77,8 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
 
     public init() {}
 
-    /// The bridge's "hlip" objective with these settings. Its batches carry `volumes` [N, 1, D, H, W] and `tokens`
-    /// [contextLength] per example (int64, so not a float target: the objective's own example type builds them).
+    /// The bridge's "hlip" objective with these settings. Its batches carry `volumes` [scansPerStudy, 1, D, H, W] and
+    /// `tokens` [contextLength] (the report's bytes) per example.
     public var objective: ObjectiveConfig {
         let numbers: [String: Int] = [
             "dim": dim, "depth": depth, "heads": heads, "patch_depth": patch[0], "patch_height": patch[1], "patch_width": patch[2],
@@ -87,7 +89,7 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
         var settings = numbers.mapValues { [Double($0)] }
         settings["pattern"] = pattern.map { Double($0.rawValue) }
         settings["drop_path"] = [dropPath]
-        return ObjectiveConfig(name: "hlip", settings: settings)
+        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength)
     }
 }
 

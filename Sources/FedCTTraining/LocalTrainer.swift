@@ -127,17 +127,22 @@ public struct LocalTrainer {
         var totalLoss = 0.0
         var lossSteps = 0
         var drawn = 0
+        var studyRandom = SeededGenerator(seed: seed, stream: "studies")
         for (step, batch) in batches.enumerated() {
             try model.setLearningRate(schedule.rate(step: step, stepsInRound: batches.count, round: round, rounds: rounds))
-            // Every rank draws every example's augmentation, in order, and applies its own.
+            // Every rank draws every example's augmentation, scans and report order, in order, and applies its own.
             let draws = batch.map { _ in augmentation.isIdentity ? nil : augmentation.draw(squarePlane: true, using: &augmentationRandom) }
+            let layouts = batch.map { StudyLayout(examples[$0], objective: model.objective, random: &studyRandom) }
             let mine = rankShare(of: batch.indices, dpSGD: dpSGD != nil, group: model.processGroup)
             let volumes = mine.flatMap { position in
-                draws[position].map { VolumeAugmentation.apply($0, to: examples[batch[position]].input, depth: volumeSize, height: volumeSize, width: volumeSize) }
-                    ?? examples[batch[position]].input
+                layouts[position].scans.flatMap { scan in
+                    let input = examples[batch[position]].inputs[scan]
+                    return draws[position].map { VolumeAugmentation.apply($0, to: input, depth: volumeSize, height: volumeSize, width: volumeSize) } ?? input
+                }
             }
             let indices = mine.map { batch[$0] }
-            let loss = try model.trainStep(indices.isEmpty ? .empty : self.batch(of: indices, in: examples, volumes: volumes, for: model))
+            let loss = try model.trainStep(indices.isEmpty ? .empty : self.batch(of: indices, in: examples, volumes: volumes,
+                                                                                 tokens: mine.flatMap { layouts[$0].tokens }, for: model))
             drawn += batch.count
             if batch.isEmpty { continue }  // a noise-only DP-SGD step has no loss
             guard loss.isFinite else {
@@ -164,9 +169,15 @@ public struct LocalTrainer {
         (min(1, Double(batchSize) / Double(max(1, patients))), epochs * max(1, Int((Double(patients) / Double(batchSize)).rounded())))
     }
 
-    /// The batch of `indices`: their `volumes` [n, 1, s, s, s] and each target of the model's objective, [n] + its shape.
-    func batch(of indices: [Int], in examples: [SiteExample], volumes: [Float], for model: TorchModel) throws -> TensorBatch {
-        var tensors = [NamedTensor(name: "volumes", shape: [indices.count, 1, volumeSize, volumeSize, volumeSize], values: volumes)]
+    /// The batch of `indices`: their `volumes` ([n, 1, s, s, s], or [n, scans, 1, s, s, s] for an objective on studies),
+    /// their reports' `tokens` [n, length] when the objective reads reports, and each target of the model's objective,
+    /// [n] + its shape.
+    func batch(of indices: [Int], in examples: [SiteExample], volumes: [Float], tokens: [Int64], for model: TorchModel) throws -> TensorBatch {
+        let scans = model.objective.studyScans.map { [$0] } ?? []
+        var tensors = [NamedTensor(name: "volumes", shape: [indices.count] + scans + [1, volumeSize, volumeSize, volumeSize], values: volumes)]
+        if let length = model.objective.reportTokens {
+            tensors.append(NamedTensor(name: "tokens", shape: [indices.count, length], tokens: tokens))
+        }
         for (name, shape) in model.objective.targetShapes.sorted(by: { $0.key < $1.key }) {
             let width = shape.reduce(1, *)
             var values: [Float] = []
@@ -184,20 +195,22 @@ public struct LocalTrainer {
 
     /// The embeddings of `examples`, one row each.
     public func embed(_ model: TorchModel, _ examples: [SiteExample]) throws -> [[Double]] {
-        try rows(examples, width: model.embeddingDimension) { try model.embed($0) }.map { $0.map(Double.init) }
+        try rows(examples, width: model.embeddingDimension, objective: model.objective) { try model.embed($0) }.map { $0.map(Double.init) }
     }
 
     /// The objective's outputs for `examples`, one row of `model.outputSize` each (time-to-event: log2 hazards [piece][task]).
     public func predict(_ model: TorchModel, _ examples: [SiteExample]) throws -> [[Float]] {
-        try rows(examples, width: model.outputSize) { try model.predict($0) }
+        try rows(examples, width: model.outputSize, objective: model.objective) { try model.predict($0) }
     }
 
-    /// Runs `infer` over `examples`' volumes in batches and splits its output into one row of `width` per example.
-    private func rows(_ examples: [SiteExample], width: Int, _ infer: (TensorBatch) throws -> [Float]) throws -> [[Float]] {
+    /// Runs `infer` over `examples`' volumes in batches (a study's first scans, see `StudyLayout`) and splits its output
+    /// into one row of `width` per example.
+    private func rows(_ examples: [SiteExample], width: Int, objective: ObjectiveConfig, _ infer: (TensorBatch) throws -> [Float]) throws -> [[Float]] {
         var rows: [[Float]] = []
+        let scans = objective.studyScans.map { [$0] } ?? []
         for batch in examples.indices.chunks(of: batchSize) {
-            let flat = try infer(.volumes(batch.flatMap { examples[$0].input },
-                                          shape: VolumeShape(batch: batch.count, depth: volumeSize, height: volumeSize, width: volumeSize)))
+            let volumes = batch.flatMap { index in StudyLayout.firstScans(of: examples[index], count: objective.studyScans).flatMap { examples[index].inputs[$0] } }
+            let flat = try infer(TensorBatch([NamedTensor(name: "volumes", shape: [batch.count] + scans + [1, volumeSize, volumeSize, volumeSize], values: volumes)]))
             for row in 0..<batch.count { rows.append(Array(flat[(row * width)..<((row + 1) * width)])) }
         }
         return rows

@@ -4,7 +4,9 @@ public import FedCTData
 public import FedCTProto
 public import FedCTTorch
 
-/// Evaluates a trained encoder at one site: probes fitted on the site's training scans, scored on its held-out scans.
+/// Evaluates a trained encoder at one site: probes fitted on the site's training scans, scored on its held-out scans;
+/// for an objective with a text tower (HLIP) also zero-shot finding AUROC and report→study retrieval on the held-out
+/// studies (`LanguageImageEvaluation`).
 ///
 /// Only metrics and their counts come out. A metric whose held-out scans, positives (events) or negatives fall below
 /// `minCohort`, or whose probe cannot be fitted or scored (e.g. one class in the training scans), is left out and its
@@ -18,7 +20,7 @@ public enum SiteEvaluation {
         let train = try trainer.embed(model, dataset.train)
         let heldout = try trainer.embed(model, dataset.heldout)
         func record(_ name: String, scans: Int, positives: Int, _ score: () throws -> Double?) {
-            guard EvaluationReport.meetsMinimumCohort(scans: Int64(scans), positives: Int64(positives), minCohort: minCohort),
+            guard EvaluationReport.meetsMinimumCohort(scans: Int64(scans), positives: Int64(positives), minCohort: minCohort, name: name),
                   let value = try? score(), value.isFinite
             else {
                 report.suppressed.append(name)
@@ -46,6 +48,11 @@ public enum SiteEvaluation {
             record(EvaluationReport.harrellName(code), scans: heldoutOutcomes.count, positives: heldoutOutcomes.filter(\.event).count) {
                 let probe = try CoxRegression.fit(features: train, time: trainOutcomes.map(\.days), event: trainOutcomes.map(\.event), l2: l2)
                 return ConcordanceIndex.harrell(time: heldoutOutcomes.map(\.days), event: heldoutOutcomes.map(\.event), risk: heldout.map(probe.risk))
+            }
+        }
+        if model.objective.reportTokens != nil {
+            for metric in try LanguageImageEvaluation.metrics(model: model, trainer: trainer, heldout: dataset.heldout) {
+                record(metric.name, scans: metric.studies, positives: metric.positives) { metric.value }
             }
         }
         return report

@@ -22,6 +22,9 @@ struct Synth: ParsableCommand {
     @Option(name: .long, help: "Share of each site's patients in the held-out split (the rest train).")
     var heldoutFraction = 0.25
 
+    @Option(name: .long, help: "Most CT series per study (1–8): above 1 each study holds 1…N series (plain, contrast, lung kernel, soft tissue, now and then a low-resolution localizer), listed under one study_id with one report.")
+    var seriesPerStudy = 1
+
     @Option(name: .long, help: "Output folder.")
     var out: String
 
@@ -44,6 +47,7 @@ struct Synth: ParsableCommand {
         guard heldoutFraction > 0, heldoutFraction < 1 else { throw ValidationError("--heldout-fraction must lie in (0, 1)") }
         var consortium = SyntheticConsortium(patientsPerSite: perSite, volumeSize: size, seed: seed, dicom: dicom)
         consortium.heldoutFraction = heldoutFraction
+        consortium.maxSeriesPerStudy = seriesPerStudy
         if volumesOnly {
             try consortium.writeVolumesOnly(to: URL(fileURLWithPath: out))
         } else {
@@ -51,7 +55,7 @@ struct Synth: ParsableCommand {
         }
         if json {
             return try JSONOutput.print(["sites": sites, "patients_per_site": perSite, "volume_size": size, "seed": NSNumber(value: seed), "dicom": dicom,
-                                         "out": out, "seconds": Date().timeIntervalSince(started)])
+                                         "series_per_study": seriesPerStudy, "out": out, "seconds": Date().timeIntervalSince(started)])
         }
         print("wrote \(perSite.reduce(0, +)) patients across \(sites) sites (\(size)³ volumes\(dicom ? ", NIfTI and DICOM series" : "")) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }

@@ -64,10 +64,12 @@ extension ProcessHarness {
     /// and starts a coordinator; `revocationList` (relative to the harness folder) becomes its `tls.revocation_list`;
     /// `extra` YAML lines are appended to its coordinator.yaml.
     func startFederation(sites: [String], patientsPerSite: [Int], seed: UInt64, label: String = "coordinator",
-                         admins: [String] = ["admin"], revocationList: String? = nil, extra: String = "") throws -> Federation {
+                         admins: [String] = ["admin"], revocationList: String? = nil, extra: String = "", seriesPerStudy: Int = 1) throws -> Federation {
         try Provisioner.provision(ConsortiumPlan(name: "it", coordinatorHosts: ["localhost"], sites: sites, admins: admins),
                                   into: folder.appending(path: "pki"))
-        try SyntheticConsortium(patientsPerSite: patientsPerSite, volumeSize: 16, seed: seed).write(to: folder.appending(path: "data"))
+        var consortium = SyntheticConsortium(patientsPerSite: patientsPerSite, volumeSize: 16, seed: seed)
+        consortium.maxSeriesPerStudy = seriesPerStudy
+        try consortium.write(to: folder.appending(path: "data"))
         let port = try Self.freePort()
         let config = try write("""
             listen: 127.0.0.1:\(port)

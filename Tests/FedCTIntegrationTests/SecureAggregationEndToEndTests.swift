@@ -53,27 +53,9 @@ final class SecureAggregationEndToEndTests: XCTestCase {
         let initial = try SafeTensors.decode(try await admin.fetchModel(sha256: job.initialModelSha256))
         let stored = try SafeTensors.decode(try await admin.fetchModel(sha256: first.modelSha256))
         let encoding = try FixedPointEncoding(clipNorm: 10, maxWeight: 64, sites: 3)
-        var weighted = [Double](repeating: 0, count: initial.values.count)
-        var total = 0.0
-        for name in ["site-1", "site-2"] {
-            let stem = root.appending(path: "state-\(name)/egress-archive/\(job.jobID)-round-1")
-            var stream = Float32Stream()
-            var delta: [Float] = []
-            stream.feed([UInt8](try Data(contentsOf: stem.appendingPathExtension("local.f32")))) { delta.append(contentsOf: $0) }
-            let local = try JSONSerialization.jsonObject(with: Data(contentsOf: stem.appendingPathExtension("local.json"))) as? [String: Any]
-            let weight = Double(try XCTUnwrap(local?["example_weight"] as? Int))
-            let factor = encoding.clipFactor(delta).factor
-            for index in delta.indices { weighted[index] += weight * factor * Double(delta[index]) }
-            total += weight
-        }
-        XCTAssertEqual(Int64(total), first.exampleCount)
-        let bound = 2 / (encoding.scale * total)
-        var worst = 0.0
-        for index in weighted.indices {
-            let expected = Double(initial.values[index]) + weighted[index] / total
-            worst = max(worst, abs(Double(stored.values[index]) - expected) - 1e-6 * max(1, abs(expected)))
-        }
-        XCTAssertLessThanOrEqual(worst, bound, "round 1 differs from the survivors' weighted mean by more than the quantisation bound")
+        let check = try SecureMeanCheck(root: root, jobID: job.jobID, round: 1, sites: ["site-1", "site-2"], before: initial, after: stored, encoding: encoding)
+        XCTAssertEqual(Int64(check.totalWeight), first.exampleCount)
+        XCTAssertLessThanOrEqual(check.worst, check.bound, "round 1 differs from the survivors' weighted mean by more than the quantisation bound")
         XCTAssertTrue(harness.log("coordinator").contains("sites left the round before masking"), "round 2 excluded site-3 at the key step")
     }
 }

@@ -1,5 +1,6 @@
 // The HLIP objective above the bridge: the example job, its `hlip:` section, the model it builds, and what it refuses.
 import FedCTCore
+import FedCTData
 import FedCTProto
 import FedCTTorch
 import FedCTTraining
@@ -23,7 +24,7 @@ final class HLIPObjectiveTests: XCTestCase {
 
     func testExampleJobIsValidAndBuildsItsModel() throws {
         let spec = try example()
-        XCTAssertEqual(spec.objectiveName, "hlip")
+        XCTAssertEqual(spec.objectiveKind.rawValue, "hlip")
         XCTAssertTrue(PretrainingObjectives.names.contains("hlip"))
         XCTAssertNil(refusal(spec))
         let config = try HLIPConfig(spec.hlip, source: "job")
@@ -81,7 +82,49 @@ final class HLIPObjectiveTests: XCTestCase {
         }
     }
 
-    func testSitesRefuseUntilTheirDataHasStudies() throws {
-        XCTAssertThrowsError(try HLIPObjective().siteExamples(for: example())) { XCTAssertTrue("\($0)".contains("studies"), "\($0)") }
+    /// The example job shrunk to 16³ studies of two scans, a one-block text tower and a 128-byte context.
+    private func small() throws -> Fedct_V1_JobSpec {
+        var spec = try example()
+        spec.training.volumeSize = 16
+        spec.training.batchSize = 4
+        spec.hlip.dim = 12
+        spec.hlip.depth = 2
+        spec.hlip.heads = 2
+        spec.hlip.pattern = ["scan", "study"]
+        spec.hlip.scansPerStudy = 2
+        spec.hlip.textWidth = 16
+        spec.hlip.textDepth = 1
+        spec.hlip.textHeads = 2
+        spec.hlip.contextLength = 128
+        spec.hlip.embedDim = 8
+        return spec
+    }
+
+    func testSitesTrainOnStudiesWithTheirReports() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "fedct-hlip-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var consortium = SyntheticConsortium(patientsPerSite: [12], volumeSize: 16, seed: 3)
+        consortium.maxSeriesPerStudy = 3
+        try consortium.write(to: folder)
+        let spec = try small()
+        XCTAssertNil(refusal(spec))
+        let recipe = try HLIPObjective().siteExamples(for: spec)
+        XCTAssertEqual(recipe.unit, .study)
+        let dataset = try SiteDataset.load(directory: folder.appending(path: "site-1").path, recipe: recipe, preprocessing: spec.preprocessingPipeline)
+        XCTAssertTrue((10...12).contains(dataset.train.count + dataset.heldout.count), "one example per study (a patient without follow-up is skipped)")
+        XCTAssertTrue(dataset.train.contains { $0.inputs.count > 2 } && dataset.train.contains { $0.inputs.count < 2 }, "studies of 1 to 3 scans")
+        XCTAssertTrue(dataset.train.allSatisfy { $0.report?.contains("FINDINGS") == true })
+
+        let model = try TorchModel(spec: spec)
+        XCTAssertEqual(model.objective.studyScans, 2)
+        XCTAssertEqual(model.objective.reportTokens, 128)
+        var trainer = LocalTrainer(training: spec.training)
+        trainer.epochs = 2
+        let result = try trainer.train(model, on: dataset.train, seed: 4)
+        XCTAssertTrue(result.meanLoss.isFinite && result.meanLoss > 0, "\(result.meanLoss)")
+        XCTAssertEqual(result.examples, 2 * dataset.train.count)
+        let embeddings = try trainer.embed(model, dataset.heldout)
+        XCTAssertEqual(embeddings.count, dataset.heldout.count)
+        XCTAssertTrue(embeddings.allSatisfy { $0.count == 8 && $0.allSatisfy(\.isFinite) })
     }
 }

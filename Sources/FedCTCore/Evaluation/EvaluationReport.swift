@@ -8,16 +8,31 @@ public enum EvaluationReport {
     /// `harrell_c/<code>`: Harrell's C of the Cox probe for a time-to-event task.
     public static func harrellName(_ code: String) -> String { "harrell_c/\(code)" }
 
-    /// Every metric name a report may carry (values or suppressed), binary outcomes first, in the order of `BinaryOutcome.standard`.
+    /// `zeroshot_auroc/<finding>`: AUROC of a language–image model's zero-shot classification of a report finding.
+    public static func zeroShotName(_ finding: String) -> String { "zeroshot_auroc/\(finding)" }
+    /// `recall_at_<k>/report_to_study`: share of held-out reports whose own study ranks in the top k of all held-out studies.
+    public static func recallName(_ cutoff: Int) -> String { "recall_at_\(cutoff)/report_to_study" }
+    /// The findings a language–image objective is scored on zero-shot, and its retrieval cut-offs.
+    public static let zeroShotFindings = ["effusion", "emphysema", "nodule_mass", "cardiomegaly"]
+    public static let recallCutoffs = [1, 5]
+
+    /// Every metric name a report may carry (values or suppressed), binary outcomes first, in the order of
+    /// `BinaryOutcome.standard`, then the time-to-event tasks, then a language–image objective's zero-shot and retrieval scores.
     public static let orderedNames = BinaryOutcome.standard.map(aurocName) + BinaryOutcome.survivalCodes.map(harrellName)
+        + zeroShotFindings.map(zeroShotName) + recallCutoffs.map(recallName)
     /// The same names as a set.
     public static let names = Set(orderedNames)
 
-    /// A metric may leave the site only when its held-out scans, positives (events) and negatives each reach `minCohort`.
-    public static func meetsMinimumCohort(scans: Int64, positives: Int64, minCohort: Int) -> Bool {
+    /// A metric may leave the site only when its held-out scans, positives (events) and negatives each reach `minCohort`;
+    /// a retrieval recall (`recallName`, where every query has its one right answer) when its scans do.
+    public static func meetsMinimumCohort(scans: Int64, positives: Int64, minCohort: Int, name: String = "") -> Bool {
         let least = Int64(minCohort)
+        if isRetrieval(name) { return scans >= least }
         return scans >= least && positives >= least && scans - positives >= least
     }
+
+    /// True for the retrieval recalls, whose counts are queries rather than positives and negatives.
+    public static func isRetrieval(_ name: String) -> Bool { name.hasSuffix("/report_to_study") }
 
     /// The minimum cohort a site applies: the job's, or the site's own policy when that is larger.
     public static func effectiveMinimumCohort(job: Fedct_V1_EvaluationSpec, site: Int?) -> Int {
@@ -38,7 +53,7 @@ public enum EvaluationReport {
             guard counts.positives >= 0, counts.scans <= report.cohortSize else {
                 throw refuse("has counts for \(name) (\(counts.scans) scans, \(counts.positives) positives) that do not fit its cohort of \(report.cohortSize)")
             }
-            guard meetsMinimumCohort(scans: counts.scans, positives: counts.positives, minCohort: minCohort) else {
+            guard meetsMinimumCohort(scans: counts.scans, positives: counts.positives, minCohort: minCohort, name: name) else {
                 throw refuse("has \(name) on \(counts.scans) scans with \(counts.positives) positives, below the job's minimum cohort of \(minCohort)")
             }
         }

@@ -71,7 +71,8 @@ public struct JobPlan: Sendable, Equatable {
 
 /// The encoder the job trains (independent of the objective).
 public struct EncoderPlan: Sendable, Equatable {
-    public enum Architecture: String, Sendable, CaseIterable { case resnet3d, densenet121 }
+    /// The shared encoder; `none` when the objective carries its own image tower (HLIP's ViT).
+    public enum Architecture: String, Sendable, CaseIterable { case resnet3d, densenet121, none }
     public enum Norm: String, Sendable, CaseIterable { case group, batch, instance }
 
     public var architecture: Architecture

@@ -6,10 +6,10 @@ extension Fedct_V1_JobSpec {
     /// checks the values, FedCTTraining's HLIPObjective).
     public mutating func parseHLIP(_ section: YAMLDocument) throws {
         try section.rejectUnknownKeys(["dim", "depth", "heads", "patch", "pattern", "max_scans", "drop_path", "text_width", "text_depth", "text_heads",
-                                       "context_length", "embed_dim", "loss"])
+                                       "context_length", "embed_dim", "loss", "scans_per_study"])
         let integers: [(String, WritableKeyPath<Fedct_V1_HLIPSpec, Int32>)] = [
             ("dim", \.dim), ("depth", \.depth), ("heads", \.heads), ("max_scans", \.maxScans), ("text_width", \.textWidth), ("text_depth", \.textDepth),
-            ("text_heads", \.textHeads), ("context_length", \.contextLength), ("embed_dim", \.embedDim),
+            ("text_heads", \.textHeads), ("context_length", \.contextLength), ("embed_dim", \.embedDim), ("scans_per_study", \.scansPerStudy),
         ]
         for (key, field) in integers {
             if let value = try section.int(key) { hlip[keyPath: field] = Int32(clamping: value) }

@@ -2,27 +2,41 @@
 import FedCTCore
 import Foundation
 
-/// One scan prepared for training and evaluation: its network input, the objective's targets, and its follow-up in the
-/// site's records (the evaluation's outcomes).
+/// One example prepared for training and evaluation — a scan, or a study of several scans (`ExampleUnit`): its network
+/// input(s), the objective's targets, its report when the objective reads reports, and its follow-up in the site's
+/// records (the evaluation's outcomes).
 public struct SiteExample: Sendable {
+    /// The scan's ID; for a study example, the study's ID.
     public var scanID: String
     public var subjectID: String
-    /// The preprocessed `size³` input.
-    public var input: [Float]
+    /// The preprocessed `size³` inputs: the scan, or the study's scans in manifest order.
+    public var inputs: [[Float]]
     /// The objective's per-example targets by batch-tensor name, flat (the objective knows their shapes).
     public var targets: [String: [Float]]
     /// Days from the index time to each tracked code's first event (absent: none within follow-up).
     public var firstEventDays: [String: Double]
     public var followUpDays: Double
+    /// The study's radiology report, for objectives that read reports (nil otherwise).
+    public var report: String?
 
     public init(scanID: String, subjectID: String, input: [Float], targets: [String: [Float]], firstEventDays: [String: Double], followUpDays: Double) {
+        self.init(scanID: scanID, subjectID: subjectID, inputs: [input], targets: targets, firstEventDays: firstEventDays, followUpDays: followUpDays)
+    }
+
+    public init(scanID: String, subjectID: String, inputs: [[Float]], targets: [String: [Float]], firstEventDays: [String: Double], followUpDays: Double,
+                report: String? = nil) {
+        precondition(!inputs.isEmpty, "an example has at least one scan")
         self.scanID = scanID
         self.subjectID = subjectID
-        self.input = input
+        self.inputs = inputs
         self.targets = targets
         self.firstEventDays = firstEventDays
         self.followUpDays = followUpDays
+        self.report = report
     }
+
+    /// The first input: the scan of a scan example, a study's first scan.
+    public var input: [Float] { inputs[0] }
 
     /// The observed (time, event) of one code, for survival metrics.
     public func outcome(task code: String) -> (days: Double, event: Bool) {
@@ -31,9 +45,32 @@ public struct SiteExample: Sendable {
     }
 }
 
-/// An objective's targets for one scan, from its preprocessed input and its follow-up (first event days of the tracked
-/// codes, days of follow-up); the site-side half of an objective.
+/// An objective's targets for one example, from its (first) preprocessed input and its follow-up (first event days of
+/// the tracked codes, days of follow-up); the site-side half of an objective.
 public typealias ExampleTargets = @Sendable (_ input: [Float], _ firstEventDays: [String: Double], _ followUpDays: Double) throws -> [String: [Float]]
+
+/// What one training example of an objective is.
+public enum ExampleUnit: String, Sendable, Hashable {
+    /// One manifest row: a scan.
+    case scan
+    /// One study: the manifest rows sharing a `study_id` (a row without one is a study of its own), their scans in
+    /// manifest order, with the study's report (`report_path`, required).
+    case study
+}
+
+/// How an objective turns a site's data folder into examples: the codes whose first events it reads, the unit of an
+/// example, and each example's targets.
+public struct SiteExampleRecipe: Sendable {
+    public var trackedCodes: Set<String>
+    public var unit: ExampleUnit
+    public var targets: ExampleTargets
+
+    public init(trackedCodes: Set<String>, unit: ExampleUnit = .scan, targets: @escaping ExampleTargets) {
+        self.trackedCodes = trackedCodes
+        self.unit = unit
+        self.targets = targets
+    }
+}
 
 /// A site's data folder — `cohort.csv` and `events.csv` (MEDS) or `omop/` (OMOP CDM) — loaded for one job.
 public struct SiteDataset: Sendable {
@@ -62,32 +99,69 @@ public struct SiteDataset: Sendable {
     /// `ontology.csv`, if any). With a `cache`, inputs already preprocessed by the same pipeline from the unchanged scan are
     /// read from it instead of decoding the scan. Scans whose subject has no follow-up after the index time are skipped.
     public static func load(directory: String, trackedCodes: Set<String>, preprocessing: Preprocessing, cache: PreprocessingCache? = nil,
-                            targets: ExampleTargets) throws -> SiteDataset {
+                            targets: @escaping ExampleTargets) throws -> SiteDataset {
+        try load(directory: directory, recipe: SiteExampleRecipe(trackedCodes: trackedCodes, targets: targets), preprocessing: preprocessing, cache: cache)
+    }
+
+    /// Loads the cohort as `recipe` says: one example per scan, or per study (its scans in manifest order, its report
+    /// read); otherwise as `load(directory:trackedCodes:preprocessing:cache:targets:)`. A study's follow-up starts at its
+    /// first row's index time; its rows must share subject and split, and name the same report.
+    public static func load(directory: String, recipe: SiteExampleRecipe, preprocessing: Preprocessing, cache: PreprocessingCache? = nil) throws -> SiteDataset {
         try checkFolder(directory)
         let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
-        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: trackedCodes,
+        let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: recipe.trackedCodes,
                                              ontology: TaskOntology.load(directory: directory))
         var dataset = SiteDataset(train: [], heldout: [], skippedWithoutFollowUp: [])
-        for entry in manifest.entries {
-            guard let followUp = timelines.followUp(subject: entry.subjectID, indexDay: entry.indexDay) else {
-                dataset.skippedWithoutFollowUp.append(entry.scanID)
+        for group in try groups(of: manifest, unit: recipe.unit) {
+            let first = group[0]
+            guard let followUp = timelines.followUp(subject: first.subjectID, indexDay: first.indexDay) else {
+                dataset.skippedWithoutFollowUp.append(contentsOf: group.map(\.scanID))
                 continue
             }
-            let input: [Float]
-            do {
-                input = try cache?.input(path: entry.imagePath, pipeline: preprocessing) ?? preprocessing.apply(ScanImage.read(path: entry.imagePath))
-            } catch let error as FedCTError {
-                throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
+            let inputs = try group.map { entry in
+                do {
+                    return try cache?.input(path: entry.imagePath, pipeline: preprocessing) ?? preprocessing.apply(ScanImage.read(path: entry.imagePath))
+                } catch let error as FedCTError {
+                    throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
+                }
+            }
+            var report: String?
+            if recipe.unit == .study {
+                guard let text = try manifest.reportText(first) else {
+                    throw FedCTError(.invalidData, "\(manifest.path):\(first.line): study \(first.studyID ?? first.scanID) has no report_path; the job's objective trains on studies with their reports")
+                }
+                report = text
             }
             let example = SiteExample(
-                scanID: entry.scanID, subjectID: entry.subjectID, input: input,
-                targets: try targets(input, followUp.firstEventDays, followUp.followUpDays),
-                firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays)
-            switch entry.split {
+                scanID: recipe.unit == .study ? first.studyID ?? first.scanID : first.scanID, subjectID: first.subjectID, inputs: inputs,
+                targets: try recipe.targets(inputs[0], followUp.firstEventDays, followUp.followUpDays),
+                firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays, report: report)
+            switch first.split {
             case .train: dataset.train.append(example)
             case .heldout: dataset.heldout.append(example)
             }
         }
         return dataset
+    }
+
+    /// The manifest's rows as examples: one row each, or one study each (in order of each study's first row), checking
+    /// that a study's rows share subject, split and report.
+    static func groups(of manifest: CohortManifest, unit: ExampleUnit) throws -> [[CohortEntry]] {
+        guard unit == .study else { return manifest.entries.map { [$0] } }
+        var order: [String] = []
+        var studies: [String: [CohortEntry]] = [:]
+        for entry in manifest.entries {
+            let study = entry.studyID ?? entry.scanID
+            if let first = studies[study]?.first {
+                for (field, same) in [("subject_id", first.subjectID == entry.subjectID), ("split", first.split == entry.split),
+                                      ("report_path", first.reportPath == entry.reportPath)] where !same {
+                    throw FedCTError(.invalidData, "\(manifest.path):\(entry.line): scan \(entry.scanID) of study \(study) has a different \(field) from the study's first row (line \(first.line)); a study's rows must agree")
+                }
+            } else {
+                order.append(study)
+            }
+            studies[study, default: []].append(entry)
+        }
+        return order.map { studies[$0]! }
     }
 }

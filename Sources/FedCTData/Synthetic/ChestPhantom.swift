@@ -105,9 +105,10 @@ public enum ChestPhantom {
         }
     }
 
-    /// Renders one volume of `size`³ voxels; `random` supplies the lesion and emphysema placement and the scanner noise.
+    /// Renders one volume of `size`³ voxels as `acquisition` acquires it (by default the study's plain series); `random`
+    /// supplies the lesion and emphysema placement and the scanner noise.
     public static func render(size: Int, biomarkers: ChestBiomarkers, habitus: ChestHabitus, scanner: ScannerProfile,
-                              random: inout SeededGenerator) -> Volume {
+                              acquisition: SeriesAcquisition = .standard, random: inout SeededGenerator) -> Volume {
         // Lesion placed inside one lung; low-attenuation blobs scattered through both lungs.
         let side = random.uniform() < 0.5 ? -1.0 : 1.0
         let lesionCentre = (x: side * (0.33 + 0.06 * random.normal()) * habitus.bodyScale, y: -0.05 + 0.1 * random.normal(), z: 0.1 + 0.25 * random.normal())
@@ -123,17 +124,19 @@ public enum ChestPhantom {
         let heartScale = biomarkers.heart * habitus.bodyScale
         let body = habitus.bodyScale
         let lungs = LungGeometry(habitus: habitus)
-        let half = Double(size) / 2
+        let half = Double(size) / 2 / acquisition.fieldOfView
+        let centre = Double(size) / 2
+        let noiseHU = scanner.noiseHU * acquisition.noiseScale
         var noise = GaussianPairs()
         var voxels = [Float](repeating: 0, count: size * size * size)
         for k in 0..<size {
-            let z = (Double(k) + 0.5 - half) / half - habitus.shift.z
+            let z = (Double(k) + 0.5 - centre) / half - habitus.shift.z
             // Ribs: bright arcs in the chest wall, every ~0.16 half-widths along z.
             let ribSlice = sin(z * 40) > 0.35
             for j in 0..<size {
-                let y = (Double(j) + 0.5 - half) / half - habitus.shift.y
+                let y = (Double(j) + 0.5 - centre) / half - habitus.shift.y
                 for i in 0..<size {
-                    let x = (Double(i) + 0.5 - half) / half - habitus.shift.x
+                    let x = (Double(i) + 0.5 - centre) / half - habitus.shift.x
                     var hu = -1000.0
                     let outline = sq(x / (0.88 * body)) + sq(y / (0.68 * body))
                     if outline <= 1 && abs(z) < 0.97 {
@@ -152,21 +155,34 @@ public enum ChestPhantom {
                             }
                         }
                         let heart = sq((x - 0.05) / (0.22 * heartScale)) + sq((y + 0.2) / (0.2 * heartScale)) + sq((z + 0.05) / (0.3 * heartScale))
-                        if heart <= 1 { hu = heart > 0.8 ? -60 : 45 }    // pericardial fat around the myocardium and blood
+                        if heart <= 1 { hu = heart > 0.8 ? -60 : acquisition.bloodHU }    // pericardial fat around the myocardium and blood
                         if sq(x / 0.09) + sq((y - 0.5 * body) / 0.09) <= 1 { hu = 700 }
-                        if sq((x + 0.08) / 0.07) + sq((y - 0.33 * body) / 0.07) <= 1 { hu = 40 }    // descending aorta
+                        if sq((x + 0.08) / 0.07) + sq((y - 0.33 * body) / 0.07) <= 1 { hu = acquisition.bloodHU - 5 }    // descending aorta
                         if lesionRadius > 0,
                             sq(x - lesionCentre.x) + sq(y - lesionCentre.y) + sq(z - lesionCentre.z) <= lesionRadius * lesionRadius
                         {
                             hu = 30
                         }
                     }
-                    voxels[(k * size + j) * size + i] = Float(hu + scanner.offsetHU + scanner.noiseHU * noise.next(&random))
+                    voxels[(k * size + j) * size + i] = Float(hu + scanner.offsetHU + noiseHU * noise.next(&random))
                 }
             }
         }
+        if acquisition.blockSize > 1 { coarsen(&voxels, size: size, block: acquisition.blockSize) }
         return Volume(width: size, height: size, depth: size,
-                      spacing: (scanner.pixelSpacing, scanner.pixelSpacing, scanner.sliceThickness), voxels: voxels)
+                      spacing: (scanner.pixelSpacing * acquisition.fieldOfView, scanner.pixelSpacing * acquisition.fieldOfView,
+                                scanner.sliceThickness * acquisition.sliceThicknessScale), voxels: voxels)
+    }
+
+    /// Replaces each voxel by the first voxel of its `block`³ cell: the blocky look of a low-resolution series.
+    private static func coarsen(_ voxels: inout [Float], size: Int, block: Int) {
+        for k in 0..<size {
+            for j in 0..<size {
+                for i in 0..<size {
+                    voxels[(k * size + j) * size + i] = voxels[((k / block * block) * size + j / block * block) * size + i / block * block]
+                }
+            }
+        }
     }
 
     /// The drawn lesion's radius in half-widths for a lesion biomarker (0 below 0.1: nothing drawn).

@@ -24,6 +24,10 @@ public struct SyntheticConsortium: Sendable {
     /// see `Volume.writeDICOMSeries`) and the cohort manifest points at that folder instead of the NIfTI file.
     /// Study and series UIDs are `2.25.` UIDs drawn from the seed, so the files stay reproducible.
     public var dicom = false
+    /// The most series a study holds (1: one plain series per patient). Above 1 each study draws 1…maxSeriesPerStudy series
+    /// (`SeriesAcquisition.study`), written as `scans/<subject>-s<n>.nii.gz` and listed in the manifest under the study's
+    /// `study_id`; the first series, the report's findings and the events are the same as with one series.
+    public var maxSeriesPerStudy = 1
 
     /// The outcomes of the demo's job: death, pulmonary embolism, pulmonary hypertension.
     public static let outcomeCodes = ["DEATH", "PE", "PH"]
@@ -82,6 +86,9 @@ public struct SyntheticConsortium: Sendable {
         guard (16...512).contains(volumeSize) else {
             throw FedCTError(.invalidConfiguration, "volume size \(volumeSize) must be between 16 and 512")
         }
+        guard (1...8).contains(maxSeriesPerStudy) else {
+            throw FedCTError(.invalidConfiguration, "series per study \(maxSeriesPerStudy) must be between 1 and 8")
+        }
     }
 
     static func subjectID(site: Int, patient: Int) -> String { "s\(site + 1)-\(String(format: "%05d", patient))" }
@@ -123,22 +130,35 @@ public struct SyntheticConsortium: Sendable {
         let hazards = SyntheticOutcome.all.map { $0.hazard(patient) }
         let record = SyntheticRecord(hazards: hazards, random: &random)
 
-        var imageRandom = SeededGenerator(seed: seed, stream: "image-\(subject)")
-        let volume = ChestPhantom.render(size: volumeSize, biomarkers: patient.biomarkers, habitus: patient.habitus,
-                                         scanner: profile.scanner, random: &imageRandom)
-        let niftiName = "scans/\(subject).nii.gz"
-        try volume.writeNIfTI(path: folder.appending(path: niftiName).path)
-        var imageName = niftiName
-        if dicom {
-            imageName = "dicom/\(subject)"
-            // A separate stream, so the NIfTI data and the events are the same with or without DICOM.
-            var uids = SeededGenerator(seed: seed, stream: "dicom-\(subject)")
-            try volume.writeDICOMSeries(folder: folder.appending(path: imageName).path, studyInstanceUID: Self.uid(&uids),
-                                        seriesInstanceUID: Self.uid(&uids), patientID: subject)
+        var seriesRandom = SeededGenerator(seed: seed, stream: "series-\(subject)")
+        let series = maxSeriesPerStudy > 1 ? SeriesAcquisition.study(maxSeries: maxSeriesPerStudy, random: &seriesRandom) : [.standard]
+        var imageNames: [String] = []
+        for (number, acquisition) in series.enumerated() {
+            let suffix = number == 0 ? "" : "-s\(number + 1)"
+            var imageRandom = SeededGenerator(seed: seed, stream: "image-\(subject)\(suffix)")
+            let volume = ChestPhantom.render(size: volumeSize, biomarkers: patient.biomarkers, habitus: patient.habitus,
+                                             scanner: profile.scanner, acquisition: acquisition, random: &imageRandom)
+            let niftiName = "scans/\(subject)\(suffix).nii.gz"
+            try volume.writeNIfTI(path: folder.appending(path: niftiName).path)
+            var imageName = niftiName
+            if dicom {
+                imageName = "dicom/\(subject)\(suffix)"
+                // A separate stream, so the NIfTI data and the events are the same with or without DICOM.
+                var uids = SeededGenerator(seed: seed, stream: "dicom-\(subject)")
+                let studyUID = Self.uid(&uids)
+                var seriesUID = Self.uid(&uids)
+                if number > 0 {
+                    var more = SeededGenerator(seed: seed, stream: "dicom-\(subject)\(suffix)")
+                    seriesUID = Self.uid(&more)
+                }
+                try volume.writeDICOMSeries(folder: folder.appending(path: imageName).path, studyInstanceUID: studyUID,
+                                            seriesInstanceUID: seriesUID, patientID: subject)
+            }
+            imageNames.append(imageName)
         }
         var reportRandom = SeededGenerator(seed: seed, stream: "report-\(subject)")
         let reportName = "reports/\(scanID).txt"
-        try Data(SyntheticReport.text(for: patient, random: &reportRandom).utf8).write(to: folder.appending(path: reportName))
+        try Data(SyntheticReport.text(for: patient, series: series, random: &reportRandom).utf8).write(to: folder.appending(path: reportName))
         var clinicalRandom = SeededGenerator(seed: seed, stream: "clinical-\(subject)")
         var eventRandom = SeededGenerator(seed: seed, stream: "events-\(subject)")
 
@@ -151,7 +171,9 @@ public struct SyntheticConsortium: Sendable {
             String(format: "%.4f", record.endYears),
         ]
         return PatientRows(
-            cohort: "\(scanID),\(subject),\(imageName),\(indexTime),\(split),\(subject)-study1,\(reportName),\(scanID)\n",
+            cohort: imageNames.enumerated().map { number, imageName in
+                "\(scanID)\(number == 0 ? "" : "\(number + 1)"),\(subject),\(imageName),\(indexTime),\(split),\(subject)-study1,\(reportName),\(scanID)\n"
+            }.joined(),
             events: record.eventRows(patient, vocabulary: vocabulary, random: &eventRandom),
             clinical: SyntheticClinical.row(scanID: scanID, patient: patient, random: &clinicalRandom),
             truth: (latent + hazards.map { String(format: "%.6f", $0) }).joined(separator: ",") + "\n")

@@ -13,8 +13,9 @@ public enum SyntheticReport {
     /// Lengths in reports are on a nominal chest of 175 mm half-width (the phantom's unit).
     public static let millimetresPerUnit = 175.0
 
-    /// The report text for `patient`.
-    public static func text(for patient: SyntheticPatient, random: inout SeededGenerator) -> String {
+    /// The report text for `patient`'s study of `series` (by default the single plain series); a study of several series
+    /// gets a technique line naming them.
+    public static func text(for patient: SyntheticPatient, series: [SeriesAcquisition] = [.standard], random: inout SeededGenerator) -> String {
         let markers = patient.biomarkers
         var findings: [String] = []
         findings.append(lesionSentence(markers.lesion, random: &random))
@@ -31,7 +32,7 @@ public enum SyntheticReport {
         if impression.isEmpty { impression.append(pick(["No acute cardiopulmonary abnormality.", "Normal CT of the chest."], &random)) }
 
         return """
-            EXAMINATION: CT chest without contrast.
+            EXAMINATION: \(examination(series))
             CLINICAL INDICATION: \(pick(["Dyspnea.", "Cough.", "Follow-up.", "Chest pain.", "Screening."], &random))
             FINDINGS:
             \(findings.joined(separator: "\n"))
@@ -39,6 +40,18 @@ public enum SyntheticReport {
             \(impression.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n"))
 
             """
+    }
+
+    /// The examination line, and for several series the technique line after it.
+    private static func examination(_ series: [SeriesAcquisition]) -> String {
+        let contrast = series.contains { $0.kind == .contrast }
+        let line = contrast ? "CT chest without and with intravenous contrast." : "CT chest without contrast."
+        guard series.count > 1 else { return line }
+        let names: [SeriesAcquisition.Kind: String] = [
+            .standard: "standard axial", .contrast: "post-contrast axial", .lungKernel: "lung kernel", .softTissue: "thick soft-tissue",
+            .localizer: "low-resolution scout",
+        ]
+        return line + "\nTECHNIQUE: \(series.count) series (" + series.map { names[$0.kind]! }.joined(separator: ", ") + ")."
     }
 
     private static func lesionSentence(_ lesion: Double, random: inout SeededGenerator) -> String {

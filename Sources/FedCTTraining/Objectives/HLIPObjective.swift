@@ -25,14 +25,21 @@ public struct HLIPObjective: PretrainingObjective {
         }
     }
 
+    /// HLIP has no setup stage: its tokenizer is fixed (bytes) and its model depends on the job spec alone.
     public func awaitsSetup(_ spec: Fedct_V1_JobSpec) -> Bool { false }
+
+    public func setupDerivation(for spec: Fedct_V1_JobSpec) -> (any SetupDerivation)? { nil }
+
+    public func siteSetup(for spec: Fedct_V1_JobSpec, dataDirectory: String) throws -> any SiteSetup {
+        throw FedCTError(.protocolViolation, "objective '\(name)' has no setup stage")
+    }
 
     public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig { try HLIPConfig(spec.hlip, source: "job").objective }
 
-    /// A site's studies with their reports' tokens need the site data to group scans by study and read the reports, which
-    /// SiteDataset does not do yet: a site refuses the job with this message rather than train on something else.
-    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets) {
-        throw FedCTError(.invalidConfiguration, "objective 'hlip' trains on studies with their reports; this FedCT build's site data does not group scans into studies or tokenize reports yet")
+    /// One example per study (its scans and report; the bridge batch samples or repeats the scans to
+    /// `hlip.scans_per_study` and tokenizes the report); no targets from the records.
+    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe {
+        SiteExampleRecipe(trackedCodes: [], unit: .study) { _, _, _ in [:] }
     }
 
     public func exampleKey(for spec: Fedct_V1_JobSpec) -> String { "\(name)|\(spec.hlip.contextLength)" }
@@ -60,12 +67,15 @@ extension HLIPConfig {
         try take(spec.hasTextHeads, spec.textHeads, "text_heads", into: &textHeads)
         try take(spec.hasContextLength, spec.contextLength, "context_length", into: &contextLength)
         try take(spec.hasEmbedDim, spec.embedDim, "embed_dim", into: &embedDim)
+        try take(spec.hasScansPerStudy, spec.scansPerStudy, "scans_per_study", into: &scansPerStudy)
         if !spec.patch.isEmpty {
             guard spec.patch.count == 3, spec.patch.allSatisfy({ $0 >= 1 }) else { throw fail("patch", "must be three positive voxel counts (depth, height, width)") }
             patch = spec.patch.map(Int.init)
         }
         if spec.pattern.isEmpty {
-            pattern = (0..<depth).map { $0 % 3 == 2 ? .scan : .slice }
+            // The authors' defaults: slice attention with scan attention every third block for one scan per study,
+            // scan attention with study attention every third block for several.
+            pattern = (0..<depth).map { $0 % 3 == 2 ? (scansPerStudy > 1 ? .study : .scan) : (scansPerStudy > 1 ? .scan : .slice) }
         } else {
             pattern = try spec.pattern.map { name in
                 guard let group = HLIPGroup(name: name) else { throw fail("pattern", "has '\(name)'; each entry must be slice, scan or study") }
@@ -75,6 +85,9 @@ extension HLIPConfig {
         guard pattern.count == depth else { throw fail("pattern", "has \(pattern.count) entries for \(depth) blocks (hlip.depth)") }
         guard dim % 6 == 0, dim % heads == 0 else { throw fail("dim", "must be divisible by 6 (the 3D sin-cos positions) and by hlip.heads (got \(dim))") }
         guard textWidth % textHeads == 0 else { throw fail("text_width", "must be divisible by hlip.text_heads (got \(textWidth))") }
+        guard maxScans == 0 || maxScans >= scansPerStudy else {
+            throw fail("max_scans", "(\(maxScans) scan-index positions) must be 0 or at least hlip.scans_per_study (\(scansPerStudy))")
+        }
         guard contextLength >= 2 else { throw fail("context_length", "must be at least 2 (CLS and end)") }
         guard (0..<1).contains(spec.dropPath) else { throw fail("drop_path", "must be in [0, 1) (got \(spec.dropPath))") }
         dropPath = spec.dropPath

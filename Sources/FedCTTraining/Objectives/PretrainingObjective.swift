@@ -31,9 +31,9 @@ public protocol PretrainingObjective: Sendable {
     func siteSetup(for spec: Fedct_V1_JobSpec, dataDirectory: String) throws -> any SiteSetup
     /// The model parts the bridge builds on the encoder for `spec` (objective name, settings, target shapes).
     func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig
-    /// The EHR codes whose first events the objective's targets read for `spec`, and the per-scan targets (a site also
-    /// tracks the evaluation's outcome codes).
-    func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets)
+    /// How a site builds the objective's examples for `spec`: the EHR codes whose first events the targets read (a site
+    /// also tracks the evaluation's outcome codes), the unit of an example (scan or study) and its targets.
+    func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe
     /// What determines the site's examples for `spec` besides the preprocessing (a site reloads its data when it changes).
     func exampleKey(for spec: Fedct_V1_JobSpec) -> String
 }
@@ -106,5 +106,4 @@ public enum PretrainingObjectives {
 extension PretrainingObjective {
     /// Objectives build on the job's shared encoder unless they say otherwise.
     public var carriesImageTower: Bool { false }
-}
 }

@@ -30,8 +30,8 @@ public struct TimeToEventObjective: PretrainingObjective {
 
     public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig { spec.headConfig.objective }
 
-    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> (trackedCodes: Set<String>, targets: ExampleTargets) {
-        (Set(spec.tte.taskCodes), SiteDataset.timeToEventTargets(spec.labeler))
+    public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe {
+        SiteExampleRecipe(trackedCodes: Set(spec.tte.taskCodes), targets: SiteDataset.timeToEventTargets(spec.labeler))
     }
 
     public func exampleKey(for spec: Fedct_V1_JobSpec) -> String { "tte|\(spec.tte.taskCodes)|\(spec.tte.pieceEdgesDays)" }

@@ -1,0 +1,95 @@
+// LanguageImageEvaluation: zero-shot finding classification and report→study retrieval for objectives with a text tower (HLIP).
+public import FedCTCore
+public import FedCTData
+public import FedCTTorch
+import Foundation
+
+/// Scores a language–image model on a site's held-out studies without fitting anything: each finding is classified
+/// zero-shot by comparing a study's image embedding with two prompts (present / absent), scored by AUROC against the
+/// finding as the study's own report states it; and each report retrieves its study among all held-out studies
+/// (recall@1 and recall@5). The prompts are worded unlike every sentence the synthetic generator writes, so the
+/// scores measure what the towers learned rather than a template match.
+public enum LanguageImageEvaluation {
+    /// A finding: the words that mention it in a report, and the prompt pair that asks for it.
+    public struct Finding: Sendable, Hashable {
+        public var name: String
+        /// Lower-case words or phrases; a sentence mentioning one, without a negation cue, states the finding.
+        public var keywords: [String]
+        public var presentPrompt: String
+        public var absentPrompt: String
+    }
+
+    /// The chest findings the synthetic reports describe (and real chest CT reports commonly do).
+    public static let chestFindings: [Finding] = [
+        Finding(name: "effusion", keywords: ["effusion", "pleural fluid"],
+                presentPrompt: "fluid collects in the pleural space", absentPrompt: "the pleural spaces are free of fluid"),
+        Finding(name: "emphysema", keywords: ["emphysema", "emphysematous"],
+                presentPrompt: "lungs with destructive emphysematous air spaces", absentPrompt: "lung parenchyma of normal attenuation"),
+        Finding(name: "nodule_mass", keywords: ["nodule", "mass", "lesion"],
+                presentPrompt: "a solid pulmonary nodule or mass is present", absentPrompt: "lungs without a nodule or mass"),
+        Finding(name: "cardiomegaly", keywords: ["cardiomegaly", "heart is enlarged", "enlarged cardiac"],
+                presentPrompt: "the heart is large for the chest", absentPrompt: "heart of normal size for the chest"),
+    ]
+
+    /// Words that make a sentence deny what it mentions.
+    static let negationCues = ["no ", "not ", "without", "negative for", "free of"]
+
+    /// True when `report` states `finding`: some sentence mentions one of its keywords and carries no negation cue.
+    public static func states(_ finding: Finding, in report: String) -> Bool {
+        ReportText.sentences(report).contains { sentence in
+            let text = " " + sentence.lowercased()
+            return finding.keywords.contains { text.contains($0) } && !negationCues.contains { text.contains(" " + $0) }
+        }
+    }
+
+    /// One metric of the evaluation: its value and the counts the minimum-cohort rule reads.
+    public struct Metric: Sendable, Hashable {
+        public var name: String
+        public var value: Double?
+        public var studies: Int
+        /// Studies stating the finding (zero-shot), or the queries (retrieval: each has one right study).
+        public var positives: Int
+    }
+
+    /// Zero-shot AUROC per finding and retrieval recall over `heldout` (studies with reports); a metric that cannot be
+    /// scored (one class only) has a nil value.
+    public static func metrics(model: TorchModel, trainer: LocalTrainer, heldout: [SiteExample], findings: [Finding] = chestFindings) throws -> [Metric] {
+        guard let length = model.objective.reportTokens else {
+            throw FedCTError(.invalidConfiguration, "objective '\(model.objective.name)' has no text tower to evaluate zero-shot")
+        }
+        let reports = try heldout.map { example in
+            guard let report = example.report else { throw FedCTError(.invalidData, "study \(example.scanID) has no report to evaluate against") }
+            return report
+        }
+        let images = try trainer.predict(model, heldout)
+        func textFeatures(_ texts: [[Int64]]) throws -> [[Float]] {
+            var rows: [[Float]] = []
+            let width = model.outputSize
+            for chunk in texts.chunks(of: max(1, trainer.batchSize)) {
+                let flat = try model.predict(TensorBatch([NamedTensor(name: "tokens", shape: [chunk.count, length], tokens: chunk.flatMap { $0 })]))
+                for row in 0..<chunk.count { rows.append(Array(flat[(row * width)..<((row + 1) * width)])) }
+            }
+            return rows
+        }
+        var metrics: [Metric] = []
+        let prompts = try textFeatures(findings.flatMap { [ByteTokenizer.encode($0.presentPrompt, length: length), ByteTokenizer.encode($0.absentPrompt, length: length)] })
+        for (index, finding) in findings.enumerated() {
+            let labels = reports.map { states(finding, in: $0) }
+            let scores = images.map { Double(dot($0, prompts[2 * index]) - dot($0, prompts[2 * index + 1])) }
+            let value = try? AUROC.value(labels: labels, scores: scores)
+            metrics.append(Metric(name: EvaluationReport.zeroShotName(finding.name), value: value, studies: labels.count, positives: labels.filter { $0 }.count))
+        }
+        let texts = try textFeatures(reports.map { ReportText.tokens($0, length: length) })
+        let ranks = texts.enumerated().map { query, text in
+            let own = dot(text, images[query])
+            return images.indices.filter { $0 != query && dot(text, images[$0]) > own }.count
+        }
+        for cutoff in EvaluationReport.recallCutoffs {
+            let value = heldout.isEmpty ? nil : Double(ranks.filter { $0 < cutoff }.count) / Double(heldout.count)
+            metrics.append(Metric(name: EvaluationReport.recallName(cutoff), value: value, studies: heldout.count, positives: heldout.count))
+        }
+        return metrics
+    }
+
+    private static func dot(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+}

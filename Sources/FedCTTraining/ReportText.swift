@@ -1,0 +1,39 @@
+// ReportText: a radiology report as the sentences a language–image objective reads, shuffled as text augmentation.
+public import FedCTData
+import FedCTTorch
+import Foundation
+
+/// Turns a report into token ids: its sentences (split at line ends and at a full stop followed by a space), joined by
+/// single spaces, as `ByteTokenizer` bytes. In training the sentences are shuffled first (HLIP's text augmentation), so a
+/// report longer than the context loses a different part each time.
+public enum ReportText {
+    /// The report's sentences, trimmed, without empty ones; a list number ("1.") stays with its item.
+    public static func sentences(_ report: String) -> [String] {
+        report.split(whereSeparator: \.isNewline).flatMap { line -> [String] in
+            var sentences: [String] = []
+            var number = ""
+            let parts = line.components(separatedBy: ". ")
+            for (index, part) in parts.enumerated() {
+                let text = part.trimmingCharacters(in: .whitespaces)
+                if index < parts.count - 1 && !text.isEmpty && text.allSatisfy(\.isNumber) {
+                    number += text + ". "
+                    continue
+                }
+                let sentence = number + (index < parts.count - 1 ? text + "." : text)
+                number = ""
+                if !sentence.isEmpty && sentence != "." { sentences.append(sentence) }
+            }
+            return sentences
+        }
+    }
+
+    /// `length` token ids of `report`'s sentences in their order.
+    public static func tokens(_ report: String, length: Int) -> [Int64] {
+        ByteTokenizer.encode(sentences(report).joined(separator: " "), length: length)
+    }
+
+    /// `length` token ids of `report`'s sentences in an order drawn from `random`.
+    public static func shuffledTokens(_ report: String, length: Int, using random: inout SeededGenerator) -> [Int64] {
+        ByteTokenizer.encode(sentences(report).shuffled(using: &random).joined(separator: " "), length: length)
+    }
+}
