@@ -14,6 +14,11 @@ final class EventTimeAndCSVTests: XCTestCase {
             XCTAssertNil(EventTime.days(bad), bad)
         }
         XCTAssertEqual(EventTime.iso8601(days: EventTime.days("2017-06-15T08:30:05")!), "2017-06-15T08:30:05")
+        // Within half a second of midnight: the next day at 00:00:00 (it once printed an unreadable 24:00:00).
+        let beforeMidnight = EventTime.days("2013-06-07")! + 86_399.7 / 86_400
+        XCTAssertEqual(EventTime.iso8601(days: beforeMidnight), "2013-06-08T00:00:00")
+        XCTAssertEqual(EventTime.days(EventTime.iso8601(days: beforeMidnight)), EventTime.days("2013-06-08"))
+        XCTAssertEqual(EventTime.iso8601(days: EventTime.days("1969-12-31T23:00:00")!), "1969-12-31T23:00:00")
     }
 
     func testCSVQuotingAndLineNumbers() throws {

@@ -52,8 +52,10 @@ public enum EventTime {
 
     /// Formats days since the epoch as `YYYY-MM-DDTHH:MM:SS` (UTC).
     public static func iso8601(days: Double) -> String {
-        let whole = Int(days.rounded(.down))
-        let secondsOfDay = Int(((days - Double(whole)) * 86_400).rounded())
+        // Round to the second first, so a time within half a second of midnight is the next day's 00:00:00, never 24:00:00.
+        let seconds = Int((days * 86_400).rounded())
+        let whole = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
+        let secondsOfDay = seconds - whole * 86_400
         let (year, month, day) = civilFromDays(whole)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(year)-\(two(month))-\(two(day))T\(two(secondsOfDay / 3600)):\(two(secondsOfDay / 60 % 60)):\(two(secondsOfDay % 60))"
