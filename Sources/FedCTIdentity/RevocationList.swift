@@ -150,7 +150,7 @@ public struct RevocationList: Sendable, Equatable {
         do {
             payload = try decoder.decode(Payload.self, from: Data(envelope.payload.utf8))
         } catch {
-            throw IdentityError("the signed payload is malformed (\(error)); re-issue it with `fedctl provision revoke`")
+            throw IdentityError("the signed payload is malformed (\(ErrorText.describe(error))); re-issue it with `fedctl provision revoke`")
         }
         guard payload.format == Self.format else {
             throw IdentityError("format '\(payload.format)' is not \(Self.format); upgrade the coordinator or re-issue the list")

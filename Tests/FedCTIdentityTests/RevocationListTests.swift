@@ -26,6 +26,19 @@ final class RevocationListTests: XCTestCase {
         XCTAssertNotNil(read.entry(forSerial: "A1B"))
     }
 
+    /// Found by fuzzing (Scripts/fuzz.sh revocation-list): a signed payload missing a field was reported with Swift's
+    /// DecodingError dump; it now reads as one line naming the field.
+    func testAMalformedSignedPayloadNamesTheFieldWithoutFrameworkText() throws {
+        let authority = try ConsortiumAuthority(consortium: "test")
+        let payload = #"{"format":"fedct-revocation-list/1","issuer":"test","updated":"2026-12-01T00:00:00Z","entries":[{"serial":"0a"}]}"#
+        let envelope = RevocationList.Envelope(payload: payload, signature: try authority.signature(for: Data(payload.utf8)).base64EncodedString())
+        XCTAssertThrowsError(try RevocationList(verifying: JSONEncoder().encode(envelope), caCertificate: authority.certificate)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("the signed payload is malformed") && text.contains("entries[0]: missing field revoked_at"), text)
+            XCTAssertFalse(text.contains("DecodingError") || text.contains("CodingKeys"), text)
+        }
+    }
+
     func testTamperedOrForeignListIsRefused() throws {
         let authority = try ConsortiumAuthority(consortium: "test")
         var list = RevocationList(issuer: "\(authority.certificate.subject)")
