@@ -98,24 +98,42 @@ struct NetImpl : nn::Module {
 };
 TORCH_MODULE(Net);
 
-/// A fresh optimiser of `kind` over `parameters`. SGD takes beta1 as its momentum; beta2 and eps are Adam's.
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(fct_torch_optimizer kind, std::vector<torch::Tensor> parameters,
-                                                        double learning_rate, double weight_decay, double beta1, double beta2,
-                                                        double eps) {
+/// The optimiser's parameter groups of `net`: the parameters its objective decays, with `options`, then (when there are
+/// any) those it exempts, with the same options but no weight decay (open_clip's exclusion of biases, norms, scales).
+template <typename Options>
+std::vector<torch::optim::OptimizerParamGroup> decay_groups(const Net &net, const Options &options) {
+    std::vector<torch::Tensor> decayed, exempt;
+    for (const auto &item : net->named_parameters()) {
+        (net->objective->decays(item.key(), item.value()) ? decayed : exempt).push_back(item.value());
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decayed, std::make_unique<Options>(options));
+    if (!exempt.empty()) {
+        auto undecayed = options;
+        undecayed.weight_decay(0);
+        groups.emplace_back(exempt, std::make_unique<Options>(undecayed));
+    }
+    return groups;
+}
+
+/// A fresh optimiser of `kind` over `net`'s parameters (weight decay on those its objective decays). SGD takes beta1 as
+/// its momentum; beta2 and eps are Adam's.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(fct_torch_optimizer kind, const Net &net, double learning_rate, double weight_decay,
+                                                        double beta1, double beta2, double eps) {
     if (!(learning_rate >= 0) || !std::isfinite(learning_rate)) throw std::invalid_argument("the learning rate must be finite and ≥ 0");
     if (!(weight_decay >= 0) || !std::isfinite(weight_decay)) throw std::invalid_argument("the weight decay must be finite and ≥ 0");
     switch (kind) {
     case FCT_TORCH_OPTIMIZER_ADAMW: {
         auto options = torch::optim::AdamWOptions(learning_rate).weight_decay(weight_decay).betas({beta1, beta2}).eps(eps);
-        return std::make_unique<torch::optim::AdamW>(parameters, options);
+        return std::make_unique<torch::optim::AdamW>(decay_groups(net, options), options);
     }
     case FCT_TORCH_OPTIMIZER_ADAM: {
         auto options = torch::optim::AdamOptions(learning_rate).weight_decay(weight_decay).betas({beta1, beta2}).eps(eps);
-        return std::make_unique<torch::optim::Adam>(parameters, options);
+        return std::make_unique<torch::optim::Adam>(decay_groups(net, options), options);
     }
     case FCT_TORCH_OPTIMIZER_SGD: {
         auto options = torch::optim::SGDOptions(learning_rate).momentum(beta1).weight_decay(weight_decay);
-        return std::make_unique<torch::optim::SGD>(parameters, options);
+        return std::make_unique<torch::optim::SGD>(decay_groups(net, options), options);
     }
     }
     throw std::invalid_argument("unknown optimizer kind " + std::to_string(int(kind)));
@@ -350,7 +368,7 @@ int32_t fct_torch_model_create(const fct_torch_model_config *config, fct_torch_m
             model->shapes.push_back(tensor.sizes().vec());
             model->state_size += tensor.numel();
         }
-        model->optimizer = make_optimizer(FCT_TORCH_OPTIMIZER_ADAMW, model->net->parameters(), 1e-3, 1e-2, 0.9, 0.999, 1e-8);
+        model->optimizer = make_optimizer(FCT_TORCH_OPTIMIZER_ADAMW, model->net, 1e-3, 1e-2, 0.9, 0.999, 1e-8);
         *out = model.release();
     });
 }
@@ -405,7 +423,7 @@ int32_t fct_torch_model_import_state(fct_torch_model *model, const float *source
 int32_t fct_torch_model_reset_optimizer(fct_torch_model *model, fct_torch_optimizer kind, double learning_rate,
                                         double weight_decay, double beta1, double beta2, double eps, char **error) {
     return guarded(error, [&] {
-        model->optimizer = make_optimizer(kind, model->net->parameters(), learning_rate, weight_decay, beta1, beta2, eps);
+        model->optimizer = make_optimizer(kind, model->net, learning_rate, weight_decay, beta1, beta2, eps);
     });
 }
 

@@ -305,6 +305,11 @@ public:
     int64_t embedding_size(const Encoder &) const override { return embed_dim_; }
 
     bool per_example_loss() const override { return false; }
+    /// open_clip's exclusion, as HLIP trains: no weight decay on biases, norm scales and the logit scale and bias (every
+    /// parameter with fewer than two dimensions, and any named bias or logit_).
+    bool decays(const std::string &name, const torch::Tensor &parameter) const override {
+        return parameter.dim() >= 2 && name.find("bias") == std::string::npos && name.find("logit_") == std::string::npos;
+    }
 
 private:
     static const torch::Tensor &volumes(const Batch &batch) { return batch.at("volumes", {-1, 1, -1, -1, -1}); }

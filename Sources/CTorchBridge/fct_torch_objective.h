@@ -71,6 +71,8 @@ public:
     virtual int64_t embedding_size(const Encoder &encoder) const { return encoder.features; }
     /// False when the loss couples the examples of a batch (contrastive losses): DP-SGD cannot clip per example.
     virtual bool per_example_loss() const { return true; }
+    /// Whether the optimiser's weight decay applies to the network parameter `name` (every parameter unless overridden).
+    virtual bool decays(const std::string &name, const torch::Tensor &parameter) const { return true; }
 };
 
 /// Builds an objective: registers its modules on `net` (after the encoder, before the encoder's initialisation, so the

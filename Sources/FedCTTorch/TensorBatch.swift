@@ -123,12 +123,19 @@ public struct ObjectiveConfig: Sendable, Hashable, Codable {
     /// Tokens per report when the objective reads the examples' reports: its batches carry `tokens` [n, reportTokens]
     /// (int64 ids of `ByteTokenizer`); nil: no text.
     public var reportTokens: Int?
+    /// Adam's β₂ and ε for this objective's training (nil: 0.999 and 1e-8); contrastive language–image training uses
+    /// 0.98 and 1e-6, as CLIP and HLIP do.
+    public var adamBeta2: Double?
+    public var adamEpsilon: Double?
 
-    public init(name: String, settings: [String: [Double]] = [:], targetShapes: [String: [Int]] = [:], studyScans: Int? = nil, reportTokens: Int? = nil) {
+    public init(name: String, settings: [String: [Double]] = [:], targetShapes: [String: [Int]] = [:], studyScans: Int? = nil, reportTokens: Int? = nil,
+                adamBeta2: Double? = nil, adamEpsilon: Double? = nil) {
         self.name = name
         self.settings = settings
         self.targetShapes = targetShapes
         self.studyScans = studyScans
         self.reportTokens = reportTokens
+        self.adamBeta2 = adamBeta2
+        self.adamEpsilon = adamEpsilon
     }
 }

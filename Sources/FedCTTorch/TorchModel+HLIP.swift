@@ -89,7 +89,7 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
         var settings = numbers.mapValues { [Double($0)] }
         settings["pattern"] = pattern.map { Double($0.rawValue) }
         settings["drop_path"] = [dropPath]
-        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength)
+        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength, adamBeta2: 0.98, adamEpsilon: 1e-6)
     }
 }
 

@@ -97,7 +97,8 @@ public struct LocalTrainer {
     public func train(_ model: TorchModel, on examples: [SiteExample], seed: UInt64, round: Int = 1, rounds: Int = 1) throws -> LocalTrainingResult {
         guard !examples.isEmpty else { return LocalTrainingResult(meanLoss: .nan, steps: 0, examples: 0) }
         let schedule = learningRateSchedule
-        try model.resetOptimizer(optimizer, learningRate: learningRate, weightDecay: weightDecay)
+        try model.resetOptimizer(optimizer, learningRate: learningRate, weightDecay: weightDecay, betas: (0.9, model.objective.adamBeta2 ?? 0.999),
+                                 epsilon: model.objective.adamEpsilon ?? 1e-8)
         var random = SeededGenerator(seed: seed)
         var augmentationRandom = SeededGenerator(seed: seed, stream: "augmentation")
         let batches: [[Int]]

@@ -10,7 +10,7 @@ import Foundation
 extension ModelCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a fetched model (fedctl model fetch) with MONAI's names: head.proj as MONAI's classifier, the rest of the head left out.")
+            abstract: "Write a fetched model (fedctl model fetch) for PyTorch users: an encoder with MONAI's names (head.proj as MONAI's classifier, the rest of the head left out), or an HLIP model's image tower with timm's ViT names.")
         @Option(name: .long, help: "The model file fedctl model fetch wrote (.safetensors).") var model: String
         @Option(name: .long, help: "Output format (safetensors).") var format = "safetensors"
         @Option(name: .long, help: "Output file.") var out: String
@@ -19,7 +19,17 @@ extension ModelCommand {
         func run() throws {
             guard format == "safetensors" else { throw ValidationError("--format must be safetensors (got '\(format)')") }
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model)))
-            let exported = try MONAIExport.state(SafeTensors.decode(bytes, source: model))
+            let state = try SafeTensors.decode(bytes, source: model)
+            if TimmExport.applies(to: state.layout) {
+                let exported = try TimmExport.state(state)
+                let encoded = SafeTensors.encode(exported)
+                try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
+                if json {
+                    return try JSONOutput.print(["model": model, "path": out, "tensors": exported.layout.count, "format": "timm_vit_hlip", "bytes": encoded.count])
+                }
+                return print("\(model) → \(out): HLIP image tower, \(exported.layout.count) tensors with timm's ViT names (\(encoded.count) bytes)")
+            }
+            let exported = try MONAIExport.state(state)
             let encoded = SafeTensors.encode(exported)
             try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
             let outputs = exported.metadata["monai_classifier_outputs"] ?? "?"

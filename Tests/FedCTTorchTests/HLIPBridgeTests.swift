@@ -174,6 +174,34 @@ final class HLIPBridgeTests: XCTestCase {
         }
     }
 
+    func testWeightDecaySparesBiasesNormsAndTheLogitScaleAndBias() throws {
+        // One AdamW step with a large decay: a decayed weight moves by about lr·wd·|w| (Adam's own step is at most ≈ lr);
+        // exempt parameters move by Adam's step alone.
+        let model = try Self.model(Self.tinyConfig())
+        let learningRate = 0.01, decay = 5.0
+        try model.resetOptimizer(.adamw, learningRate: learningRate, weightDecay: decay)
+        let before = try model.exportState()
+        _ = try model.trainStep(Self.batch())
+        let after = try model.exportState()
+        var offset = 0
+        var checked: Set<String> = []
+        for tensor in model.tensors {
+            let count = tensor.shape.reduce(1, *)
+            let moves = (offset..<(offset + count)).map { abs(Double(after[$0] - before[$0])) }
+            let decayMoves = (offset..<(offset + count)).map { learningRate * decay * abs(Double(before[$0])) }
+            let exempt = tensor.shape.count < 2 || tensor.name.contains("bias") || tensor.name.hasPrefix("logit_")
+            if exempt {
+                XCTAssertLessThanOrEqual(moves.max()!, 1.01 * learningRate, "\(tensor.name) was decayed")
+            } else if let index = decayMoves.indices.max(by: { decayMoves[$0] < decayMoves[$1] }), decayMoves[index] > 3 * learningRate {
+                XCTAssertGreaterThan(moves[index], decayMoves[index] - 1.01 * learningRate, "\(tensor.name) was not decayed")
+            }
+            checked.insert(exempt ? "exempt" : "decayed")
+            offset += count
+        }
+        XCTAssertEqual(checked, ["exempt", "decayed"])
+        XCTAssertTrue(model.tensors.contains { $0.name == "logit_scale" } && model.tensors.contains { $0.name == "visual.norm.weight" })
+    }
+
     func testBadStudiesAreRejectedByName() throws {
         let model = try Self.model(Self.tinyConfig())
         let odd = TensorBatch.studies([Float](repeating: 0, count: 3 * 64), studies: 1, scans: 1, depth: 3, height: 8, width: 8,

@@ -127,4 +127,32 @@ final class HLIPObjectiveTests: XCTestCase {
         XCTAssertEqual(embeddings.count, dataset.heldout.count)
         XCTAssertTrue(embeddings.allSatisfy { $0.count == 8 && $0.allSatisfy(\.isFinite) })
     }
+
+    func testExportKeepsTheImageTowerUnderTimmNames() throws {
+        let model = try TorchModel(spec: small())
+        let state = try model.state()
+        let exported = try TimmExport.state(state)
+        let visual = state.layout.filter { $0.name.hasPrefix("visual.") }
+        XCTAssertEqual(exported.layout.map(\.name), visual.map { String($0.name.dropFirst("visual.".count)) })
+        XCTAssertTrue(["patch_embed.proj.weight", "cls_token", "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc2.bias", "norm.weight", "proj.weight"]
+            .allSatisfy { name in exported.layout.contains { $0.name == name } })
+        XCTAssertFalse(exported.layout.contains { $0.name.hasPrefix("text.") || $0.name.hasPrefix("logit_") })
+        var offsets: [String: Int] = [:]
+        var offset = 0
+        for tensor in state.layout {
+            offsets[tensor.name] = offset
+            offset += tensor.count
+        }
+        var exportedOffset = 0
+        for tensor in exported.layout {
+            let source = try XCTUnwrap(offsets["visual." + tensor.name])
+            XCTAssertTrue(exported.values[exportedOffset..<(exportedOffset + tensor.count)] == state.values[source..<(source + tensor.count)], "\(tensor.name) changed")
+            exportedOffset += tensor.count
+        }
+        XCTAssertEqual(exported.metadata["format"], "timm_vit_hlip")
+        XCTAssertThrowsError(try MONAIExport.state(state)) { XCTAssertTrue("\($0)".contains("not a FedCT time-to-event model"), "\($0)") }
+        let tte = try TorchModel(spec: Fedct_V1_JobSpec.defaults).state()
+        XCTAssertFalse(TimmExport.applies(to: tte.layout))
+        XCTAssertThrowsError(try TimmExport.state(tte)) { XCTAssertTrue("\($0)".contains("not an HLIP model"), "\($0)") }
+    }
 }
