@@ -88,9 +88,16 @@ extension Coordinator {
 
     /// Checks an upload header before its payload is read; returns where to spool it, its byte length
     /// and whether it is a masked input (words, not floats).
-    public func beginUpload(site: String, header: Fedct_V1_UpdateHeader) throws -> (url: URL, bytes: Int, masked: Bool) {
+    public func beginUpload(site: String, header: Fedct_V1_UpdateHeader) async throws -> (url: URL, bytes: Int, masked: Bool) {
         guard run != nil else { throw FedCTError(.failedPrecondition, "\(site) uploaded for job \(header.jobID), which is not the running job") }
-        let kind = try run!.checkUpload(from: site, header: header) { try coordinateCount(of: header.baseModelSha256) }
+        let model = header.baseModelSha256
+        if coordinateCounts[model] == nil, model == run?.machine.globalModelSHA256 {
+            // The round's model is read once, off the actor.
+            let models = self.models
+            coordinateCounts[model] = try await onStorage { try SafeTensors.decode(try models.get(model)).values.count }
+        }
+        guard run != nil else { throw FedCTError(.failedPrecondition, "\(site) uploaded for job \(header.jobID), which is not the running job") }
+        let kind = try run!.checkUpload(from: site, header: header) { try coordinateCount(of: model) }
         let folder = URL(fileURLWithPath: config.stateDirectory).appending(path: "spool/\(header.jobID)/round-\(header.round)")
         switch kind {
         case .masked(let words): return (folder.appending(path: "\(site).u32"), words * 4, true)
@@ -101,22 +108,45 @@ extension Coordinator {
     /// A verified update is on disk: a masked input goes into the round's sum (and its spool is deleted), a plain one is
     /// kept for aggregation; the round is aggregated and committed when it is complete.
     public func finishUpload(site: String, header: Fedct_V1_UpdateHeader, spooled url: URL) async throws {
+        guard header.hasMasked else {
+            guard run?.jobID == header.jobID, run?.ending == nil else {
+                throw FedCTError(.failedPrecondition, "job \(header.jobID) is no longer running; the update is discarded")
+            }
+            let directives = try run!.onUploadAccepted(from: site, header: header, spooledPath: url.path, now: now())
+            CoordinatorMetrics.updateAccepted(site: site, bytes: Int(header.coordinateCount) * 4)
+            return await carryOut(directives)
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        // One masked input at a time is added to the sum, in place, on the storage queue.
+        while run?.isSumming == true { await withCheckedContinuation { sumWaiters.append($0) } }
         guard run?.jobID == header.jobID, run?.ending == nil else {
             throw FedCTError(.failedPrecondition, "job \(header.jobID) is no longer running; the update is discarded")
         }
-        if header.hasMasked {
-            defer { try? FileManager.default.removeItem(at: url) }
-            try run!.addMaskedInput(from: site, round: header.round, wordCount: Int(header.coordinateCount), loss: header.meanTrainLoss) { sum in
-                let handle = try FileHandle(forReadingFrom: url)
-                defer { try? handle.close() }
-                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try chunk.withUnsafeBytes { try sum.add(littleEndianWords: $0) }
-                }
+        let box = MaskedSumBox(try run!.takeMaskedSum(for: site, header: header))
+        var failure: (any Error)?
+        do {
+            try await onStorage { try box.add(site: site, contentsOf: url) }
+        } catch {
+            failure = error
+        }
+        var directives: [JobRun.Directive] = []
+        if run?.jobID != header.jobID {
+            failure = failure ?? FedCTError(.failedPrecondition, "job \(header.jobID) is no longer running; the update is discarded")
+        } else if let error = failure {
+            directives = run!.onMaskedInputFailed(from: site, error: error, now: now())
+        } else {
+            do {
+                directives = try run!.onMaskedInputSummed(box.take(), from: site, header: header, now: now())
+            } catch {
+                failure = error
             }
         }
-        let directives = try run!.onUploadAccepted(from: site, header: header, spooledPath: header.hasMasked ? nil : url.path, now: now())
-        CoordinatorMetrics.updateAccepted(site: site, bytes: Int(header.coordinateCount) * 4)
+        let waiting = sumWaiters
+        sumWaiters = []
+        for waiter in waiting { waiter.resume() }
         await carryOut(directives)
+        if let failure { throw failure }
+        CoordinatorMetrics.updateAccepted(site: site, bytes: Int(header.coordinateCount) * 4)
     }
 
     // MARK: Secure aggregation
@@ -185,5 +215,33 @@ extension Coordinator {
             throw FedCTError(.failedPrecondition, "\(site) reported metrics for job \(report.jobID), which is not the running job; the report is discarded")
         }
         await carryOut(try run!.onEvaluationReport(report, from: site, reportedAt: Date().timeIntervalSince1970, now: now()))
+    }
+}
+
+/// A masked sum lent by the job run while one site's input is added to it on the storage queue. The box is the sum's only
+/// owner, so its words are updated in place.
+///
+/// `@unchecked Sendable`: one storage task at a time touches it (the run lends its sum to one upload at a time), and the
+/// actor takes the sum back only after that task ended.
+final class MaskedSumBox: @unchecked Sendable {
+    private var sum: MaskedSum?
+
+    init(_ sum: MaskedSum) { self.sum = sum }
+
+    /// Adds the little-endian words of the spooled masked input at `url` as `site`'s contribution.
+    func add(site: String, contentsOf url: URL) throws {
+        try sum!.begin(site: site)
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try chunk.withUnsafeBytes { try sum!.add(littleEndianWords: $0) }
+        }
+        try sum!.end()
+    }
+
+    /// The sum, handed back to the run.
+    func take() -> MaskedSum {
+        defer { sum = nil }
+        return sum!
     }
 }

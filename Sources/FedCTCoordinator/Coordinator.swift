@@ -40,7 +40,10 @@ public actor Coordinator {
     var order: [String] = []
     /// The running job.
     var run: JobRun?
-    private var coordinateCounts: [String: Int] = [:]
+    /// Masked uploads waiting for the one being added to the sum.
+    var sumWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Coordinates of each model blob read so far.
+    var coordinateCounts: [String: Int] = [:]
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
         try self.init(config: config, logger: logger, retryDelay: 5) { $0 }

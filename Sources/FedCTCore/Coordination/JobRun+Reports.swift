@@ -12,10 +12,15 @@ extension JobRun {
         if let spooledPath {
             uploads[site] = SpooledUpdate(site: site, path: spooledPath, exampleCount: header.exampleCount, meanTrainLoss: header.meanTrainLoss)
         }
+        countUpload(from: site, header: header)
+        return apply(actions, now: now) + afterEvent(now: now)
+    }
+
+    /// Counts an accepted update in the round's traffic and logs it.
+    mutating func countUpload(from site: String, header: Fedct_V1_UpdateHeader) {
         tally.bytesUp += Int64(header.coordinateCount) * 4
         tally.siteBytesUp[site, default: 0] += Int64(header.coordinateCount) * 4
         logger.info("update received", metadata: ["job": "\(jobID)", "round": "\(header.round)", "site": "\(site)", "loss": "\(header.meanTrainLoss)"])
-        return apply(actions, now: now) + afterEvent(now: now)
     }
 
     /// A site's evaluation report: checked against the open evaluation (job, round, participant, once, model) and the

@@ -8,6 +8,8 @@ public struct SecureRound: Sendable {
     public internal(set) var encoding: FixedPointEncoding?
     public internal(set) var sum: MaskedSum?
     public internal(set) var losses: [String: Double] = [:]
+    /// The site whose masked input is being added to the sum outside the run (`JobRun.takeMaskedSum`); `sum` is out meanwhile.
+    public internal(set) var summing: String?
     /// When the server's current phase began (monotonic seconds, for the step-duration metric).
     var phaseStarted: Double
 }
@@ -154,10 +156,12 @@ extension JobRun {
         return words
     }
 
-    /// Adds one site's masked words (fed by `feed`, `wordCount` in all) to the open secure round's running sum. On any
-    /// error the sum is unchanged (the words go into a copy that replaces it once complete).
+    /// Adds one site's masked words (fed by `feed`, `wordCount` in all) to the open secure round's running sum, for a
+    /// setup step's small vectors. On any error the sum is unchanged (the words go into a copy that replaces it once complete).
     public mutating func addMaskedInput(from site: String, round: Int32, wordCount: Int, loss: Double? = nil, feed: (inout MaskedSum) throws -> Void) throws {
-        guard ending == nil, var open = secure else { throw FedCTError(.failedPrecondition, "round \(round) is no longer open; the masked input is discarded") }
+        guard ending == nil, var open = secure, open.summing == nil else {
+            throw FedCTError(.failedPrecondition, "round \(round) is no longer open; the masked input is discarded")
+        }
         try open.server.checkMaskedInput(from: site)
         var sum = open.sum ?? MaskedSum(wordCount: wordCount)
         try sum.begin(site: site)
@@ -167,6 +171,56 @@ extension JobRun {
         open.sum = sum
         open.losses[site] = loss
         secure = open
+    }
+
+    /// Whether a masked input is being added to the round's sum outside the run (another must wait for it).
+    public var isSumming: Bool { secure?.summing != nil }
+
+    /// Takes the open round's masked sum out of the run so that `site`'s model-sized masked input (announced by `header`,
+    /// checked by `checkUpload`) can be added to it in place, off the coordinator's actor, without a copy. Until
+    /// `onMaskedInputSummed` or `onMaskedInputFailed` returns it, no other input is taken and the round's deadline waits
+    /// (`tick`), so an input being added is never cut off.
+    public mutating func takeMaskedSum(for site: String, header: Fedct_V1_UpdateHeader) throws -> MaskedSum {
+        guard ending == nil, jobID == header.jobID, var round = secure, round.server.context.round == Int(header.round),
+              round.server.context.attempt == Int(header.masked.attempt)
+        else { throw FedCTError(.failedPrecondition, "round \(header.round) is no longer open; the masked input is discarded") }
+        guard round.summing == nil else {
+            throw FedCTError(.failedPrecondition, "\(round.summing!)'s masked input is being added; \(site)'s must wait for it")
+        }
+        try round.server.checkMaskedInput(from: site)
+        let sum = round.sum ?? MaskedSum(wordCount: Int(header.coordinateCount))
+        round.sum = nil
+        round.summing = site
+        secure = round
+        return sum
+    }
+
+    /// `sum` (taken with `takeMaskedSum`) now holds `site`'s masked input: it goes back into the round and the upload is
+    /// accepted.
+    public mutating func onMaskedInputSummed(_ sum: MaskedSum, from site: String, header: Fedct_V1_UpdateHeader, now: Double) throws -> [Directive] {
+        guard ending == nil, jobID == header.jobID, var round = secure, round.summing == site else {
+            throw FedCTError(.failedPrecondition, "round \(header.round) is no longer open; the masked input is discarded")
+        }
+        round.summing = nil
+        round.sum = sum
+        round.losses[site] = header.meanTrainLoss
+        do {
+            try round.server.maskedInputAccepted(from: site)
+        } catch {
+            secure = round
+            return abortSecureRound("\(site)'s masked input was summed but not accepted (\(error))", now: now)
+        }
+        secure = round
+        return try onUploadAccepted(from: site, header: header, spooledPath: nil, now: now)
+    }
+
+    /// Adding `site`'s input to the sum taken with `takeMaskedSum` failed part-way: the sum is lost, so the attempt is
+    /// aborted (nothing is revealed) and the round restarts with fresh keys.
+    public mutating func onMaskedInputFailed(from site: String, error: any Error, now: Double) -> [Directive] {
+        guard var round = secure, round.summing == site else { return [] }
+        round.summing = nil
+        secure = round
+        return abortSecureRound("the masked sum could not take \(site)'s input (\(error))", now: now)
     }
 
     // MARK: Driving the protocol

@@ -193,7 +193,8 @@ public struct JobRun: Sendable {
     public mutating func tick(now: Double) -> [Directive] {
         var directives = retryDurableSteps(now: now)
         guard ending == nil else { return directives }
-        directives += apply(machine.tick(now: now), now: now)
+        // While a masked input is being added to the sum, the round's deadline waits for it.
+        if !isSumming { directives += apply(machine.tick(now: now), now: now) }
         directives += tickSecureRound(now: now)
         return directives + afterEvent(now: now)
     }

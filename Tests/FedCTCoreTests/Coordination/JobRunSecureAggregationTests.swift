@@ -128,6 +128,39 @@ final class JobRunSecureAggregationTests: XCTestCase {
         XCTAssertEqual(harness.run.machine.attempt, 2, "bad data aborts the attempt")
     }
 
+    func testDeadlineWaitsForAnInputBeingSummed() throws {
+        var harness = secureRoundOpen()
+        var sessions = try harness.advertise(["a", "b", "c"], now: 1)
+        try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
+        try harness.mask(["a"], sessions: &sessions, updates: updates, weights: weights, now: 3)
+        let (header, words) = try harness.maskedInput("b", sessions: &sessions, update: updates["b"]!, weight: weights["b"]!)
+        var sum = try harness.run.takeMaskedSum(for: "b", header: header)
+        XCTAssertTrue(harness.run.isSumming)
+        XCTAssertThrowsError(try harness.run.takeMaskedSum(for: "b", header: header), "one input at a time") { XCTAssertTrue("\($0)".contains("being added")) }
+        XCTAssertTrue(harness.take(harness.run.tick(now: 100)).savedRecords.isEmpty, "the deadline (1 of 2 uploads) waits for b's input")
+        XCTAssertEqual(harness.run.secure?.server.phase, .masking)
+        try sum.begin(site: "b")
+        try words.withUnsafeBytes { try sum.add(littleEndianWords: $0) }
+        try sum.end()
+        harness.take(try harness.run.onMaskedInputSummed(sum, from: "b", header: header, now: 101))
+        harness.take(harness.run.tick(now: 101))
+        XCTAssertEqual(harness.run.secure?.server.phase, .unmasking)
+        XCTAssertEqual(harness.run.secure?.server.survivors, ["a", "b"])
+        try harness.unmask(["a", "b"], sessions: &sessions, now: 102)
+        try assertMean(of: try XCTUnwrap(harness.directives.roundModelRequests.first), sites: ["a", "b"])
+    }
+
+    func testAnInputThatCannotBeSummedAbortsTheAttempt() throws {
+        var harness = secureRoundOpen()
+        var sessions = try harness.advertise(["a", "b", "c"], now: 1)
+        try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
+        let (header, _) = try harness.maskedInput("a", sessions: &sessions, update: updates["a"]!, weight: weights["a"]!)
+        _ = try harness.run.takeMaskedSum(for: "a", header: header)
+        harness.take(harness.run.onMaskedInputFailed(from: "a", error: FedCTError(.io, "cannot read the spool"), now: 3))
+        XCTAssertEqual(harness.run.machine.attempt, 2, "the partial sum is unusable: the round restarts with fresh keys")
+        XCTAssertFalse(harness.run.isSumming)
+    }
+
     func testMessagesOfAnotherRoundOrAPlainUploadAreRefused() throws {
         var harness = secureRoundOpen()
         var header = Fedct_V1_UpdateHeader()

@@ -1,6 +1,7 @@
 // Tests of JobRun's setup stage (combined answers, the derived spec committed with its model, restarts) and evaluation.
 @testable import FedCTCore
 import FedCTProto
+import Foundation
 import XCTest
 
 final class JobRunSetupAndEvaluationTests: XCTestCase {
@@ -58,6 +59,49 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         XCTAssertEqual(harness.run.machine.globalModelSHA256, "", "not committed before the record is stored")
         harness.take(harness.run.onRecordSaved(version: version, now: 13))
         XCTAssertEqual(harness.pull(["a"], now: 14)["a"], .train(round: 1, modelSHA256: "m0", attempt: 1))
+    }
+
+    func testSecureCountsStepIsSummedUnderMasksAndCommittedAsSecure() throws {
+        var harness = JobRunHarness(spec: JobRunHarness.spec(rounds: 1, secure: true), initialModel: "", derivation: PooledNamesDerivation())
+        for site in ["a", "b"] { harness.take(harness.run.siteSeen(site, now: 0)) }
+        XCTAssertNil(harness.run.secure, "names are collected, not summed")
+        try submit(&harness, "a", names: ["x"], now: 1)
+        try submit(&harness, "b", names: ["y"], now: 1)
+        let context = try XCTUnwrap(harness.run.secure?.server.context)
+        XCTAssertEqual(context.round, -1)
+        XCTAssertEqual(context.binding, harness.run.setup.listSHA256(of: harness.run.machine.setupStage!))
+        var sessions = try harness.advertise(["a", "b"], now: 2)
+        try harness.share(["a", "b"], sessions: &sessions, now: 3)
+        let counts: [String: [UInt64]] = ["a": [1, 2], "b": [10, 20]]
+        for site in ["a", "b"] {
+            guard case .setup(let step, let request, let attempt) = harness.pull([site], now: 4)[site] else { return XCTFail("\(site) gets the counts step") }
+            let secureStep = harness.run.secureStep(for: site, harness.stepRequest())
+            var words = try SetupEncoding.encoding(sites: harness.run.secure!.server.keyHolders.count).encode(counts[site]!)
+            try sessions[site]!.mask(&words, shareSenders: secureStep.shareSenders, inbound: secureStep.inboundShares)
+            var submission = Fedct_V1_SetupSubmission()
+            submission.jobID = harness.run.jobID
+            submission.round = Int32(step.wireRound)
+            submission.attempt = Int32(attempt)
+            submission.listSha256 = step.listSHA256(request.names)
+            submission.maskedWords = Data(words.flatMap { word in withUnsafeBytes(of: word.littleEndian) { Array($0) } })
+            harness.take(try harness.run.onSetupSubmission(submission, from: site, now: 4))
+        }
+        try harness.unmask(["a", "b"], sessions: &sessions, now: 5)
+        XCTAssertEqual(harness.directives.initialModelSpecs.last?.name, "derived from x=11,y=22")
+        let saved = harness.take(harness.run.onInitialModelStored(modelSHA256: "m0", now: 6))
+        XCTAssertEqual(saved.savedRecords.last?.record.setup.securelyAggregated, true)
+    }
+
+    func testInitialModelThatCannotBeBuiltFailsTheJob() throws {
+        var harness = setupRun()
+        for site in ["a", "b"] { harness.take(harness.run.siteSeen(site, now: 0)) }
+        try submit(&harness, "a", names: ["x"], now: 1)
+        try submit(&harness, "b", names: ["y"], now: 1)
+        try submit(&harness, "a", counts: [1, 1], now: 2)
+        try submit(&harness, "b", counts: [2, 2], now: 2)
+        let failed = harness.take(harness.run.onInitialModelFailed(error: FedCTError(.invalidConfiguration, "unknown encoder"), now: 3))
+        XCTAssertEqual(failed.savedRecords.last?.record.state, .failed)
+        XCTAssertTrue(failed.savedRecords.last?.record.message.contains("unknown encoder") == true)
     }
 
     func testRestartMidSetupRedoesTheStageFromItsFirstStep() throws {
