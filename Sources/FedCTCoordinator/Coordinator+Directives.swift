@@ -36,9 +36,9 @@ extension Coordinator {
             }
         case .storeRoundModel(let request):
             guard run?.jobID == jobID else { return [] }
-            let models = self.models
+            let blobs = self.blobs
             do {
-                let stored = try await onStorage { try Self.roundModel(request, jobID: jobID, models: models) }
+                let stored = try await onStorage { try Self.roundModel(request, jobID: jobID, blobs: blobs) }
                 return deliver(to: jobID) { $0.onRoundModelStored(round: request.round, stored, now: now()) }
             } catch {
                 if (error as? FedCTError)?.code == .io {
@@ -50,9 +50,9 @@ extension Coordinator {
             }
         case .storeInitialModel(let spec):
             guard run?.jobID == jobID else { return [] }
-            let models = self.models
+            let blobs = self.blobs
             do {
-                let model = try await onStorage { try Self.initialModel(spec, models: models) }
+                let model = try await onStorage { try Self.initialModel(spec, blobs: blobs) }
                 logger.info("initial model stored", metadata: ["job": "\(jobID)", "parameters": "\(model.parameters)"])
                 return deliver(to: jobID) { $0.onInitialModelStored(modelSHA256: model.sha256, now: now()) }
             } catch {
@@ -96,18 +96,18 @@ extension Coordinator {
     // MARK: Storage work
 
     /// Stores the seeded initial model of `spec` (round 0) and returns its blob's SHA-256 and parameter count.
-    static func initialModel(_ spec: Fedct_V1_JobSpec, models: ModelStore) throws -> (sha256: String, parameters: Int) {
+    static func initialModel(_ spec: Fedct_V1_JobSpec, blobs: any ModelBlobs) throws -> (sha256: String, parameters: Int) {
         let model = try TorchModel(spec: spec)
         let blob = SafeTensors.encode(try model.state(metadata: ["job": spec.name, "round": "0"]))
-        return (try models.put(blob), model.parameterCount)
+        return (try blobs.put(blob), model.parameterCount)
     }
 
     /// Computes a round's mean update (the spooled plain updates' weighted mean Σ nᵢΔᵢ / Σ nᵢ, or the unmasked sum's),
     /// refuses non-finite results, applies the job's strategy (FedAvg adds the mean; FedAdam/FedYogi step a server
     /// optimiser) and stores the new model and optimiser state as blobs.
-    static func roundModel(_ request: RoundModelRequest, jobID: String, models: ModelStore) throws -> StoredRoundModel {
+    static func roundModel(_ request: RoundModelRequest, jobID: String, blobs: any ModelBlobs) throws -> StoredRoundModel {
         let round = request.round
-        let base = try SafeTensors.decode(try models.get(request.baseModelSHA256), source: "global model of round \(round - 1)")
+        let base = try SafeTensors.decode(try blobs.get(request.baseModelSHA256), source: "global model of round \(round - 1)")
         let mean: [Float]
         let weight: Int64
         switch request.input {
@@ -138,13 +138,13 @@ extension Coordinator {
         }
         let strategy = try ServerStrategy(spec: request.spec.strategy, source: "job \(jobID)")
         var optimizerState = try request.optimizerStateSHA256.map {
-            try ServerOptimizerState(modelState: SafeTensors.decode(try models.get($0), source: "server optimiser state"))
+            try ServerOptimizerState(modelState: SafeTensors.decode(try blobs.get($0), source: "server optimiser state"))
         }
         var next = base
         next.values = try strategy.apply(meanUpdate: mean, to: base.values, state: &optimizerState)
         next.metadata = ["job": request.spec.name, "round": "\(round)"]
-        let sha = try models.put(SafeTensors.encode(next))
-        let optimizerSHA = try optimizerState.map { try models.put(SafeTensors.encode($0.modelState())) }
+        let sha = try blobs.put(SafeTensors.encode(next))
+        let optimizerSHA = try optimizerState.map { try blobs.put(SafeTensors.encode($0.modelState())) }
         return StoredRoundModel(modelSHA256: sha, optimizerStateSHA256: optimizerSHA, exampleCount: weight)
     }
 }

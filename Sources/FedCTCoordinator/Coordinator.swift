@@ -13,6 +13,14 @@ protocol JobRecordWriter: Sendable {
 
 extension JobDatabase: JobRecordWriter {}
 
+/// Reads and writes model blobs (the model store; tests put a failing one in front of it).
+protocol ModelBlobs: Sendable {
+    func get(_ sha256: String) throws -> [UInt8]
+    func put(_ bytes: [UInt8]) throws -> String
+}
+
+extension ModelStore: ModelBlobs {}
+
 /// Runs federated jobs one at a time: hands out tasks, receives updates, aggregates and commits rounds.
 ///
 /// The running job is a `JobRun` value that decides everything about its rounds; this actor feeds it the RPC layer's
@@ -24,6 +32,8 @@ public actor Coordinator {
 
     let config: CoordinatorConfig
     let models: ModelStore
+    /// Where storage work reads and writes blobs: `models`, unless a test put a failing store in front of it.
+    let blobs: any ModelBlobs
     let jobs: JobDatabase
     let records: any JobRecordWriter
     let logger: Logger
@@ -46,17 +56,19 @@ public actor Coordinator {
     var coordinateCounts: [String: Int] = [:]
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
-        try self.init(config: config, logger: logger, retryDelay: 5) { $0 }
+        try self.init(config: config, logger: logger, retryDelay: 5, blobs: { $0 }, records: { $0 })
     }
 
-    /// A coordinator whose job-record writes go through `records` (given the job database), retrying failed durable
-    /// steps every `retryDelay` seconds.
-    init(config: CoordinatorConfig, logger: Logger, retryDelay: Double, records: (JobDatabase) -> any JobRecordWriter) throws {
+    /// A coordinator whose model blobs and job records go through `blobs` (given the model store) and `records` (given
+    /// the job database), retrying failed durable steps every `retryDelay` seconds.
+    init(config: CoordinatorConfig, logger: Logger, retryDelay: Double, blobs: (ModelStore) -> any ModelBlobs,
+         records: (JobDatabase) -> any JobRecordWriter) throws {
         let state = URL(fileURLWithPath: config.stateDirectory)
         self.config = config
         self.logger = logger
         self.retryDelay = retryDelay
         self.models = try ModelStore(folder: state.appending(path: "blobs"))
+        self.blobs = blobs(models)
         self.jobs = try JobDatabase(url: state.appending(path: "coordinator.sqlite"))
         self.records = records(jobs)
         let imported = try jobs.importLegacyRecords(from: state.appending(path: "jobs"))
@@ -99,8 +111,8 @@ public actor Coordinator {
         status.state = .queued
         var parameters = "derived after the setup stage"
         if !objective.awaitsSetup(spec) {
-            let models = self.models
-            let model = try await onStorage { try Self.initialModel(spec, models: models) }
+            let blobs = self.blobs
+            let model = try await onStorage { try Self.initialModel(spec, blobs: blobs) }
             status.initialModelSha256 = model.sha256
             parameters = "\(model.parameters)"
         }

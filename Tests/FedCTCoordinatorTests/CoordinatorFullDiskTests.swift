@@ -26,6 +26,25 @@ final class SwitchedRecordWriter: JobRecordWriter {
     }
 }
 
+/// The model store behind a switch: while `full` is on, every blob write fails as `AtomicFile` does on a full disk.
+final class SwitchedBlobs: ModelBlobs {
+    let store: ModelStore
+    let full = Atomic<Bool>(false)
+    let refusals = Atomic<Int>(0)
+
+    init(_ store: ModelStore) { self.store = store }
+
+    func get(_ sha256: String) throws -> [UInt8] { try store.get(sha256) }
+
+    func put(_ bytes: [UInt8]) throws -> String {
+        if full.load(ordering: .sequentiallyConsistent) {
+            refusals.add(1, ordering: .sequentiallyConsistent)
+            throw FedCTError(.io, "cannot write \(store.folder.path)/new.safetensors: No space left on device (disk full?); nothing was replaced")
+        }
+        return try store.put(bytes)
+    }
+}
+
 final class CoordinatorFullDiskTests: XCTestCase {
     private var folder: URL!
 
@@ -75,31 +94,52 @@ final class CoordinatorFullDiskTests: XCTestCase {
         try await coordinator.finishUpload(site: site, header: header, spooled: try spool.finish(expectedSHA256: header.payloadSha256))
     }
 
-    func testFullDatabaseKeepsTheRoundWaitingAndTheJobResumesOnceSpaceIsFreed() async throws {
-        let (config, model) = try stateFolder()
-        var writer: SwitchedRecordWriter?
-        let coordinator = try Coordinator(config: config, logger: Logger(label: "test"), retryDelay: 0.05) { database in
-            let switched = SwitchedRecordWriter(database)
-            writer = switched
-            return switched
+    /// Four ticks, `retryDelay` (50 ms) apart and a little more.
+    private func tickWhileFull(_ coordinator: Coordinator) async throws {
+        for _ in 0..<4 {
+            try await Task.sleep(for: .milliseconds(60))
+            await coordinator.tick()
         }
-        let records = try XCTUnwrap(writer)
+    }
+
+    func testFullDiskKeepsTheRoundWaitingAndTheJobResumesOnceSpaceIsFreed() async throws {
+        let (config, model) = try stateFolder()
+        var switchedBlobs: SwitchedBlobs?
+        var switchedRecords: SwitchedRecordWriter?
+        let coordinator = try Coordinator(config: config, logger: Logger(label: "test"), retryDelay: 0.05, blobs: { store in
+            let switched = SwitchedBlobs(store)
+            switchedBlobs = switched
+            return switched
+        }, records: { database in
+            let switched = SwitchedRecordWriter(database)
+            switchedRecords = switched
+            return switched
+        })
+        let blobs = try XCTUnwrap(switchedBlobs)
+        let records = try XCTUnwrap(switchedRecords)
         for site in ["a", "b"] { _ = await coordinator.join(site: site, Fedct_V1_JoinRequest()) }
         for site in ["a", "b"] {
             let task = await coordinator.pullTask(site: site)
             XCTAssertEqual(task.kind, .train)
         }
+        blobs.full.store(true, ordering: .sequentiallyConsistent)
         records.full.store(true, ordering: .sequentiallyConsistent)
         try await upload(coordinator, site: "a", values: [1, 1, 1, 1], model: model)
         try await upload(coordinator, site: "b", values: [3, 3, 3, 3], model: model)
 
-        // The round's model is stored but its record is not: the job waits, says why, and never reports success.
-        for _ in 0..<4 {
-            try await Task.sleep(for: .milliseconds(60))
-            await coordinator.tick()
-        }
-        XCTAssertGreaterThan(records.refusals.load(ordering: .sequentiallyConsistent), 1, "the save is retried")
+        // The blob store is full: the round's model cannot be stored; the round waits with its updates and says why.
+        try await tickWhileFull(coordinator)
+        XCTAssertGreaterThan(blobs.refusals.load(ordering: .sequentiallyConsistent), 1, "the model's store is retried")
         var status = try await coordinator.job("job-0001")
+        XCTAssertEqual(status.rounds.count, 0)
+        XCTAssertTrue(status.message.contains("No space left on device") && status.message.contains("blobs"), status.message)
+        XCTAssertEqual(status.attempt, 1, "waiting for the disk spends no attempt")
+
+        // The model is stored but the database is full: the job waits, says why, and never reports success.
+        blobs.full.store(false, ordering: .sequentiallyConsistent)
+        try await tickWhileFull(coordinator)
+        XCTAssertGreaterThan(records.refusals.load(ordering: .sequentiallyConsistent), 1, "the save is retried")
+        status = try await coordinator.job("job-0001")
         XCTAssertEqual(status.state, .running)
         XCTAssertEqual(status.rounds.count, 0, "nothing is reported committed before it is stored")
         XCTAssertTrue(status.message.contains("database or disk is full") && status.message.contains("coordinator.sqlite"), status.message)
