@@ -187,7 +187,7 @@ public actor Coordinator {
     func activateNextJobIfIdle() -> [JobRun.Directive] {
         guard run == nil, let next = order.first(where: { statuses[$0]?.state == .queued }), let status = statuses[next] else { return [] }
         run = Self.run(of: status, logger: logger, retryDelay: retryDelay)
-        return run!.activate(unixSeconds: Date().timeIntervalSince1970, now: now())
+        return run!.activate(unixSeconds: Date().timeIntervalSince1970)
     }
 
     /// The run of a job that is waiting or running: one resumed after its last committed round, whose objective's setup

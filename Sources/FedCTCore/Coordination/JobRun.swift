@@ -129,7 +129,7 @@ public struct JobRun: Sendable {
     // MARK: Starting and ending
 
     /// The job left the queue at `unixSeconds`: it waits for sites.
-    public mutating func activate(unixSeconds: Double, now: Double) -> [Directive] {
+    public mutating func activate(unixSeconds: Double) -> [Directive] {
         record.state = .waitingForSites
         record.startedUnixSeconds = unixSeconds
         return save()

@@ -150,6 +150,17 @@ final class JobRunTests: XCTestCase {
         XCTAssertEqual(harness.take(harness.run.onRecordSaved(version: cancelling.savedRecords.last!.version, now: 6)).endedJobs, [.cancelled])
     }
 
+    func testQueuedJobStartsWaitingForSitesOnceThatIsStored() throws {
+        var harness = JobRunHarness(spec: JobRunHarness.spec(), state: .queued)
+        let started = harness.take(harness.run.activate(unixSeconds: 1_000))
+        let (record, version) = try XCTUnwrap(started.savedRecords.first)
+        XCTAssertEqual(record.state, .waitingForSites)
+        XCTAssertEqual(record.startedUnixSeconds, 1_000)
+        XCTAssertTrue(harness.run.hasUnsavedChanges)
+        harness.take(harness.run.onRecordSaved(version: version, now: 0))
+        XCTAssertFalse(harness.run.hasUnsavedChanges)
+    }
+
     func testRestartResumesAfterTheLastCommittedRound() throws {
         var harness = JobRunHarness(spec: JobRunHarness.spec(rounds: 3), state: .running, committedRounds: 2)
         XCTAssertEqual(harness.run.machine.completedRounds, 2)
