@@ -64,7 +64,8 @@ extension Coordinator {
                 return deliver(to: jobID) { $0.onInitialModelFailed(error: error, now: now()) }
             }
         case .deleteSpools(let paths):
-            for path in paths { try? FileManager.default.removeItem(atPath: path) }
+            // A spool that cannot be deleted costs only disk space: it is never read again.
+            try? await onStorage { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
             return []
         case .roundEnded(let outcome, let seconds):
             CoordinatorMetrics.roundEnded(job: jobID, outcome, seconds: seconds)
