@@ -7,13 +7,8 @@ import Metrics
 /// Names and labels of the coordinator's metrics. Labels stay low-cardinality: job ids, RPC methods,
 /// outcomes and reasons, and site names (bounded by the consortium).
 enum CoordinatorMetrics {
-    /// How a round ended.
-    enum RoundOutcome: String {
-        case committed, failed, aborted
-    }
-
     /// A round ended; committed rounds also record their duration.
-    static func roundEnded(job: String, _ outcome: RoundOutcome, seconds: Double? = nil) {
+    static func roundEnded(job: String, _ outcome: JobRun.RoundOutcome, seconds: Double? = nil) {
         Counter(label: "fedct_coordinator_rounds_total", dimensions: [("job", job), ("outcome", outcome.rawValue)]).increment()
         if let seconds { Metrics.Timer(label: "fedct_coordinator_round_duration_seconds").recordSeconds(seconds) }
     }

@@ -1,5 +1,5 @@
 // JobDatabase: the coordinator's jobs and committed rounds in SQLite (GRDB, WAL, synchronous = FULL).
-public import FedCTCore
+import FedCTCore
 public import FedCTProto
 import Foundation
 import GRDB

@@ -1,5 +1,5 @@
 // ModelStore: content-addressed model blobs on disk (SHA-256 names), written atomically.
-public import FedCTCore
+import FedCTCore
 import Crypto
 import Foundation
 

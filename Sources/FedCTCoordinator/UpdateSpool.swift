@@ -1,5 +1,5 @@
 // UpdateSpool: writes an incoming update stream to disk, hashing, counting and checking it, so only complete, finite, verified updates are aggregated.
-public import FedCTCore
+import FedCTCore
 import Crypto
 import Foundation
 
