@@ -7,9 +7,9 @@
 # Docs/coordinator-guide.md, "The decisive run":
 #   FEDCT_EXPERIMENT_PATIENTS  [700,900,500]  patients per site (fedctl synth --patients)
 #   FEDCT_EXPERIMENT_HELDOUT   [0.75]         share of each site's patients held out (they cost inference only)
-#   FEDCT_EXPERIMENT_SEEDS     [5]            training seeds per arm (arms paired by seed)
+#   FEDCT_EXPERIMENT_SEEDS     [3]            training seeds per arm (arms paired by seed)
 #   FEDCT_EXPERIMENT_ROUNDS    [8]            rounds (× FEDCT_EXPERIMENT_EPOCHS local epochs)
-#   FEDCT_EXPERIMENT_EPOCHS    [2]
+#   FEDCT_EXPERIMENT_EPOCHS    [1]
 #   FEDCT_EXPERIMENT_SIZE      [32]           voxels per side
 #   FEDCT_EXPERIMENT_BOOTSTRAP [500]          two-level bootstrap resamples
 #   FEDCT_EXPERIMENT_THREADS   [all cores]
@@ -22,9 +22,9 @@ cd "$(dirname "$0")/.."
 out=${1:-experiment-results}
 patients=${FEDCT_EXPERIMENT_PATIENTS:-700,900,500}
 heldout=${FEDCT_EXPERIMENT_HELDOUT:-0.75}
-seeds=${FEDCT_EXPERIMENT_SEEDS:-5}
+seeds=${FEDCT_EXPERIMENT_SEEDS:-3}
 rounds=${FEDCT_EXPERIMENT_ROUNDS:-8}
-epochs=${FEDCT_EXPERIMENT_EPOCHS:-2}
+epochs=${FEDCT_EXPERIMENT_EPOCHS:-1}
 size=${FEDCT_EXPERIMENT_SIZE:-32}
 bootstrap=${FEDCT_EXPERIMENT_BOOTSTRAP:-500}
 threads=${FEDCT_EXPERIMENT_THREADS:-$(nproc)}
