@@ -15,11 +15,15 @@ RUNTIME=$(ls -d "$(dirname "$(readlink -f "$(command -v swiftc)")")"/../lib/clan
 [ -f "$RUNTIME/libclang_rt.fuzzer_no_main-x86_64.a" ] || { echo "fuzz.sh: libFuzzer (libclang_rt.fuzzer_no_main) not found under $RUNTIME" >&2; exit 2; }
 
 echo "building fedct-fuzz with libFuzzer (scratch $SCRATCH; the first build compiles every dependency)"
-nice -n 5 swift build --scratch-path "$SCRATCH" --product fedct-fuzz \
+mkdir -p "$SCRATCH"
+if ! nice -n 5 swift build --scratch-path "$SCRATCH" --product fedct-fuzz \
     -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DFUZZING \
-    -Xlinker "$RUNTIME/libclang_rt.fuzzer_no_main-x86_64.a" -Xlinker -lstdc++ 2>&1 | grep -E "error|warning: .*fedct-fuzz|Compiling fedct|Build complete" || true
+    -Xlinker "$RUNTIME/libclang_rt.fuzzer_no_main-x86_64.a" -Xlinker -lstdc++ >"$SCRATCH/build.log" 2>&1; then
+    grep -E "error" "$SCRATCH/build.log" | head -20 >&2
+    echo "fuzz.sh: the build failed (log: $SCRATCH/build.log)" >&2
+    exit 2
+fi
 BINARY="$SCRATCH/debug/fedct-fuzz"
-[ -x "$BINARY" ] || { echo "fuzz.sh: the build failed" >&2; exit 2; }
 
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=($(ls Tests/Fuzz/corpus))

@@ -14,6 +14,7 @@ func LLVMFuzzerRunDriver(
 /// `fedct-fuzz TARGET FILE…` runs each file through the target once and prints what it threw.
 @main
 struct FuzzMain {
+    // Set once before the fuzzing loop starts and read only from libFuzzer's single thread.
     nonisolated(unsafe) static var target: FuzzTarget!
     nonisolated(unsafe) static var scratch: FuzzScratch!
 
@@ -32,13 +33,13 @@ struct FuzzMain {
         let argv = CommandLine.unsafeArgv
         argv[1] = argv[0]
         var shifted = argv + 1
-        let status = LLVMFuzzerRunDriver(&argc, &shifted) { data, size in
+        // libFuzzer ends the process itself (at -max_total_time, or -runs): the scratch folder goes at exit.
+        atexit { FuzzMain.scratch.remove() }
+        exit(LLVMFuzzerRunDriver(&argc, &shifted) { data, size in
             let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
             _ = try? FuzzMain.target.run(FuzzMain.scratch, bytes)
             return 0
-        }
-        scratch.remove()
-        exit(status)
+        })
         #else
         for file in arguments.dropFirst(2) {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
