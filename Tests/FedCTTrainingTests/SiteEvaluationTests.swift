@@ -52,7 +52,7 @@ final class SiteEvaluationTests: XCTestCase {
         XCTAssertEqual(report.counts["harrell_c/DEATH"]?.scans, 30)
         XCTAssertEqual(report.counts["harrell_c/DEATH"]?.positives, 10)
         XCTAssertEqual(report.counts["harrell_c/PE"]?.positives, 15)
-        XCTAssertEqual(Set(report.metrics.keys).union(report.suppressed), EvaluationReport.names, "every metric is either reported or suppressed")
+        XCTAssertEqual(Set(report.metrics.keys).union(report.suppressed), Set(EvaluationReport.probeNames), "every metric is either reported or suppressed")
         XCTAssertTrue(Set(report.metrics.keys).isDisjoint(with: report.suppressed))
         for value in report.metrics.values { XCTAssertTrue((0...1).contains(value)) }
         XCTAssertGreaterThan(report.metrics["auroc/mortality_12m"] ?? 0, 0.75, "bright scans die: even a random encoder's probe ranks them higher")

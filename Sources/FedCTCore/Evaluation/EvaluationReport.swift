@@ -16,10 +16,13 @@ public enum EvaluationReport {
     public static let zeroShotFindings = ["effusion", "emphysema", "nodule_mass", "cardiomegaly"]
     public static let recallCutoffs = [1, 5]
 
-    /// Every metric name a report may carry (values or suppressed), binary outcomes first, in the order of
-    /// `BinaryOutcome.standard`, then the time-to-event tasks, then a language–image objective's zero-shot and retrieval scores.
-    public static let orderedNames = BinaryOutcome.standard.map(aurocName) + BinaryOutcome.survivalCodes.map(harrellName)
-        + zeroShotFindings.map(zeroShotName) + recallCutoffs.map(recallName)
+    /// The probes' metrics, which every site reports (values or suppressed) for every objective: binary outcomes in the
+    /// order of `BinaryOutcome.standard`, then the time-to-event tasks.
+    public static let probeNames = BinaryOutcome.standard.map(aurocName) + BinaryOutcome.survivalCodes.map(harrellName)
+    /// A language–image objective's zero-shot and retrieval scores, reported besides the probes' by its sites.
+    public static let languageImageNames = zeroShotFindings.map(zeroShotName) + recallCutoffs.map(recallName)
+    /// Every metric name a report may carry (values or suppressed): the probes', then the language–image scores.
+    public static let orderedNames = probeNames + languageImageNames
     /// The same names as a set.
     public static let names = Set(orderedNames)
 
