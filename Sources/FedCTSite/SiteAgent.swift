@@ -1,8 +1,8 @@
 // SiteAgent: the site's main loop — join, pull tasks, train locally on the site's data, upload the update.
-public import FedCTCore
+import FedCTCore
 import FedCTData
 import FedCTProto
-public import FedCTRPC
+import FedCTRPC
 import FedCTTorch
 import FedCTTraining
 import Foundation

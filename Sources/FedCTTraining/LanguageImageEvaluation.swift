@@ -1,5 +1,5 @@
 // LanguageImageEvaluation: zero-shot finding classification and report→study retrieval for objectives with a text tower (HLIP).
-public import FedCTCore
+import FedCTCore
 public import FedCTData
 public import FedCTTorch
 import Foundation

@@ -1,5 +1,5 @@
 // SiteEvaluation: a site's probes on frozen embeddings — logistic (AUROC) per binary outcome, Cox (Harrell's C) per TTE task — with the minimum cohort applied.
-public import FedCTCore
+import FedCTCore
 public import FedCTData
 public import FedCTProto
 public import FedCTTorch
