@@ -1,5 +1,5 @@
 // ConsortiumAuthority: the consortium's root CA, which issues role-bearing certificates for every participant.
-public import Crypto
+import Crypto
 import FedCTCore
 import Foundation
 public import X509

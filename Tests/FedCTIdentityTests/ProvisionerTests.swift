@@ -16,7 +16,7 @@ final class ProvisionerTests: XCTestCase {
             let identity = try ParticipantIdentity(certificatePEM: pem)
             XCTAssertEqual(identity, ParticipantIdentity(name: name, role: role))
             let certificate = try Certificate(pemEncoded: pem)
-            var verifier = Verifier(rootCertificates: CertificateStore([ca])) { RFC5280Policy(validationTime: Date()) }
+            var verifier = Verifier(rootCertificates: CertificateStore([ca])) { RFC5280Policy() }
             let result = await verifier.validate(leaf: certificate, intermediates: CertificateStore())
             guard case .validCertificate = result else { return XCTFail("\(name): \(result)") }
             let attributes = try FileManager.default.attributesOfItem(atPath: folder.appending(path: "\(name)/key.pem").path)

@@ -36,7 +36,7 @@ final class DashboardBrowserTests: XCTestCase {
         browser.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         browser.arguments = ["python3"] + arguments
         let output = harness.folder.appending(path: "logs/browser.log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        try Data().write(to: output)
         browser.standardOutput = try FileHandle(forWritingTo: output)
         browser.standardError = browser.standardOutput
         try browser.run()

@@ -15,7 +15,7 @@ final class DeploymentRecipeTests: XCTestCase {
         process.arguments = [command] + arguments
         process.currentDirectoryURL = Self.repository
         let output = FileManager.default.temporaryDirectory.appending(path: "fedct-deploy-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        try Data().write(to: output)
         defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle

@@ -15,8 +15,8 @@ final class FedctlJSONProcessTests: XCTestCase {
         process.arguments = arguments
         process.currentDirectoryURL = harness.folder
         let out = harness.folder.appending(path: "fedctl-\(UUID().uuidString.prefix(8))")
-        FileManager.default.createFile(atPath: out.path + ".out", contents: nil)
-        FileManager.default.createFile(atPath: out.path + ".err", contents: nil)
+        try Data().write(to: URL(fileURLWithPath: out.path + ".out"))
+        try Data().write(to: URL(fileURLWithPath: out.path + ".err"))
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out.path + ".out"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: out.path + ".err"))
         try process.run()

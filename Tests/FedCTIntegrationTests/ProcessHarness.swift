@@ -35,7 +35,7 @@ final class ProcessHarness {
         process.arguments = arguments
         let logs = folder.appending(path: "logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: logs.appending(path: "\(label).log").path, contents: nil)
+        try Data().write(to: logs.appending(path: "\(label).log"))
         let log = try FileHandle(forWritingTo: logs.appending(path: "\(label).log"))
         process.standardOutput = log
         process.standardError = log

@@ -1,5 +1,5 @@
 // PreprocessingCache: preprocessed network inputs stored once per (scan, pipeline) on disk, so later epochs and jobs skip decoding.
-public import Crypto
+import Crypto
 import FedCTCore
 import Foundation
 public import Logging
