@@ -120,6 +120,11 @@ public struct EgressLedgerReport: Codable, Sendable {
     /// A one-line reading of an archived small message.
     static func content(of entry: EgressEntry, archive: (String) -> [UInt8]?) -> String? {
         if let path = entry.headerArchive, let bytes = archive(path), let header = try? Fedct_V1_UpdateHeader(serializedBytes: bytes) {
+            guard !header.hasMasked else {
+                let loss = header.masked.lossScale > 0 ? "inside the masked sum" : "not sent"
+                return String(format: "header: %lld masked words, mean train loss %@, base model %@ (example weight inside the masked words, no local steps)",
+                              header.coordinateCount, loss, String(header.baseModelSha256.prefix(12)))
+            }
             return String(format: "header: %lld coordinates, example count %lld, mean train loss %.4f, local steps %d, base model %@",
                           header.coordinateCount, header.exampleCount, header.meanTrainLoss, header.localSteps, String(header.baseModelSha256.prefix(12)))
         }

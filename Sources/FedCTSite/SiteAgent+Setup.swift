@@ -29,6 +29,11 @@ extension SiteAgent {
         guard setup.listSha256 == listSHA256 else {
             throw FedCTError(.integrity, "\(step): the coordinator's list hash does not match the \(setup.codes.count) names it sent; nothing was sent")
         }
+        if step.answer == .counts, let namesStep = steps.first(where: { $0.answer == .names }) {
+            // Count only names some site of this job signed: the coordinator cannot pick what this site counts.
+            try SetupProposals.check(names: setup.codes, proposals: setup.proposals, jobID: task.jobID, namesStep: namesStep,
+                                      verify: credentials.verify(what: "candidate list"))
+        }
         let siteSetup = try self.siteSetup(for: spec, jobID: task.jobID, objective: objective)
         let request = SetupRequest(names: setup.codes, grid: try Self.grid(of: setup))
         var submission = Fedct_V1_SetupSubmission()
@@ -40,7 +45,12 @@ extension SiteAgent {
         switch try siteSetup.answer(step, request: request) {
         case .names(let names):
             submission.candidates.codes = names
-            _ = try await link.submitSetup(submission)
+            let message = SetupProposals.signedMessage(jobID: task.jobID, step: step, names: names)
+            _ = try await link.submitCandidates { privateKeyPEM in
+                var signed = submission
+                signed.candidates.signature = Data(try credentials.signer(privateKeyPEM: privateKeyPEM)(message))
+                return signed
+            }
             logger.info("setup names sent", metadata: ["job": "\(task.jobID)", "step": "\(step.name)", "names": "\(names.count)", "data": "\(siteSetup.summary)"])
             return
         case .counts(let counts):
