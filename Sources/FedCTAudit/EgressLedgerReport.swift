@@ -132,10 +132,12 @@ public struct EgressLedgerReport: Codable, Sendable {
         switch entry.kind {
         case "join":
             guard let join = try? Fedct_V1_JoinRequest(serializedBytes: bytes) else { return nil }
-            return "agent \(join.agentVersion), \(join.threads) threads, train scans \(join.trainScans), held-out scans \(join.heldoutScans)"
+            let counts = join.trainScans == 0 && join.heldoutScans == 0 ? "no scan counts" : "train scans \(join.trainScans), held-out scans \(join.heldoutScans) (sent by an older agent)"
+            return "agent \(join.agentVersion), \(join.threads) threads, \(counts)"
         case "setup-candidates":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
-            return "\(submission.candidates.codes.count) candidate codes: \(submission.candidates.codes.prefix(12).joined(separator: ", "))\(submission.candidates.codes.count > 12 ? ", …" : "")"
+            let signed = submission.candidates.signature.isEmpty ? "unsigned" : "signed"
+            return "\(submission.candidates.codes.count) candidate codes (\(signed)): \(submission.candidates.codes.prefix(12).joined(separator: ", "))\(submission.candidates.codes.count > 12 ? ", …" : "")"
         case "setup-counts":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
             return "\(submission.counts.values.count) plain counts: \(submission.counts.values.prefix(12).map(String.init).joined(separator: ", "))"

@@ -22,11 +22,12 @@ final class WireReconciliationEndToEndTests: XCTestCase {
         let harness = try ProcessHarness()
         let root = harness.folder
         let names = ["site-1", "site-2"]
-        let federation = try harness.startFederation(sites: names, patientsPerSite: [8, 8], seed: 41)
+        let federation = try harness.startFederation(sites: names, patientsPerSite: [12, 12], seed: 41)
         var proxies: [String: FaultProxy] = [:]
         for name in names { proxies[name] = try FaultProxy(targetPort: federation.port) }
         defer { proxies.values.forEach { $0.stop() } }
-        let job = try await federation.submit(.tiny(name: "reconciled", rounds: 2, minSites: 2))
+        // A secure setup stage (signed candidate lists, masked counts), two secure rounds and an evaluation.
+        let job = try await federation.submit(SetupStageEndToEndTests.derivedSpec(name: "reconciled", rounds: 2))
         for name in names { try federation.startSite(name, through: proxies[name]!) }
         let status = try await federation.waitForEnd(job.jobID)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))")
@@ -73,7 +74,9 @@ final class WireReconciliationEndToEndTests: XCTestCase {
             let residual = Double(wire - ledger) - handshake * Double(connections) - perCall * Double(calls)
             print(String(format: "wire reconciliation %@: ledger %d bytes in %d calls, wire %d bytes up over %d connection(s); wire − ledger = %d = h·%d + k·%d + %.0f (ε = %.4f); allowed %d",
                          name, ledger, calls, wire, connections, wire - ledger, connections, calls, residual, residual / Double(max(ledger, 1)), allowed))
-            XCTAssertTrue(intents.contains { $0.kind == "masked-update" }, "\(name): the reconciled traffic includes masked updates")
+            for kind in ["setup-candidates", "setup-masked", "masked-update", "secagg-unmask", "metrics"] {
+                XCTAssertTrue(intents.contains { $0.kind == kind }, "\(name): the reconciled traffic includes \(kind)")
+            }
             XCTAssertLessThanOrEqual(ledger, wire, "\(name): everything the ledger records crossed the wire (TLS adds bytes, never removes them)")
             XCTAssertLessThanOrEqual(wire, allowed, "\(name): the wire carries no more than the ledger plus the stated overhead")
         }
