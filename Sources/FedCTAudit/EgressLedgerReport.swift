@@ -120,6 +120,11 @@ public struct EgressLedgerReport: Codable, Sendable {
     /// A one-line reading of an archived small message.
     static func content(of entry: EgressEntry, archive: (String) -> [UInt8]?) -> String? {
         if let path = entry.headerArchive, let bytes = archive(path), let header = try? Fedct_V1_UpdateHeader(serializedBytes: bytes) {
+            guard !header.hasMasked else {
+                let loss = header.masked.lossScale > 0 ? "inside the masked sum" : "not sent"
+                return String(format: "header: %lld masked words, mean train loss %@, base model %@ (example weight inside the masked words, no local steps)",
+                              header.coordinateCount, loss, String(header.baseModelSha256.prefix(12)))
+            }
             return String(format: "header: %lld coordinates, example count %lld, mean train loss %.4f, local steps %d, base model %@",
                           header.coordinateCount, header.exampleCount, header.meanTrainLoss, header.localSteps, String(header.baseModelSha256.prefix(12)))
         }
@@ -127,10 +132,12 @@ public struct EgressLedgerReport: Codable, Sendable {
         switch entry.kind {
         case "join":
             guard let join = try? Fedct_V1_JoinRequest(serializedBytes: bytes) else { return nil }
-            return "agent \(join.agentVersion), \(join.threads) threads, train scans \(join.trainScans), held-out scans \(join.heldoutScans)"
+            let counts = join.trainScans == 0 && join.heldoutScans == 0 ? "no scan counts" : "train scans \(join.trainScans), held-out scans \(join.heldoutScans) (sent by an older agent)"
+            return "agent \(join.agentVersion), \(join.threads) threads, \(counts)"
         case "setup-candidates":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
-            return "\(submission.candidates.codes.count) candidate codes: \(submission.candidates.codes.prefix(12).joined(separator: ", "))\(submission.candidates.codes.count > 12 ? ", …" : "")"
+            let signed = submission.candidates.signature.isEmpty ? "unsigned" : "signed"
+            return "\(submission.candidates.codes.count) candidate codes (\(signed)): \(submission.candidates.codes.prefix(12).joined(separator: ", "))\(submission.candidates.codes.count > 12 ? ", …" : "")"
         case "setup-counts":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
             return "\(submission.counts.values.count) plain counts: \(submission.counts.values.prefix(12).map(String.init).joined(separator: ", "))"

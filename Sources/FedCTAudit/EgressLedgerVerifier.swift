@@ -167,6 +167,7 @@ public struct EgressLedgerVerifier: Sendable {
                 throw fail("sends '\(kind)' for job \(job), which the site declined in entry \(declined)")
             }
             if let path = entry.archive { try checkArchive(path, of: entry, kind: kind, audit: &audit, archive: archive) }
+            if kind == "masked-update", let path = entry.headerArchive { try checkMaskedHeader(path, of: entry, audit: &audit, archive: archive) }
             state.intents[entry.seq] = entry
         case .outcome:
             guard let of = entry.of, state.intents[of] != nil else { throw fail("an outcome of entry \(entry.of.map(String.init) ?? "?"), which is not an intent") }
@@ -219,6 +220,19 @@ public struct EgressLedgerVerifier: Sendable {
                 throw fail(String(format: "its masked payload's bytes are not uniform (χ² = %.1f over %d bytes > %.1f, the 10⁻⁶ threshold): it does not look masked",
                                   test.statistic, test.count, ByteUniformity.threshold))
             }
+        }
+    }
+
+    /// A masked update's archived header must be the one sent; a training loss or step count in it (sent in the clear by
+    /// agents from before the loss moved into the secure sum) is a warning.
+    private func checkMaskedHeader(_ path: String, of entry: EgressEntry, audit: inout EgressLedgerAudit, archive: (String) -> [UInt8]?) throws {
+        guard let bytes = archive(path), SHA256.hex(bytes) == entry.headerSHA256 else {
+            throw fail("its archived header \(path) is missing or not what the entry's header hash says was sent")
+        }
+        guard let header = try? Fedct_V1_UpdateHeader(serializedBytes: bytes) else { throw fail("its archived header \(path) is not an UpdateHeader") }
+        if header.meanTrainLoss != 0 || header.localSteps != 0 {
+            audit.warnings.append(LedgerWarning(seq: entry.seq, message: String(format: "the masked update's header sends the mean training loss (%.4g) and local steps (%d) in the clear; upgrade the site agent (the loss belongs inside the secure sum)",
+                                                                                 header.meanTrainLoss, header.localSteps)))
         }
     }
 

@@ -111,6 +111,7 @@ extension Coordinator {
         let base = try SafeTensors.decode(try blobs.get(request.baseModelSHA256), source: "global model of round \(round - 1)")
         let mean: [Float]
         let weight: Int64
+        var loss: Double?
         switch request.input {
         case .plain(let updates):
             var aggregator = PlainAggregator(coordinateCount: base.values.count)
@@ -133,6 +134,7 @@ extension Coordinator {
             }
             mean = decoded.mean
             weight = decoded.weight
+            loss = decoded.loss
         }
         guard mean.allSatisfy(\.isFinite) else {
             throw FedCTError(.invalidData, "the aggregated update of round \(round) has non-finite values; the round is not committed")
@@ -146,7 +148,7 @@ extension Coordinator {
         next.metadata = ["job": request.spec.name, "round": "\(round)"]
         let sha = try blobs.put(SafeTensors.encode(next))
         let optimizerSHA = try optimizerState.map { try blobs.put(SafeTensors.encode($0.modelState())) }
-        return StoredRoundModel(modelSHA256: sha, optimizerStateSHA256: optimizerSHA, exampleCount: weight)
+        return StoredRoundModel(modelSHA256: sha, optimizerStateSHA256: optimizerSHA, exampleCount: weight, meanTrainLoss: loss)
     }
 }
 

@@ -61,6 +61,7 @@ extension Coordinator {
             task.setup.stage = step.name
             task.setup.codes = request.names
             task.setup.listSha256 = step.listSHA256(request.names)
+            task.setup.proposals = run!.setup.relayedProposals(for: step)
             if let grid = request.grid {
                 task.setup.firstEdgeDays = grid.firstEdgeDays
                 task.setup.lastEdgeDays = grid.lastEdgeDays
@@ -198,12 +199,15 @@ extension Coordinator {
 
     // MARK: Setup stage and evaluation
 
-    /// A site's answer to the open setup step.
-    public func submitSetup(site: String, _ submission: Fedct_V1_SetupSubmission) async throws -> Fedct_V1_SetupReceipt {
+    /// A site's answer to the open setup step; `certificatePEM` is the certificate of its call (names answers are signed by its key).
+    public func submitSetup(site: String, certificatePEM: String, _ submission: Fedct_V1_SetupSubmission) async throws -> Fedct_V1_SetupReceipt {
         guard run != nil else {
             throw FedCTError(.failedPrecondition, "\(site) sent setup statistics for job \(submission.jobID), which is not the running job or has no setup stage")
         }
-        await carryOut(try run!.onSetupSubmission(submission, from: site, now: now()))
+        let verifier = self.verifier
+        await carryOut(try run!.onSetupSubmission(submission, from: site, certificatePEM: certificatePEM, verify: {
+            try verifier.verify(certificatePEM: $0, site: $1, message: $2, signature: $3, what: "candidate list")
+        }, now: now()))
         var receipt = Fedct_V1_SetupReceipt()
         receipt.bytesReceived = Int64((try submission.serializedBytes() as [UInt8]).count)
         return receipt

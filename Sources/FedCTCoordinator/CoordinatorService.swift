@@ -121,7 +121,8 @@ public struct CoordinatorService: Sendable {
         case "/fedct.v1.Site/Decline":
             try await unary(call) { (request: Fedct_V1_DeclineRequest) in decline(site: name, request) }
         case "/fedct.v1.Site/SubmitSetup":
-            try await unary(call) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, request) }
+            let certificate = call.peer.certificatePEM ?? ""
+            try await unary(call) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, certificatePEM: certificate, request) }
         case "/fedct.v1.Admin/SubmitJob":
             try await unary(call) { (request: Fedct_V1_SubmitJobRequest) in try await coordinator.submit(request.spec, by: name) }
         case "/fedct.v1.Admin/ListJobs":

@@ -117,7 +117,8 @@ struct JobView: Codable, Equatable {
 
     struct Round: Codable, Equatable {
         var round: Int
-        var meanTrainLoss: Double
+        /// Absent when the job's loss does not leave the sites (secure rounds with differential privacy).
+        var meanTrainLoss: Double?
         var bytesDown: Int64
         var bytesUp: Int64
         var seconds: Double
@@ -197,7 +198,7 @@ struct JobView: Codable, Equatable {
                                tasks: zip(summary.taskCodes, setup.taskPrevalence).map { [$0, String(format: "%.4f", $1)] })
         }
         rounds = status.rounds.map {
-            Round(round: Int($0.round), meanTrainLoss: Double($0.meanTrainLoss), bytesDown: $0.bytesDown, bytesUp: $0.bytesUp, seconds: $0.seconds,
+            Round(round: Int($0.round), meanTrainLoss: $0.hasMeanTrainLoss ? $0.meanTrainLoss : nil, bytesDown: $0.bytesDown, bytesUp: $0.bytesUp, seconds: $0.seconds,
                   sites: $0.sites, droppedSites: $0.droppedSites, securelyAggregated: $0.securelyAggregated,
                   exampleCount: $0.exampleCount, modelSHA256: $0.modelSha256)
         }

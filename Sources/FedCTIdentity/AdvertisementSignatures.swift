@@ -1,4 +1,4 @@
-// AdvertisementSignatures: signs secure-aggregation key advertisements with a participant's certificate key and verifies peers' against the CA.
+// AdvertisementSignatures: signs secure-aggregation key advertisements and setup candidate lists with a participant's certificate key and verifies peers' against the CA.
 import Crypto
 import Foundation
 import SwiftASN1
@@ -33,27 +33,29 @@ public struct ConsortiumSignatureVerifier: Sendable {
         }
     }
 
-    /// Throws unless `certificatePEM` is a site certificate for `site` signed by the CA, valid now, whose key signed `message`.
-    public func verify(certificatePEM: String, site: String, message: [UInt8], signature: [UInt8], now: Date = Date()) throws {
+    /// Throws unless `certificatePEM` is a site certificate for `site` signed by the CA, valid now, whose key signed `message`;
+    /// errors call the signed message `what`.
+    public func verify(certificatePEM: String, site: String, message: [UInt8], signature: [UInt8], now: Date = Date(),
+                       what: String = "key advertisement") throws {
         let certificate: Certificate
         do {
             certificate = try Certificate(pemEncoded: certificatePEM)
         } catch {
-            throw IdentityError("\(site)'s certificate in its key advertisement is unreadable (\(error))")
+            throw IdentityError("\(site)'s certificate in its \(what) is unreadable (\(error))")
         }
         guard authorityKey.isValidSignature(certificate.signature, for: certificate) else {
-            throw IdentityError("\(site)'s certificate was not issued by this consortium's CA; its key advertisement is refused")
+            throw IdentityError("\(site)'s certificate was not issued by this consortium's CA; its \(what) is refused")
         }
         guard certificate.notValidBefore <= now, now <= certificate.notValidAfter else {
             throw IdentityError("\(site)'s certificate is not valid now (\(certificate.notValidBefore) – \(certificate.notValidAfter))")
         }
         let identity = try ParticipantIdentity(certificate: certificate)
         guard identity.role == .site, identity.name == site else {
-            throw IdentityError("a key advertisement for \(site) carries the certificate of \(identity); it is refused")
+            throw IdentityError("a \(what) for \(site) carries the certificate of \(identity); it is refused")
         }
         guard let key = P256.Signing.PublicKey(certificate.publicKey),
               let parsed = try? P256.Signing.ECDSASignature(derRepresentation: signature),
               key.isValidSignature(parsed, for: message)
-        else { throw IdentityError("\(site)'s key advertisement is not signed by its certificate key; it is refused (forged or altered)") }
+        else { throw IdentityError("\(site)'s \(what) is not signed by its certificate key; it is refused (forged or altered)") }
     }
 }

@@ -966,7 +966,16 @@ public nonisolated struct Fedct_V1_RoundRecord: Sendable {
 
   public var sites: [String] = []
 
-  public var meanTrainLoss: Double = 0
+  /// The sites' mean training loss weighted by examples (secure rounds: decoded from the secure sum); absent when the
+  /// job's loss does not leave the sites (secure rounds with differential privacy).
+  public var meanTrainLoss: Double {
+    get {_meanTrainLoss ?? 0}
+    set {_meanTrainLoss = newValue}
+  }
+  /// Returns true if `meanTrainLoss` has been explicitly set.
+  public var hasMeanTrainLoss: Bool {self._meanTrainLoss != nil}
+  /// Clears the value of `meanTrainLoss`. Subsequent reads from it will return its default value.
+  public mutating func clearMeanTrainLoss() {self._meanTrainLoss = nil}
 
   public var bytesDown: Int64 = 0
 
@@ -992,6 +1001,8 @@ public nonisolated struct Fedct_V1_RoundRecord: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _meanTrainLoss: Double? = nil
 }
 
 public nonisolated struct Fedct_V1_JobStatus: @unchecked Sendable {
@@ -2158,7 +2169,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.round) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.sites) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanTrainLoss) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self._meanTrainLoss) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.bytesDown) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.bytesUp) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
@@ -2174,15 +2185,19 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.round != 0 {
       try visitor.visitSingularInt32Field(value: self.round, fieldNumber: 1)
     }
     if !self.sites.isEmpty {
       try visitor.visitRepeatedStringField(value: self.sites, fieldNumber: 2)
     }
-    if self.meanTrainLoss.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.meanTrainLoss, fieldNumber: 3)
-    }
+    try { if let v = self._meanTrainLoss {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 3)
+    } }()
     if self.bytesDown != 0 {
       try visitor.visitSingularInt64Field(value: self.bytesDown, fieldNumber: 4)
     }
@@ -2216,7 +2231,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
   public static func ==(lhs: Fedct_V1_RoundRecord, rhs: Fedct_V1_RoundRecord) -> Bool {
     if lhs.round != rhs.round {return false}
     if lhs.sites != rhs.sites {return false}
-    if lhs.meanTrainLoss != rhs.meanTrainLoss {return false}
+    if lhs._meanTrainLoss != rhs._meanTrainLoss {return false}
     if lhs.bytesDown != rhs.bytesDown {return false}
     if lhs.bytesUp != rhs.bytesUp {return false}
     if lhs.seconds != rhs.seconds {return false}

@@ -647,9 +647,40 @@ public nonisolated struct Fedct_V1_SetupTask: Sendable {
 
   public var bins: Int32 = 0
 
+  /// Counting steps: every site's signed candidate list of this job, with the certificate that signed it (relayed from
+  /// the site's mTLS call). A site counts only names that are in one of these lists, each signed for this job by a
+  /// site certificate of the consortium, and refuses the step otherwise (the coordinator cannot choose what is counted).
+  public var proposals: [Fedct_V1_SiteCandidates] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// A site's candidate list as the coordinator relays it.
+public nonisolated struct Fedct_V1_SiteCandidates: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var site: String = String()
+
+  public var candidates: Fedct_V1_SetupCandidates {
+    get {_candidates ?? Fedct_V1_SetupCandidates()}
+    set {_candidates = newValue}
+  }
+  /// Returns true if `candidates` has been explicitly set.
+  public var hasCandidates: Bool {self._candidates != nil}
+  /// Clears the value of `candidates`. Subsequent reads from it will return its default value.
+  public mutating func clearCandidates() {self._candidates = nil}
+
+  public var certificatePem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _candidates: Fedct_V1_SetupCandidates? = nil
 }
 
 public nonisolated struct Fedct_V1_SetupSubmission: Sendable {
@@ -713,6 +744,10 @@ public nonisolated struct Fedct_V1_SetupCandidates: Sendable {
   // methods supported on all messages.
 
   public var codes: [String] = []
+
+  /// ECDSA P-256 signature (DER) by the site's certificate key of "fedct-setup-candidates/1\n" + job_id + "\n" + the
+  /// SHA-256 (hex) of the step and `codes` (SetupStep.listSHA256), so other sites can check the published union.
+  public var signature: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -818,7 +853,8 @@ public nonisolated struct Fedct_V1_UpdateHeader: Sendable {
   /// SHA-256 (hex) of the concatenated data bytes, checked on arrival.
   public var payloadSha256: String = String()
 
-  /// Mean training loss over the local epochs, for the round record.
+  /// Mean training loss over the local epochs and the number of local steps, for the round record: plain updates only.
+  /// A masked update leaves both 0: its loss travels inside the secure sum (MaskedEncoding.loss_scale), its steps not at all.
   public var meanTrainLoss: Double = 0
 
   public var localSteps: Int32 = 0
@@ -853,6 +889,11 @@ public nonisolated struct Fedct_V1_MaskedEncoding: Sendable {
 
   /// The secure-aggregation attempt of the round this input was masked for.
   public var attempt: Int32 = 0
+
+  /// When positive, one more word follows the model's coordinates: round(loss_scale · weight · loss) with loss the site's
+  /// mean training loss clamped to ±FixedPointEncoding.lossBound, summed like the rest, so the coordinator learns only
+  /// the weighted mean loss of the round's sites. 0 (jobs with differential privacy): no loss word, the loss is not sent.
+  public var lossScale: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1896,7 +1937,7 @@ nonisolated extension Fedct_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Fedct_V1_SetupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetupTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}codes\0\u{3}list_sha256\0\u{3}first_edge_days\0\u{3}last_edge_days\0\u{1}bins\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}codes\0\u{3}list_sha256\0\u{3}first_edge_days\0\u{3}last_edge_days\0\u{1}bins\0\u{1}proposals\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1910,6 +1951,7 @@ nonisolated extension Fedct_V1_SetupTask: SwiftProtobuf.Message, SwiftProtobuf._
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.firstEdgeDays) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.lastEdgeDays) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.bins) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.proposals) }()
       default: break
       }
     }
@@ -1934,6 +1976,9 @@ nonisolated extension Fedct_V1_SetupTask: SwiftProtobuf.Message, SwiftProtobuf._
     if self.bins != 0 {
       try visitor.visitSingularInt32Field(value: self.bins, fieldNumber: 6)
     }
+    if !self.proposals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.proposals, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1944,6 +1989,51 @@ nonisolated extension Fedct_V1_SetupTask: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.firstEdgeDays != rhs.firstEdgeDays {return false}
     if lhs.lastEdgeDays != rhs.lastEdgeDays {return false}
     if lhs.bins != rhs.bins {return false}
+    if lhs.proposals != rhs.proposals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedct_V1_SiteCandidates: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SiteCandidates"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}candidates\0\u{3}certificate_pem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.site) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._candidates) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.certificatePem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.site.isEmpty {
+      try visitor.visitSingularStringField(value: self.site, fieldNumber: 1)
+    }
+    try { if let v = self._candidates {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.certificatePem.isEmpty {
+      try visitor.visitSingularStringField(value: self.certificatePem, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_SiteCandidates, rhs: Fedct_V1_SiteCandidates) -> Bool {
+    if lhs.site != rhs.site {return false}
+    if lhs._candidates != rhs._candidates {return false}
+    if lhs.certificatePem != rhs.certificatePem {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2050,7 +2140,7 @@ nonisolated extension Fedct_V1_SetupSubmission: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedct_V1_SetupCandidates: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetupCandidates"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codes\0\u{1}signature\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2059,6 +2149,7 @@ nonisolated extension Fedct_V1_SetupCandidates: SwiftProtobuf.Message, SwiftProt
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedStringField(value: &self.codes) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
       default: break
       }
     }
@@ -2068,11 +2159,15 @@ nonisolated extension Fedct_V1_SetupCandidates: SwiftProtobuf.Message, SwiftProt
     if !self.codes.isEmpty {
       try visitor.visitRepeatedStringField(value: self.codes, fieldNumber: 1)
     }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_SetupCandidates, rhs: Fedct_V1_SetupCandidates) -> Bool {
     if lhs.codes != rhs.codes {return false}
+    if lhs.signature != rhs.signature {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2307,7 +2402,7 @@ nonisolated extension Fedct_V1_UpdateHeader: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_MaskedEncoding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MaskedEncoding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}modulus_bits\0\u{1}scale\0\u{1}attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}modulus_bits\0\u{1}scale\0\u{1}attempt\0\u{3}loss_scale\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2318,6 +2413,7 @@ nonisolated extension Fedct_V1_MaskedEncoding: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.modulusBits) }()
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.scale) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.lossScale) }()
       default: break
       }
     }
@@ -2333,6 +2429,9 @@ nonisolated extension Fedct_V1_MaskedEncoding: SwiftProtobuf.Message, SwiftProto
     if self.attempt != 0 {
       try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 3)
     }
+    if self.lossScale.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lossScale, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2340,6 +2439,7 @@ nonisolated extension Fedct_V1_MaskedEncoding: SwiftProtobuf.Message, SwiftProto
     if lhs.modulusBits != rhs.modulusBits {return false}
     if lhs.scale != rhs.scale {return false}
     if lhs.attempt != rhs.attempt {return false}
+    if lhs.lossScale != rhs.lossScale {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,5 +1,5 @@
 // CoordinatorLink: the site's one egress point — every call to the coordinator is recorded in the ledger, sent, then its outcome and receipt recorded.
-public import FedCTCore
+import FedCTCore
 public import FedCTProto
 public import FedCTRPC
 import Crypto
@@ -88,6 +88,15 @@ public struct CoordinatorLink: Sendable {
         }
         return try await unary("/fedct.v1.Site/SubmitSetup", kind: kind, submission, jobID: submission.jobID, round: Int(submission.round),
                                attempt: Int(submission.attempt))
+    }
+
+    /// Sends a names answer ("setup-candidates") that `build` signs with `privateKeyPEM`, the key of the certificate this
+    /// call presents (the coordinator relays that certificate with the list, as for `advertiseKeys`).
+    public func submitCandidates(_ build: (_ privateKeyPEM: String) throws -> Fedct_V1_SetupSubmission) async throws -> Fedct_V1_SetupReceipt {
+        let (channel, tls) = channels.current()
+        let submission = try build(tls.privateKeyPEM)
+        return try await unary("/fedct.v1.Site/SubmitSetup", kind: "setup-candidates", submission, jobID: submission.jobID, round: Int(submission.round),
+                               attempt: Int(submission.attempt), on: channel)
     }
 
     /// Sends an evaluation report (metrics and counts only; recorded as "metrics").

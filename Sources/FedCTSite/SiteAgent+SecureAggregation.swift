@@ -42,10 +42,13 @@ struct SecureAggregationCredentials: Sendable {
         }
     }
 
-    var verify: SecAggSiteSession.Verifier {
+    var verify: SecAggSiteSession.Verifier { verify(what: "key advertisement") }
+
+    /// Checks another site's signed message (`what`, in errors) against the consortium CA.
+    func verify(what: String) -> SecAggSiteSession.Verifier {
         { [verifier] certificate, site, message, signature in
             do {
-                try verifier.verify(certificatePEM: certificate, site: site, message: message, signature: signature)
+                try verifier.verify(certificatePEM: certificate, site: site, message: message, signature: signature, what: what)
             } catch let error as IdentityError {
                 throw FedCTError(.protocolViolation, error.message)
             }
@@ -74,8 +77,9 @@ extension SiteAgent {
     }
 
     /// Steps 2 and 3: encode, clip (and noise) and mask the update, send it, then reveal the shares the coordinator needs.
-    func sendMaskedUpdate(_ session: inout SecAggSiteSession, task: Fedct_V1_Task, delta: [Float], examples: Int,
+    func sendMaskedUpdate(_ session: inout SecAggSiteSession, task: Fedct_V1_Task, delta: [Float], examples: Int, loss: Double,
                           header base: Fedct_V1_UpdateHeader) async throws -> Fedct_V1_UploadReceipt {
+        var lossScale = 0.0
         let spec = task.spec
         return try await sendMasked(&session, task: task) { session in
             let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
@@ -87,7 +91,8 @@ extension SiteAgent {
             }
             let weight = spec.secureWeight(examples: examples)
             try link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
-            return (try encoding.encode(delta, weight: weight), encoding.scale)
+            lossScale = encoding.carriesLoss ? encoding.lossScale : 0
+            return (try encoding.encode(delta, weight: weight, loss: encoding.carriesLoss ? loss : nil), encoding.scale)
         } send: { words, scale in
             let payload = words.withUnsafeBytes { Array($0) }
             var header = base
@@ -96,6 +101,7 @@ extension SiteAgent {
             header.masked.modulusBits = 32
             header.masked.scale = scale
             header.masked.attempt = task.attempt
+            header.masked.lossScale = lossScale
             header.payloadSha256 = SHA256.hex(payload)
             return try await link.upload(header: header, payload: payload)
         }

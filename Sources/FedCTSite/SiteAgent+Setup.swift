@@ -29,6 +29,7 @@ extension SiteAgent {
         guard setup.listSha256 == listSHA256 else {
             throw FedCTError(.integrity, "\(step): the coordinator's list hash does not match the \(setup.codes.count) names it sent; nothing was sent")
         }
+        if step.answer == .counts { try checkCountedNames(setup, jobID: task.jobID, steps: steps, objective: objective) }
         let siteSetup = try self.siteSetup(for: spec, jobID: task.jobID, objective: objective)
         let request = SetupRequest(names: setup.codes, grid: try Self.grid(of: setup))
         var submission = Fedct_V1_SetupSubmission()
@@ -40,7 +41,12 @@ extension SiteAgent {
         switch try siteSetup.answer(step, request: request) {
         case .names(let names):
             submission.candidates.codes = names
-            _ = try await link.submitSetup(submission)
+            let message = SetupProposals.signedMessage(jobID: task.jobID, step: step, names: names)
+            _ = try await link.submitCandidates { privateKeyPEM in
+                var signed = submission
+                signed.candidates.signature = Data(try credentials.signer(privateKeyPEM: privateKeyPEM)(message))
+                return signed
+            }
             logger.info("setup names sent", metadata: ["job": "\(task.jobID)", "step": "\(step.name)", "names": "\(names.count)", "data": "\(siteSetup.summary)"])
             return
         case .counts(let counts):
@@ -62,6 +68,19 @@ extension SiteAgent {
         }
         logger.info("setup statistics sent", metadata: ["job": "\(task.jobID)", "step": "\(step.name)", "values": "\(values.count)",
                                                         "secure": "\(spec.secureAggregation.enabled)"])
+    }
+
+    /// Before a counting step: every name to count must be in a site's signed candidate list of this job
+    /// (`SetupProposals`), so the coordinator cannot pick what this site counts; an objective without a names step counts none.
+    func checkCountedNames(_ setup: Fedct_V1_SetupTask, jobID: String, steps: [SetupStep], objective: any PretrainingObjective) throws {
+        guard let namesStep = steps.first(where: { $0.answer == .names }) else {
+            guard setup.codes.isEmpty else {
+                throw FedCTError(.protocolViolation, "the coordinator asked this site to count \(setup.codes.count) name(s), but objective '\(objective.name)' has no step in which sites propose names; nothing was sent")
+            }
+            return
+        }
+        try SetupProposals.check(names: setup.codes, proposals: setup.proposals, jobID: jobID, namesStep: namesStep,
+                                  verify: credentials.verify(what: "candidate list"))
     }
 
     /// The event-time grid the coordinator asked for (nil when the step has none), refused when it is not a valid grid.

@@ -155,12 +155,13 @@ public final class SiteAgent {
         header.jobID = task.jobID
         header.round = task.round
         header.baseModelSha256 = task.modelSha256
-        header.meanTrainLoss = result.meanLoss
-        header.localSteps = Int32(result.steps)
         let receipt: Fedct_V1_UploadReceipt
         if var session = secureSession {
-            receipt = try await sendMaskedUpdate(&session, task: task, delta: delta, examples: dataset.train.count, header: header)
+            // The loss goes inside the secure sum (not at all under DP), the step count (≈ training-set size) nowhere.
+            receipt = try await sendMaskedUpdate(&session, task: task, delta: delta, examples: dataset.train.count, loss: result.meanLoss, header: header)
         } else {
+            header.meanTrainLoss = result.meanLoss
+            header.localSteps = Int32(result.steps)
             let payload = Float32Stream.encode(delta[...])
             header.coordinateCount = Int64(delta.count)
             header.exampleCount = Int64(dataset.train.count)

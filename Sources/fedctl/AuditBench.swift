@@ -11,7 +11,8 @@ extension AuditCommand {
             Records CALLS calls in a signed ledger in a temporary folder as the site does (intent signed and fsynced, outcome \
             and receipt signed, archive of the request) and, in the same run, as the unsigned ledger before it did (one JSON \
             line per call, fsynced); prints the time per call of each, their ratio, ECDSA signing alone, and the signed \
-            ledger's cost per round for CALLS_PER_ROUND calls beside ROUND_SECONDS.
+            ledger's cost per round for CALLS_PER_ROUND calls beside ROUND_SECONDS, or, with --ledger, for every training \
+            round of a real site ledger (the demo's state/site-1) beside that round's own time.
             """)
 
         @Option(name: .long, help: "Calls to record (each: intent, outcome, receipt).")
@@ -25,6 +26,9 @@ extension AuditCommand {
 
         @Option(name: .long, help: "Folder for the temporary ledgers (on the disk the site's state_dir uses).")
         var directory = FileManager.default.temporaryDirectory.path
+
+        @Option(name: .long, help: "A site's state_dir from a real run (the demo's state/site-1): calls per round and round times come from its egress.jsonl.")
+        var ledger: String?
 
         func run() throws {
             let folder = URL(fileURLWithPath: directory).appending(path: "fedct-ledger-bench-\(UUID().uuidString)")
@@ -89,7 +93,29 @@ extension AuditCommand {
             print(String(format: "  ECDSA P-256 signing alone:                       %.3f ms per entry", signEntry * 1e3))
             print(String(format: "unsigned ledger (baseline, 1 fsynced line per call): %.3f ms per call  → signed/unsigned = %.2f×",
                          plainCall * 1e3, signedCall / plainCall))
-            print(String(format: "per round (%d calls): %.1f ms = %.4f of a %.1f s round", callsPerRound, perRound * 1e3, perRound / roundSeconds, roundSeconds))
+            guard let ledger else {
+                print(String(format: "per round (%d calls): %.1f ms = %.4f of a %.1f s round", callsPerRound, perRound * 1e3, perRound / roundSeconds, roundSeconds))
+                return
+            }
+            try printRounds(ofLedger: ledger, signedCall: signedCall)
+        }
+
+        /// The signed ledger's cost of every training round of the ledger in `folder`, beside the round's own time.
+        private func printRounds(ofLedger folder: String, signedCall: Double) throws {
+            let url = URL(fileURLWithPath: folder).appending(path: "egress.jsonl")
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else { throw ValidationError("cannot read \(url.path); pass a site's state_dir") }
+            let entries = try text.split(separator: "\n").map { try EgressLedgerChain.unseal(Array($0.utf8)).entry }
+            let rounds = try EgressLedgerRound.rounds(in: entries)
+            guard !rounds.isEmpty else { throw ValidationError("\(url.path) has no training round") }
+            for round in rounds {
+                let cost = signedCall * Double(round.calls)
+                print(String(format: "%@ round %d: %d calls, %.1f ms of ledger in a %.0f s round = %.4f", round.jobID, round.round, round.calls,
+                             cost * 1e3, round.seconds, cost / round.seconds))
+            }
+            let calls = rounds.reduce(0) { $0 + $1.calls }, seconds = rounds.reduce(0) { $0 + $1.seconds }
+            print(String(format: "ledger cost per round in %@: %.1f ms for %.1f calls in a %.1f s round on average = %.4f of the round time",
+                         folder, signedCall * Double(calls) * 1e3 / Double(rounds.count), Double(calls) / Double(rounds.count),
+                         seconds / Double(rounds.count), signedCall * Double(calls) / seconds))
         }
     }
 }

@@ -71,7 +71,8 @@ struct JobCommand: AsyncParsableCommand {
                     if json {
                         try JSONOutput.print(record)
                     } else {
-                        print(String(format: "round %d committed: %d sites, mean train loss %.4f, %.1f s", record.round, record.sites.count, record.meanTrainLoss, record.seconds))
+                        let loss = record.hasMeanTrainLoss ? String(format: "%.4f", record.meanTrainLoss) : "not sent (DP)"
+                        print(String(format: "round %d committed: %d sites, mean train loss %@, %.1f s", record.round, record.sites.count, loss, record.seconds))
                     }
                     fflush(nil)
                 }

@@ -18,7 +18,7 @@ enum RoundTable {
     static func render(_ status: Fedct_V1_JobStatus) -> String {
         let rows = status.rounds.map { record in
             [
-                "\(record.round)", "\(record.sites.count)", aggregation(record), String(format: "%.4f", record.meanTrainLoss),
+                "\(record.round)", "\(record.sites.count)", aggregation(record), record.hasMeanTrainLoss ? String(format: "%.4f", record.meanTrainLoss) : "–",
                 ByteCountFormatter.string(fromByteCount: record.bytesDown + record.bytesUp, countStyle: .binary),
                 String(format: "%.1f", record.seconds),
             ]

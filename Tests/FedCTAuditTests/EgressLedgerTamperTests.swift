@@ -32,7 +32,7 @@ final class EgressLedgerTamperTests: XCTestCase {
 
     /// Appends intent, outcome and the coordinator's receipt for one call, as `CoordinatorLink` does.
     static func call(_ file: EgressLedgerFile, kind: String, method: String, request: [UInt8], job: String? = nil, round: Int? = nil,
-                     payload: [UInt8]? = nil, coordinator: IssuedCredential, receiptSigner: IssuedCredential? = nil) throws {
+                     payload: [UInt8]? = nil, header: [UInt8]? = nil, coordinator: IssuedCredential, receiptSigner: IssuedCredential? = nil) throws {
         var intent = EgressEntry(type: .intent)
         intent.kind = kind
         intent.method = method
@@ -45,6 +45,10 @@ final class EgressLedgerTamperTests: XCTestCase {
             intent.archive = try file.archive(payload, subfolder: "payloads", extension: "u32")
         } else {
             intent.archive = try file.archive(request, subfolder: "messages", extension: "pb")
+        }
+        if let header {
+            intent.headerSHA256 = SHA256.hex(header)
+            intent.headerArchive = try file.archive(header, subfolder: "messages", extension: "pb")
         }
         let sealed = try file.append(intent)
         var outcome = EgressEntry(type: .outcome)
@@ -86,7 +90,7 @@ final class EgressLedgerTamperTests: XCTestCase {
         chunk.header.round = 1
         chunk.header.masked.modulusBits = 32
         try Self.call(file, kind: "masked-update", method: "/fedct.v1.Site/UploadUpdate", request: try chunk.serializedBytes() + payload,
-                      job: "job-1", round: 1, payload: payload, coordinator: fixture.coordinator)
+                      job: "job-1", round: 1, payload: payload, header: try chunk.header.serializedBytes(), coordinator: fixture.coordinator)
         try build?(file, fixture)
         var report = Fedct_V1_MetricsReport()
         report.jobID = "job-1"
@@ -118,6 +122,31 @@ final class EgressLedgerTamperTests: XCTestCase {
         let site = fixture.site
         _ = try EgressLedgerFile(folder: fixture.folder, identity: { try Self.identity(site) }, agentVersion: "test", policy: [:])
         XCTAssertNil(try fixture.verify().failure)
+    }
+
+    func testAMaskedHeaderWithTheLossInTheClearIsAWarningAndAForeignHeaderFails() throws {
+        var generator = SystemRandomNumberGenerator()
+        let payload = (0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var chunk = Fedct_V1_UpdateChunk()
+        chunk.header.jobID = "job-1"
+        chunk.header.round = 2
+        chunk.header.masked.modulusBits = 32
+        chunk.header.meanTrainLoss = 0.25
+        chunk.header.localSteps = 40
+        let old = try makeFixture { file, fixture in
+            try Self.call(file, kind: "masked-update", method: "/fedct.v1.Site/UploadUpdate", request: try chunk.serializedBytes() + payload,
+                          job: "job-1", round: 2, payload: payload, header: try chunk.header.serializedBytes(), coordinator: fixture.coordinator)
+        }
+        let audit = try old.verify()
+        XCTAssertNil(audit.failure, "an older agent's ledger still verifies")
+        XCTAssertEqual(audit.warnings.count, 1, "\(audit.warnings)")
+        XCTAssertTrue(audit.warnings.first?.message.contains("in the clear") == true, "\(audit.warnings)")
+
+        let clean = try makeFixture()
+        let masked = try clean.seq(.intent, kind: "masked-update")
+        let header = try XCTUnwrap(try clean.verify().entries.first { $0.seq == masked }?.headerArchive)
+        try Data(try chunk.header.serializedBytes() as [UInt8]).write(to: clean.folder.appending(path: header))
+        try assertFails(clean, seq: masked, containing: "archived header")
     }
 
     func testAFlippedByteIsCaughtAtItsEntry() throws {

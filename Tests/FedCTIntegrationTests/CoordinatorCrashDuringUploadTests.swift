@@ -30,7 +30,7 @@ final class CoordinatorCrashDuringUploadTests: XCTestCase {
         // Wait for round 1 to commit, then for a round-2 upload to appear in the spool while it is still incomplete.
         let spool = harness.folder.appending(path: "state/spool/\(job)/round-2")
         let initial = try SafeTensors.decode(try await federation.admin.fetchModel(sha256: try await federation.admin.job(job).initialModelSha256))
-        let fullBytes = (initial.values.count + 1) * 4
+        let fullBytes = (initial.values.count + 2) * 4  // weight, coordinates, loss
         var committed: [Fedct_V1_RoundRecord] = []
         var partial: (url: URL, bytes: Int)?
         let deadline = Date().addingTimeInterval(60)

@@ -21,6 +21,7 @@ final class EgressAuditEndToEndTests: XCTestCase {
         for name in names { try federation.startSite(name, extra: "egress: {archive_updates: true}") }
         let status = try await federation.waitForEnd(job.jobID)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))")
+        XCTAssertEqual(status.rounds.map(\.hasMeanTrainLoss), [false, false], "a DP job's training loss does not leave the sites, not even summed")
 
         let ca = root.appending(path: "pki/site-1/ca.pem").path
         let verifier = EgressLedgerVerifier(authority: try SigningCertificateVerifier(caCertificatePEM: try String(contentsOfFile: ca, encoding: .utf8), source: ca))

@@ -115,7 +115,10 @@ final class FederationEndToEndTests: XCTestCase {
                 XCTAssertEqual(header.exampleCount, 0, "the weight travels only inside the masked vector")
                 XCTAssertEqual(header.masked.scale, encoding.scale)
                 let masked = upload.payload
-                XCTAssertEqual(masked.count, (previous.values.count + 1) * 4)
+                XCTAssertEqual(masked.count, (previous.values.count + 2) * 4, "the weight, the coordinates and the loss word")
+                XCTAssertGreaterThan(header.masked.lossScale, 0, "the training loss travels inside the masked sum")
+                XCTAssertEqual(header.meanTrainLoss, 0, "no training loss in the clear")
+                XCTAssertEqual(header.localSteps, 0, "no local step count (≈ training-set size) in the clear")
                 // Masked words look uniform: an unmasked encoding of small deltas would be mostly near zero.
                 let small = masked.withUnsafeBytes { raw in (0..<(masked.count / 4)).filter { abs(Int64(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) < 1 << 24 }.count }
                 XCTAssertLessThan(Double(small) / Double(masked.count / 4), 0.05, "\(name) round \(record.round): the upload is not masked")

@@ -1,7 +1,9 @@
 // Multi-process test: a job that derives its tasks runs the setup stage over real gRPC and mTLS — candidates, then
 // securely summed prevalence and rates — and its derived task list, pieces and base rates equal the pooled derivation.
+import FedCTAudit
 import FedCTCore
 import FedCTData
+import FedCTIdentity
 import FedCTProto
 import Foundation
 import XCTest
@@ -32,6 +34,20 @@ final class SetupStageEndToEndTests: XCTestCase {
         XCTAssertTrue(ledger.contains("setup-candidates"))
         XCTAssertEqual(ledger.components(separatedBy: "\"setup-masked\"").count - 1, 2, "one masked vector each for prevalence and rates")
         XCTAssertFalse(ledger.contains("setup-counts"))
+
+        // The candidate list that left is signed for this job by the site's certificate key (other sites check it).
+        let state = harness.folder.appending(path: "state-site-1")
+        let entries = try ledger.split(separator: "\n").map { try EgressLedgerChain.unseal(Array($0.utf8)).entry }
+        let archive = try XCTUnwrap(entries.first { $0.kind == "setup-candidates" }?.archive)
+        let submission = try Fedct_V1_SetupSubmission(serializedBytes: Data(contentsOf: state.appending(path: archive)))
+        let pki = harness.folder.appending(path: "pki/site-1")
+        let verifier = try ConsortiumSignatureVerifier(caCertificatePEM: try String(contentsOf: pki.appending(path: "ca.pem"), encoding: .utf8), source: "ca.pem")
+        let message = SetupProposals.signedMessage(jobID: job.jobID, step: TaskSetupStage.steps[0], names: submission.candidates.codes)
+        XCTAssertFalse(submission.candidates.codes.isEmpty)
+        XCTAssertNoThrow(try verifier.verify(certificatePEM: try String(contentsOf: pki.appending(path: "cert.pem"), encoding: .utf8), site: "site-1",
+                                             message: message, signature: Array(submission.candidates.signature), what: "candidate list"))
+        XCTAssertThrowsError(try verifier.verify(certificatePEM: try String(contentsOf: pki.appending(path: "cert.pem"), encoding: .utf8), site: "site-1",
+                                                 message: message + [0], signature: Array(submission.candidates.signature), what: "candidate list"))
     }
 
     func testSiteRequiringSecureAggregationRefusesAPlainSetupStage() async throws {

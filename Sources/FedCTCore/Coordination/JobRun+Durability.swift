@@ -27,11 +27,15 @@ public struct StoredRoundModel: Sendable, Equatable {
     public var optimizerStateSHA256: String?
     /// Σ nᵢ over the round's contributors.
     public var exampleCount: Int64
+    /// A secure round's weighted mean training loss, decoded from the unmasked sum (nil: plain rounds, whose loss comes
+    /// from the update headers, and DP jobs, whose loss is not sent).
+    public var meanTrainLoss: Double?
 
-    public init(modelSHA256: String, optimizerStateSHA256: String?, exampleCount: Int64) {
+    public init(modelSHA256: String, optimizerStateSHA256: String?, exampleCount: Int64, meanTrainLoss: Double? = nil) {
         self.modelSHA256 = modelSHA256
         self.optimizerStateSHA256 = optimizerStateSHA256
         self.exampleCount = exampleCount
+        self.meanTrainLoss = meanTrainLoss
     }
 }
 
@@ -127,16 +131,15 @@ extension JobRun {
 
     /// Asks for round `round`'s model to be computed from `input` and stored; its record waits for the result.
     mutating func storeRoundModel(round: Int, input: RoundModelRequest.Input, sites: [String], secureRecord: (dropped: [String], threshold: Int)? = nil,
-                                  meanTrainLoss: Double? = nil, now: Double) -> [Directive] {
+                                  now: Double) -> [Directive] {
         let request = RoundModelRequest(round: round, spec: record.spec, baseModelSHA256: machine.globalModelSHA256,
                                         optimizerStateSHA256: record.rounds.last.flatMap { $0.optimizerStateSha256.isEmpty ? nil : $0.optimizerStateSha256 },
                                         input: input)
         var roundRecord = Fedct_V1_RoundRecord()
         roundRecord.round = Int32(round)
         roundRecord.sites = sites
-        if let meanTrainLoss {
-            roundRecord.meanTrainLoss = meanTrainLoss
-        } else {
+        if secureRecord == nil {
+            // Plain rounds: from the headers. A secure round's loss is decoded from its sum (`onRoundModelStored`).
             let updates = sites.compactMap { uploads[$0] }
             let weight = updates.reduce(0) { $0 + Double($1.exampleCount) }
             roundRecord.meanTrainLoss = updates.reduce(0) { $0 + $1.meanTrainLoss * Double($1.exampleCount) } / max(weight, 1)
@@ -155,6 +158,7 @@ extension JobRun {
         guard ending == nil, let pending = pendingModel, case .round(let request, var roundRecord) = pending.kind, request.round == round else { return [] }
         pendingModel = nil
         roundRecord.exampleCount = stored.exampleCount
+        if let loss = stored.meanTrainLoss { roundRecord.meanTrainLoss = loss }
         roundRecord.bytesDown = tally.bytesDown
         roundRecord.bytesUp = tally.bytesUp
         roundRecord.seconds = now - (tally.startedAt ?? now)

@@ -7,7 +7,6 @@ public struct SecureRound: Sendable {
     public internal(set) var server: SecAggServerRound
     public internal(set) var encoding: FixedPointEncoding?
     public internal(set) var sum: MaskedSum?
-    public internal(set) var losses: [String: Double] = [:]
     /// The site whose masked input is being added to the sum outside the run (`JobRun.takeMaskedSum`); `sum` is out meanwhile.
     public internal(set) var summing: String?
     /// When the server's current phase began (monotonic seconds, for the step-duration metric).
@@ -149,16 +148,25 @@ extension JobRun {
         guard header.masked.modulusBits == 32, header.masked.scale == encoding.scale else {
             throw FedCTError(.integrity, "\(site)'s masked input uses modulus 2^\(header.masked.modulusBits) and scale \(header.masked.scale); this round uses 2^32 and \(encoding.scale)")
         }
-        let words = modelCoordinates + 1
+        let lossScale = encoding.carriesLoss ? encoding.lossScale : 0
+        guard header.masked.lossScale == lossScale else {
+            throw FedCTError(.integrity, lossScale > 0
+                ? "\(site)'s masked input does not carry its training loss inside the sum (loss scale \(header.masked.lossScale), this round uses \(lossScale)); update the site agent"
+                : "\(site)'s masked input carries a training loss (loss scale \(header.masked.lossScale)), which a job with differential privacy does not send")
+        }
+        guard header.meanTrainLoss == 0, header.localSteps == 0 else {
+            throw FedCTError(.protocolViolation, "\(site)'s masked input sends its training loss or local steps in the clear; update the site agent")
+        }
+        let words = encoding.wordCount(coordinates: modelCoordinates)
         guard header.coordinateCount == words else {
-            throw FedCTError(.integrity, "\(site)'s masked input has \(header.coordinateCount) words; this round needs \(words) (the model's coordinates and the weight)")
+            throw FedCTError(.integrity, "\(site)'s masked input has \(header.coordinateCount) words; this round needs \(words) (the model's coordinates, the weight\(encoding.carriesLoss ? " and the loss" : ""))")
         }
         return words
     }
 
     /// Adds one site's masked words (fed by `feed`, `wordCount` in all) to the open secure round's running sum, for a
     /// setup step's small vectors. On any error the sum is unchanged (the words go into a copy that replaces it once complete).
-    public mutating func addMaskedInput(from site: String, round: Int32, wordCount: Int, loss: Double? = nil, feed: (inout MaskedSum) throws -> Void) throws {
+    public mutating func addMaskedInput(from site: String, round: Int32, wordCount: Int, feed: (inout MaskedSum) throws -> Void) throws {
         guard ending == nil, var open = secure, open.summing == nil else {
             throw FedCTError(.failedPrecondition, "round \(round) is no longer open; the masked input is discarded")
         }
@@ -169,7 +177,6 @@ extension JobRun {
         try sum.end()
         try open.server.maskedInputAccepted(from: site)
         open.sum = sum
-        open.losses[site] = loss
         secure = open
     }
 
@@ -203,7 +210,6 @@ extension JobRun {
         }
         round.summing = nil
         round.sum = sum
-        round.losses[site] = header.meanTrainLoss
         do {
             try round.server.maskedInputAccepted(from: site)
         } catch {
@@ -285,9 +291,7 @@ extension JobRun {
         }
         guard let encoding = round.encoding else { throw FedCTError(.failedPrecondition, "no masked inputs to unmask") }
         let survivors = round.server.survivors
-        let loss = survivors.compactMap { round.losses[$0] }.reduce(0, +) / Double(max(1, survivors.count))
         return storeRoundModel(round: wireRound, input: .masked(sum, recovery, encoding), sites: survivors,
-                               secureRecord: (round.server.shareSenders.filter { !survivors.contains($0) }, round.server.threshold),
-                               meanTrainLoss: loss, now: now)
+                               secureRecord: (round.server.shareSenders.filter { !survivors.contains($0) }, round.server.threshold), now: now)
     }
 }

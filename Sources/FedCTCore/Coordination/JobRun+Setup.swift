@@ -6,8 +6,9 @@ public import FedCTProto
 public struct SetupProgress: Sendable {
     /// The objective's half of the stage; nil for a job without one.
     public internal(set) var derivation: (any SetupDerivation)?
-    /// Each site's names for the open names step.
-    public internal(set) var names: [String: [String]] = [:]
+    /// Each site's signed names for the open names step, with the certificate that signed them; after that step, those
+    /// of the sites whose names were combined, relayed with every counting step (`SetupProposals`) until the stage ends.
+    public internal(set) var proposals: [String: Fedct_V1_SiteCandidates] = [:]
     /// The running sum of plain count vectors (jobs without secure aggregation).
     public internal(set) var plainSum: [UInt64]?
     /// When the first step was handed out (coordinator monotonic seconds).
@@ -18,12 +19,19 @@ public struct SetupProgress: Sendable {
 
     /// True when `step` is a setup step whose answers are summed, not collected.
     public func isSummed(_ step: JobStep) -> Bool { step.setupStep?.answer == .counts }
+
+    /// The signed lists relayed with `step`'s task: all of them for a counting step, none for a names step.
+    public func relayedProposals(for step: SetupStep) -> [Fedct_V1_SiteCandidates] {
+        step.answer == .counts ? proposals.keys.sorted().map { proposals[$0]! } : []
+    }
 }
 
 extension JobRun {
-    /// A site's answer to the open setup step: checked against the step, then kept (names), added to the plain sum, or
-    /// added to the secure round's masked sum.
-    public mutating func onSetupSubmission(_ submission: Fedct_V1_SetupSubmission, from site: String, now: Double) throws -> [Directive] {
+    /// A site's answer to the open setup step: checked against the step, then kept (names, whose signature by
+    /// `certificatePEM`, the certificate of the site's call, `verify` checks), added to the plain sum, or added to the
+    /// secure round's masked sum.
+    public mutating func onSetupSubmission(_ submission: Fedct_V1_SetupSubmission, from site: String, certificatePEM: String,
+                                           verify: SecAggSiteSession.Verifier, now: Double) throws -> [Directive] {
         guard ending == nil, jobID == submission.jobID, let derivation = setup.derivation else {
             throw FedCTError(.failedPrecondition, "\(site) sent setup statistics for job \(submission.jobID), which is not the running job or has no setup stage")
         }
@@ -41,7 +49,17 @@ extension JobRun {
         switch (step.answer, submission.statistics) {
         case (.names, .candidates(let proposal)):
             try derivation.checkNames(proposal.codes, from: site)
-            setup.names[site] = proposal.codes
+            let message = SetupProposals.signedMessage(jobID: jobID, step: step, names: proposal.codes)
+            do {
+                try verify(certificatePEM, site, message, Array(proposal.signature))
+            } catch {
+                throw FedCTError(.permissionDenied, "\(site)'s candidate list is not signed by its certificate key for job \(jobID) (\(error)); update the site agent")
+            }
+            var signed = Fedct_V1_SiteCandidates()
+            signed.site = site
+            signed.candidates = proposal
+            signed.certificatePem = certificatePEM
+            setup.proposals[site] = signed
         case (.counts, .counts(let counts)):
             guard secure == nil else {
                 throw FedCTError(.failedPrecondition, "\(site) sent plain counts, but this job sums its setup statistics with secure aggregation; update the site agent")
@@ -76,8 +94,13 @@ extension JobRun {
     mutating func combineSetupStep(_ step: SetupStep, sites: [String], sum: [UInt64]?, secure isSecure: Bool, now: Double) -> [Directive] {
         guard var derivation = setup.derivation else { return [] }
         do {
-            try derivation.combine(step, names: sites.compactMap { setup.names[$0] }, sum: sum)
+            if step.answer == .names {
+                // Only the lists that were combined are relayed: each counting step's names come from them.
+                setup.proposals = setup.proposals.filter { sites.contains($0.key) }
+            }
+            try derivation.combine(step, names: sites.compactMap { setup.proposals[$0]?.candidates.codes }, sum: sum)
             setup.derivation = derivation
+            if step == machine.setupSteps.last { setup.proposals = [:] }  // no site's list is kept once the last step is combined
             guard step == machine.setupSteps.last else {
                 return finishSetupStep(step, sites: sites, secure: isSecure, actions: machine.setupStepCommitted(step, now: now), now: now)
             }
@@ -95,7 +118,6 @@ extension JobRun {
 
     /// A setup step is combined (and, after the last, committed): its answers are cleared and the next step or round 1 may open.
     mutating func finishSetupStep(_ step: SetupStep, sites: [String], secure isSecure: Bool, actions: [JobStateMachine.Action], now: Double) -> [Directive] {
-        setup.names = [:]
         setup.plainSum = nil
         let directives = dropSecureRound(now: now)
         logger.info("setup step combined", metadata: ["job": "\(jobID)", "step": "\(step.name)", "sites": "\(sites.joined(separator: ","))", "secure": "\(isSecure)"])

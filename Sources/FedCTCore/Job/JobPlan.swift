@@ -110,13 +110,15 @@ public struct SecureAggregationPlan: Sendable, Equatable {
     }
 
     /// The per-site fixed-point encoding of a secure round with `keyHolders` sites (U1) and threshold t.
-    /// Site-level DP uses uniform weights and adds noise σ·C/√t per site, so any t survivors' sum carries σ·C.
+    /// Site-level DP uses uniform weights and adds noise σ·C/√t per site, so any t survivors' sum carries σ·C. Jobs without
+    /// DP sum each site's weighted mean training loss too (`FixedPointEncoding.carriesLoss`).
     public func encoding(keyHolders: Int, threshold: Int, privacy: PrivacyPlan) throws -> FixedPointEncoding {
         if privacy.level == .site {
             return try FixedPointEncoding(clipNorm: privacy.clipNorm, maxWeight: 1, sites: keyHolders,
                                           noiseStandardDeviation: privacy.noiseMultiplier * privacy.clipNorm / Double(threshold).squareRoot())
         }
-        return try FixedPointEncoding(clipNorm: clipNorm, maxWeight: maxExamplesPerSite, sites: keyHolders)
+        // The mean training loss rides in the sum only without DP: it is not noised, so a DP job does not send it.
+        return try FixedPointEncoding(clipNorm: clipNorm, maxWeight: maxExamplesPerSite, sites: keyHolders, carriesLoss: privacy.level == .none)
     }
 
     /// A site's FedAvg weight in a secure round: its example count capped at max_examples_per_site (1 under site-level DP).

@@ -2,10 +2,10 @@
 import Crypto
 
 extension FixedPointEncoding {
-    /// ``encode(_:weight:randomKey:)`` with the ChaCha20 key SHA-256("fixed-point/<seed>/<stream>"): the same seed and
+    /// ``encode(_:weight:loss:randomKey:)`` with the ChaCha20 key SHA-256("fixed-point/<seed>/<stream>"): the same seed and
     /// stream give the same words. For experiments and tests only — the site agent draws a fresh key per update, since
     /// site-level DP noise must be secret.
-    public func encode(_ update: [Float], weight: Int64, seed: UInt64, stream: String) throws -> [UInt32] {
-        try encode(update, weight: weight, randomKey: SymmetricKey(data: SHA256.hash(data: Array("fixed-point/\(seed)/\(stream)".utf8))))
+    public func encode(_ update: [Float], weight: Int64, loss: Double? = nil, seed: UInt64, stream: String) throws -> [UInt32] {
+        try encode(update, weight: weight, loss: loss, randomKey: SymmetricKey(data: SHA256.hash(data: Array("fixed-point/\(seed)/\(stream)".utf8))))
     }
 }

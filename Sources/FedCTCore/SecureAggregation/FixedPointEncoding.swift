@@ -9,7 +9,12 @@ import Foundation
 /// and weights at most `maxWeight`, every partial sum stays below 2^31 in magnitude when
 /// scale = (2^31 − 1) / (n · maxWeight · coordinateBound), so two's complement decodes it exactly.
 /// The decoded weighted mean differs from the exact one by less than n / (scale · Σw) per coordinate.
+///
+/// With `carriesLoss`, one more word follows: round(lossScale · w · L) with L the site's mean training loss clamped to
+/// ±`lossBound`, so the sum reveals only the weighted mean loss Σ wᵢLᵢ / Σ wᵢ (to within n / (2 · lossScale · Σw)).
 public struct FixedPointEncoding: Sendable, Equatable {
+    /// The largest training loss magnitude the loss word carries; larger losses are clamped to it.
+    public static let lossBound = 100.0
     public let clipNorm: Double
     public let maxWeight: Int64
     public let sites: Int
@@ -18,10 +23,14 @@ public struct FixedPointEncoding: Sendable, Equatable {
     /// |w · (clipped Δᵢ + noise)| never exceeds maxWeight · coordinateBound (noise is clamped at 8 σ).
     public let coordinateBound: Double
     public let scale: Double
+    /// Whether the words end with the site's weighted training loss (jobs without differential privacy).
+    public let carriesLoss: Bool
+    /// Fixed-point scale of the loss word: n sites' weighted losses of at most `lossBound` stay below 2^31.
+    public var lossScale: Double { Self.range / (Double(sites) * Double(maxWeight) * Self.lossBound) }
 
     static let range = Double(Int32.max)
 
-    public init(clipNorm: Double, maxWeight: Int64, sites: Int, noiseStandardDeviation: Double = 0) throws {
+    public init(clipNorm: Double, maxWeight: Int64, sites: Int, noiseStandardDeviation: Double = 0, carriesLoss: Bool = false) throws {
         guard clipNorm > 0, clipNorm.isFinite else { throw FedCTError(.invalidConfiguration, "secure aggregation: clip_norm must be positive (got \(clipNorm))") }
         guard maxWeight >= 1 else { throw FedCTError(.invalidConfiguration, "secure aggregation: max_examples_per_site must be at least 1") }
         guard sites >= 1, Double(sites) * Double(maxWeight) < Self.range else {
@@ -34,6 +43,7 @@ public struct FixedPointEncoding: Sendable, Equatable {
         self.maxWeight = maxWeight
         self.sites = sites
         self.noiseStandardDeviation = noiseStandardDeviation
+        self.carriesLoss = carriesLoss
         self.coordinateBound = clipNorm + 8 * noiseStandardDeviation
         self.scale = Self.range / (Double(sites) * Double(maxWeight) * coordinateBound)
     }
@@ -48,12 +58,20 @@ public struct FixedPointEncoding: Sendable, Equatable {
         return (norm, norm > clipNorm ? clipNorm / norm : 1)
     }
 
-    /// Words 0…d of the encoding of `update` with example weight `weight`. Randomness (rounding and
-    /// noise) comes from a ChaCha20 stream under `randomKey`, a fresh key per encoding.
-    public func encode(_ update: [Float], weight: Int64, randomKey: SymmetricKey = SymmetricKey(size: .bits256)) throws -> [UInt32] {
+    /// The number of words that encode a `coordinates`-long update.
+    public func wordCount(coordinates: Int) -> Int { coordinates + (carriesLoss ? 2 : 1) }
+
+    /// Words 0…d of the encoding of `update` with example weight `weight` (and word d + 1, the weighted `loss`, when the
+    /// encoding carries the loss). Randomness (rounding and noise) comes from a ChaCha20 stream under `randomKey`, a
+    /// fresh key per encoding.
+    public func encode(_ update: [Float], weight: Int64, loss: Double? = nil, randomKey: SymmetricKey = SymmetricKey(size: .bits256)) throws -> [UInt32] {
         guard (1...maxWeight).contains(weight) else {
             throw FedCTError(.invalidData, "example weight \(weight) is outside 1…\(maxWeight) (secure_aggregation.max_examples_per_site)")
         }
+        guard carriesLoss == (loss != nil) else {
+            throw FedCTError(.failedPrecondition, carriesLoss ? "this round sums the training loss; none was given" : "this round does not sum the training loss (a job with differential privacy); it is not encoded")
+        }
+        if let loss, !loss.isFinite { throw FedCTError(.invalidData, "the training loss is \(loss); nothing was encoded") }
         guard update.allSatisfy(\.isFinite) else { throw FedCTError(.invalidData, "the update has non-finite values; nothing was encoded") }
         let factor = clipFactor(update).factor
         let count = update.count
@@ -61,8 +79,12 @@ public struct FixedPointEncoding: Sendable, Equatable {
         let randomPerCoordinate = noiseStandardDeviation > 0 ? 2 : 1
         var random = [UInt32](repeating: 0, count: count * randomPerCoordinate)
         try random.withUnsafeMutableBufferPointer { try MaskExpansion(key: randomKey).apply(.add, to: $0) }
-        var words = [UInt32](repeating: 0, count: count + 1)
+        var words = [UInt32](repeating: 0, count: wordCount(coordinates: count))
         words[0] = UInt32(weight)
+        if let loss {
+            let clamped = min(Self.lossBound, max(-Self.lossBound, loss))
+            words[count + 1] = UInt32(truncatingIfNeeded: Int64((lossScale * Double(weight) * clamped).rounded()))
+        }
         let scaledWeight = scale * Double(weight)
         let noiseBound = 8 * noiseStandardDeviation
         update.withUnsafeBufferPointer { values in
@@ -84,16 +106,19 @@ public struct FixedPointEncoding: Sendable, Equatable {
         return words
     }
 
-    /// The summed weight and the weighted mean Σ wᵢΔᵢ / Σ wᵢ from the unmasked sum of encodings.
-    public func decode(sum words: [UInt32]) throws -> (weight: Int64, mean: [Float]) {
+    /// The summed weight, the weighted mean Σ wᵢΔᵢ / Σ wᵢ and (when the encoding carries it) the weighted mean loss
+    /// Σ wᵢLᵢ / Σ wᵢ, from the unmasked sum of encodings.
+    public func decode(sum words: [UInt32]) throws -> (weight: Int64, mean: [Float], loss: Double?) {
         guard let first = words.first else { throw FedCTError(.invalidData, "decode: empty sum") }
         let weight = Int64(Int32(bitPattern: first))
         guard weight >= 1 else {
             throw FedCTError(.integrity, "the unmasked weight sum is \(weight); the masks did not cancel (a share or an input was wrong)")
         }
         let inverse = 1 / (scale * Double(weight))
-        let mean = words.dropFirst().map { Float(Double(Int32(bitPattern: $0)) * inverse) }
-        return (weight, mean)
+        let coordinates = words.dropFirst().dropLast(carriesLoss ? 1 : 0)
+        let mean = coordinates.map { Float(Double(Int32(bitPattern: $0)) * inverse) }
+        let loss = carriesLoss ? Double(Int32(bitPattern: words[words.count - 1])) / (lossScale * Double(weight)) : nil
+        return (weight, mean, loss)
     }
 
     /// A standard normal draw from two uniform words (Box–Muller).

@@ -70,11 +70,11 @@ extension TTEExperiment {
                 return (delta: delta, loss: result.meanLoss)
             }
             var plain = PlainAggregator(coordinateCount: global.count)
-            var words = [UInt32](repeating: 0, count: global.count + 1)
+            var words = [UInt32](repeating: 0, count: encoding?.wordCount(coordinates: global.count) ?? 0)
             for (site, update) in zip(sites, updates) {
                 if let encoding {
                     let encoded = try encoding.encode(update.delta, weight: spec.secureWeight(examples: site.dataset.train.count),
-                                                      seed: spec.seed, stream: "experiment round \(round) \(site.name)")
+                                                      loss: encoding.carriesLoss ? update.loss : nil, seed: spec.seed, stream: "experiment round \(round) \(site.name)")
                     for index in words.indices { words[index] &+= encoded[index] }
                 } else {
                     try plain.begin(site: site.name, weight: Int64(site.dataset.train.count))

@@ -6,6 +6,7 @@ import XCTest
 final class JobRunSecureAggregationTests: XCTestCase {
     private let updates: [String: [Float]] = ["a": [0.1, -0.2, 0.3], "b": [0.3, 0.2, -0.1], "c": [-0.2, 0.4, 0.1]]
     private let weights: [String: Int64] = ["a": 10, "b": 30, "c": 20]
+    private let losses: [String: Double] = ["a": 1.5, "b": 0.5, "c": -2]
 
     /// Three sites in round 1 of a secure job (min cohort 2, step timeout 10 s, round deadline 100 s).
     private func secureRoundOpen(rounds: Int = 2) -> JobRunHarness {
@@ -24,6 +25,8 @@ final class JobRunSecureAggregationTests: XCTestCase {
             let expected = sites.reduce(0) { $0 + Double(weights[$1]!) * Double(updates[$1]![index]) } / Double(total)
             XCTAssertEqual(Double(decoded.mean[index]), expected, accuracy: 1e-4, file: file, line: line)
         }
+        let loss = sites.reduce(0) { $0 + Double(weights[$1]!) * (losses[$1]!) } / Double(total)
+        XCTAssertEqual(try XCTUnwrap(decoded.loss, "a job without DP sums the loss", file: file, line: line), loss, accuracy: 1e-4, file: file, line: line)
     }
 
     func testEverySiteTakingPartYieldsTheExactWeightedMean() throws {
@@ -32,20 +35,20 @@ final class JobRunSecureAggregationTests: XCTestCase {
         XCTAssertEqual(harness.run.phaseDescription, "secure aggregation: advertising keys")
         var sessions = try harness.advertise(["a", "b", "c"], now: 1)
         try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
-        try harness.mask(["a", "b", "c"], sessions: &sessions, updates: updates, weights: weights, now: 3)
+        try harness.mask(["a", "b", "c"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 3)
         XCTAssertEqual(harness.run.secure?.server.phase, .unmasking)
         try harness.unmask(["a", "b", "c"], sessions: &sessions, now: 4)
         let request = try XCTUnwrap(harness.directives.roundModelRequests.first)
         try assertMean(of: request, sites: ["a", "b", "c"])
         XCTAssertTrue(harness.directives.contains { if case .secureStepEnded(.masking, _) = $0 { true } else { false } }, "step durations are reported")
 
-        let saved = harness.take(harness.run.onRoundModelStored(round: 1, StoredRoundModel(modelSHA256: "m1", optimizerStateSHA256: nil, exampleCount: 60), now: 5))
+        let saved = harness.take(harness.run.onRoundModelStored(round: 1, StoredRoundModel(modelSHA256: "m1", optimizerStateSHA256: nil, exampleCount: 60, meanTrainLoss: 0.125), now: 5))
         let record = try XCTUnwrap(saved.savedRecords.last).record.rounds[0]
         XCTAssertTrue(record.securelyAggregated)
         XCTAssertEqual(record.sites, ["a", "b", "c"])
         XCTAssertEqual(record.droppedSites, [])
         XCTAssertEqual(record.threshold, 2)
-        XCTAssertEqual(record.meanTrainLoss, 2)
+        XCTAssertEqual(record.meanTrainLoss, 0.125, "the loss decoded from the sum, not from any header")
         XCTAssertNotNil(harness.run.secure, "the round's session stays until its record is stored")
         harness.take(harness.run.onRecordSaved(version: saved.savedRecords.last!.version, now: 6))
         XCTAssertEqual(harness.run.secure?.server.context.round, 2, "round 2 opens with a fresh session")
@@ -57,7 +60,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         harness.take(harness.run.tick(now: 11))
         XCTAssertEqual(harness.run.machine.participants, ["a", "b"], "c left at the key step's timeout")
         try harness.share(["a", "b"], sessions: &sessions, now: 12)
-        try harness.mask(["a", "b"], sessions: &sessions, updates: updates, weights: weights, now: 13)
+        try harness.mask(["a", "b"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 13)
         try harness.unmask(["a", "b"], sessions: &sessions, now: 14)
         try assertMean(of: try XCTUnwrap(harness.directives.roundModelRequests.first), sites: ["a", "b"])
     }
@@ -69,7 +72,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         harness.take(harness.run.tick(now: 12))
         XCTAssertEqual(harness.run.machine.participants, ["a", "c"])
         XCTAssertEqual(harness.run.secure?.server.phase, .masking)
-        try harness.mask(["a", "c"], sessions: &sessions, updates: updates, weights: weights, now: 13)
+        try harness.mask(["a", "c"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 13)
         try harness.unmask(["a", "c"], sessions: &sessions, now: 14)
         try assertMean(of: try XCTUnwrap(harness.directives.roundModelRequests.first), sites: ["a", "c"])
     }
@@ -78,7 +81,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         var harness = secureRoundOpen()
         var sessions = try harness.advertise(["a", "b", "c"], now: 1)
         try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
-        try harness.mask(["a", "b"], sessions: &sessions, updates: updates, weights: weights, now: 3)
+        try harness.mask(["a", "b"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 3)
         XCTAssertTrue(harness.take(harness.run.tick(now: 99)).isEmpty, "the round waits for c until its deadline")
         harness.take(harness.run.tick(now: 100))
         XCTAssertEqual(harness.run.secure?.server.survivors, ["a", "b"])
@@ -92,7 +95,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         var harness = secureRoundOpen()
         var sessions = try harness.advertise(["a", "b", "c"], now: 1)
         try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
-        try harness.mask(["a", "b", "c"], sessions: &sessions, updates: updates, weights: weights, now: 3)
+        try harness.mask(["a", "b", "c"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 3)
         try harness.unmask(["a", "b"], sessions: &sessions, now: 4)
         XCTAssertTrue(harness.directives.roundModelRequests.isEmpty)
         harness.take(harness.run.tick(now: 14))
@@ -120,7 +123,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         var harness = secureRoundOpen()
         var sessions = try harness.advertise(["a", "b", "c"], now: 1)
         try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
-        try harness.mask(["a", "b", "c"], sessions: &sessions, updates: updates, weights: weights, now: 3)
+        try harness.mask(["a", "b", "c"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 3)
         try harness.unmask(["a", "b", "c"], sessions: &sessions, now: 4)
         XCTAssertTrue(harness.take(harness.run.onRoundModelFailed(round: 1, error: diskFull, now: 5)).isEmpty, "a full disk only waits")
         XCTAssertEqual(harness.run.machine.attempt, 1)
@@ -132,8 +135,8 @@ final class JobRunSecureAggregationTests: XCTestCase {
         var harness = secureRoundOpen()
         var sessions = try harness.advertise(["a", "b", "c"], now: 1)
         try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
-        try harness.mask(["a"], sessions: &sessions, updates: updates, weights: weights, now: 3)
-        let (header, words) = try harness.maskedInput("b", sessions: &sessions, update: updates["b"]!, weight: weights["b"]!)
+        try harness.mask(["a"], sessions: &sessions, updates: updates, weights: weights, losses: losses, now: 3)
+        let (header, words) = try harness.maskedInput("b", sessions: &sessions, update: updates["b"]!, weight: weights["b"]!, loss: losses["b"]!)
         var sum = try harness.run.takeMaskedSum(for: "b", header: header)
         XCTAssertTrue(harness.run.isSumming)
         XCTAssertThrowsError(try harness.run.takeMaskedSum(for: "b", header: header), "one input at a time") { XCTAssertTrue("\($0)".contains("being added")) }
@@ -154,7 +157,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         var harness = secureRoundOpen()
         var sessions = try harness.advertise(["a", "b", "c"], now: 1)
         try harness.share(["a", "b", "c"], sessions: &sessions, now: 2)
-        let (header, _) = try harness.maskedInput("a", sessions: &sessions, update: updates["a"]!, weight: weights["a"]!)
+        let (header, _) = try harness.maskedInput("a", sessions: &sessions, update: updates["a"]!, weight: weights["a"]!, loss: losses["a"]!)
         _ = try harness.run.takeMaskedSum(for: "a", header: header)
         harness.take(harness.run.onMaskedInputFailed(from: "a", error: FedCTError(.io, "cannot read the spool"), now: 3))
         XCTAssertEqual(harness.run.machine.attempt, 2, "the partial sum is unusable: the round restarts with fresh keys")

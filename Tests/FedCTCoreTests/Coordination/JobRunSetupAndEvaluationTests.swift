@@ -9,7 +9,16 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         JobRunHarness(spec: JobRunHarness.spec(rounds: 1), state: state, initialModel: "", derivation: PooledNamesDerivation())
     }
 
-    /// `site`'s answer to the open setup step: names for the first step, counts for the second.
+    /// A stand-in for certificate signatures: site s's "certificate" is "cert-s" and its signature of m is "s:" + m.
+    static let verify: SecAggSiteSession.Verifier = { certificate, site, message, signature in
+        guard certificate == "cert-\(site)", signature == Array("\(site):".utf8) + message else { throw FedCTError(.permissionDenied, "not \(site)'s signature") }
+    }
+
+    static func sign(_ site: String, jobID: String, step: SetupStep, names: [String]) -> Data {
+        Data(Array("\(site):".utf8) + SetupProposals.signedMessage(jobID: jobID, step: step, names: names))
+    }
+
+    /// `site`'s answer to the open setup step: names for the first step (signed), counts for the second.
     private func submit(_ harness: inout JobRunHarness, _ site: String, names: [String] = [], counts: [UInt64] = [], now: Double) throws {
         guard case .setup(let step, let request, let attempt) = harness.pull([site], now: now)[site] else {
             return XCTFail("\(site) gets the open setup step")
@@ -22,13 +31,14 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         if step.answer == .names {
             var proposal = Fedct_V1_SetupCandidates()
             proposal.codes = names
+            proposal.signature = Self.sign(site, jobID: harness.run.jobID, step: step, names: names)
             submission.candidates = proposal
         } else {
             var vector = Fedct_V1_SetupCounts()
             vector.values = counts
             submission.counts = vector
         }
-        harness.take(try harness.run.onSetupSubmission(submission, from: site, now: now))
+        harness.take(try harness.run.onSetupSubmission(submission, from: site, certificatePEM: "cert-\(site)", verify: Self.verify, now: now))
     }
 
     func testSetupStageCombinesTheAnswersThenCommitsTheDerivedSpecWithItsModel() throws {
@@ -61,6 +71,50 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         XCTAssertEqual(harness.pull(["a"], now: 14)["a"], .train(round: 1, modelSHA256: "m0", attempt: 1))
     }
 
+    func testCountingStepsRelayTheSignedListsSoSitesCountOnlyProposedNames() throws {
+        var harness = setupRun()
+        for site in ["a", "b"] { harness.take(harness.run.siteSeen(site, now: 0)) }
+        let namesStep = try XCTUnwrap(harness.run.machine.setupSteps.first)
+        guard case .setup(let step, _, let attempt) = harness.pull(["a"], now: 1)["a"] else { return XCTFail("a gets the names step") }
+        XCTAssertEqual(harness.run.setup.relayedProposals(for: step), [], "no lists with a names step")
+        var forged = Fedct_V1_SetupSubmission()
+        forged.jobID = harness.run.jobID
+        forged.round = Int32(step.wireRound)
+        forged.attempt = Int32(attempt)
+        forged.listSha256 = step.listSHA256([])
+        forged.candidates.codes = ["secret"]
+        forged.candidates.signature = Self.sign("a", jobID: "job-other", step: step, names: ["secret"])
+        XCTAssertThrowsError(try harness.run.onSetupSubmission(forged, from: "a", certificatePEM: "cert-a", verify: Self.verify, now: 1), "signed for another job") {
+            XCTAssertEqual(($0 as? FedCTError)?.code, .permissionDenied)
+        }
+        try submit(&harness, "a", names: ["x", "y"], now: 1)
+        try submit(&harness, "b", names: ["y", "z"], now: 2)
+        guard case .setup(let counts, let request, _) = harness.pull(["a"], now: 201)["a"] else { return XCTFail("the counts step is handed out") }
+        let relayed = harness.run.setup.relayedProposals(for: counts)
+        XCTAssertEqual(relayed.map(\.site), ["a", "b"])
+        XCTAssertEqual(relayed.map(\.certificatePem), ["cert-a", "cert-b"], "each with the certificate of the site's call")
+        let jobID = harness.run.jobID
+        XCTAssertNoThrow(try SetupProposals.check(names: request.names, proposals: relayed, jobID: jobID, namesStep: namesStep, verify: Self.verify))
+        XCTAssertNoThrow(try SetupProposals.check(names: ["z"], proposals: relayed, jobID: jobID, namesStep: namesStep, verify: Self.verify), "a subset (a later step's tasks)")
+        XCTAssertThrowsError(try SetupProposals.check(names: request.names + ["secret"], proposals: relayed, jobID: jobID, namesStep: namesStep, verify: Self.verify)) {
+            XCTAssertEqual(($0 as? FedCTError)?.code, .protocolViolation)
+            XCTAssertTrue("\($0)".contains("'secret'"), "\($0)")
+        }
+        var altered = relayed
+        altered[0].candidates.codes.append("secret")
+        XCTAssertThrowsError(try SetupProposals.check(names: ["secret"], proposals: altered, jobID: jobID, namesStep: namesStep, verify: Self.verify), "a list changed after signing") {
+            XCTAssertTrue("\($0)".contains("not signed for job"), "\($0)")
+        }
+        XCTAssertThrowsError(try SetupProposals.check(names: ["x"], proposals: relayed, jobID: "job-other", namesStep: namesStep, verify: Self.verify), "lists of another job")
+        XCTAssertThrowsError(try SetupProposals.check(names: ["x"], proposals: relayed + [relayed[0]], jobID: jobID, namesStep: namesStep, verify: Self.verify)) {
+            XCTAssertTrue("\($0)".contains("two candidate lists for a"), "\($0)")
+        }
+        try submit(&harness, "a", counts: [1, 2, 3], now: 202)
+        try submit(&harness, "b", counts: [10, 20, 30], now: 203)
+        XCTAssertEqual(harness.directives.initialModelSpecs.last?.name, "derived from x=11,y=22,z=33")
+        XCTAssertEqual(harness.run.setup.proposals, [:], "no site's list is kept past the setup stage")
+    }
+
     func testSecureCountsStepIsSummedUnderMasksAndCommittedAsSecure() throws {
         var harness = JobRunHarness(spec: JobRunHarness.spec(rounds: 1, secure: true), initialModel: "", derivation: PooledNamesDerivation())
         for site in ["a", "b"] { harness.take(harness.run.siteSeen(site, now: 0)) }
@@ -84,7 +138,7 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
             submission.attempt = Int32(attempt)
             submission.listSha256 = step.listSHA256(request.names)
             submission.maskedWords = Data(words.flatMap { word in withUnsafeBytes(of: word.littleEndian) { Array($0) } })
-            harness.take(try harness.run.onSetupSubmission(submission, from: site, now: 4))
+            harness.take(try harness.run.onSetupSubmission(submission, from: site, certificatePEM: "cert-\(site)", verify: Self.verify, now: 4))
         }
         try harness.unmask(["a", "b"], sessions: &sessions, now: 5)
         XCTAssertEqual(harness.directives.initialModelSpecs.last?.name, "derived from x=11,y=22")
@@ -138,12 +192,12 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         submission.jobID = "job-0001"
         submission.round = -1
         submission.attempt = 1
-        XCTAssertThrowsError(try harness.run.onSetupSubmission(submission, from: "a", now: 1)) { XCTAssertEqual(($0 as? FedCTError)?.code, .failedPrecondition) }
+        XCTAssertThrowsError(try harness.run.onSetupSubmission(submission, from: "a", certificatePEM: "cert-a", verify: Self.verify, now: 1)) { XCTAssertEqual(($0 as? FedCTError)?.code, .failedPrecondition) }
         submission.round = 0
         submission.listSha256 = "other"
-        XCTAssertThrowsError(try harness.run.onSetupSubmission(submission, from: "a", now: 1)) { XCTAssertEqual(($0 as? FedCTError)?.code, .integrity) }
+        XCTAssertThrowsError(try harness.run.onSetupSubmission(submission, from: "a", certificatePEM: "cert-a", verify: Self.verify, now: 1)) { XCTAssertEqual(($0 as? FedCTError)?.code, .integrity) }
         submission.round = 5
-        XCTAssertThrowsError(try harness.run.onSetupSubmission(submission, from: "a", now: 1)) { XCTAssertEqual(($0 as? FedCTError)?.code, .protocolViolation) }
+        XCTAssertThrowsError(try harness.run.onSetupSubmission(submission, from: "a", certificatePEM: "cert-a", verify: Self.verify, now: 1)) { XCTAssertEqual(($0 as? FedCTError)?.code, .protocolViolation) }
     }
 
     // MARK: Evaluation

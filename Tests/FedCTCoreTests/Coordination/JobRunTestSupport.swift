@@ -133,12 +133,12 @@ struct JobRunHarness {
         }
     }
 
-    /// `sites` upload their masked updates (`updates[site]`, weight `weights[site]`) at `now`, each added to the sum the
-    /// run lends (`takeMaskedSum`) as the coordinator does.
+    /// `sites` upload their masked updates (`updates[site]`, weight `weights[site]`, training loss `losses[site]` or 2)
+    /// at `now`, each added to the sum the run lends (`takeMaskedSum`) as the coordinator does.
     mutating func mask(_ sites: [String], sessions: inout [String: SecAggSiteSession], updates: [String: [Float]], weights: [String: Int64],
-                       now: Double) throws {
+                       losses: [String: Double] = [:], now: Double) throws {
         for site in sites {
-            let (header, words) = try maskedInput(site, sessions: &sessions, update: updates[site]!, weight: weights[site]!)
+            let (header, words) = try maskedInput(site, sessions: &sessions, update: updates[site]!, weight: weights[site]!, loss: losses[site] ?? 2)
             var sum = try run.takeMaskedSum(for: site, header: header)
             try sum.begin(site: site)
             try words.withUnsafeBytes { try sum.add(littleEndianWords: $0) }
@@ -148,24 +148,24 @@ struct JobRunHarness {
     }
 
     /// `site`'s masked update for the open secure round: its checked header and its words.
-    mutating func maskedInput(_ site: String, sessions: inout [String: SecAggSiteSession], update: [Float], weight: Int64) throws
+    mutating func maskedInput(_ site: String, sessions: inout [String: SecAggSiteSession], update: [Float], weight: Int64, loss: Double = 2) throws
         -> (Fedct_V1_UpdateHeader, [UInt32]) {
         let step = run.secureStep(for: site, stepRequest())
         XCTAssertEqual(step.step, .maskedInput, site)
         let server = run.secure!.server
         let encoding = try run.record.spec.secureEncoding(keyHolders: server.keyHolders.count, threshold: server.threshold)
-        var words = try encoding.encode(update, weight: weight)
+        var words = try encoding.encode(update, weight: weight, loss: encoding.carriesLoss ? loss : nil)
         try sessions[site]!.mask(&words, shareSenders: step.shareSenders, inbound: step.inboundShares)
         var header = Fedct_V1_UpdateHeader()
         header.jobID = run.jobID
         header.round = Int32(server.context.round)
         header.baseModelSha256 = run.machine.globalModelSHA256
         header.coordinateCount = Int64(words.count)
-        header.meanTrainLoss = 2
         header.masked.attempt = Int32(server.context.attempt)
         header.masked.modulusBits = 32
         header.masked.scale = encoding.scale
-        let kind = try run.checkUpload(from: site, header: header) { words.count - 1 }
+        header.masked.lossScale = encoding.carriesLoss ? encoding.lossScale : 0
+        let kind = try run.checkUpload(from: site, header: header) { update.count }
         XCTAssertEqual(kind, .masked(words: words.count))
         return (header, words)
     }

@@ -1,6 +1,7 @@
 // FixedPointEncodingTests: clipping, exact weights, the stated error bound and unbiased rounding of the fixed-point encoding.
 import Crypto
 @testable import FedCTCore
+import FedCTProto
 import XCTest
 
 final class FixedPointEncodingTests: XCTestCase {
@@ -58,5 +59,41 @@ final class FixedPointEncodingTests: XCTestCase {
         XCTAssertThrowsError(try encoding.encode([.nan], weight: 1)) { XCTAssertTrue("\($0)".contains("non-finite"), "\($0)") }
         XCTAssertThrowsError(try FixedPointEncoding(clipNorm: 1, maxWeight: 1 << 30, sites: 4)) { XCTAssertTrue("\($0)".contains("max_examples_per_site"), "\($0)") }
         XCTAssertThrowsError(try FixedPointEncoding(clipNorm: 0, maxWeight: 1, sites: 1)) { XCTAssertTrue("\($0)".contains("clip_norm"), "\($0)") }
+    }
+
+    func testTheLossWordSumsToTheWeightedMeanLossAndIsClamped() throws {
+        let encoding = try FixedPointEncoding(clipNorm: 1, maxWeight: 1000, sites: 3, carriesLoss: true)
+        let inputs: [(loss: Double, weight: Int64)] = [(0.7, 1000), (-1.25, 3), (2.5, 400)]
+        let words = try inputs.map { try encoding.encode([0.1, -0.1], weight: $0.weight, loss: $0.loss) }
+        XCTAssertEqual(words[0].count, encoding.wordCount(coordinates: 2))
+        XCTAssertEqual(encoding.wordCount(coordinates: 2), 4, "weight, two coordinates, loss")
+        let decoded = try encoding.decode(sum: sum(words))
+        XCTAssertEqual(decoded.mean.count, 2, "the loss word is not a coordinate")
+        let exact = inputs.reduce(0) { $0 + $1.loss * Double($1.weight) } / 1403
+        XCTAssertEqual(try XCTUnwrap(decoded.loss), exact, accuracy: 3 / (2 * encoding.lossScale * 1403) + 1e-12, "within n / (2 · lossScale · Σw)")
+
+        let clamped = try encoding.decode(sum: try encoding.encode([0], weight: 7, loss: 1e9))
+        XCTAssertEqual(try XCTUnwrap(clamped.loss), FixedPointEncoding.lossBound, accuracy: 0.5 / (encoding.lossScale * 7), "losses beyond the bound are clamped")
+        XCTAssertThrowsError(try encoding.encode([0], weight: 1)) { XCTAssertTrue("\($0)".contains("none was given"), "\($0)") }
+        XCTAssertThrowsError(try encoding.encode([0], weight: 1, loss: .nan)) { XCTAssertTrue("\($0)".contains("nan"), "\($0)") }
+
+        let withoutLoss = try FixedPointEncoding(clipNorm: 1, maxWeight: 1000, sites: 3)
+        XCTAssertNil(try withoutLoss.decode(sum: try withoutLoss.encode([0.5], weight: 2)).loss)
+        XCTAssertThrowsError(try withoutLoss.encode([0], weight: 1, loss: 1), "a DP job's encoding refuses a loss")
+    }
+
+    func testOnlyJobsWithoutDifferentialPrivacyCarryTheLoss() throws {
+        var spec = Fedct_V1_JobSpec()
+        spec.secureAggregation.enabled = true
+        spec.secureAggregation.clipNorm = 1
+        spec.secureAggregation.maxExamplesPerSite = 100
+        spec.privacy.level = "none"
+        XCTAssertTrue(try spec.secureEncoding(keyHolders: 3, threshold: 2).carriesLoss)
+        for level in ["site", "patient"] {
+            spec.privacy.level = level
+            spec.privacy.clipNorm = 1
+            spec.privacy.noiseMultiplier = 1
+            XCTAssertFalse(try spec.secureEncoding(keyHolders: 3, threshold: 2).carriesLoss, level)
+        }
     }
 }
