@@ -214,6 +214,23 @@ struct VisionTowerImpl : nn::Module {
 };
 TORCH_MODULE(VisionTower);
 
+/// The keys a text tower attends to in `tokens` [B, L] (int64 ids below `vocabulary`, 1 ≤ L ≤ `context`): where the
+/// mask is non-zero (without a mask: where the id is not `pad`), and always position 0, which is pooled. Throws naming
+/// the batch tensor or the setting it breaks.
+torch::Tensor attended(const torch::Tensor &tokens, const torch::Tensor &mask, int64_t context, int64_t vocabulary, int64_t pad) {
+    if (tokens.scalar_type() != torch::kInt64) throw std::invalid_argument("batch tensor 'tokens' must be int64 token ids");
+    int64_t length = tokens.size(1);
+    if (length < 1 || length > context) {
+        throw std::invalid_argument("batch tensor 'tokens' has " + std::to_string(length) + " positions; setting 'context_length' allows 1 to " + std::to_string(context));
+    }
+    if (tokens.numel() > 0 && (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= vocabulary)) {
+        throw std::invalid_argument("batch tensor 'tokens' has ids outside [0, " + std::to_string(vocabulary) + ") (setting 'vocab_size')");
+    }
+    auto keep = mask.defined() ? mask.ne(0) : tokens.ne(pad);
+    keep.select(1, 0).fill_(true);
+    return keep;
+}
+
 /// The text tower: token and learned position embeddings, blocks with full attention over the non-padding tokens,
 /// final norm, pooling at position 0 (the tokenizer's CLS), bias-free projection to the joint space.
 struct TextTowerImpl : nn::Module {
@@ -242,16 +259,8 @@ struct TextTowerImpl : nn::Module {
 
     /// Tokens [B, L] (int64) with an optional mask [B, L] (non-zero: a real token; default: token ≠ pad_id) → [B, embed_dim].
     torch::Tensor forward(const torch::Tensor &tokens, const torch::Tensor &mask) {
-        if (tokens.scalar_type() != torch::kInt64) throw std::invalid_argument("batch tensor 'tokens' must be int64 token ids");
+        auto keep = attended(tokens, mask, context, vocabulary, pad);
         int64_t length = tokens.size(1);
-        if (length < 1 || length > context) {
-            throw std::invalid_argument("batch tensor 'tokens' has " + std::to_string(length) + " positions; setting 'context_length' allows 1 to " + std::to_string(context));
-        }
-        if (tokens.numel() > 0 && (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= vocabulary)) {
-            throw std::invalid_argument("batch tensor 'tokens' has ids outside [0, " + std::to_string(vocabulary) + ") (setting 'vocab_size')");
-        }
-        auto keep = mask.defined() ? mask.ne(0) : tokens.ne(pad);
-        keep.select(1, 0).fill_(true);  // the pooled position always attends to itself
         auto x = token_embedding->forward(tokens) + positional_embedding.narrow(0, 0, length).unsqueeze(0);
         for (size_t i = 0; i < blocks->size(); i++) x = blocks[i]->as<BlockImpl>()->forward(x, keep);
         return proj->forward(norm->forward(x).select(1, 0));
@@ -336,16 +345,8 @@ struct BertTowerImpl : nn::Module {
     /// Token ids [B, L] with an optional mask [B, L] (non-zero: a real token; default: token ≠ pad_id) → [B, embed_dim],
     /// the projected last hidden state at position 0 ([CLS]).
     torch::Tensor forward(const torch::Tensor &tokens, const torch::Tensor &mask) {
-        if (tokens.scalar_type() != torch::kInt64) throw std::invalid_argument("batch tensor 'tokens' must be int64 token ids");
+        auto keep = attended(tokens, mask, context, vocabulary, pad);
         int64_t length = tokens.size(1);
-        if (length < 1 || length > context) {
-            throw std::invalid_argument("batch tensor 'tokens' has " + std::to_string(length) + " positions; setting 'context_length' allows 1 to " + std::to_string(context));
-        }
-        if (tokens.numel() > 0 && (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= vocabulary)) {
-            throw std::invalid_argument("batch tensor 'tokens' has ids outside [0, " + std::to_string(vocabulary) + ") (setting 'vocab_size')");
-        }
-        auto keep = mask.defined() ? mask.ne(0) : tokens.ne(pad);
-        keep.select(1, 0).fill_(true);
         auto positions = torch::arange(length, torch::kInt64);
         auto x = norm->forward(word->forward(tokens) + position->forward(positions).unsqueeze(0) + token_type->forward(torch::zeros_like(positions)).unsqueeze(0));
         for (size_t i = 0; i < layers->size(); i++) x = layers[i]->as<BertLayerImpl>()->forward(x, keep);

@@ -25,8 +25,8 @@ final class BERTTextTowerTests: XCTestCase {
         try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: Self.folder).appending(path: "bert_reference.json")))
     }
 
-    /// A tiny HLIP whose text tower is the checkpoint's (joint space as wide as its hidden size).
-    private func model(_ encoder: PretrainedTextEncoder, locked: Bool, unlockedLayers: Int = 0) throws -> TorchModel {
+    /// A tiny HLIP whose text tower is the checkpoint's (joint space as wide as its hidden size), optionally with fewer layers.
+    private func model(_ encoder: PretrainedTextEncoder, locked: Bool, unlockedLayers: Int = 0, textDepth: Int? = nil) throws -> TorchModel {
         var config = HLIPConfig()
         config.dim = 12
         config.depth = 2
@@ -36,6 +36,7 @@ final class BERTTextTowerTests: XCTestCase {
         config.embedDim = encoder.hiddenSize
         config.contextLength = 16
         encoder.configure(&config, locked: locked, unlockedLayers: unlockedLayers)
+        config.textDepth = textDepth ?? config.textDepth
         return try TorchModel(encoder: EncoderConfig(architecture: .objectiveTower), objective: config.objective, seed: 3)
     }
 
@@ -107,16 +108,7 @@ final class BERTTextTowerTests: XCTestCase {
 
     func testMismatchedCheckpointIsRefusedNamingTheTensor() throws {
         let encoder = try PretrainedTextEncoder(directory: Self.folder)
-        var config = HLIPConfig()
-        config.dim = 12
-        config.depth = 2
-        config.heads = 2
-        config.patch = [2, 4, 4]
-        config.pattern = [.slice, .scan]
-        config.contextLength = 16
-        encoder.configure(&config, locked: true)
-        config.textDepth = 1
-        let model = try TorchModel(encoder: EncoderConfig(architecture: .objectiveTower), objective: config.objective, seed: 3)
+        let model = try self.model(encoder, locked: true, textDepth: 1)
         XCTAssertThrowsError(try encoder.load(into: model)) { XCTAssertTrue("\($0)".contains("'encoder.layer.1."), "\($0)") }
     }
 
