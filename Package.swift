@@ -97,7 +97,7 @@ let package = Package(
             dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
-        .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTTorch"]),
+        .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", .product(name: "Crypto", package: "swift-crypto")]),
         // A small self-supervised objective proving the objective seam; registered by the executables only when
         // FEDCT_TEST_OBJECTIVES=1 (the multi-process tests), and by the tests.
         .target(name: "FedCTReconstructionObjective", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),

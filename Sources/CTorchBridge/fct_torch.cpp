@@ -157,6 +157,8 @@ struct fct_torch_model {
     at::Generator dp_generator;
     /// Gradient accumulation: examples per forward/backward pass within a step (0: the whole batch at once).
     int64_t micro_batch_size = 0;
+    /// Micro-batches share one loss through cached features (set_feature_cache).
+    bool cache_features = false;
     /// Data-parallel training: the ranks whose gradients each step sums (null: this process alone).
     std::shared_ptr<fct::Group> group;
 
@@ -266,8 +268,8 @@ struct fct_torch_model {
 
     /// The batch's gradient, left in the parameters' .grad: one forward and backward per micro-batch of
     /// micro_batch_size examples (the whole batch when 0), each micro-batch's mean loss weighted by its share of the
-    /// batch, so the gradients add up to the whole batch's mean-loss gradient; then the FedProx term once. Returns the
-    /// batch's mean loss.
+    /// batch, so the gradients add up to the whole batch's mean-loss gradient (with the feature cache, one loss of the
+    /// whole batch, `cached_feature_gradient`); then the FedProx term once. Returns the batch's mean loss.
     float accumulated_gradient(const fct::Batch &batch) {
         if (batch.size() < 1 && !group) throw std::invalid_argument("an empty batch is a training step only under DP-SGD (Poisson sampling); pass at least one example");
         int64_t size = micro_batch_size > 0 ? micro_batch_size : std::max<int64_t>(1, batch.size());
@@ -275,11 +277,15 @@ struct fct_torch_model {
         // the summed gradient is then divided by the examples over all ranks, so the step is the whole site batch's.
         double scale = group ? 1.0 : 1.0 / double(batch.size());
         double total_loss = 0;
-        for (int64_t start = 0; start < batch.size(); start += size) {
-            int64_t n = std::min(size, batch.size() - start);
-            auto weighted = loss(batch.slice(start, n)) * (double(n) * scale);
-            weighted.backward();
-            total_loss += weighted.item<double>();
+        if (cache_features && size < batch.size()) {
+            total_loss = cached_feature_gradient(batch, size);
+        } else {
+            for (int64_t start = 0; start < batch.size(); start += size) {
+                int64_t n = std::min(size, batch.size() - start);
+                auto weighted = loss(batch.slice(start, n)) * (double(n) * scale);
+                weighted.backward();
+                total_loss += weighted.item<double>();
+            }
         }
         if (group) {
             auto [loss_sum, examples] = summed_over_group(total_loss, batch.size());
@@ -296,6 +302,41 @@ struct fct_torch_model {
             (0.5 * proximal_mu * distance).backward();
         }
         return float(total_loss);
+    }
+
+    /// open_clip's accum_freq: every micro-batch's features without a graph, then per micro-batch its features with
+    /// one, the whole batch's loss over them and the others' cached features, and a backward pass. The gradients sum to
+    /// the whole batch's loss gradient (the loss's own parameters join one pass only). Randomness in the forward pass
+    /// (stochastic depth, scan positions) is drawn anew in the second pass, as in open_clip. Returns the batch's loss.
+    double cached_feature_gradient(const fct::Batch &batch, int64_t size) {
+        auto &objective = *net->objective;
+        if (group) throw std::invalid_argument("the feature cache across micro-batches is not available with data-parallel training yet");
+        std::vector<std::vector<torch::Tensor>> cache;
+        {
+            torch::NoGradGuard no_grad;
+            for (int64_t start = 0; start < batch.size(); start += size) cache.push_back(objective.features(net->encoder, batch.slice(start, std::min(size, batch.size() - start))));
+        }
+        // The features of the whole batch: the cache's, with micro-batch `fresh_index`'s replaced by `fresh`.
+        auto joined = [&cache](size_t fresh_index, const std::vector<torch::Tensor> &fresh) {
+            std::vector<torch::Tensor> whole;
+            for (size_t part = 0; part < cache.front().size(); part++) {
+                std::vector<torch::Tensor> pieces;
+                for (size_t index = 0; index < cache.size(); index++) pieces.push_back(index == fresh_index ? fresh.at(part) : cache[index][part]);
+                whole.push_back(torch::cat(pieces));
+            }
+            return whole;
+        };
+        double total_loss;
+        {
+            torch::NoGradGuard no_grad;
+            total_loss = objective.loss_of_features(joined(cache.size(), {}), false).item<double>();
+        }
+        for (size_t index = 0; index < cache.size(); index++) {
+            int64_t start = int64_t(index) * size;
+            auto fresh = objective.features(net->encoder, batch.slice(start, std::min(size, batch.size() - start)));
+            objective.loss_of_features(joined(index, fresh), index == 0).backward();
+        }
+        return total_loss;
     }
 
     /// Copies `values` (examples × per-example floats) into `destination`, which has room for `capacity` floats.
@@ -438,6 +479,16 @@ int32_t fct_torch_model_set_micro_batch_size(fct_torch_model *model, int64_t siz
     return guarded(error, [&] {
         if (size < 0) throw std::invalid_argument("the micro-batch size must be ≥ 0 (0: the whole batch), got " + std::to_string(size));
         model->micro_batch_size = size;
+    });
+}
+
+int32_t fct_torch_model_set_feature_cache(fct_torch_model *model, int32_t enabled, char **error) {
+    return guarded(error, [&] {
+        if (!model) throw std::invalid_argument("model is NULL");
+        if (enabled && !model->net->objective->has_features()) {
+            throw std::invalid_argument("the feature cache across micro-batches needs an objective whose loss is computed from per-example features (a contrastive loss); this model's is not");
+        }
+        model->cache_features = enabled != 0;
     });
 }
 

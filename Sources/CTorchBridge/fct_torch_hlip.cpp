@@ -214,6 +214,23 @@ struct VisionTowerImpl : nn::Module {
 };
 TORCH_MODULE(VisionTower);
 
+/// The keys a text tower attends to in `tokens` [B, L] (int64 ids below `vocabulary`, 1 ≤ L ≤ `context`): where the
+/// mask is non-zero (without a mask: where the id is not `pad`), and always position 0, which is pooled. Throws naming
+/// the batch tensor or the setting it breaks.
+torch::Tensor attended(const torch::Tensor &tokens, const torch::Tensor &mask, int64_t context, int64_t vocabulary, int64_t pad) {
+    if (tokens.scalar_type() != torch::kInt64) throw std::invalid_argument("batch tensor 'tokens' must be int64 token ids");
+    int64_t length = tokens.size(1);
+    if (length < 1 || length > context) {
+        throw std::invalid_argument("batch tensor 'tokens' has " + std::to_string(length) + " positions; setting 'context_length' allows 1 to " + std::to_string(context));
+    }
+    if (tokens.numel() > 0 && (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= vocabulary)) {
+        throw std::invalid_argument("batch tensor 'tokens' has ids outside [0, " + std::to_string(vocabulary) + ") (setting 'vocab_size')");
+    }
+    auto keep = mask.defined() ? mask.ne(0) : tokens.ne(pad);
+    keep.select(1, 0).fill_(true);
+    return keep;
+}
+
 /// The text tower: token and learned position embeddings, blocks with full attention over the non-padding tokens,
 /// final norm, pooling at position 0 (the tokenizer's CLS), bias-free projection to the joint space.
 struct TextTowerImpl : nn::Module {
@@ -242,16 +259,8 @@ struct TextTowerImpl : nn::Module {
 
     /// Tokens [B, L] (int64) with an optional mask [B, L] (non-zero: a real token; default: token ≠ pad_id) → [B, embed_dim].
     torch::Tensor forward(const torch::Tensor &tokens, const torch::Tensor &mask) {
-        if (tokens.scalar_type() != torch::kInt64) throw std::invalid_argument("batch tensor 'tokens' must be int64 token ids");
+        auto keep = attended(tokens, mask, context, vocabulary, pad);
         int64_t length = tokens.size(1);
-        if (length < 1 || length > context) {
-            throw std::invalid_argument("batch tensor 'tokens' has " + std::to_string(length) + " positions; setting 'context_length' allows 1 to " + std::to_string(context));
-        }
-        if (tokens.numel() > 0 && (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= vocabulary)) {
-            throw std::invalid_argument("batch tensor 'tokens' has ids outside [0, " + std::to_string(vocabulary) + ") (setting 'vocab_size')");
-        }
-        auto keep = mask.defined() ? mask.ne(0) : tokens.ne(pad);
-        keep.select(1, 0).fill_(true);  // the pooled position always attends to itself
         auto x = token_embedding->forward(tokens) + positional_embedding.narrow(0, 0, length).unsqueeze(0);
         for (size_t i = 0; i < blocks->size(); i++) x = blocks[i]->as<BlockImpl>()->forward(x, keep);
         return proj->forward(norm->forward(x).select(1, 0));
@@ -259,11 +268,101 @@ struct TextTowerImpl : nn::Module {
 };
 TORCH_MODULE(TextTower);
 
+/// One BERT layer with Hugging Face's module names (post-norm): `attention.self.query|key|value`,
+/// `attention.output.dense|LayerNorm`, `intermediate.dense` (exact GELU), `output.dense|LayerNorm`.
+struct BertLayerImpl : nn::Module {
+    int64_t heads;
+    nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attention_dense{nullptr}, intermediate{nullptr}, output_dense{nullptr};
+    nn::LayerNorm attention_norm{nullptr}, output_norm{nullptr};
+
+    BertLayerImpl(int64_t width, int64_t heads, int64_t inner, double eps) : heads(heads) {
+        auto attention = register_module("attention", std::make_shared<nn::Module>());
+        auto self = attention->register_module("self", std::make_shared<nn::Module>());
+        query = self->register_module("query", nn::Linear(width, width));
+        key = self->register_module("key", nn::Linear(width, width));
+        value = self->register_module("value", nn::Linear(width, width));
+        auto attention_output = attention->register_module("output", std::make_shared<nn::Module>());
+        attention_dense = attention_output->register_module("dense", nn::Linear(width, width));
+        attention_norm = attention_output->register_module("LayerNorm", nn::LayerNorm(nn::LayerNormOptions({width}).eps(eps)));
+        intermediate = register_module("intermediate", std::make_shared<nn::Module>())->register_module("dense", nn::Linear(width, inner));
+        auto output = register_module("output", std::make_shared<nn::Module>());
+        output_dense = output->register_module("dense", nn::Linear(inner, width));
+        output_norm = output->register_module("LayerNorm", nn::LayerNorm(nn::LayerNormOptions({width}).eps(eps)));
+    }
+
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &keep) {
+        int64_t batch = x.size(0), length = x.size(1), width = x.size(2), head_dim = width / heads;
+        auto split = [&](const torch::Tensor &y) { return y.reshape({batch, length, heads, head_dim}).transpose(1, 2); };
+        auto scores = torch::matmul(split(query->forward(x)), split(key->forward(x)).transpose(-2, -1)) / std::sqrt(double(head_dim));
+        scores = scores.masked_fill(keep.logical_not().view({batch, 1, 1, length}), -std::numeric_limits<float>::infinity());
+        auto mixed = torch::matmul(scores.softmax(-1), split(value->forward(x))).transpose(1, 2).reshape({batch, length, width});
+        auto y = attention_norm->forward(x + attention_dense->forward(mixed));
+        return output_norm->forward(y + output_dense->forward(torch::gelu(intermediate->forward(y))));
+    }
+};
+TORCH_MODULE(BertLayer);
+
+/// A BERT-family text encoder with Hugging Face's parameter names (`embeddings.*`, `encoder.layer.{i}.*`; no pooler:
+/// HLIP pools the last hidden state at [CLS]), so a pretrained checkpoint's tensors load by name, then the bias-free
+/// projection to the joint space. Token type 0 throughout. "text_locked" 1 freezes the embeddings and every layer
+/// but the last "text_unlocked_layers" (open_clip's HFTextEncoder.lock); the projection always trains.
+struct BertTowerImpl : nn::Module {
+    int64_t context, vocabulary, pad;
+    nn::Embedding word{nullptr}, position{nullptr}, token_type{nullptr};  // position: "text_positions" rows (≥ context)
+    nn::LayerNorm norm{nullptr};
+    nn::ModuleList layers;
+    nn::Linear proj{nullptr};
+
+    BertTowerImpl(const Settings &s, int64_t embed_dim)
+        : context(s.integer("context_length", 1)), vocabulary(s.integer("vocab_size", 1)), pad(s.integer("pad_id", 0)) {
+        int64_t width = s.integer("text_width", 1), depth = s.integer("text_depth", 1), heads = s.integer("text_heads", 1);
+        int64_t inner = s.integer("text_intermediate", 1), types = s.integer("type_vocab_size", 1);
+        double eps = s.number("text_norm_eps", 1e-12);
+        if (width % heads != 0) throw std::invalid_argument("setting 'text_width' must be divisible by 'text_heads'");
+        auto embeddings = register_module("embeddings", std::make_shared<nn::Module>());
+        word = embeddings->register_module("word_embeddings", nn::Embedding(vocabulary, width));
+        int64_t positions = s.integer("text_positions", context);
+        if (positions < context) throw std::invalid_argument("setting 'text_positions' must be at least 'context_length'");
+        position = embeddings->register_module("position_embeddings", nn::Embedding(positions, width));
+        token_type = embeddings->register_module("token_type_embeddings", nn::Embedding(types, width));
+        norm = embeddings->register_module("LayerNorm", nn::LayerNorm(nn::LayerNormOptions({width}).eps(eps)));
+        layers = register_module("encoder", std::make_shared<nn::Module>())->register_module("layer", nn::ModuleList());
+        for (int64_t i = 0; i < depth; i++) layers->push_back(BertLayer(width, heads, inner, eps));
+        proj = register_module("proj", nn::Linear(nn::LinearOptions(width, embed_dim).bias(false)));
+        initialise_linears(*this);
+        torch::NoGradGuard no_grad;
+        for (auto *table : {&word, &position, &token_type}) nn::init::normal_((*table)->weight, 0.0, 0.02);
+        if (s.integer("text_locked", 0) != 0) {
+            int64_t unlocked = s.integer("text_unlocked_layers", 0);
+            if (unlocked > depth) throw std::invalid_argument("setting 'text_unlocked_layers' exceeds the text tower's " + std::to_string(depth) + " layers");
+            for (auto &parameter : embeddings->parameters()) parameter.set_requires_grad(false);
+            for (int64_t i = 0; i < depth - unlocked; i++) {
+                for (auto &parameter : layers[i]->parameters()) parameter.set_requires_grad(false);
+            }
+        }
+    }
+
+    /// Token ids [B, L] with an optional mask [B, L] (non-zero: a real token; default: token ≠ pad_id) → [B, embed_dim],
+    /// the projected last hidden state at position 0 ([CLS]).
+    torch::Tensor forward(const torch::Tensor &tokens, const torch::Tensor &mask) {
+        auto keep = attended(tokens, mask, context, vocabulary, pad);
+        int64_t length = tokens.size(1);
+        auto positions = torch::arange(length, torch::kInt64);
+        auto x = norm->forward(word->forward(tokens) + position->forward(positions).unsqueeze(0) + token_type->forward(torch::zeros_like(positions)).unsqueeze(0));
+        for (size_t i = 0; i < layers->size(); i++) x = layers[i]->as<BertLayerImpl>()->forward(x, keep);
+        return proj->forward(x.select(1, 0));
+    }
+};
+TORCH_MODULE(BertTower);
+
 /// Settings (all by name): image tower "dim" (divisible by 6), "depth", "heads", "patch_depth|height|width", "pattern"
 /// [depth] (0 slice, 1 scan, 2 study; default scan at every third block, slice otherwise), "max_scans" (0: no scan-index
 /// embedding), "drop_path" (largest rate, linear over the blocks; default 0); text tower "text_width", "text_depth",
-/// "text_heads", "context_length", "vocab_size", "pad_id"; joint space "embed_dim"; "loss" 0 SigLIP, 1 CLIP. All are
-/// required but "pattern" and "drop_path".
+/// "text_heads", "context_length", "vocab_size", "pad_id", and "text_kind" (0: byte-level transformer, the default; 1: BERT
+/// with Hugging Face's names, which also reads "text_intermediate", "text_positions" (its position table, at least
+/// "context_length"), "type_vocab_size", "text_norm_eps" (default 1e-12),
+/// "text_locked" and "text_unlocked_layers"); joint space "embed_dim"; "loss" 0 SigLIP, 1 CLIP. All are required but
+/// "pattern", "drop_path", "text_kind", "text_norm_eps", "text_locked" and "text_unlocked_layers".
 /// Batch: "volumes" [B, N, 1, D, H, W] float32, "tokens" [B, L] int64, optionally "token_mask" [B, L].
 class HLIPObjective : public Objective {
 public:
@@ -271,22 +370,38 @@ public:
         : embed_dim_(settings.integer("embed_dim", 1)), clip_(settings.integer("loss", 0) == 1) {
         if (settings.integer("loss", 0) > 1) throw std::invalid_argument("setting 'loss' must be 0 (SigLIP) or 1 (CLIP)");
         visual_ = net.register_module("visual", VisionTower(settings, embed_dim_));
-        text_ = net.register_module("text", TextTower(settings, embed_dim_));
+        int64_t text_kind = int64_t(settings.number("text_kind", 0));
+        if (text_kind != 0 && text_kind != 1) throw std::invalid_argument("setting 'text_kind' must be 0 (byte-level transformer) or 1 (BERT)");
+        if (text_kind == 1) {
+            bert_ = net.register_module("text", BertTower(settings, embed_dim_));
+        } else {
+            text_ = net.register_module("text", TextTower(settings, embed_dim_));
+        }
         logit_scale_ = net.register_parameter("logit_scale", torch::scalar_tensor(clip_ ? std::log(1 / 0.07) : std::log(10.0), torch::kFloat32));
         if (!clip_) logit_bias_ = net.register_parameter("logit_bias", torch::scalar_tensor(-10.0, torch::kFloat32));
     }
 
-    torch::Tensor loss(const Encoder &, const Batch &batch) override {
-        auto image = torch::nn::functional::normalize(visual_->forward(volumes(batch)), torch::nn::functional::NormalizeFuncOptions().dim(1));
-        auto text = torch::nn::functional::normalize(text_features(batch), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    torch::Tensor loss(const Encoder &encoder, const Batch &batch) override { return loss_of_features(features(encoder, batch), true); }
+
+    bool has_features() const override { return true; }
+
+    /// The L2-normalised image and text features of the batch's pairs, [B, embed_dim] each.
+    std::vector<torch::Tensor> features(const Encoder &, const Batch &batch) override {
+        auto options = torch::nn::functional::NormalizeFuncOptions().dim(1);
+        return {torch::nn::functional::normalize(visual_->forward(volumes(batch)), options), torch::nn::functional::normalize(text_features(batch), options)};
+    }
+
+    torch::Tensor loss_of_features(const std::vector<torch::Tensor> &features, bool own_gradients) override {
+        const auto &image = features.at(0), &text = features.at(1);
         int64_t n = image.size(0);
+        auto scale = own_gradients ? logit_scale_ : logit_scale_.detach();
         if (clip_) {  // open_clip ClipLoss: symmetric cross-entropy, scale clamped to ≤ 100
-            auto logits = logit_scale_.clamp_max(std::log(100.0)).exp() * torch::matmul(image, text.t());
+            auto logits = scale.clamp_max(std::log(100.0)).exp() * torch::matmul(image, text.t());
             auto labels = torch::arange(n, torch::kInt64);
             return 0.5 * (torch::nn::functional::cross_entropy(logits, labels) + torch::nn::functional::cross_entropy(logits.t(), labels));
         }
         // open_clip SigLipLoss: −Σ log σ(y_ij (t·x_i·y_j + b)) / n with y = 2I − 1
-        auto logits = logit_scale_.exp() * torch::matmul(image, text.t()) + logit_bias_;
+        auto logits = scale.exp() * torch::matmul(image, text.t()) + (own_gradients ? logit_bias_ : logit_bias_.detach());
         auto signs = 2 * torch::eye(n) - 1;
         return -torch::log_sigmoid(signs * logits).sum() / double(n);
     }
@@ -318,13 +433,14 @@ private:
         const auto &tokens = batch.at("tokens", {-1});
         torch::Tensor mask;
         if (batch.has("token_mask")) mask = batch.at("token_mask", {tokens.size(1)});
-        return text_->forward(tokens, mask);
+        return bert_ ? bert_->forward(tokens, mask) : text_->forward(tokens, mask);
     }
 
     int64_t embed_dim_;
     bool clip_;
     VisionTower visual_{nullptr};
     TextTower text_{nullptr};
+    BertTower bert_{nullptr};
     torch::Tensor logit_scale_, logit_bias_;
 };
 

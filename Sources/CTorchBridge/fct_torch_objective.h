@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,19 @@ public:
     virtual bool per_example_loss() const { return true; }
     /// Whether the optimiser's weight decay applies to the network parameter `name` (every parameter unless overridden).
     virtual bool decays(const std::string &name, const torch::Tensor &parameter) const { return true; }
+    /// True when the loss is computed from per-example features (`features`, `loss_of_features`), as a contrastive
+    /// loss is: a step's micro-batches can then share one loss through cached features (open_clip's accum_freq).
+    virtual bool has_features() const { return false; }
+    /// The batch's per-example features (each tensor [examples, …]) from which `loss_of_features` computes its loss.
+    virtual std::vector<torch::Tensor> features(const Encoder &encoder, const Batch &batch) {
+        throw std::invalid_argument("this objective's loss is not computed from per-example features");
+    }
+    /// The mean loss of a batch from its features (each `features` tensor, concatenated over the batch's micro-batches).
+    /// `own_gradients`: whether the loss's own parameters (a logit scale and bias) take part in the graph; a step over
+    /// cached features passes true for one micro-batch only, so they get the whole batch's gradient exactly once.
+    virtual torch::Tensor loss_of_features(const std::vector<torch::Tensor> &features, bool own_gradients) {
+        throw std::invalid_argument("this objective's loss is not computed from per-example features");
+    }
 };
 
 /// Builds an objective: registers its modules on `net` (after the encoder, before the encoder's initialisation, so the

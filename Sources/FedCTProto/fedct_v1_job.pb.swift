@@ -88,153 +88,230 @@ public nonisolated struct Fedct_V1_EncoderSpec: Sendable {
 /// HLIP (Zhao et al. 2025): language–image pretraining on whole studies with a hierarchical-attention ViT and a byte-level
 /// text transformer. The image tower is the objective's own (encoder.architecture: none). Absent or empty fields take the
 /// defaults in brackets, held by HLIPConfig (a small configuration that trains on CPUs; the paper's ViT-B is dim 768, depth 12, heads 12).
-public nonisolated struct Fedct_V1_HLIPSpec: Sendable {
+public nonisolated struct Fedct_V1_HLIPSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// image tower width, divisible by 6 and by heads [192]
   public var dim: Int32 {
-    get {_dim ?? 0}
-    set {_dim = newValue}
+    get {_storage._dim ?? 0}
+    set {_uniqueStorage()._dim = newValue}
   }
   /// Returns true if `dim` has been explicitly set.
-  public var hasDim: Bool {self._dim != nil}
+  public var hasDim: Bool {_storage._dim != nil}
   /// Clears the value of `dim`. Subsequent reads from it will return its default value.
-  public mutating func clearDim() {self._dim = nil}
+  public mutating func clearDim() {_uniqueStorage()._dim = nil}
 
   /// blocks [6]
   public var depth: Int32 {
-    get {_depth ?? 0}
-    set {_depth = newValue}
+    get {_storage._depth ?? 0}
+    set {_uniqueStorage()._depth = newValue}
   }
   /// Returns true if `depth` has been explicitly set.
-  public var hasDepth: Bool {self._depth != nil}
+  public var hasDepth: Bool {_storage._depth != nil}
   /// Clears the value of `depth`. Subsequent reads from it will return its default value.
-  public mutating func clearDepth() {self._depth = nil}
+  public mutating func clearDepth() {_uniqueStorage()._depth = nil}
 
   /// [3]
   public var heads: Int32 {
-    get {_heads ?? 0}
-    set {_heads = newValue}
+    get {_storage._heads ?? 0}
+    set {_uniqueStorage()._heads = newValue}
   }
   /// Returns true if `heads` has been explicitly set.
-  public var hasHeads: Bool {self._heads != nil}
+  public var hasHeads: Bool {_storage._heads != nil}
   /// Clears the value of `heads`. Subsequent reads from it will return its default value.
-  public mutating func clearHeads() {self._heads = nil}
+  public mutating func clearHeads() {_uniqueStorage()._heads = nil}
 
   /// patch (depth, height, width) in voxels; divides training.volume_size [8, 8, 8]
-  public var patch: [Int32] = []
+  public var patch: [Int32] {
+    get {_storage._patch}
+    set {_uniqueStorage()._patch = newValue}
+  }
 
   /// each block's attention group: slice, scan or study [slice, slice, scan, ...;
-  public var pattern: [String] = []
+  public var pattern: [String] {
+    get {_storage._pattern}
+    set {_uniqueStorage()._pattern = newValue}
+  }
 
   /// with scans_per_study > 1: scan, scan, study, ...]
   public var maxScans: Int32 {
-    get {_maxScans ?? 0}
-    set {_maxScans = newValue}
+    get {_storage._maxScans ?? 0}
+    set {_uniqueStorage()._maxScans = newValue}
   }
   /// Returns true if `maxScans` has been explicitly set.
-  public var hasMaxScans: Bool {self._maxScans != nil}
+  public var hasMaxScans: Bool {_storage._maxScans != nil}
   /// Clears the value of `maxScans`. Subsequent reads from it will return its default value.
-  public mutating func clearMaxScans() {self._maxScans = nil}
+  public mutating func clearMaxScans() {_uniqueStorage()._maxScans = nil}
 
   /// stochastic depth of the last block, linear from 0 [0]
   public var dropPath: Double {
-    get {_dropPath ?? 0}
-    set {_dropPath = newValue}
+    get {_storage._dropPath ?? 0}
+    set {_uniqueStorage()._dropPath = newValue}
   }
   /// Returns true if `dropPath` has been explicitly set.
-  public var hasDropPath: Bool {self._dropPath != nil}
+  public var hasDropPath: Bool {_storage._dropPath != nil}
   /// Clears the value of `dropPath`. Subsequent reads from it will return its default value.
-  public mutating func clearDropPath() {self._dropPath = nil}
+  public mutating func clearDropPath() {_uniqueStorage()._dropPath = nil}
 
   /// [192]
   public var textWidth: Int32 {
-    get {_textWidth ?? 0}
-    set {_textWidth = newValue}
+    get {_storage._textWidth ?? 0}
+    set {_uniqueStorage()._textWidth = newValue}
   }
   /// Returns true if `textWidth` has been explicitly set.
-  public var hasTextWidth: Bool {self._textWidth != nil}
+  public var hasTextWidth: Bool {_storage._textWidth != nil}
   /// Clears the value of `textWidth`. Subsequent reads from it will return its default value.
-  public mutating func clearTextWidth() {self._textWidth = nil}
+  public mutating func clearTextWidth() {_uniqueStorage()._textWidth = nil}
 
   /// [4]
   public var textDepth: Int32 {
-    get {_textDepth ?? 0}
-    set {_textDepth = newValue}
+    get {_storage._textDepth ?? 0}
+    set {_uniqueStorage()._textDepth = newValue}
   }
   /// Returns true if `textDepth` has been explicitly set.
-  public var hasTextDepth: Bool {self._textDepth != nil}
+  public var hasTextDepth: Bool {_storage._textDepth != nil}
   /// Clears the value of `textDepth`. Subsequent reads from it will return its default value.
-  public mutating func clearTextDepth() {self._textDepth = nil}
+  public mutating func clearTextDepth() {_uniqueStorage()._textDepth = nil}
 
   /// [3]
   public var textHeads: Int32 {
-    get {_textHeads ?? 0}
-    set {_textHeads = newValue}
+    get {_storage._textHeads ?? 0}
+    set {_uniqueStorage()._textHeads = newValue}
   }
   /// Returns true if `textHeads` has been explicitly set.
-  public var hasTextHeads: Bool {self._textHeads != nil}
+  public var hasTextHeads: Bool {_storage._textHeads != nil}
   /// Clears the value of `textHeads`. Subsequent reads from it will return its default value.
-  public mutating func clearTextHeads() {self._textHeads = nil}
+  public mutating func clearTextHeads() {_uniqueStorage()._textHeads = nil}
 
   /// byte tokens per report, CLS and end included [256]
   public var contextLength: Int32 {
-    get {_contextLength ?? 0}
-    set {_contextLength = newValue}
+    get {_storage._contextLength ?? 0}
+    set {_uniqueStorage()._contextLength = newValue}
   }
   /// Returns true if `contextLength` has been explicitly set.
-  public var hasContextLength: Bool {self._contextLength != nil}
+  public var hasContextLength: Bool {_storage._contextLength != nil}
   /// Clears the value of `contextLength`. Subsequent reads from it will return its default value.
-  public mutating func clearContextLength() {self._contextLength = nil}
+  public mutating func clearContextLength() {_uniqueStorage()._contextLength = nil}
 
   /// joint embedding width [128]
   public var embedDim: Int32 {
-    get {_embedDim ?? 0}
-    set {_embedDim = newValue}
+    get {_storage._embedDim ?? 0}
+    set {_uniqueStorage()._embedDim = newValue}
   }
   /// Returns true if `embedDim` has been explicitly set.
-  public var hasEmbedDim: Bool {self._embedDim != nil}
+  public var hasEmbedDim: Bool {_storage._embedDim != nil}
   /// Clears the value of `embedDim`. Subsequent reads from it will return its default value.
-  public mutating func clearEmbedDim() {self._embedDim = nil}
+  public mutating func clearEmbedDim() {_uniqueStorage()._embedDim = nil}
 
   /// "siglip" (sigmoid over all pairs) or "clip" (symmetric cross-entropy) [siglip]
   public var loss: String {
-    get {_loss ?? String()}
-    set {_loss = newValue}
+    get {_storage._loss ?? String()}
+    set {_uniqueStorage()._loss = newValue}
   }
   /// Returns true if `loss` has been explicitly set.
-  public var hasLoss: Bool {self._loss != nil}
+  public var hasLoss: Bool {_storage._loss != nil}
   /// Clears the value of `loss`. Subsequent reads from it will return its default value.
-  public mutating func clearLoss() {self._loss = nil}
+  public mutating func clearLoss() {_uniqueStorage()._loss = nil}
 
   /// scans of a study per example: more are sampled, fewer repeated [1]
   public var scansPerStudy: Int32 {
-    get {_scansPerStudy ?? 0}
-    set {_scansPerStudy = newValue}
+    get {_storage._scansPerStudy ?? 0}
+    set {_uniqueStorage()._scansPerStudy = newValue}
   }
   /// Returns true if `scansPerStudy` has been explicitly set.
-  public var hasScansPerStudy: Bool {self._scansPerStudy != nil}
+  public var hasScansPerStudy: Bool {_storage._scansPerStudy != nil}
   /// Clears the value of `scansPerStudy`. Subsequent reads from it will return its default value.
-  public mutating func clearScansPerStudy() {self._scansPerStudy = nil}
+  public mutating func clearScansPerStudy() {_uniqueStorage()._scansPerStudy = nil}
+
+  /// studies each contrastive loss compares: training.batch_size × gradient_accumulation
+  public var contrastiveBatch: Int32 {
+    get {_storage._contrastiveBatch ?? 0}
+    set {_uniqueStorage()._contrastiveBatch = newValue}
+  }
+  /// Returns true if `contrastiveBatch` has been explicitly set.
+  public var hasContrastiveBatch: Bool {_storage._contrastiveBatch != nil}
+  /// Clears the value of `contrastiveBatch`. Subsequent reads from it will return its default value.
+  public mutating func clearContrastiveBatch() {_uniqueStorage()._contrastiveBatch = nil}
+
+  /// (features cached across a step's micro-batches, open_clip's accum_freq) or
+  /// training.batch_size (each micro-batch its own loss) [batch_size × gradient_accumulation]
+  public var textTower: String {
+    get {_storage._textTower ?? String()}
+    set {_uniqueStorage()._textTower = newValue}
+  }
+  /// Returns true if `textTower` has been explicitly set.
+  public var hasTextTower: Bool {_storage._textTower != nil}
+  /// Clears the value of `textTower`. Subsequent reads from it will return its default value.
+  public mutating func clearTextTower() {_uniqueStorage()._textTower = nil}
+
+  /// encoder every site loads from its own copy of a published checkpoint, site.yaml
+  /// text_encoder; its sizes are text_width, text_depth, text_heads and these) [bytes]
+  public var textIntermediate: Int32 {
+    get {_storage._textIntermediate ?? 0}
+    set {_uniqueStorage()._textIntermediate = newValue}
+  }
+  /// Returns true if `textIntermediate` has been explicitly set.
+  public var hasTextIntermediate: Bool {_storage._textIntermediate != nil}
+  /// Clears the value of `textIntermediate`. Subsequent reads from it will return its default value.
+  public mutating func clearTextIntermediate() {_uniqueStorage()._textIntermediate = nil}
+
+  /// bert: position table (max_position_embeddings), at least context_length [512]
+  public var textPositions: Int32 {
+    get {_storage._textPositions ?? 0}
+    set {_uniqueStorage()._textPositions = newValue}
+  }
+  /// Returns true if `textPositions` has been explicitly set.
+  public var hasTextPositions: Bool {_storage._textPositions != nil}
+  /// Clears the value of `textPositions`. Subsequent reads from it will return its default value.
+  public mutating func clearTextPositions() {_uniqueStorage()._textPositions = nil}
+
+  /// bert: the checkpoint's vocab_size (required)
+  public var vocabSize: Int32 {
+    get {_storage._vocabSize ?? 0}
+    set {_uniqueStorage()._vocabSize = newValue}
+  }
+  /// Returns true if `vocabSize` has been explicitly set.
+  public var hasVocabSize: Bool {_storage._vocabSize != nil}
+  /// Clears the value of `vocabSize`. Subsequent reads from it will return its default value.
+  public mutating func clearVocabSize() {_uniqueStorage()._vocabSize = nil}
+
+  /// bert: SHA-256 of the published vocab.txt every site must hold (required)
+  public var vocabSha256: String {
+    get {_storage._vocabSha256 ?? String()}
+    set {_uniqueStorage()._vocabSha256 = newValue}
+  }
+  /// Returns true if `vocabSha256` has been explicitly set.
+  public var hasVocabSha256: Bool {_storage._vocabSha256 != nil}
+  /// Clears the value of `vocabSha256`. Subsequent reads from it will return its default value.
+  public mutating func clearVocabSha256() {_uniqueStorage()._vocabSha256 = nil}
+
+  /// bert: embeddings and layers frozen (open_clip's lock) [true]
+  public var textLocked: Bool {
+    get {_storage._textLocked ?? false}
+    set {_uniqueStorage()._textLocked = newValue}
+  }
+  /// Returns true if `textLocked` has been explicitly set.
+  public var hasTextLocked: Bool {_storage._textLocked != nil}
+  /// Clears the value of `textLocked`. Subsequent reads from it will return its default value.
+  public mutating func clearTextLocked() {_uniqueStorage()._textLocked = nil}
+
+  /// bert, locked: the last N layers train (at the site only) [0]
+  public var textUnlockedLayers: Int32 {
+    get {_storage._textUnlockedLayers ?? 0}
+    set {_uniqueStorage()._textUnlockedLayers = newValue}
+  }
+  /// Returns true if `textUnlockedLayers` has been explicitly set.
+  public var hasTextUnlockedLayers: Bool {_storage._textUnlockedLayers != nil}
+  /// Clears the value of `textUnlockedLayers`. Subsequent reads from it will return its default value.
+  public mutating func clearTextUnlockedLayers() {_uniqueStorage()._textUnlockedLayers = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _dim: Int32? = nil
-  fileprivate var _depth: Int32? = nil
-  fileprivate var _heads: Int32? = nil
-  fileprivate var _maxScans: Int32? = nil
-  fileprivate var _dropPath: Double? = nil
-  fileprivate var _textWidth: Int32? = nil
-  fileprivate var _textDepth: Int32? = nil
-  fileprivate var _textHeads: Int32? = nil
-  fileprivate var _contextLength: Int32? = nil
-  fileprivate var _embedDim: Int32? = nil
-  fileprivate var _loss: String? = nil
-  fileprivate var _scansPerStudy: Int32? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Fedct_V1_TTESpec: Sendable {
@@ -1384,98 +1461,216 @@ nonisolated extension Fedct_V1_EncoderSpec: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HLIPSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0\u{3}scans_per_study\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0\u{3}scans_per_study\0\u{3}contrastive_batch\0\u{3}text_tower\0\u{3}text_intermediate\0\u{3}text_positions\0\u{3}vocab_size\0\u{3}vocab_sha256\0\u{3}text_locked\0\u{3}text_unlocked_layers\0")
+
+  fileprivate class _StorageClass {
+    var _dim: Int32? = nil
+    var _depth: Int32? = nil
+    var _heads: Int32? = nil
+    var _patch: [Int32] = []
+    var _pattern: [String] = []
+    var _maxScans: Int32? = nil
+    var _dropPath: Double? = nil
+    var _textWidth: Int32? = nil
+    var _textDepth: Int32? = nil
+    var _textHeads: Int32? = nil
+    var _contextLength: Int32? = nil
+    var _embedDim: Int32? = nil
+    var _loss: String? = nil
+    var _scansPerStudy: Int32? = nil
+    var _contrastiveBatch: Int32? = nil
+    var _textTower: String? = nil
+    var _textIntermediate: Int32? = nil
+    var _textPositions: Int32? = nil
+    var _vocabSize: Int32? = nil
+    var _vocabSha256: String? = nil
+    var _textLocked: Bool? = nil
+    var _textUnlockedLayers: Int32? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _dim = source._dim
+      _depth = source._depth
+      _heads = source._heads
+      _patch = source._patch
+      _pattern = source._pattern
+      _maxScans = source._maxScans
+      _dropPath = source._dropPath
+      _textWidth = source._textWidth
+      _textDepth = source._textDepth
+      _textHeads = source._textHeads
+      _contextLength = source._contextLength
+      _embedDim = source._embedDim
+      _loss = source._loss
+      _scansPerStudy = source._scansPerStudy
+      _contrastiveBatch = source._contrastiveBatch
+      _textTower = source._textTower
+      _textIntermediate = source._textIntermediate
+      _textPositions = source._textPositions
+      _vocabSize = source._vocabSize
+      _vocabSha256 = source._vocabSha256
+      _textLocked = source._textLocked
+      _textUnlockedLayers = source._textUnlockedLayers
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt32Field(value: &self._dim) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self._depth) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self._heads) }()
-      case 4: try { try decoder.decodeRepeatedInt32Field(value: &self.patch) }()
-      case 5: try { try decoder.decodeRepeatedStringField(value: &self.pattern) }()
-      case 6: try { try decoder.decodeSingularInt32Field(value: &self._maxScans) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self._dropPath) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self._textWidth) }()
-      case 9: try { try decoder.decodeSingularInt32Field(value: &self._textDepth) }()
-      case 10: try { try decoder.decodeSingularInt32Field(value: &self._textHeads) }()
-      case 11: try { try decoder.decodeSingularInt32Field(value: &self._contextLength) }()
-      case 12: try { try decoder.decodeSingularInt32Field(value: &self._embedDim) }()
-      case 13: try { try decoder.decodeSingularStringField(value: &self._loss) }()
-      case 14: try { try decoder.decodeSingularInt32Field(value: &self._scansPerStudy) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt32Field(value: &_storage._dim) }()
+        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._depth) }()
+        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._heads) }()
+        case 4: try { try decoder.decodeRepeatedInt32Field(value: &_storage._patch) }()
+        case 5: try { try decoder.decodeRepeatedStringField(value: &_storage._pattern) }()
+        case 6: try { try decoder.decodeSingularInt32Field(value: &_storage._maxScans) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._dropPath) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._textWidth) }()
+        case 9: try { try decoder.decodeSingularInt32Field(value: &_storage._textDepth) }()
+        case 10: try { try decoder.decodeSingularInt32Field(value: &_storage._textHeads) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._contextLength) }()
+        case 12: try { try decoder.decodeSingularInt32Field(value: &_storage._embedDim) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._loss) }()
+        case 14: try { try decoder.decodeSingularInt32Field(value: &_storage._scansPerStudy) }()
+        case 15: try { try decoder.decodeSingularInt32Field(value: &_storage._contrastiveBatch) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._textTower) }()
+        case 17: try { try decoder.decodeSingularInt32Field(value: &_storage._textIntermediate) }()
+        case 18: try { try decoder.decodeSingularInt32Field(value: &_storage._textPositions) }()
+        case 19: try { try decoder.decodeSingularInt32Field(value: &_storage._vocabSize) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._vocabSha256) }()
+        case 21: try { try decoder.decodeSingularBoolField(value: &_storage._textLocked) }()
+        case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._textUnlockedLayers) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._dim {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._depth {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._heads {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
-    } }()
-    if !self.patch.isEmpty {
-      try visitor.visitPackedInt32Field(value: self.patch, fieldNumber: 4)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._dim {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._depth {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._heads {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._patch.isEmpty {
+        try visitor.visitPackedInt32Field(value: _storage._patch, fieldNumber: 4)
+      }
+      if !_storage._pattern.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._pattern, fieldNumber: 5)
+      }
+      try { if let v = _storage._maxScans {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._dropPath {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._textWidth {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._textDepth {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._textHeads {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._contextLength {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._embedDim {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._loss {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._scansPerStudy {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._contrastiveBatch {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 15)
+      } }()
+      try { if let v = _storage._textTower {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._textIntermediate {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._textPositions {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 18)
+      } }()
+      try { if let v = _storage._vocabSize {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 19)
+      } }()
+      try { if let v = _storage._vocabSha256 {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._textLocked {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 21)
+      } }()
+      try { if let v = _storage._textUnlockedLayers {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 22)
+      } }()
     }
-    if !self.pattern.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.pattern, fieldNumber: 5)
-    }
-    try { if let v = self._maxScans {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
-    } }()
-    try { if let v = self._dropPath {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
-    } }()
-    try { if let v = self._textWidth {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._textDepth {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._textHeads {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._contextLength {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 11)
-    } }()
-    try { if let v = self._embedDim {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 12)
-    } }()
-    try { if let v = self._loss {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 13)
-    } }()
-    try { if let v = self._scansPerStudy {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 14)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_HLIPSpec, rhs: Fedct_V1_HLIPSpec) -> Bool {
-    if lhs._dim != rhs._dim {return false}
-    if lhs._depth != rhs._depth {return false}
-    if lhs._heads != rhs._heads {return false}
-    if lhs.patch != rhs.patch {return false}
-    if lhs.pattern != rhs.pattern {return false}
-    if lhs._maxScans != rhs._maxScans {return false}
-    if lhs._dropPath != rhs._dropPath {return false}
-    if lhs._textWidth != rhs._textWidth {return false}
-    if lhs._textDepth != rhs._textDepth {return false}
-    if lhs._textHeads != rhs._textHeads {return false}
-    if lhs._contextLength != rhs._contextLength {return false}
-    if lhs._embedDim != rhs._embedDim {return false}
-    if lhs._loss != rhs._loss {return false}
-    if lhs._scansPerStudy != rhs._scansPerStudy {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._dim != rhs_storage._dim {return false}
+        if _storage._depth != rhs_storage._depth {return false}
+        if _storage._heads != rhs_storage._heads {return false}
+        if _storage._patch != rhs_storage._patch {return false}
+        if _storage._pattern != rhs_storage._pattern {return false}
+        if _storage._maxScans != rhs_storage._maxScans {return false}
+        if _storage._dropPath != rhs_storage._dropPath {return false}
+        if _storage._textWidth != rhs_storage._textWidth {return false}
+        if _storage._textDepth != rhs_storage._textDepth {return false}
+        if _storage._textHeads != rhs_storage._textHeads {return false}
+        if _storage._contextLength != rhs_storage._contextLength {return false}
+        if _storage._embedDim != rhs_storage._embedDim {return false}
+        if _storage._loss != rhs_storage._loss {return false}
+        if _storage._scansPerStudy != rhs_storage._scansPerStudy {return false}
+        if _storage._contrastiveBatch != rhs_storage._contrastiveBatch {return false}
+        if _storage._textTower != rhs_storage._textTower {return false}
+        if _storage._textIntermediate != rhs_storage._textIntermediate {return false}
+        if _storage._textPositions != rhs_storage._textPositions {return false}
+        if _storage._vocabSize != rhs_storage._vocabSize {return false}
+        if _storage._vocabSha256 != rhs_storage._vocabSha256 {return false}
+        if _storage._textLocked != rhs_storage._textLocked {return false}
+        if _storage._textUnlockedLayers != rhs_storage._textUnlockedLayers {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

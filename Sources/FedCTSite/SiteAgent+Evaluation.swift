@@ -20,7 +20,9 @@ extension SiteAgent {
         let model = try model(for: spec)
         try model.load(try withLocalLayers(base, task: task).state, source: "global model \(task.modelSha256.prefix(12))")
         let minCohort = EvaluationReport.effectiveMinimumCohort(job: spec.evaluation, site: config.minCohort)
-        var report = try SiteEvaluation.evaluate(model: model, trainer: LocalTrainer(training: spec.training), dataset: dataset,
+        var trainer = LocalTrainer(training: spec.training)
+        if let text = try textEncoder(for: task) { trainer.tokenizer = .wordPiece(text.tokenizer) }
+        var report = try SiteEvaluation.evaluate(model: model, trainer: trainer, dataset: dataset,
                                                  minCohort: minCohort, l2: spec.evaluation.l2)
         report.jobID = task.jobID
         report.round = task.round

@@ -28,6 +28,8 @@ public final class SiteAgent {
     /// The site's half of the setup stage of the job `jobID`, which read its data once.
     private var setupInputs: (jobID: String, setup: any SiteSetup)?
     private var models: [ModelKey: TorchModel] = [:]
+    /// Pretrained text encoders of HLIP jobs with `hlip.text_tower: bert`, by job.
+    private var textEncoders: [String: PretrainedTextEncoder] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
     private var localStates: [String: [Float]] = [:]
 
@@ -132,7 +134,8 @@ public final class SiteAgent {
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
         let dpSGD = spec.privacyLevel == .patient ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
-        let trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
+        var trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
+        if let text = try textEncoder(for: task) { trainer.tokenizer = .wordPiece(text.tokenizer) }
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let trainingStarted = ContinuousClock.now
         let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919, round: Int(task.round), rounds: Int(spec.rounds))
@@ -144,7 +147,7 @@ public final class SiteAgent {
         let trained = try model.exportState()
         var delta = zip(trained, base.values).map { $0 - $1 }
         if !localRanges.isEmpty {
-            // FedBN: normalisation layers stay here; the coordinator's copies get no update.
+            // FedBN: normalisation layers stay here; so does a pretrained text tower. The coordinator's copies get no update.
             localStates[task.jobID] = trained
             for range in localRanges { delta.replaceSubrange(range, with: repeatElement(0, count: range.count)) }
         }
@@ -223,16 +226,30 @@ public final class SiteAgent {
                                                 "delta": "\(config.privacyDelta)"])
     }
 
-    /// FedBN (`strategy: fedbn`): `base` with this site's own normalisation layers, kept from its last training of the job,
-    /// and where they are; other strategies: `base` as it is.
+    /// `base` with the layers that stay at this site, and where they are: under FedBN (`strategy: fedbn`) its own
+    /// normalisation layers; in an HLIP job with a pretrained text tower (`hlip.text_tower: bert`) that tower (all of
+    /// `text.*` but the projection), from the site's checkpoint (`data.text_encoder`) until the site has trained it.
+    /// Both are kept from the site's last training of the job.
     func withLocalLayers(_ base: ModelState, task: Fedct_V1_Task) throws -> (state: ModelState, localRanges: [Range<Int>]) {
         let strategy = try ServerStrategy(spec: task.spec.strategy, source: "job \(task.jobID)")
-        let localRanges = strategy.kind == .fedbn ? NormalizationLayers.ranges(in: base.layout) : []
+        var localRanges = strategy.kind == .fedbn ? NormalizationLayers.ranges(in: base.layout) : []
         var state = base
+        let text = try textEncoder(for: task)
+        if text != nil { localRanges += PretrainedTextEncoder.localRanges(in: base.layout) }
         if let kept = localStates[task.jobID] {
             for range in localRanges { state.values.replaceSubrange(range, with: kept[range]) }
+        } else if let text {
+            try text.place(into: &state)
         }
         return (state, localRanges)
+    }
+
+    /// The site's pretrained text encoder for `task`'s job (nil unless its `hlip.text_tower` is bert), read once per job.
+    func textEncoder(for task: Fedct_V1_Task) throws -> PretrainedTextEncoder? {
+        if let loaded = textEncoders[task.jobID] { return loaded }
+        let encoder = try PretrainedTextEncoder.forJob(task.spec, directory: config.textEncoderDirectory, source: "job \(task.jobID)")
+        if let encoder { textEncoders[task.jobID] = encoder }
+        return encoder
     }
 
     /// The site's data prepared for a job's objective and input size (its examples track the evaluation's outcome codes

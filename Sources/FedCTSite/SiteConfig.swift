@@ -20,6 +20,9 @@ public struct SiteConfig: Sendable {
     public var stateDirectory: String
     /// `data.cache_max_gib`: the most bytes the preprocessed-input cache (`<state_dir>/preprocessed`) keeps; nil: unbounded.
     public var preprocessedCacheMaxBytes: Int?
+    /// `data.text_encoder`: a pretrained BERT checkpoint folder (config.json, vocab.txt, model.safetensors) for HLIP jobs
+    /// with `hlip.text_tower: bert`; nil: none.
+    public var textEncoderDirectory: String?
     /// Keep a copy of every update payload sent, beside the egress ledger (for audits and tests).
     public var archiveUpdates: Bool
     public var maxMessageBytes: Int
@@ -60,8 +63,9 @@ public struct SiteConfig: Sendable {
         certificateFile = resolve(try required(tls, "cert"))
         keyFile = resolve(try required(tls, "key"))
         guard let data = try yaml.section("data") else { throw yaml.error("data", "is required (dir)") }
-        try data.rejectUnknownKeys(["dir", "cache_max_gib"])
+        try data.rejectUnknownKeys(["dir", "cache_max_gib", "text_encoder"])
         dataDirectory = resolve(try required(data, "dir"))
+        textEncoderDirectory = try data.string("text_encoder").map(resolve)
         if let gib = try data.double("cache_max_gib") {
             guard gib > 0, gib.isFinite else { throw data.error("cache_max_gib", "must be a positive number of GiB (got \(gib)); leave it out for no limit") }
             preprocessedCacheMaxBytes = Int(gib * Double(1 << 30))

@@ -127,9 +127,12 @@ public struct ObjectiveConfig: Sendable, Hashable, Codable {
     /// 0.98 and 1e-6, as CLIP and HLIP do.
     public var adamBeta2: Double?
     public var adamEpsilon: Double?
+    /// True when a training step's micro-batches share one loss through cached features (a contrastive loss over the
+    /// whole step, `TorchModel.setFeatureCache`); false: each micro-batch is its own loss.
+    public var cachesFeatures: Bool
 
     public init(name: String, settings: [String: [Double]] = [:], targetShapes: [String: [Int]] = [:], studyScans: Int? = nil, reportTokens: Int? = nil,
-                adamBeta2: Double? = nil, adamEpsilon: Double? = nil) {
+                adamBeta2: Double? = nil, adamEpsilon: Double? = nil, cachesFeatures: Bool = false) {
         self.name = name
         self.settings = settings
         self.targetShapes = targetShapes
@@ -137,5 +140,6 @@ public struct ObjectiveConfig: Sendable, Hashable, Codable {
         self.reportTokens = reportTokens
         self.adamBeta2 = adamBeta2
         self.adamEpsilon = adamEpsilon
+        self.cachesFeatures = cachesFeatures
     }
 }

@@ -74,6 +74,12 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
     /// Joint embedding width.
     public var embedDim: Int = 128
     public var loss: Loss = .siglip
+    /// Whether a training step's micro-batches form one contrastive batch through cached features (open_clip's
+    /// `accum_freq`): the contrastive batch is then the step's batch (batch size × gradient accumulation), else each
+    /// micro-batch.
+    public var cachesFeatures: Bool = true
+    /// A BERT-family text tower (Hugging Face's names, WordPiece ids) instead of the byte-level one; nil: bytes.
+    public var bert: BERTTextTower?
 
     public init() {}
 
@@ -83,13 +89,47 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
         let numbers: [String: Int] = [
             "dim": dim, "depth": depth, "heads": heads, "patch_depth": patch[0], "patch_height": patch[1], "patch_width": patch[2],
             "max_scans": maxScans, "text_width": textWidth, "text_depth": textDepth, "text_heads": textHeads,
-            "context_length": contextLength, "vocab_size": ByteTokenizer.vocabularySize, "pad_id": Int(ByteTokenizer.pad),
-            "embed_dim": embedDim, "loss": loss == .siglip ? 0 : 1,
+            "context_length": contextLength, "vocab_size": bert?.vocabularySize ?? ByteTokenizer.vocabularySize,
+            "pad_id": bert.map { Int($0.padID) } ?? Int(ByteTokenizer.pad), "embed_dim": embedDim, "loss": loss == .siglip ? 0 : 1,
         ]
         var settings = numbers.mapValues { [Double($0)] }
+        if let bert {
+            settings["text_kind"] = [1]
+            settings["text_intermediate"] = [Double(bert.intermediateSize)]
+            settings["text_positions"] = [Double(bert.positions)]
+            settings["type_vocab_size"] = [Double(bert.typeVocabularySize)]
+            settings["text_norm_eps"] = [bert.layerNormEpsilon]
+            settings["text_locked"] = [bert.locked ? 1 : 0]
+            settings["text_unlocked_layers"] = [Double(bert.unlockedLayers)]
+        }
         settings["pattern"] = pattern.map { Double($0.rawValue) }
         settings["drop_path"] = [dropPath]
-        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength, adamBeta2: 0.98, adamEpsilon: 1e-6)
+        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength, adamBeta2: 0.98, adamEpsilon: 1e-6,
+                               cachesFeatures: cachesFeatures)
+    }
+}
+
+/// A BERT-family text tower for HLIP (Hugging Face's `BertModel` without its pooler: post-norm layers, exact GELU, token
+/// type 0, the last hidden state at [CLS] projected to the joint space). `HLIPConfig`'s `textWidth`, `textDepth`,
+/// `textHeads` are its hidden size, layers and heads; `contextLength` is the tokens per report (at most `positions`).
+public struct BERTTextTower: Sendable, Hashable, Codable {
+    public var vocabularySize: Int
+    public var padID: Int64
+    public var intermediateSize: Int
+    /// Rows of the position table (Hugging Face's `max_position_embeddings`), at least `HLIPConfig.contextLength`.
+    public var positions: Int
+    public var typeVocabularySize: Int = 2
+    public var layerNormEpsilon: Double = 1e-12
+    /// Locked: the embeddings and every layer but the last `unlockedLayers` take no gradient (open_clip's
+    /// `HFTextEncoder.lock`); the projection to the joint space always trains.
+    public var locked: Bool = false
+    public var unlockedLayers: Int = 0
+
+    public init(vocabularySize: Int, padID: Int64, intermediateSize: Int, positions: Int) {
+        self.vocabularySize = vocabularySize
+        self.padID = padID
+        self.intermediateSize = intermediateSize
+        self.positions = positions
     }
 }
 

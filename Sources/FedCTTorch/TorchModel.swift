@@ -115,6 +115,15 @@ public final class TorchModel {
         try TorchError.check { fct_torch_model_set_micro_batch_size(handle, Int64(size ?? 0), $0) }
     }
 
+    /// Feature cache across micro-batches (open_clip's `accum_freq`) for an objective whose loss is computed from
+    /// per-example features (HLIP's contrastive loss): each following (non-DP) `trainStep` with a micro-batch size
+    /// computes every micro-batch's features without a graph, then recomputes each with one and takes the loss of the
+    /// whole batch against the others' cached features, so the step's batch is one contrastive batch in the memory of a
+    /// micro-batch. Throws `.invalidArgument` for an objective without per-example features.
+    public func setFeatureCache(_ enabled: Bool) throws {
+        try TorchError.check { fct_torch_model_set_feature_cache(handle, enabled ? 1 : 0, $0) }
+    }
+
     /// FedProx: anchors a proximal term μ/2·‖w − w₀‖² at the current parameters (call after loading the
     /// round's global model); μ = 0 turns it off.
     public func setProximal(mu: Double) throws {

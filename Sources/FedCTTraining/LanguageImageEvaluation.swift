@@ -72,14 +72,14 @@ public enum LanguageImageEvaluation {
             return rows
         }
         var metrics: [Metric] = []
-        let prompts = try textFeatures(findings.flatMap { [ByteTokenizer.encode($0.presentPrompt, length: length), ByteTokenizer.encode($0.absentPrompt, length: length)] })
+        let prompts = try textFeatures(findings.flatMap { [trainer.tokenizer.encode($0.presentPrompt, length: length), trainer.tokenizer.encode($0.absentPrompt, length: length)] })
         for (index, finding) in findings.enumerated() {
             let labels = reports.map { states(finding, in: $0) }
             let scores = images.map { Double(dot($0, prompts[2 * index]) - dot($0, prompts[2 * index + 1])) }
             let value = try? AUROC.value(labels: labels, scores: scores)
             metrics.append(Metric(name: EvaluationReport.zeroShotName(finding.name), value: value, studies: labels.count, positives: labels.filter { $0 }.count))
         }
-        let texts = try textFeatures(reports.map { ReportText.tokens($0, length: length) })
+        let texts = try textFeatures(reports.map { ReportText.tokens($0, length: length, tokenizer: trainer.tokenizer) })
         let ranks = texts.enumerated().map { query, text in
             let own = dot(text, images[query])
             return images.indices.filter { $0 != query && dot(text, images[$0]) > own }.count

@@ -61,6 +61,8 @@ public struct LocalTrainer {
     public var gradientAccumulation: Int = 1
     /// Random transforms of the training volumes (never of embedded or predicted ones).
     public var augmentation = VolumeAugmentation()
+    /// How reports become token ids for an objective with a text tower (a pretrained BERT's WordPiece, or bytes).
+    public var tokenizer: ReportTokenizer = .bytes
 
     public init(epochs: Int, batchSize: Int, learningRate: Double, weightDecay: Double, volumeSize: Int, dpSGD: DPSGDSettings? = nil) {
         self.epochs = epochs
@@ -81,7 +83,8 @@ public struct LocalTrainer {
     ///
     /// Without DP-SGD a step takes batchSize × gradientAccumulation shuffled examples and runs them as micro-batches of
     /// batchSize (`TorchModel.setMicroBatchSize`). A batch holds the examples' (augmented) volumes as `volumes` and their
-    /// targets as the model's objective lays them out (`ObjectiveConfig.targetShapes`).
+    /// targets as the model's objective lays them out (`ObjectiveConfig.targetShapes`). An objective that caches features
+    /// (`ObjectiveConfig.cachesFeatures`, HLIP) takes one contrastive loss over the step's whole batch.
     ///
     /// Under DP-SGD the unit of privacy is the patient (`subjectID`): each step takes every patient independently
     /// with probability q = batchSize / patients, and one of a sampled patient's scans at random, so a patient
@@ -123,6 +126,10 @@ public struct LocalTrainer {
             let accumulation = max(1, gradientAccumulation)
             let share = model.processGroup.map { (batchSize + $0.size - 1) / $0.size }
             try model.setMicroBatchSize(share ?? (accumulation > 1 ? batchSize : nil))
+            if model.objective.cachesFeatures && accumulation > 1 && share != nil {
+                throw FedCTError(.invalidConfiguration, "objective '\(model.objective.name)' caches features across micro-batches, which data-parallel training does not support yet; set training.gradient_accumulation to 1")
+            }
+            try model.setFeatureCache(model.objective.cachesFeatures)
             batches = (0..<epochs).flatMap { _ in examples.indices.shuffled(using: &random).chunks(of: batchSize * accumulation) }
         }
         var totalLoss = 0.0
@@ -133,7 +140,7 @@ public struct LocalTrainer {
             try model.setLearningRate(schedule.rate(step: step, stepsInRound: batches.count, round: round, rounds: rounds))
             // Every rank draws every example's augmentation, scans and report order, in order, and applies its own.
             let draws = batch.map { _ in augmentation.isIdentity ? nil : augmentation.draw(squarePlane: true, using: &augmentationRandom) }
-            let layouts = batch.map { StudyLayout(examples[$0], objective: model.objective, random: &studyRandom) }
+            let layouts = batch.map { StudyLayout(examples[$0], objective: model.objective, tokenizer: tokenizer, random: &studyRandom) }
             let mine = rankShare(of: batch.indices, dpSGD: dpSGD != nil, group: model.processGroup)
             let volumes = mine.flatMap { position in
                 layouts[position].scans.flatMap { scan in

@@ -4,7 +4,7 @@ import FedCTTorch
 import Foundation
 
 /// Turns a report into token ids: its sentences (split at line ends and at a full stop followed by a space), joined by
-/// single spaces, as `ByteTokenizer` bytes. In training the sentences are shuffled first (HLIP's text augmentation), so a
+/// single spaces, as `ByteTokenizer` bytes (or another `ReportTokenizer`'s ids). In training the sentences are shuffled first (HLIP's text augmentation), so a
 /// report longer than the context loses a different part each time.
 public enum ReportText {
     /// The report's sentences, trimmed, without empty ones; a list number ("1.") stays with its item.
@@ -28,12 +28,26 @@ public enum ReportText {
     }
 
     /// `length` token ids of `report`'s sentences in their order.
-    public static func tokens(_ report: String, length: Int) -> [Int64] {
-        ByteTokenizer.encode(sentences(report).joined(separator: " "), length: length)
+    public static func tokens(_ report: String, length: Int, tokenizer: ReportTokenizer = .bytes) -> [Int64] {
+        tokenizer.encode(sentences(report).joined(separator: " "), length: length)
     }
 
     /// `length` token ids of `report`'s sentences in an order drawn from `random`.
-    public static func shuffledTokens(_ report: String, length: Int, using random: inout SeededGenerator) -> [Int64] {
-        ByteTokenizer.encode(sentences(report).shuffled(using: &random).joined(separator: " "), length: length)
+    public static func shuffledTokens(_ report: String, length: Int, tokenizer: ReportTokenizer = .bytes, using random: inout SeededGenerator) -> [Int64] {
+        tokenizer.encode(sentences(report).shuffled(using: &random).joined(separator: " "), length: length)
+    }
+}
+
+/// The tokenizer a text tower reads: bytes (`ByteTokenizer`, the default) or a pretrained BERT's WordPiece vocabulary.
+public enum ReportTokenizer: Sendable {
+    case bytes
+    case wordPiece(WordPieceTokenizer)
+
+    /// `text` as `length` ids: the start token, its tokens (cut to fit), the end token, then padding.
+    public func encode(_ text: String, length: Int) -> [Int64] {
+        switch self {
+        case .bytes: ByteTokenizer.encode(text, length: length)
+        case .wordPiece(let tokenizer): tokenizer.encode(text, length: length)
+        }
     }
 }

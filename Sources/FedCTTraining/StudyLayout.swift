@@ -13,7 +13,7 @@ struct StudyLayout {
     /// The report's token ids; empty when the objective reads no reports.
     var tokens: [Int64]
 
-    init(_ example: SiteExample, objective: ObjectiveConfig, random: inout SeededGenerator) {
+    init(_ example: SiteExample, objective: ObjectiveConfig, tokenizer: ReportTokenizer = .bytes, random: inout SeededGenerator) {
         let available = example.inputs.count
         if let count = objective.studyScans {
             if available >= count {
@@ -24,7 +24,7 @@ struct StudyLayout {
         } else {
             scans = [0]
         }
-        tokens = objective.reportTokens.map { ReportText.shuffledTokens(example.report ?? "", length: $0, using: &random) } ?? []
+        tokens = objective.reportTokens.map { ReportText.shuffledTokens(example.report ?? "", length: $0, tokenizer: tokenizer, using: &random) } ?? []
     }
 
     /// The scans evaluation embeds: the study's first `count` scans, cycling through them when it has fewer; the first

@@ -82,6 +82,26 @@ final class HLIPObjectiveTests: XCTestCase {
         }
     }
 
+    func testContrastiveBatchIsTheStepOrAMicroBatch() throws {
+        var spec = try example()
+        spec.training.batchSize = 4
+        spec.training.gradientAccumulation = 8
+        XCTAssertNil(refusal(spec))
+        XCTAssertEqual(try HLIPObjective().contrastiveBatch(of: spec, source: "job").studies, 32, "absent: the step's batch, cached")
+        XCTAssertTrue(try HLIPObjective().modelObjective(for: spec).cachesFeatures)
+        spec.hlip.contrastiveBatch = 4
+        XCTAssertNil(refusal(spec))
+        XCTAssertFalse(try HLIPObjective().modelObjective(for: spec).cachesFeatures, "each micro-batch its own loss")
+        spec.hlip.contrastiveBatch = 16
+        XCTAssertTrue(refusal(spec)?.contains("field 'hlip.contrastive_batch' is 16, but must be 32") == true, "\(refusal(spec) ?? "accepted")")
+        spec.hlip.clearContrastiveBatch()
+        spec.training.batchSize = 1
+        spec.training.gradientAccumulation = 1
+        XCTAssertTrue(refusal(spec)?.contains("no negative pairs") == true, "\(refusal(spec) ?? "accepted")")
+        let yaml = try Fedct_V1_JobSpec(yaml: YAMLDocument(text: "objective: hlip\nencoder: {architecture: none}\nhlip: {contrastive_batch: 32}", source: "job.yaml"))
+        XCTAssertEqual(yaml.hlip.contrastiveBatch, 32)
+    }
+
     /// The example job shrunk to 16³ studies of two scans, a one-block text tower and a 128-byte context.
     private func small() throws -> Fedct_V1_JobSpec {
         var spec = try example()

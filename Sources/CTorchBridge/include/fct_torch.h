@@ -148,6 +148,17 @@ int32_t fct_torch_model_set_learning_rate(fct_torch_model *model, double learnin
 int32_t fct_torch_model_set_micro_batch_size(fct_torch_model *model, int64_t size, char **error);
 
 /**
+ * Feature cache across micro-batches (open_clip's accum_freq), for an objective whose loss is computed from
+ * per-example features (a contrastive loss): with `enabled` non-zero and a micro-batch size set, each (non-DP) training
+ * step first computes every micro-batch's features without a graph, then recomputes each micro-batch with one and
+ * takes the loss of the whole batch against the cached features of the others, summing the gradients: the step's
+ * whole batch is one contrastive batch in the memory of a micro-batch. The loss's own parameters (logit scale, bias)
+ * take part in one micro-batch's graph only, so every gradient is the whole batch's. Fails for an objective without
+ * per-example features; a step fails when the model is in a data-parallel group.
+ */
+int32_t fct_torch_model_set_feature_cache(fct_torch_model *model, int32_t enabled, char **error);
+
+/**
  * FedProx: from now on each training step adds mu/2 · ||w − w₀||² over the parameters to the loss, where w₀ are
  * the parameters' values at this call (the round's global model). mu = 0 turns the term off. The loss reported
  * by the training step stays the time-to-event loss alone.

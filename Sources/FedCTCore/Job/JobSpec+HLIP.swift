@@ -6,10 +6,14 @@ extension Fedct_V1_JobSpec {
     /// checks the values, FedCTTraining's HLIPObjective).
     public mutating func parseHLIP(_ section: YAMLDocument) throws {
         try section.rejectUnknownKeys(["dim", "depth", "heads", "patch", "pattern", "max_scans", "drop_path", "text_width", "text_depth", "text_heads",
-                                       "context_length", "embed_dim", "loss", "scans_per_study"])
+                                       "context_length", "embed_dim", "loss", "scans_per_study", "contrastive_batch",
+                                       "text_tower", "text_intermediate", "text_positions", "vocab_size", "vocab_sha256", "text_locked",
+                                       "text_unlocked_layers"])
         let integers: [(String, WritableKeyPath<Fedct_V1_HLIPSpec, Int32>)] = [
             ("dim", \.dim), ("depth", \.depth), ("heads", \.heads), ("max_scans", \.maxScans), ("text_width", \.textWidth), ("text_depth", \.textDepth),
             ("text_heads", \.textHeads), ("context_length", \.contextLength), ("embed_dim", \.embedDim), ("scans_per_study", \.scansPerStudy),
+            ("contrastive_batch", \.contrastiveBatch), ("text_intermediate", \.textIntermediate), ("text_positions", \.textPositions),
+            ("vocab_size", \.vocabSize), ("text_unlocked_layers", \.textUnlockedLayers),
         ]
         for (key, field) in integers {
             if let value = try section.int(key) { hlip[keyPath: field] = Int32(clamping: value) }
@@ -23,5 +27,8 @@ extension Fedct_V1_JobSpec {
         if let value = try section.strings("pattern") { hlip.pattern = value }
         if let value = try section.double("drop_path") { hlip.dropPath = value }
         if let value = try section.string("loss") { hlip.loss = value }
+        if let value = try section.string("text_tower") { hlip.textTower = value }
+        if let value = try section.string("vocab_sha256") { hlip.vocabSha256 = value }
+        if let value = try section.bool("text_locked") { hlip.textLocked = value }
     }
 }

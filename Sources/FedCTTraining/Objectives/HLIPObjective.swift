@@ -23,6 +23,24 @@ public struct HLIPObjective: PretrainingObjective {
         for (axis, patch) in zip(["depth", "height", "width"], config.patch) where size % patch != 0 {
             throw FedCTError(.invalidConfiguration, "\(source): field 'hlip.patch' has \(patch) voxels along the \(axis), which does not divide training.volume_size \(size)")
         }
+        _ = try contrastiveBatch(of: spec, source: source)
+    }
+
+    /// The studies each contrastive loss compares, and whether features are cached across a step's micro-batches to
+    /// reach it: `hlip.contrastive_batch` when given, which must be the step's batch (training.batch_size ×
+    /// gradient_accumulation: cached, open_clip's accum_freq) or one micro-batch (training.batch_size: each its own
+    /// loss); the step's batch when absent. A contrastive batch of one study has no negatives and is refused.
+    public func contrastiveBatch(of spec: Fedct_V1_JobSpec, source: String) throws -> (studies: Int, cached: Bool) {
+        let micro = max(1, Int(spec.training.batchSize))
+        let step = micro * spec.training.accumulationOrDefault
+        let studies = spec.hlip.hasContrastiveBatch ? Int(spec.hlip.contrastiveBatch) : step
+        guard studies == step || studies == micro else {
+            throw FedCTError(.invalidConfiguration, "\(source): field 'hlip.contrastive_batch' is \(studies), but must be \(step) (training.batch_size \(micro) × gradient_accumulation \(spec.training.accumulationOrDefault): features cached across the step's micro-batches) or \(micro) (training.batch_size: each micro-batch its own loss)")
+        }
+        guard studies >= 2 else {
+            throw FedCTError(.invalidConfiguration, "\(source): field 'hlip.contrastive_batch' is \(studies): a contrastive loss over one study has no negative pairs; raise training.batch_size or training.gradient_accumulation")
+        }
+        return (studies, studies == step && step > micro)
     }
 
     /// HLIP has no setup stage: its tokenizer is fixed (bytes) and its model depends on the job spec alone.
@@ -34,7 +52,11 @@ public struct HLIPObjective: PretrainingObjective {
         throw FedCTError(.protocolViolation, "objective '\(name)' has no setup stage")
     }
 
-    public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig { try HLIPConfig(spec.hlip, source: "job").objective }
+    public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig {
+        var config = try HLIPConfig(spec.hlip, source: "job")
+        config.cachesFeatures = try contrastiveBatch(of: spec, source: "job").cached
+        return config.objective
+    }
 
     /// One example per study (its scans and report; the bridge batch samples or repeats the scans to
     /// `hlip.scans_per_study` and tokenizes the report); no targets from the records.
@@ -94,6 +116,24 @@ extension HLIPConfig {
         if spec.hasLoss {
             guard let value = Loss(rawValue: spec.loss) else { throw fail("loss", "must be siglip or clip (got '\(spec.loss)')") }
             loss = value
+        }
+        if spec.hasTextTower && spec.textTower != "bytes" {
+            guard spec.textTower == "bert" else { throw fail("text_tower", "must be bytes or bert (got '\(spec.textTower)')") }
+            guard spec.vocabSize > 0 else { throw fail("vocab_size", "is required with text_tower bert: the checkpoint's vocab_size") }
+            guard spec.vocabSha256.count == 64, spec.vocabSha256.allSatisfy(\.isHexDigit) else {
+                throw fail("vocab_sha256", "is required with text_tower bert: the SHA-256 (64 hex digits) of the published vocab.txt every site holds")
+            }
+            var tower = BERTTextTower(vocabularySize: Int(spec.vocabSize), padID: 0,
+                                      intermediateSize: spec.hasTextIntermediate ? Int(spec.textIntermediate) : 4 * textWidth,
+                                      positions: spec.hasTextPositions ? Int(spec.textPositions) : 512)
+            guard tower.intermediateSize > 0 else { throw fail("text_intermediate", "must be positive (got \(tower.intermediateSize))") }
+            guard tower.positions >= contextLength else { throw fail("text_positions", "(\(tower.positions)) must be at least hlip.context_length (\(contextLength))") }
+            tower.locked = spec.hasTextLocked ? spec.textLocked : true
+            tower.unlockedLayers = Int(spec.textUnlockedLayers)
+            guard (0...textDepth).contains(tower.unlockedLayers) else {
+                throw fail("text_unlocked_layers", "must be between 0 and hlip.text_depth (\(textDepth)); got \(tower.unlockedLayers)")
+            }
+            bert = tower
         }
     }
 }
