@@ -160,6 +160,10 @@ def main():
         check(len(rows) == args.rounds, f"the rounds table has {len(rows)} rows")
         tooltip = driver.execute_script("const c = window.FedCT.charts['chart-loss']; return [c.options.plugins.tooltip.enabled, c.options.scales.x.title.text, c.options.scales.y.title.text];")
         check(tooltip == [True, "round", "train loss"], f"the loss chart has tooltips and axis titles {tooltip}")
+        evaluation = driver.execute_script(
+            "const c = window.FedCT.charts['chart-evaluation']; return c ? [c.data.labels.length, c.data.datasets.filter(d => d.data.some(v => v !== null)).length] : null;")
+        check(evaluation is not None and evaluation[0] >= 2 and evaluation[1] >= 1,
+              f"the evaluation chart plots metrics over the evaluated rounds ([rounds, metrics with values]: {evaluation})")
         models = driver.find_elements(By.CSS_SELECTOR, "#models a")
         check(len(models) == args.rounds + 1, f"{len(models)} model download links (initial + one per round)")
         shoot("job.png")

@@ -53,6 +53,10 @@ final class DashboardBrowserTests: XCTestCase {
         // Ten local epochs make each round take about a second on a quiet machine, so the page opens while rounds commit.
         var spec = Fedct_V1_JobSpec.tiny(name: "browser", rounds: Self.rounds, minSites: 2, secure: false)
         spec.training.localEpochs = 10
+        // Evaluated every 4 rounds with a cohort floor the small held-out sets meet, so the page plots metrics over rounds.
+        spec.evaluation.enabled = true
+        spec.evaluation.everyRounds = 4
+        spec.evaluation.minCohort = 2
         let job = try await federation.submit(spec)
         let end = Date().addingTimeInterval(420)
         while browser.isRunning && Date() < end { try await Task.sleep(for: .milliseconds(200)) }
