@@ -48,7 +48,7 @@ public struct PretrainedTextEncoder: Sendable {
         positions = try integer("max_position_embeddings")
         let vocabularyPath = (directory as NSString).appendingPathComponent("vocab.txt")
         tokenizer = try WordPieceTokenizer(vocabularyFile: vocabularyPath)
-        vocabularySHA256 = SHA256.hash(data: FileManager.default.contents(atPath: vocabularyPath) ?? Data()).map { String(format: "%02x", $0) }.joined()
+        vocabularySHA256 = SHA256.hex(FileManager.default.contents(atPath: vocabularyPath) ?? Data())
         let vocabularySize = try integer("vocab_size")
         guard tokenizer.vocabulary.values.allSatisfy({ $0 < vocabularySize }) else {
             throw FedCTError(.invalidData, "\(directory): vocab.txt has ids beyond config.json's vocab_size \(vocabularySize)")
