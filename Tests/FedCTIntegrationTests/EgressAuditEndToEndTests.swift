@@ -18,8 +18,10 @@ final class EgressAuditEndToEndTests: XCTestCase {
         spec.privacy.noiseMultiplier = 2
         spec.privacy.clipNorm = 1
         let job = try await federation.submit(spec)
-        for name in names { try federation.startSite(name, extra: "egress: {archive_updates: true}") }
+        let sites = try names.map { try federation.startSite($0, extra: "egress: {archive_updates: true}") }
         let status = try await federation.waitForEnd(job.jobID)
+        // The agents exit after the job; audit their ledgers once they have, not while a last call is still in flight.
+        try await ShutdownProcessTests.waitForExit(sites, timeout: 60)
         XCTAssertEqual(status.state, .succeeded, "\(status.message)\n\(harness.log("coordinator"))")
         XCTAssertEqual(status.rounds.map(\.hasMeanTrainLoss), [false, false], "a DP job's training loss does not leave the sites, not even summed")
 

@@ -62,7 +62,11 @@ final class ShutdownProcessTests: XCTestCase {
     }
 
     static func waitForExit(_ process: Process, timeout: TimeInterval) async throws {
-        try await waitFor(timeout: timeout) { !process.isRunning }
-        process.waitUntilExit()
+        try await waitForExit([process], timeout: timeout)
+    }
+
+    static func waitForExit(_ processes: [Process], timeout: TimeInterval) async throws {
+        try await waitFor(timeout: timeout) { processes.allSatisfy { !$0.isRunning } }
+        for process in processes { process.waitUntilExit() }
     }
 }
