@@ -235,6 +235,7 @@ let package = Package(
             dependencies: ["FedCTRPC", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "FedCTSiteTests", dependencies: ["FedCTSite"]),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
         .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),
         .testTarget(

@@ -22,8 +22,9 @@ extension SiteAgent {
         let minCohort = EvaluationReport.effectiveMinimumCohort(job: spec.evaluation, site: config.minCohort)
         var trainer = LocalTrainer(training: spec.training)
         if let text = try textEncoder(for: task) { trainer.tokenizer = .wordPiece(text.tokenizer) }
-        var report = try SiteEvaluation.evaluate(model: model, trainer: trainer, dataset: dataset,
-                                                 minCohort: minCohort, l2: spec.evaluation.l2)
+        var report = try await offThePool(task) {
+            try SiteEvaluation.evaluate(model: model, trainer: trainer, dataset: dataset, minCohort: minCohort, l2: spec.evaluation.l2)
+        }
         report.jobID = task.jobID
         report.round = task.round
         report.modelSha256 = task.modelSha256

@@ -138,7 +138,9 @@ public final class SiteAgent {
         if let text = try textEncoder(for: task) { trainer.tokenizer = .wordPiece(text.tokenizer) }
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let trainingStarted = ContinuousClock.now
-        let result = try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919, round: Int(task.round), rounds: Int(spec.rounds))
+        let result = try await offThePool(task) {
+            try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919, round: Int(task.round), rounds: Int(spec.rounds))
+        }
         let trainingSeconds = trainingStarted.duration(to: .now)
         if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
             try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: rate,
@@ -179,6 +181,24 @@ public final class SiteAgent {
             "secure": "\(spec.secureAggregation.enabled)",
         ])
     }
+
+    /// Runs `work` (libtorch training or embedding, which blocks for as long as it takes) on the training executor, off the
+    /// cooperative pool, while Heartbeat tells the coordinator every `coordinator.heartbeat_seconds` that the site is alive.
+    func offThePool<T>(_ task: Fedct_V1_Task, _ work: () throws -> T) async throws -> T {
+        var request = Fedct_V1_HeartbeatRequest()
+        request.jobID = task.jobID
+        request.round = task.round
+        return try await keepingAlive(every: config.heartbeatInterval, beat: { [link, logger, request] in
+            do {
+                _ = try await link.heartbeat(request)
+            } catch {
+                logger.warning("heartbeat not delivered; training goes on", metadata: ["job": "\(request.jobID)", "round": "\(request.round)", "error": "\(error)"])
+            }
+        }, on: Self.trainingExecutor, work)
+    }
+
+    /// One executor for every agent of the process: a site trains one round at a time.
+    static let trainingExecutor = TrainingExecutor()
 
     /// The site's own rules, checked before anything is fetched or trained: secure aggregation and the privacy budget.
     func checkPolicy(_ spec: Fedct_V1_JobSpec) throws {

@@ -10,6 +10,9 @@ public struct SiteConfig: Sendable {
     public var coordinatorAddress: String
     /// TLS name to expect on the coordinator's certificate when it differs from the address's host.
     public var coordinatorServerName: String?
+    /// How often the agent sends Heartbeat while it trains or evaluates (`coordinator.heartbeat_seconds`, default 15):
+    /// well inside the coordinator's 60 s liveness window.
+    public var heartbeatInterval: Duration
     public var caFile: String
     public var certificateFile: String
     public var keyFile: String
@@ -51,12 +54,17 @@ public struct SiteConfig: Sendable {
             return value
         }
         guard let coordinator = try yaml.section("coordinator") else { throw yaml.error("coordinator", "is required (address)") }
-        try coordinator.rejectUnknownKeys(["address", "server_name"])
+        try coordinator.rejectUnknownKeys(["address", "server_name", "heartbeat_seconds"])
         coordinatorAddress = try required(coordinator, "address")
         guard coordinatorAddress.contains(":") else {
             throw coordinator.error("address", "must be host:port (got '\(coordinatorAddress)')")
         }
         coordinatorServerName = try coordinator.string("server_name")
+        let heartbeat = try coordinator.double("heartbeat_seconds") ?? 15
+        guard heartbeat >= 0.1 && heartbeat <= 45 else {
+            throw coordinator.error("heartbeat_seconds", "must be between 0.1 and 45 (got \(heartbeat)): the coordinator takes a site silent for 60 s as gone")
+        }
+        heartbeatInterval = .milliseconds(Int((heartbeat * 1000).rounded()))
         guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
         try tls.rejectUnknownKeys(["ca", "cert", "key"])
         caFile = resolve(try required(tls, "ca"))
