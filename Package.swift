@@ -62,6 +62,8 @@ let package = Package(
 
         // Wire messages generated from Protos/ (committed; Scripts/generate-protos.sh).
         .target(name: "FedCTProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The services' methods as typed values (path, message types, caller, ledger kind), used by every side of a call.
+        .target(name: "FedCTProtocol", dependencies: ["FedCTProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // Layer 3: pure logic and data.
         .target(
@@ -94,7 +96,7 @@ let package = Package(
         // The site's signed egress ledger and coordinator receipts: sealing, offline verification, reports (site, coordinator, fedctl).
         .target(
             name: "FedCTAudit",
-            dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", "FedCTProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", .product(name: "Crypto", package: "swift-crypto")]),
@@ -108,7 +110,7 @@ let package = Package(
         .target(
             name: "FedCTCoordinator",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -118,7 +120,7 @@ let package = Package(
         .target(
             name: "FedCTSite",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTData", "FedCTTraining", "FedCTIdentity", "FedCTAudit",
+                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTData", "FedCTTraining", "FedCTIdentity", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -190,7 +192,7 @@ let package = Package(
         .executableTarget(
             name: "fedctl",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTCommandLine", "FedCTAudit",
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTProtocol", "FedCTCommandLine", "FedCTAudit",
                 "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -235,6 +237,7 @@ let package = Package(
             dependencies: ["FedCTRPC", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "FedCTProtocolTests", dependencies: ["FedCTProtocol", "FedCTProto"]),
         .testTarget(name: "FedCTSiteTests", dependencies: ["FedCTSite"]),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
         .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),

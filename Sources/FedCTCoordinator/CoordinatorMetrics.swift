@@ -1,5 +1,6 @@
 // CoordinatorMetrics: the coordinator's counters, gauges and timers, reported through swift-metrics (the executable picks the backend).
 import FedCTCore
+import FedCTProtocol
 import FedCTRPC
 import Foundation
 import Metrics
@@ -28,7 +29,7 @@ enum CoordinatorMetrics {
 
     /// Message bytes of one call: `received` from the peer, `sent` to it.
     static func rpcBytes(method: String, received: Int, sent: Int) {
-        let method = String(method.dropFirst("/fedct.v1.".count))
+        let method = FedCTServices.byPath[method]?.shortName ?? method
         if received > 0 { Counter(label: "fedct_coordinator_rpc_received_bytes_total", dimensions: [("method", method)]).increment(by: received) }
         if sent > 0 { Counter(label: "fedct_coordinator_rpc_sent_bytes_total", dimensions: [("method", method)]).increment(by: sent) }
     }

@@ -41,7 +41,7 @@ extension CoordinatorService {
     /// The signed receipt for a site call whose request messages total `bytes` with SHA-256 `sha256` (`first`: its first
     /// message). Nil — and a warning logged — when the coordinator's key cannot sign (the site then records a missing receipt).
     func receipt(_ call: ServerCall, bytes: Int, sha256: String, first: [UInt8]) -> Fedct_V1_SignedReceipt? {
-        guard call.method.hasPrefix("/fedct.v1.Site/"), let pem = call.peer.certificatePEM,
+        guard let pem = call.peer.certificatePEM,
               let site = try? ParticipantIdentity(certificatePEM: pem).name,
               let kind = EgressKind.of(method: call.method, request: first) else { return nil }
         let context = EgressKind.context(method: call.method, request: first)

@@ -3,6 +3,7 @@ import Crypto
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
+import FedCTProtocol
 public import FedCTRPC
 import Foundation
 public import Logging
@@ -63,91 +64,91 @@ public struct CoordinatorService: Sendable {
 
     private func route(_ call: ServerCall, _ peer: PeerCertificate) async throws {
         let identity = peer.identity
-        let service = call.method.split(separator: "/").first.map(String.init) ?? ""
-        switch (service, identity.role) {
-        case ("fedct.v1.Site", .site), ("fedct.v1.Admin", .admin): break
-        case ("fedct.v1.Site", _), ("fedct.v1.Admin", _):
-            throw RPCError(code: .permissionDenied, message: "\(identity) may not call \(call.method)")
-        default:
+        guard let method = FedCTServices.byPath[call.method] else {
             throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
+        }
+        switch (method.caller, identity.role) {
+        case (.site, .site), (.admin, .admin): break
+        default: throw RPCError(code: .permissionDenied, message: "\(identity) may not call \(call.method)")
         }
         let name = identity.name
         if identity.role == .site { activity.called(name, certificate: peer) }
         switch call.method {
-        case "/fedct.v1.Site/Join":
-            try await unary(call) { (request: Fedct_V1_JoinRequest) in
+        case SiteRPC.join.path:
+            try await unary(call, SiteRPC.join) { (request: Fedct_V1_JoinRequest) in
                 activity.joined(name, agentVersion: request.agentVersion)
                 return await coordinator.join(site: name, request)
             }
-        case "/fedct.v1.Site/PullTask":
-            try await unary(call) { (_: Fedct_V1_PullTaskRequest) in await coordinator.pullTask(site: name) }
-        case "/fedct.v1.Site/Heartbeat":
-            try await unary(call) { (_: Fedct_V1_HeartbeatRequest) in
+        case SiteRPC.pullTask.path:
+            try await unary(call, SiteRPC.pullTask) { (_: Fedct_V1_PullTaskRequest) in await coordinator.pullTask(site: name) }
+        case SiteRPC.heartbeat.path:
+            try await unary(call, SiteRPC.heartbeat) { (_: Fedct_V1_HeartbeatRequest) in
                 await coordinator.heartbeat(site: name)
                 return Fedct_V1_HeartbeatResponse()
             }
-        case "/fedct.v1.Site/ReportMetrics":
-            try await unary(call) { (report: Fedct_V1_MetricsReport) in
+        case SiteRPC.reportMetrics.path:
+            try await unary(call, SiteRPC.reportMetrics) { (report: Fedct_V1_MetricsReport) in
                 try await coordinator.reportMetrics(site: name, report)
                 return Fedct_V1_MetricsReceipt()
             }
-        case "/fedct.v1.Site/FetchModel", "/fedct.v1.Admin/FetchModel":
+        case SiteRPC.fetchModel.path, AdminRPC.fetchModel.path:
             try await fetchModel(call, roundTrafficOf: identity.role == .site ? name : nil)
-        case "/fedct.v1.Site/UploadUpdate":
+        case SiteRPC.uploadUpdate.path:
             do {
                 try await upload(call, site: name)
             } catch {
                 CoordinatorMetrics.uploadRejected(error)
                 throw error
             }
-        case "/fedct.v1.Site/AdvertiseKeys":
+        case SiteRPC.advertiseKeys.path:
             let certificate = call.peer.certificatePEM ?? ""
-            try await unary(call) { (request: Fedct_V1_KeyAdvertisement) in
+            try await unary(call, SiteRPC.advertiseKeys) { (request: Fedct_V1_KeyAdvertisement) in
                 try await coordinator.advertiseKeys(site: name, certificatePEM: certificate, request)
                 return Fedct_V1_SecAggAck()
             }
-        case "/fedct.v1.Site/ShareKeys":
-            try await unary(call) { (request: Fedct_V1_ShareKeysRequest) in
+        case SiteRPC.shareKeys.path:
+            try await unary(call, SiteRPC.shareKeys) { (request: Fedct_V1_ShareKeysRequest) in
                 try await coordinator.shareKeys(site: name, request)
                 return Fedct_V1_SecAggAck()
             }
-        case "/fedct.v1.Site/SecAggStep":
-            try await unary(call) { (request: Fedct_V1_SecAggStepRequest) in await coordinator.secAggStep(site: name, request) }
-        case "/fedct.v1.Site/Unmask":
-            try await unary(call) { (request: Fedct_V1_UnmaskRequest) in
+        case SiteRPC.secAggStep.path:
+            try await unary(call, SiteRPC.secAggStep) { (request: Fedct_V1_SecAggStepRequest) in await coordinator.secAggStep(site: name, request) }
+        case SiteRPC.unmask.path:
+            try await unary(call, SiteRPC.unmask) { (request: Fedct_V1_UnmaskRequest) in
                 try await coordinator.unmask(site: name, request)
                 return Fedct_V1_SecAggAck()
             }
-        case "/fedct.v1.Site/Decline":
-            try await unary(call) { (request: Fedct_V1_DeclineRequest) in decline(site: name, request) }
-        case "/fedct.v1.Site/SubmitSetup":
+        case SiteRPC.decline.path:
+            try await unary(call, SiteRPC.decline) { (request: Fedct_V1_DeclineRequest) in decline(site: name, request) }
+        case SiteRPC.submitSetup.path:
             let certificate = call.peer.certificatePEM ?? ""
-            try await unary(call) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, certificatePEM: certificate, request) }
-        case "/fedct.v1.Admin/SubmitJob":
-            try await unary(call) { (request: Fedct_V1_SubmitJobRequest) in try await coordinator.submit(request.spec, by: name) }
-        case "/fedct.v1.Admin/ListJobs":
-            try await unary(call) { (_: Fedct_V1_ListJobsRequest) in
+            try await unary(call, SiteRPC.submitSetup) { (request: Fedct_V1_SetupSubmission) in try await coordinator.submitSetup(site: name, certificatePEM: certificate, request) }
+        case AdminRPC.submitJob.path:
+            try await unary(call, AdminRPC.submitJob) { (request: Fedct_V1_SubmitJobRequest) in try await coordinator.submit(request.spec, by: name) }
+        case AdminRPC.listJobs.path:
+            try await unary(call, AdminRPC.listJobs) { (_: Fedct_V1_ListJobsRequest) in
                 var response = Fedct_V1_ListJobsResponse()
                 response.jobs = await coordinator.listJobs()
                 return response
             }
-        case "/fedct.v1.Admin/CancelJob":
-            try await unary(call) { (request: Fedct_V1_CancelJobRequest) in try await coordinator.cancel(request.jobID, by: name) }
-        case "/fedct.v1.Admin/GetJob":
-            try await unary(call) { (request: Fedct_V1_GetJobRequest) in try await coordinator.job(request.jobID) }
+        case AdminRPC.cancelJob.path:
+            try await unary(call, AdminRPC.cancelJob) { (request: Fedct_V1_CancelJobRequest) in try await coordinator.cancel(request.jobID, by: name) }
+        case AdminRPC.getJob.path:
+            try await unary(call, AdminRPC.getJob) { (request: Fedct_V1_GetJobRequest) in try await coordinator.job(request.jobID) }
         default:
             throw RPCError(code: .unimplemented, message: "unknown method \(call.method)")
         }
     }
 
-    /// Reads one request, answers one response.
-    private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ call: ServerCall, _ body: (Request) async throws -> Response
+    /// Reads one request of `method`, answers one response.
+    private func unary<Request, Response>(
+        _ call: ServerCall, _ method: RPCMethod<Request, Response>, _ body: (Request) async throws -> Response
     ) async throws {
+        assert(call.method == method.path, "\(call.method) routed to the handler of \(method.path)")
         guard let bytes = await call.read() else {
             throw RPCError(code: .invalidArgument, message: "\(call.method): no request message")
         }
-        let request = try decode(Request.self, bytes, call.method)
+        let request = try decodeRequest(method, bytes)
         let response: [UInt8] = try withReceipt(call, request: bytes, await body(request)).serializedBytes()
         try await call.write(response)
         CoordinatorMetrics.rpcBytes(method: call.method, received: bytes.count, sent: response.count)
@@ -156,7 +157,7 @@ public struct CoordinatorService: Sendable {
 
     private func fetchModel(_ call: ServerCall, roundTrafficOf site: String?) async throws {
         guard let bytes = await call.read() else { throw RPCError(code: .invalidArgument, message: "FetchModel: no request") }
-        let request = try decode(Fedct_V1_FetchModelRequest.self, bytes, call.method)
+        let request = try decodeRequest(SiteRPC.fetchModel, bytes)
         let url = try await coordinator.modelBlob(request.sha256)
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
@@ -182,7 +183,7 @@ public struct CoordinatorService: Sendable {
 
     private func upload(_ call: ServerCall, site: String) async throws {
         guard let first = await call.read() else { throw RPCError(code: .invalidArgument, message: "UploadUpdate: empty stream") }
-        let opening = try decode(Fedct_V1_UpdateChunk.self, first, call.method)
+        let opening = try decodeRequest(SiteRPC.uploadUpdate, first)
         guard case .header(let header) = opening.part else {
             throw RPCError(code: .invalidArgument, message: "UploadUpdate: the first chunk must be the header")
         }
@@ -195,7 +196,7 @@ public struct CoordinatorService: Sendable {
             while let bytes = await call.read() {
                 received += bytes.count
                 hasher.update(data: bytes)
-                let chunk = try decode(Fedct_V1_UpdateChunk.self, bytes, call.method)
+                let chunk = try decodeRequest(SiteRPC.uploadUpdate, bytes)
                 guard case .data(let data) = chunk.part else {
                     throw RPCError(code: .invalidArgument, message: "UploadUpdate: only the first chunk may be a header")
                 }
@@ -233,11 +234,12 @@ public struct CoordinatorService: Sendable {
         CoordinatorMetrics.sitesConnected(activity.connectedCount())
     }
 
-    private func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ bytes: [UInt8], _ method: String) throws -> M {
+    /// A request message of `method`; bytes that do not decode are the caller's error (`INVALID_ARGUMENT`).
+    private func decodeRequest<Request, Response>(_ method: RPCMethod<Request, Response>, _ bytes: [UInt8]) throws -> Request {
         do {
-            return try M(serializedBytes: bytes)
+            return try method.decodeRequest(bytes)
         } catch {
-            throw RPCError(code: .invalidArgument, message: "\(method): malformed \(M.protoMessageName) (\(error))")
+            throw RPCError(code: .invalidArgument, message: error.description)
         }
     }
 

@@ -1,6 +1,8 @@
 // CoordinatorLink: the site's one egress point — every call to the coordinator is recorded in the ledger, sent, then its outcome and receipt recorded.
+import FedCTAudit
 import FedCTCore
 public import FedCTProto
+import FedCTProtocol
 public import FedCTRPC
 import Crypto
 import Foundation
@@ -38,20 +40,20 @@ public struct CoordinatorLink: Sendable {
     }
 
     public func join(_ request: Fedct_V1_JoinRequest) async throws -> Fedct_V1_JoinResponse {
-        try await unary("/fedct.v1.Site/Join", kind: "join", request)
+        try await unary(SiteRPC.join, request)
     }
 
     public func pullTask() async throws -> Fedct_V1_Task {
-        try await unary("/fedct.v1.Site/PullTask", kind: "pull-task", Fedct_V1_PullTaskRequest())
+        try await unary(SiteRPC.pullTask, Fedct_V1_PullTaskRequest())
     }
 
     public func heartbeat(_ request: Fedct_V1_HeartbeatRequest) async throws -> Fedct_V1_HeartbeatResponse {
-        try await unary("/fedct.v1.Site/Heartbeat", kind: "heartbeat", request, jobID: request.jobID, round: Int(request.round))
+        try await unary(SiteRPC.heartbeat, request, jobID: request.jobID, round: Int(request.round))
     }
 
     /// Tells the coordinator this site's policy declines `request.jobID` (recorded as "decline"; the only message sent about that job).
     public func decline(_ request: Fedct_V1_DeclineRequest) async throws {
-        let _: Fedct_V1_DeclineAck = try await unary("/fedct.v1.Site/Decline", kind: "decline", request, jobID: request.jobID, round: Int(request.round))
+        let _: Fedct_V1_DeclineAck = try await unary(SiteRPC.decline, request, jobID: request.jobID, round: Int(request.round))
     }
 
     // MARK: Secure aggregation
@@ -61,32 +63,27 @@ public struct CoordinatorLink: Sendable {
     public func advertiseKeys(_ build: (_ privateKeyPEM: String) throws -> Fedct_V1_KeyAdvertisement) async throws {
         let (channel, tls) = channels.current()
         let advertisement = try build(tls.privateKeyPEM)
-        let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/AdvertiseKeys", kind: "secagg-advertise-keys", advertisement,
+        let _: Fedct_V1_SecAggAck = try await unary(SiteRPC.advertiseKeys, advertisement,
                                                      jobID: advertisement.jobID, round: Int(advertisement.round), attempt: Int(advertisement.attempt), on: channel)
     }
 
     public func shareKeys(_ request: Fedct_V1_ShareKeysRequest) async throws {
-        let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/ShareKeys", kind: "secagg-share-keys", request,
+        let _: Fedct_V1_SecAggAck = try await unary(SiteRPC.shareKeys, request,
                                                      jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
     }
 
     public func secAggStep(_ request: Fedct_V1_SecAggStepRequest) async throws -> Fedct_V1_SecAggStepResponse {
-        try await unary("/fedct.v1.Site/SecAggStep", kind: "secagg-step", request, jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
+        try await unary(SiteRPC.secAggStep, request, jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
     }
 
     public func unmask(_ request: Fedct_V1_UnmaskRequest) async throws {
-        let _: Fedct_V1_SecAggAck = try await unary("/fedct.v1.Site/Unmask", kind: "secagg-unmask", request,
+        let _: Fedct_V1_SecAggAck = try await unary(SiteRPC.unmask, request,
                                                      jobID: request.jobID, round: Int(request.round), attempt: Int(request.attempt))
     }
 
     /// Sends a setup step's statistics: candidate names ("setup-candidates"), plain counts ("setup-counts") or masked words ("setup-masked").
     public func submitSetup(_ submission: Fedct_V1_SetupSubmission) async throws -> Fedct_V1_SetupReceipt {
-        let kind = switch submission.statistics {
-        case .candidates: "setup-candidates"
-        case .counts: "setup-counts"
-        case .maskedWords, nil: "setup-masked"
-        }
-        return try await unary("/fedct.v1.Site/SubmitSetup", kind: kind, submission, jobID: submission.jobID, round: Int(submission.round),
+        try await unary(SiteRPC.submitSetup, kind: EgressKind.setupKind(submission.statistics), submission, jobID: submission.jobID, round: Int(submission.round),
                                attempt: Int(submission.attempt))
     }
 
@@ -95,13 +92,13 @@ public struct CoordinatorLink: Sendable {
     public func submitCandidates(_ build: (_ privateKeyPEM: String) throws -> Fedct_V1_SetupSubmission) async throws -> Fedct_V1_SetupReceipt {
         let (channel, tls) = channels.current()
         let submission = try build(tls.privateKeyPEM)
-        return try await unary("/fedct.v1.Site/SubmitSetup", kind: "setup-candidates", submission, jobID: submission.jobID, round: Int(submission.round),
+        return try await unary(SiteRPC.submitSetup, kind: EgressKind.setupKind(submission.statistics), submission, jobID: submission.jobID, round: Int(submission.round),
                                attempt: Int(submission.attempt), on: channel)
     }
 
     /// Sends an evaluation report (metrics and counts only; recorded as "metrics").
     public func reportMetrics(_ report: Fedct_V1_MetricsReport) async throws {
-        let _: Fedct_V1_MetricsReceipt = try await unary("/fedct.v1.Site/ReportMetrics", kind: "metrics", report, jobID: report.jobID, round: Int(report.round))
+        let _: Fedct_V1_MetricsReceipt = try await unary(SiteRPC.reportMetrics, report, jobID: report.jobID, round: Int(report.round))
     }
 
     /// Downloads a model blob and checks it is the one asked for.
@@ -110,17 +107,18 @@ public struct CoordinatorLink: Sendable {
         request.sha256 = sha256
         request.chunkBytes = Int32(chunkBytes)
         let bytes: [UInt8] = try request.serializedBytes()
-        let seq = try ledger.intend(kind: "fetch-model", method: "/fedct.v1.Site/FetchModel", request: bytes, jobID: nil, round: nil, attempt: nil)
-        SiteMetrics.sent(kind: "fetch-model", bytes: bytes.count)
+        let kind = SiteRPC.fetchModel.info.ledgerKind ?? "fetch-model"
+        let seq = try ledger.intend(kind: kind, method: SiteRPC.fetchModel.path, request: bytes, jobID: nil, round: nil, attempt: nil)
+        SiteMetrics.sent(kind: kind, bytes: bytes.count)
         var blob: [UInt8] = []
         var receipt = Fedct_V1_SignedReceipt()
         blob.reserveCapacity(Int(max(expectedBytes, 0)))
         let channel = channels.channel()
         defer { withExtendedLifetime(channel) {} }
         do {
-            for try await message in channel.serverStreaming(method: "/fedct.v1.Site/FetchModel", request: bytes,
+            for try await message in channel.serverStreaming(method: SiteRPC.fetchModel.path, request: bytes,
                                                                    timeout: Self.transferTimeout(bytes: expectedBytes)) {
-                let chunk = try Fedct_V1_ModelChunk(serializedBytes: message)
+                let chunk = try SiteRPC.fetchModel.decodeResponse(message)
                 guard chunk.offset == blob.count else {
                     throw FedCTError(.integrity, "model \(sha256.prefix(12)): chunk at offset \(chunk.offset), expected \(blob.count)")
                 }
@@ -136,14 +134,14 @@ public struct CoordinatorLink: Sendable {
         }
         try ledger.outcome(of: seq, responseBytes: blob.count, responseSHA256: sha256)
         try ledger.receipt(of: seq, receipt)
-        SiteMetrics.received(kind: "fetch-model", bytes: blob.count)
+        SiteMetrics.received(kind: kind, bytes: blob.count)
         return blob
     }
 
     /// Streams an update: the header, then the payload in chunks. Recorded as one entry over all its messages (and the
     /// header and, when archiving, the payload archived) before the first byte leaves.
     public func upload(header: Fedct_V1_UpdateHeader, payload: [UInt8]) async throws -> Fedct_V1_UploadReceipt {
-        let kind = header.hasMasked ? "masked-update" : "update"
+        let kind = EgressKind.updateKind(masked: header.hasMasked)
         var opening = Fedct_V1_UpdateChunk()
         opening.header = header
         let first: [UInt8] = try opening.serializedBytes()
@@ -160,7 +158,7 @@ public struct CoordinatorLink: Sendable {
         do {
             let channel = channels.channel()
             defer { withExtendedLifetime(channel) {} }
-            let call = try channel.makeCall(method: "/fedct.v1.Site/UploadUpdate", timeout: Self.transferTimeout(bytes: Int64(payload.count)))
+            let call = try channel.makeCall(method: SiteRPC.uploadUpdate.path, timeout: Self.transferTimeout(bytes: Int64(payload.count)))
             try await call.write(first)
             for chunk in chunks { try await call.write(chunk) }
             await call.closeSend()
@@ -174,27 +172,30 @@ public struct CoordinatorLink: Sendable {
         }
         try ledger.outcome(of: seq, response: reply)
         SiteMetrics.received(kind: kind, bytes: reply.count)
-        let receipt = try Fedct_V1_UploadReceipt(serializedBytes: reply)
+        let receipt = try SiteRPC.uploadUpdate.decodeResponse(reply)
         try ledger.receipt(of: seq, receipt)
         return receipt
     }
 
-    private func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message & ReceiptCarrying>(
-        _ method: String, kind: String, _ request: Request, jobID: String? = nil, round: Int? = nil, attempt: Int? = nil, on channel: GRPCChannel? = nil
+    /// One unary call, recorded under `kind` (default: the method's ledger kind) before it leaves.
+    private func unary<Request, Response: ReceiptCarrying>(
+        _ method: RPCMethod<Request, Response>, kind: String? = nil, _ request: Request, jobID: String? = nil, round: Int? = nil, attempt: Int? = nil,
+        on channel: GRPCChannel? = nil
     ) async throws -> Response {
+        guard let kind = kind ?? method.info.ledgerKind else { preconditionFailure("\(method.path) needs a ledger kind from its message") }
         let bytes: [UInt8] = try request.serializedBytes()
-        let seq = try ledger.intend(kind: kind, method: method, request: bytes, jobID: jobID, round: round, attempt: attempt)
+        let seq = try ledger.intend(kind: kind, method: method.path, request: bytes, jobID: jobID, round: round, attempt: attempt)
         SiteMetrics.sent(kind: kind, bytes: bytes.count)
         let reply: [UInt8]
         do {
-            reply = try await (channel ?? channels.channel()).unary(method: method, request: bytes, timeout: callTimeout)
+            reply = try await (channel ?? channels.channel()).unary(method: method.path, request: bytes, timeout: callTimeout)
         } catch {
             try ledger.outcome(of: seq, error: error)
             throw error
         }
         try ledger.outcome(of: seq, response: reply)
         SiteMetrics.received(kind: kind, bytes: reply.count)
-        let response = try Response(serializedBytes: reply)
+        let response = try method.decodeResponse(reply)
         try ledger.receipt(of: seq, response)
         return response
     }

@@ -4,6 +4,7 @@ import FedCTAudit
 public import FedCTCore
 import FedCTIdentity
 public import FedCTProto
+import FedCTProtocol
 import Foundation
 import Logging
 
@@ -123,7 +124,7 @@ public final class EgressLedger: @unchecked Sendable {
         }
         let sha256 = hasher.finalize().hex
         return try locked {
-            var entry = Self.intent(kind: kind, method: "/fedct.v1.Site/UploadUpdate", jobID: jobID, round: round, attempt: attempt)
+            var entry = Self.intent(kind: kind, method: SiteRPC.uploadUpdate.path, jobID: jobID, round: round, attempt: attempt)
             entry.bytes = bytes
             entry.sha256 = sha256
             entry.payloadSHA256 = SHA256.hex(payload)

@@ -3,6 +3,7 @@ import ArgumentParser
 import Crypto
 import FedCTAudit
 import FedCTIdentity
+import FedCTProtocol
 import Foundation
 
 extension AuditCommand {
@@ -39,13 +40,13 @@ extension AuditCommand {
             let siteSigner = try CertificateKeySigner(privateKeyPEM: site.privateKeyPEM, source: "bench")
             let coordinatorSigner = try CertificateKeySigner(privateKeyPEM: coordinator.privateKeyPEM, source: "bench")
             let request = [UInt8](repeating: 7, count: 200)
-            let receipt = try Receipts.sign(site: "site-1", method: "/fedct.v1.Site/SecAggStep", kind: "secagg-step", jobID: "job-1", round: 1,
+            let receipt = try Receipts.sign(site: "site-1", method: SiteRPC.secAggStep.path, kind: "secagg-step", jobID: "job-1", round: 1,
                                             attempt: 1, bytes: request.count, sha256: SHA256.hex(request), certificatePEM: coordinator.certificatePEM) {
                 try coordinatorSigner.sign($0)
             }
             var intent = EgressEntry(type: .intent)
             intent.kind = "secagg-step"
-            intent.method = "/fedct.v1.Site/SecAggStep"
+            intent.method = SiteRPC.secAggStep.path
             intent.jobID = "job-1"
             intent.round = 1
             intent.bytes = request.count

@@ -19,9 +19,9 @@ extension ProcessHarness {
 
         var address: String { "localhost:\(port)" }
 
-        /// Submits `spec`, retrying while the coordinator is still starting.
+        /// Submits `spec`, retrying while the coordinator is still starting (up to 30 s: it loads libtorch, slow on a busy machine).
         func submit(_ spec: Fedct_V1_JobSpec) async throws -> Fedct_V1_JobStatus {
-            for _ in 0..<50 {
+            for _ in 0..<300 {
                 if let status = try? await admin.submit(spec) { return status }
                 try await Task.sleep(for: .milliseconds(100))
             }
