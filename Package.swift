@@ -230,7 +230,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FedCTIntegrationTests",
-            dependencies: ["FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTRPC", "FedCTCore", "FedCTAudit", "FedCTReconstructionObjective"]
+            dependencies: [
+                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTProtocol", "FedCTRPC", "FedCTCore", "FedCTAudit",
+                "FedCTReconstructionObjective",
+            ]
         ),
         .testTarget(
             name: "FedCTRPCTests",

@@ -2,6 +2,7 @@
 import FedCTCore
 public import FedCTProto
 import FedCTIdentity
+import FedCTProtocol
 public import Foundation
 
 extension Coordinator {
@@ -11,6 +12,8 @@ extension Coordinator {
         var response = Fedct_V1_JoinResponse()
         response.siteID = site
         response.coordinatorVersion = Self.version
+        response.protocolVersion = WireProtocolVersion.current
+        response.oldestSiteProtocolVersion = WireProtocolVersion.oldestSiteServed
         response.maxMessageBytes = Int64(config.maxMessageBytes)
         return response
     }

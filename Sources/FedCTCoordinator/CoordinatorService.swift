@@ -77,6 +77,11 @@ public struct CoordinatorService: Sendable {
         case SiteRPC.join.path:
             try await unary(call, SiteRPC.join) { (request: Fedct_V1_JoinRequest) in
                 activity.joined(name, agentVersion: request.agentVersion)
+                if let refusal = WireProtocolVersion.coordinatorRefusal(site: request.protocolVersion, agentVersion: request.agentVersion,
+                                                                         coordinatorVersion: Coordinator.version) {
+                    logger.warning("site refused at join: protocol versions", metadata: ["site": "\(name)", "reason": "\(refusal)"])
+                    throw RPCError(code: .failedPrecondition, message: refusal)
+                }
                 return await coordinator.join(site: name, request)
             }
         case SiteRPC.pullTask.path:

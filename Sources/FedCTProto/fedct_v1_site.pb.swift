@@ -441,6 +441,9 @@ public nonisolated struct Fedct_V1_JoinRequest: Sendable {
 
   public var heldoutScans: Int64 = 0
 
+  /// The FedCT wire protocol the agent speaks (absent or 0: protocol 1, before versions were exchanged).
+  public var protocolVersion: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -466,6 +469,11 @@ public nonisolated struct Fedct_V1_JoinResponse: Sendable {
   public var hasReceipt: Bool {self._receipt != nil}
   /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
   public mutating func clearReceipt() {self._receipt = nil}
+
+  /// The wire protocol the coordinator speaks, and the oldest one it serves sites on.
+  public var protocolVersion: UInt32 = 0
+
+  public var oldestSiteProtocolVersion: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1687,7 +1695,7 @@ nonisolated extension Fedct_V1_SecAggAck: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{1}threads\0\u{3}train_scans\0\u{3}heldout_scans\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{1}threads\0\u{3}train_scans\0\u{3}heldout_scans\0\u{3}protocol_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1699,6 +1707,7 @@ nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.threads) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.trainScans) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.heldoutScans) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       default: break
       }
     }
@@ -1717,6 +1726,9 @@ nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf
     if self.heldoutScans != 0 {
       try visitor.visitSingularInt64Field(value: self.heldoutScans, fieldNumber: 4)
     }
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1725,6 +1737,7 @@ nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.threads != rhs.threads {return false}
     if lhs.trainScans != rhs.trainScans {return false}
     if lhs.heldoutScans != rhs.heldoutScans {return false}
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1732,7 +1745,7 @@ nonisolated extension Fedct_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}coordinator_version\0\u{3}max_message_bytes\0\u{1}receipt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}coordinator_version\0\u{3}max_message_bytes\0\u{1}receipt\0\u{3}protocol_version\0\u{3}oldest_site_protocol_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1744,6 +1757,8 @@ nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobu
       case 2: try { try decoder.decodeSingularStringField(value: &self.coordinatorVersion) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.maxMessageBytes) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.oldestSiteProtocolVersion) }()
       default: break
       }
     }
@@ -1766,6 +1781,12 @@ nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._receipt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 5)
+    }
+    if self.oldestSiteProtocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.oldestSiteProtocolVersion, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1774,6 +1795,8 @@ nonisolated extension Fedct_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.coordinatorVersion != rhs.coordinatorVersion {return false}
     if lhs.maxMessageBytes != rhs.maxMessageBytes {return false}
     if lhs._receipt != rhs._receipt {return false}
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.oldestSiteProtocolVersion != rhs.oldestSiteProtocolVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2,6 +2,7 @@
 import FedCTCore
 import FedCTData
 import FedCTProto
+import FedCTProtocol
 import FedCTRPC
 import FedCTTorch
 import FedCTTraining
@@ -58,6 +59,10 @@ public final class SiteAgent {
     public func run(exitAfterJob: Bool) async throws {
         status.set("joining")
         let joined = try await withRetries("join") { try await link.join(joinRequest()) }
+        if let refusal = WireProtocolVersion.siteRefusal(coordinator: joined.protocolVersion, oldestSiteServed: joined.oldestSiteProtocolVersion,
+                                                         coordinatorVersion: joined.coordinatorVersion, agentVersion: Self.version) {
+            throw FedCTError(.failedPrecondition, "\(config.coordinatorAddress): \(refusal)")
+        }
         logger.info("joined the coordinator", metadata: ["as": "\(joined.siteID)", "coordinator": "\(config.coordinatorAddress)"])
         var participated = Set<String>()
         while !Task.isCancelled {
@@ -111,6 +116,7 @@ public final class SiteAgent {
     private func joinRequest() -> Fedct_V1_JoinRequest {
         var request = Fedct_V1_JoinRequest()
         request.agentVersion = Self.version
+        request.protocolVersion = WireProtocolVersion.current
         request.threads = Int32(config.threads)
         return request
     }

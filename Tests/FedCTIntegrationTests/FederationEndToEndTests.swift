@@ -6,6 +6,7 @@ import FedCTCoordinator
 import FedCTData
 import FedCTIdentity
 import FedCTProto
+import FedCTProtocol
 import FedCTRPC
 import Foundation
 import XCTest
@@ -57,6 +58,20 @@ final class FederationEndToEndTests: XCTestCase {
             XCTFail("a site must not list jobs")
         } catch let error as RPCError {
             XCTAssertEqual(error.code, .permissionDenied, "\(error)")
+        }
+        // A site agent from before protocol versions (no protocol_version at Join) is refused, naming both versions.
+        let oldAgent = try GRPCChannel(options: ChannelOptions(target: address, tls: TLSConfig.load(
+            caFile: root.appending(path: "pki/site-1/ca.pem").path, certificateFile: root.appending(path: "pki/site-1/cert.pem").path,
+            keyFile: root.appending(path: "pki/site-1/key.pem").path)))
+        var oldJoin = Fedct_V1_JoinRequest()
+        oldJoin.agentVersion = "0.0.9"
+        do {
+            _ = try await oldAgent.unary(method: SiteRPC.join.path, request: try oldJoin.serializedBytes(), timeout: .seconds(10))
+            XCTFail("an agent on protocol 1 must be refused")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .failedPrecondition, "\(error)")
+            XCTAssertTrue(error.message.contains("version 0.0.9") && error.message.contains("protocol 1") && error.message.contains("upgrade the site agent"),
+                          error.message)
         }
         var invalid = spec
         invalid.training.batchSize = 0

@@ -34,7 +34,7 @@ print("GetJob (unary):", job.job_id, job.State.Name(job.state), len(job.rounds),
 blob = b"".join(chunk.data for chunk in admin.FetchModel(site_pb2.FetchModelRequest(sha256=job.initial_model_sha256)))
 print("FetchModel (server streaming):", len(blob), "bytes")
 site = site_pb2_grpc.SiteStub(channel("site-1"))
-print("Join as site-1 (unary):", site.Join(site_pb2.JoinRequest(agent_version="grpcio-check")).site_id)
+print("Join as site-1 (unary):", site.Join(site_pb2.JoinRequest(agent_version="grpcio-check", protocol_version=2)).site_id)
 failures = 0
 # Only the essential fields: the coordinator fills every other setting with its default, as job.yaml does.
 essential = job_pb2.JobSpec(name="grpcio-essential", rounds=1, min_sites=2, objective="tte",
