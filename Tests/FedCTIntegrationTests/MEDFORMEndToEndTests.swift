@@ -51,4 +51,20 @@ final class MEDFORMEndToEndTests: XCTestCase {
         let verified = try harness.run("fedctl", ["audit", "verify", root.appending(path: "state-site-1").path, "--ca", ca])
         XCTAssertEqual(verified.status, 0, verified.output)
     }
+
+    /// `fedctl model init` on the example job, then `fedctl model export`: the slice encoder alone, torchvision's names.
+    func testFedctlInitialisesAndExportsTheExampleJob() throws {
+        let harness = try ProcessHarness()
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../Deployments/examples/job-medform.yaml").standardized
+        let initial = harness.folder.appending(path: "initial.safetensors").path, exported = harness.folder.appending(path: "torchvision.safetensors").path
+        let initialised = try harness.run("fedctl", ["model", "init", "--job-spec", example.path, "--out", initial])
+        XCTAssertEqual(initialised.status, 0, initialised.output)
+        let export = try harness.run("fedctl", ["model", "export", "--model", initial, "--out", exported])
+        XCTAssertEqual(export.status, 0, export.output)
+        XCTAssertTrue(export.output.contains("MEDFORM slice encoder, 100 tensors with torchvision's ResNet names"), export.output)
+        let state = try SafeTensors.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: exported))), source: exported)
+        XCTAssertEqual(state.metadata["format"], "torchvision_resnet_medform")
+        XCTAssertEqual(state.layout.first, TensorLayout(name: "conv1.weight", shape: [64, 1, 7, 7]))
+        XCTAssertFalse(state.layout.contains { $0.name.hasPrefix("projection") || $0.name.hasPrefix("fc") })
+    }
 }
