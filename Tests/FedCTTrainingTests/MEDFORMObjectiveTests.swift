@@ -86,6 +86,7 @@ final class MEDFORMObjectiveTests: XCTestCase {
             ("medform.noise_std", { $0.medform.noiseStd = -1 }),
             ("medform.slices_per_scan", { $0.medform.slicesPerScan = 1; $0.training.batchSize = 1 }),
             ("training.volume_size", { $0.training.volumeSize = 16 }),
+            ("preprocessing.shape", { $0.preprocessing.shape = [64, 24, 64] }),
         ]
         for (field, change) in cases {
             var spec = try example()

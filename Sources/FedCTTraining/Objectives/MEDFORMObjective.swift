@@ -20,9 +20,11 @@ public struct MEDFORMObjective: PretrainingObjective {
 
     public func validate(_ spec: Fedct_V1_JobSpec, source: String) throws {
         let config = try MEDFORMConfig(spec.medform, source: source)
-        let size = Int(spec.training.volumeSize)
-        guard size >= 32 else {
-            throw FedCTError(.invalidConfiguration, "\(source): field 'training.volume_size' is \(size), but MEDFORM's slice ResNet downsamples a slice 32 times; use at least 32")
+        // Axial slices are the input's x × y planes; the ResNet halves them five times.
+        let plane = spec.inputShape.prefix(2).min() ?? 0
+        guard plane >= 32 else {
+            let field = spec.preprocessing.shape.isEmpty ? "training.volume_size" : "preprocessing.shape"
+            throw FedCTError(.invalidConfiguration, "\(source): field '\(field)' gives axial slices of \(plane) voxels across, but MEDFORM's slice ResNet downsamples a slice 32 times; use at least 32")
         }
         guard Int(spec.training.batchSize) * config.slicesPerScan >= 2 else {
             throw FedCTError(.invalidConfiguration, "\(source): field 'medform.slices_per_scan' is \(config.slicesPerScan) with training.batch_size \(spec.training.batchSize): NT-Xent over one slice has no negative pairs; raise either")
