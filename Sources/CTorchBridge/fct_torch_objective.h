@@ -100,6 +100,7 @@ const std::map<std::string, ObjectiveFactory> &objectives();
 ObjectiveFactory tte_objective();
 ObjectiveFactory reconstruction_objective();
 ObjectiveFactory hlip_objective();
+ObjectiveFactory medform_objective();
 
 /// The time-to-event loss alone on given log2 hazards (fct_torch_tte.cpp), for the C ABI.
 torch::Tensor time_to_event_loss(const torch::Tensor &log2_hazard, const torch::Tensor &time_at_risk, const torch::Tensor &event);

@@ -11,6 +11,7 @@ const std::map<std::string, ObjectiveFactory> &objectives() {
         {"tte", tte_objective()},
         {"reconstruction", reconstruction_objective()},
         {"hlip", hlip_objective()},
+        {"medform", medform_objective()},
     };
     return registry;
 }

@@ -314,6 +314,131 @@ public nonisolated struct Fedct_V1_HLIPSpec: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// MEDFORM (Jung et al. 2025, arXiv 2501.13277): a CT representation pretrained in two stages. Stage 1 (built): a 2D
+/// slice ResNet with torchvision's names trained by SimCLR on axial slices, two augmented views per slice, NT-Xent over
+/// the micro-batch's slices. Stage 2 (attention-MIL over slice features aligned with clinical data) will add its fields
+/// from 20 on. Defaults in brackets, held by MEDFORMConfig.
+public nonisolated struct Fedct_V1_MEDFORMSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1: SimCLR on slices [1]
+  public var stage: Int32 {
+    get {_stage ?? 0}
+    set {_stage = newValue}
+  }
+  /// Returns true if `stage` has been explicitly set.
+  public var hasStage: Bool {self._stage != nil}
+  /// Clears the value of `stage`. Subsequent reads from it will return its default value.
+  public mutating func clearStage() {self._stage = nil}
+
+  /// "resnet18" or "resnet50" (the paper's) [resnet18]
+  public var sliceEncoder: String {
+    get {_sliceEncoder ?? String()}
+    set {_sliceEncoder = newValue}
+  }
+  /// Returns true if `sliceEncoder` has been explicitly set.
+  public var hasSliceEncoder: Bool {self._sliceEncoder != nil}
+  /// Clears the value of `sliceEncoder`. Subsequent reads from it will return its default value.
+  public mutating func clearSliceEncoder() {self._sliceEncoder = nil}
+
+  /// base planes of the ResNet; torchvision's models are 64 [64]
+  public var sliceEncoderWidth: Int32 {
+    get {_sliceEncoderWidth ?? 0}
+    set {_sliceEncoderWidth = newValue}
+  }
+  /// Returns true if `sliceEncoderWidth` has been explicitly set.
+  public var hasSliceEncoderWidth: Bool {self._sliceEncoderWidth != nil}
+  /// Clears the value of `sliceEncoderWidth`. Subsequent reads from it will return its default value.
+  public mutating func clearSliceEncoderWidth() {self._sliceEncoderWidth = nil}
+
+  /// SimCLR projection head output (Linear, ReLU, Linear) [128]
+  public var projectionDim: Int32 {
+    get {_projectionDim ?? 0}
+    set {_projectionDim = newValue}
+  }
+  /// Returns true if `projectionDim` has been explicitly set.
+  public var hasProjectionDim: Bool {self._projectionDim != nil}
+  /// Clears the value of `projectionDim`. Subsequent reads from it will return its default value.
+  public mutating func clearProjectionDim() {self._projectionDim = nil}
+
+  /// NT-Xent temperature [0.07]
+  public var temperature: Double {
+    get {_temperature ?? 0}
+    set {_temperature = newValue}
+  }
+  /// Returns true if `temperature` has been explicitly set.
+  public var hasTemperature: Bool {self._temperature != nil}
+  /// Clears the value of `temperature`. Subsequent reads from it will return its default value.
+  public mutating func clearTemperature() {self._temperature = nil}
+
+  /// axial slices sampled from each scan per training example [16]
+  public var slicesPerScan: Int32 {
+    get {_slicesPerScan ?? 0}
+    set {_slicesPerScan = newValue}
+  }
+  /// Returns true if `slicesPerScan` has been explicitly set.
+  public var hasSlicesPerScan: Bool {self._slicesPerScan != nil}
+  /// Clears the value of `slicesPerScan`. Subsequent reads from it will return its default value.
+  public mutating func clearSlicesPerScan() {self._slicesPerScan = nil}
+
+  /// random resized crop: smallest area fraction [0.08]
+  public var cropMinScale: Double {
+    get {_cropMinScale ?? 0}
+    set {_cropMinScale = newValue}
+  }
+  /// Returns true if `cropMinScale` has been explicitly set.
+  public var hasCropMinScale: Bool {self._cropMinScale != nil}
+  /// Clears the value of `cropMinScale`. Subsequent reads from it will return its default value.
+  public mutating func clearCropMinScale() {self._cropMinScale = nil}
+
+  /// contrast/brightness jitter strength, applied with probability 0.8 [0.4]
+  public var jitter: Double {
+    get {_jitter ?? 0}
+    set {_jitter = newValue}
+  }
+  /// Returns true if `jitter` has been explicitly set.
+  public var hasJitter: Bool {self._jitter != nil}
+  /// Clears the value of `jitter`. Subsequent reads from it will return its default value.
+  public mutating func clearJitter() {self._jitter = nil}
+
+  /// Gaussian blur (sigma 0.1-2 px) probability [0.5]
+  public var blurProbability: Double {
+    get {_blurProbability ?? 0}
+    set {_blurProbability = newValue}
+  }
+  /// Returns true if `blurProbability` has been explicitly set.
+  public var hasBlurProbability: Bool {self._blurProbability != nil}
+  /// Clears the value of `blurProbability`. Subsequent reads from it will return its default value.
+  public mutating func clearBlurProbability() {self._blurProbability = nil}
+
+  /// largest standard deviation of added Gaussian noise [0.05]
+  public var noiseStd: Double {
+    get {_noiseStd ?? 0}
+    set {_noiseStd = newValue}
+  }
+  /// Returns true if `noiseStd` has been explicitly set.
+  public var hasNoiseStd: Bool {self._noiseStd != nil}
+  /// Clears the value of `noiseStd`. Subsequent reads from it will return its default value.
+  public mutating func clearNoiseStd() {self._noiseStd = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _stage: Int32? = nil
+  fileprivate var _sliceEncoder: String? = nil
+  fileprivate var _sliceEncoderWidth: Int32? = nil
+  fileprivate var _projectionDim: Int32? = nil
+  fileprivate var _temperature: Double? = nil
+  fileprivate var _slicesPerScan: Int32? = nil
+  fileprivate var _cropMinScale: Double? = nil
+  fileprivate var _jitter: Double? = nil
+  fileprivate var _blurProbability: Double? = nil
+  fileprivate var _noiseStd: Double? = nil
+}
+
 public nonisolated struct Fedct_V1_TTESpec: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -716,8 +841,9 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
   public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
 
-  /// The pretraining objective, by registered name: "tte" (time-to-event over tte.task_codes; the default) or "hlip"
-  /// (language–image pretraining on studies). Its settings are its own section (tte, hlip). A spec stored before the
+  /// The pretraining objective, by registered name: "tte" (time-to-event over tte.task_codes; the default), "hlip"
+  /// (language–image pretraining on studies) or "medform" (SimCLR on slices, then MIL + clinical alignment). Its settings
+  /// are its own section (tte, hlip, medform). A spec stored before the
   /// field existed has none and is a TTE job.
   public var objective: String {
     get {_storage._objective ?? String()}
@@ -736,6 +862,15 @@ public nonisolated struct Fedct_V1_JobSpec: @unchecked Sendable {
   public var hasHlip: Bool {_storage._hlip != nil}
   /// Clears the value of `hlip`. Subsequent reads from it will return its default value.
   public mutating func clearHlip() {_uniqueStorage()._hlip = nil}
+
+  public var medform: Fedct_V1_MEDFORMSpec {
+    get {_storage._medform ?? Fedct_V1_MEDFORMSpec()}
+    set {_uniqueStorage()._medform = newValue}
+  }
+  /// Returns true if `medform` has been explicitly set.
+  public var hasMedform: Bool {_storage._medform != nil}
+  /// Clears the value of `medform`. Subsequent reads from it will return its default value.
+  public mutating func clearMedform() {_uniqueStorage()._medform = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1676,6 +1811,85 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
   }
 }
 
+nonisolated extension Fedct_V1_MEDFORMSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MEDFORMSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{3}slice_encoder\0\u{3}slice_encoder_width\0\u{3}projection_dim\0\u{1}temperature\0\u{3}slices_per_scan\0\u{3}crop_min_scale\0\u{1}jitter\0\u{3}blur_probability\0\u{3}noise_std\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self._stage) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._sliceEncoder) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._sliceEncoderWidth) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self._projectionDim) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self._temperature) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self._slicesPerScan) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self._cropMinScale) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self._jitter) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self._blurProbability) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self._noiseStd) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._stage {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._sliceEncoder {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._sliceEncoderWidth {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._projectionDim {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._temperature {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._slicesPerScan {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._cropMinScale {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._jitter {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._blurProbability {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._noiseStd {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedct_V1_MEDFORMSpec, rhs: Fedct_V1_MEDFORMSpec) -> Bool {
+    if lhs._stage != rhs._stage {return false}
+    if lhs._sliceEncoder != rhs._sliceEncoder {return false}
+    if lhs._sliceEncoderWidth != rhs._sliceEncoderWidth {return false}
+    if lhs._projectionDim != rhs._projectionDim {return false}
+    if lhs._temperature != rhs._temperature {return false}
+    if lhs._slicesPerScan != rhs._slicesPerScan {return false}
+    if lhs._cropMinScale != rhs._cropMinScale {return false}
+    if lhs._jitter != rhs._jitter {return false}
+    if lhs._blurProbability != rhs._blurProbability {return false}
+    if lhs._noiseStd != rhs._noiseStd {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Fedct_V1_TTESpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TTESpec"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_codes\0\u{3}piece_edges_days\0\u{1}rank\0\u{3}task_log2_base_hazard\0\u{3}derive_tasks\0\u{3}max_tasks\0\u{1}pieces\0\u{3}min_patients_per_code\0")
@@ -1940,7 +2154,7 @@ nonisolated extension Fedct_V1_TrainingSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0\u{1}objective\0\u{1}hlip\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rounds\0\u{3}min_sites\0\u{1}seed\0\u{1}encoder\0\u{1}tte\0\u{1}training\0\u{3}round_deadline_seconds\0\u{1}strategy\0\u{3}secure_aggregation\0\u{1}privacy\0\u{1}preprocessing\0\u{1}evaluation\0\u{1}objective\0\u{1}hlip\0\u{1}medform\0")
 
   fileprivate class _StorageClass {
     var _name: String? = nil
@@ -1958,6 +2172,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _evaluation: Fedct_V1_EvaluationSpec? = nil
     var _objective: String? = nil
     var _hlip: Fedct_V1_HLIPSpec? = nil
+    var _medform: Fedct_V1_MEDFORMSpec? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1983,6 +2198,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _evaluation = source._evaluation
       _objective = source._objective
       _hlip = source._hlip
+      _medform = source._medform
     }
   }
 
@@ -2016,6 +2232,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._objective) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._hlip) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._medform) }()
         default: break
         }
       }
@@ -2073,6 +2290,9 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._hlip {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
       } }()
+      try { if let v = _storage._medform {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2097,6 +2317,7 @@ nonisolated extension Fedct_V1_JobSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._evaluation != rhs_storage._evaluation {return false}
         if _storage._objective != rhs_storage._objective {return false}
         if _storage._hlip != rhs_storage._hlip {return false}
+        if _storage._medform != rhs_storage._medform {return false}
         return true
       }
       if !storagesAreEqual {return false}

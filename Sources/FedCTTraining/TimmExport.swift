@@ -14,20 +14,9 @@ public enum TimmExport {
 
     /// The image tower of `state` under timm's names; the metadata gains `format: timm_vit_hlip`.
     public static func state(_ state: ModelState) throws -> ModelState {
-        var layout: [TensorLayout] = []
-        var values: [Float] = []
-        var offset = 0
-        for tensor in state.layout {
-            defer { offset += tensor.count }
-            guard tensor.name.hasPrefix(prefix) else { continue }
-            layout.append(TensorLayout(name: String(tensor.name.dropFirst(prefix.count)), shape: tensor.shape))
-            values.append(contentsOf: state.values[offset..<(offset + tensor.count)])
-        }
         guard applies(to: state.layout) else {
             throw FedCTError(.invalidData, "the model has no visual.patch_embed.proj.weight, so it is not an HLIP model; export the file fedctl model fetch wrote")
         }
-        var metadata = state.metadata
-        metadata["format"] = "timm_vit_hlip"
-        return try ModelState(layout: layout, values: values, metadata: metadata)
+        return try state.tensors(under: prefix, format: "timm_vit_hlip")
     }
 }

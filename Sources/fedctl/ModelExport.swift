@@ -10,7 +10,7 @@ import Foundation
 extension ModelCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a fetched model (fedctl model fetch) for PyTorch users: an encoder with MONAI's names (head.proj as MONAI's classifier, the rest of the head left out), or an HLIP model's image tower with timm's ViT names.")
+            abstract: "Write a fetched model (fedctl model fetch) for PyTorch users: an encoder with MONAI's names (head.proj as MONAI's classifier, the rest of the head left out), an HLIP model's image tower with timm's ViT names, or a MEDFORM model's slice encoder with torchvision's ResNet names.")
         @Option(name: .long, help: "The model file fedctl model fetch wrote (.safetensors).") var model: String
         @Option(name: .long, help: "Output format (safetensors).") var format = "safetensors"
         @Option(name: .long, help: "Output file.") var out: String
@@ -20,14 +20,18 @@ extension ModelCommand {
             guard format == "safetensors" else { throw ValidationError("--format must be safetensors (got '\(format)')") }
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model)))
             let state = try SafeTensors.decode(bytes, source: model)
-            if TimmExport.applies(to: state.layout) {
-                let exported = try TimmExport.state(state)
+            let towers = [
+                (TimmExport.applies(to:), TimmExport.state(_:), "timm_vit_hlip", "HLIP image tower", "timm's ViT names"),
+                (TorchvisionExport.applies(to:), TorchvisionExport.state(_:), "torchvision_resnet_medform", "MEDFORM slice encoder", "torchvision's ResNet names"),
+            ]
+            for (applies, export, name, what, names) in towers where applies(state.layout) {
+                let exported = try export(state)
                 let encoded = SafeTensors.encode(exported)
                 try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
                 if json {
-                    return try JSONOutput.print(["model": model, "path": out, "tensors": exported.layout.count, "format": "timm_vit_hlip", "bytes": encoded.count])
+                    return try JSONOutput.print(["model": model, "path": out, "tensors": exported.layout.count, "format": name, "bytes": encoded.count])
                 }
-                return print("\(model) → \(out): HLIP image tower, \(exported.layout.count) tensors with timm's ViT names (\(encoded.count) bytes)")
+                return print("\(model) → \(out): \(what), \(exported.layout.count) tensors with \(names) (\(encoded.count) bytes)")
             }
             let exported = try MONAIExport.state(state)
             let encoded = SafeTensors.encode(exported)

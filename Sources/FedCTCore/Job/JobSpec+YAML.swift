@@ -7,7 +7,7 @@ extension Fedct_V1_JobSpec {
     public init(yaml: YAMLDocument) throws {
         var spec = Fedct_V1_JobSpec()
         try yaml.rejectUnknownKeys(["name", "rounds", "min_sites", "seed", "round_deadline_seconds", "objective", "encoder", "tte", "training",
-                                    "strategy", "secure_aggregation", "privacy", "preprocessing", "evaluation", "hlip"])
+                                    "strategy", "secure_aggregation", "privacy", "preprocessing", "evaluation", "hlip", "medform"])
         if let value = try yaml.string("name") { spec.name = value }
         if let value = try yaml.string("objective") { spec.objective = value }
         if let value = try yaml.int("rounds") { spec.rounds = Int32(clamping: value) }
@@ -24,6 +24,7 @@ extension Fedct_V1_JobSpec {
         }
         if let tte = try yaml.section("tte") { try spec.parseTTE(tte) }
         if let hlip = try yaml.section("hlip") { try spec.parseHLIP(hlip) }
+        if let medform = try yaml.section("medform") { try spec.parseMEDFORM(medform) }
         if let training = try yaml.section("training") { try spec.parseTraining(training) }
         if let strategy = try yaml.section("strategy") {
             try strategy.rejectUnknownKeys(["name", "server_learning_rate", "beta1", "beta2", "tau", "proximal_mu"])

@@ -12,13 +12,15 @@ public struct ObjectiveKind: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let tte = ObjectiveKind(rawValue: "tte")
     /// Language–image pretraining on whole studies against their reports (HLIP; `hlip:` section).
     public static let hlip = ObjectiveKind(rawValue: "hlip")
+    /// MEDFORM: SimCLR on CT slices, then attention-MIL aligned with clinical data (`medform:` section).
+    public static let medform = ObjectiveKind(rawValue: "medform")
 
     public var description: String { rawValue }
 
     /// Makes `kind` a name jobs may use (the objective registry, `PretrainingObjectives.register`, calls it).
     public static func register(_ kind: ObjectiveKind) { registry.add(kind) }
 
-    /// The registered names: the built-in objectives (time-to-event, HLIP) and any registered since start-up.
+    /// The registered names: the built-in objectives (time-to-event, HLIP, MEDFORM) and any registered since start-up.
     public static var registered: [ObjectiveKind] { registry.kinds }
 
     private static let registry = Registry()
@@ -26,7 +28,7 @@ public struct ObjectiveKind: RawRepresentable, Hashable, Sendable, CustomStringC
     /// The registered names behind a lock: registration happens at start-up, look-ups from any task.
     private final class Registry: @unchecked Sendable {  // every access to `names` holds `lock`
         private let lock = NSLock()
-        private var names: [String] = [ObjectiveKind.tte.rawValue, ObjectiveKind.hlip.rawValue]
+        private var names: [String] = [ObjectiveKind.tte.rawValue, ObjectiveKind.hlip.rawValue, ObjectiveKind.medform.rawValue]
 
         func add(_ kind: ObjectiveKind) { lock.withLock { if !names.contains(kind.rawValue) { names.append(kind.rawValue) } } }
         var kinds: [ObjectiveKind] { lock.withLock { names.map(ObjectiveKind.init(rawValue:)) } }

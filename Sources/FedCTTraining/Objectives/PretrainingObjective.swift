@@ -50,7 +50,7 @@ public protocol SiteSetup: Sendable {
 /// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
 public enum PretrainingObjectives {
     /// The objectives every FedCT build has.
-    public static let builtIn: [any PretrainingObjective] = [TimeToEventObjective(), HLIPObjective()]
+    public static let builtIn: [any PretrainingObjective] = [TimeToEventObjective(), HLIPObjective(), MEDFORMObjective()]
 
     private static let registry = Registry(builtIn)
 

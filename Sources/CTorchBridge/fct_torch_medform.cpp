@@ -1,0 +1,268 @@
+// fct_torch_medform.cpp: MEDFORM (Jung et al. 2025) stage 1 — a 2D slice ResNet with torchvision's parameter names
+// (`slice_encoder.`), SimCLR's projection head (`projection.`) and NT-Xent loss on two augmented views of axial slices.
+#include "fct_torch_medform.h"
+#include "fct_torch_objective.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+namespace fct {
+namespace {
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+}
+
+/// torchvision's BasicBlock (expansion 1) and Bottleneck (expansion 4, stride on the 3×3 convolution: ResNet v1.5), with
+/// their names: conv1, bn1, conv2, bn2 (conv3, bn3), downsample.0 (1×1 convolution) and downsample.1 (BatchNorm).
+struct BlockImpl : nn::Module {
+    nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+    nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+    nn::Sequential downsample{nullptr};
+
+    BlockImpl(bool bottleneck, int64_t in, int64_t planes, int64_t stride) {
+        int64_t out = bottleneck ? 4 * planes : planes;
+        if (bottleneck) {
+            conv1 = register_module("conv1", conv(in, planes, 1, 1));
+            bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+            conv2 = register_module("conv2", conv(planes, planes, 3, stride));
+            bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+            conv3 = register_module("conv3", conv(planes, out, 1, 1));
+            bn3 = register_module("bn3", nn::BatchNorm2d(out));
+        } else {
+            conv1 = register_module("conv1", conv(in, planes, 3, stride));
+            bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+            conv2 = register_module("conv2", conv(planes, planes, 3, 1));
+            bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+        }
+        if (stride != 1 || in != out) downsample = register_module("downsample", nn::Sequential(conv(in, out, 1, stride), nn::BatchNorm2d(out)));
+    }
+
+    torch::Tensor forward(const torch::Tensor &x) {
+        auto y = torch::relu(bn1->forward(conv1->forward(x)));
+        y = bn2->forward(conv2->forward(y));
+        if (conv3) y = bn3->forward(conv3->forward(torch::relu(y)));
+        return torch::relu(y + (downsample ? downsample->forward(x) : x));
+    }
+};
+TORCH_MODULE(Block);
+
+/// torchvision's ResNet-18 / -50 without its classifier (`fc`), with a 1-channel 7×7 stem: conv1, bn1, max-pool,
+/// layer1…layer4 of planes [w, 2w, 4w, 8w] (w = 64 in torchvision), global average pool. Slices [N, 1, H, W] → [N, features].
+struct SliceResNetImpl : nn::Module {
+    nn::Conv2d conv1{nullptr};
+    nn::BatchNorm2d bn1{nullptr};
+    std::vector<nn::Sequential> layers;
+    int64_t features = 0;
+
+    SliceResNetImpl(int64_t depth, int64_t width) {
+        if (depth != 18 && depth != 50) throw std::invalid_argument("setting 'slice_encoder_depth' must be 18 or 50, got " + std::to_string(depth));
+        bool bottleneck = depth == 50;
+        std::vector<int64_t> blocks = bottleneck ? std::vector<int64_t>{3, 4, 6, 3} : std::vector<int64_t>{2, 2, 2, 2};
+        conv1 = register_module("conv1", conv(1, width, 7, 2));
+        bn1 = register_module("bn1", nn::BatchNorm2d(width));
+        int64_t in = width;
+        for (int64_t stage = 0; stage < 4; stage++) {
+            int64_t planes = width << stage;
+            nn::Sequential layer;
+            for (int64_t i = 0; i < blocks[stage]; i++) {
+                layer->push_back(Block(bottleneck, in, planes, i == 0 && stage > 0 ? 2 : 1));
+                in = bottleneck ? 4 * planes : planes;
+            }
+            layers.push_back(register_module("layer" + std::to_string(stage + 1), layer));
+        }
+        features = in;
+        // torchvision's initialisation: Kaiming-normal (fan-out, ReLU) convolutions; BatchNorm weight 1, bias 0.
+        torch::NoGradGuard no_grad;
+        for (auto &module : modules(false)) {
+            if (auto *convolution = module->as<nn::Conv2d>()) nn::init::kaiming_normal_(convolution->weight, 0.0, torch::kFanOut, torch::kReLU);
+        }
+    }
+
+    torch::Tensor forward(const torch::Tensor &slices) {
+        auto x = F::max_pool2d(torch::relu(bn1->forward(conv1->forward(slices))), F::MaxPool2dFuncOptions(3).stride(2).padding(1));
+        for (auto &layer : layers) x = layer->forward(x);
+        return x.mean({2, 3});
+    }
+};
+TORCH_MODULE(SliceResNet);
+
+/// NT-Xent over the views [2N, d] (rows i and i + N are a positive pair): cosine similarities / τ, self-similarity left
+/// out, mean cross-entropy of each view's partner.
+torch::Tensor nt_xent(const torch::Tensor &first, const torch::Tensor &second, double temperature) {
+    int64_t n = first.size(0);
+    if (n < 1) throw std::invalid_argument("NT-Xent needs at least one pair of views");
+    auto z = F::normalize(torch::cat({first, second}), F::NormalizeFuncOptions().dim(1));
+    auto logits = torch::matmul(z, z.t()) / temperature;
+    logits = logits.masked_fill(torch::eye(2 * n, torch::kBool), -std::numeric_limits<float>::infinity());
+    auto partner = torch::cat({torch::arange(n, 2 * n), torch::arange(0, n)});
+    return F::cross_entropy(logits, partner);
+}
+
+/// One random view of each slice [N, 1, H, W] (see fct_torch_medform_augmentation), drawn from `generator`.
+torch::Tensor augment(const torch::Tensor &slices, const fct_torch_medform_augmentation &a, at::Generator generator) {
+    torch::NoGradGuard no_grad;
+    int64_t n = slices.size(0), h = slices.size(2), w = slices.size(3);
+    auto uniform = [&](double low, double high) { return torch::empty({n}, torch::kFloat32).uniform_(low, high, generator); };
+    auto happens = [&](double probability) { return uniform(0, 1).lt(probability).to(torch::kFloat32); };
+    // Random resized crop with a left–right flip, as one affine resampling per view (torchvision's crop sampling; a
+    // crop wider or taller than the slice is the whole slice, torchvision's fallback, without its ten redraws first).
+    auto scale = uniform(a.crop_min_scale, 1.0);
+    auto ratio = uniform(std::log(3.0 / 4.0), std::log(4.0 / 3.0)).exp();
+    auto crop_w = (scale * ratio).sqrt(), crop_h = (scale / ratio).sqrt();
+    auto fits = crop_w.le(1.0).logical_and(crop_h.le(1.0));
+    crop_w = torch::where(fits, crop_w, torch::ones_like(crop_w));
+    crop_h = torch::where(fits, crop_h, torch::ones_like(crop_h));
+    auto centre_x = (2 * uniform(0, 1) - 1) * (1 - crop_w), centre_y = (2 * uniform(0, 1) - 1) * (1 - crop_h);
+    auto mirror = 1 - 2 * happens(0.5);
+    auto zero = torch::zeros({n});
+    auto theta = torch::stack({torch::stack({crop_w * mirror, zero, centre_x}, 1), torch::stack({zero, crop_h, centre_y}, 1)}, 1);
+    auto grid = F::affine_grid(theta, {n, 1, h, w}, false);
+    auto view = F::grid_sample(slices, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+    if (a.jitter > 0) {  // contrast about the view's mean, brightness in its standard deviations, with probability 0.8
+        auto apply = happens(0.8).view({n, 1, 1, 1});
+        auto mean = view.mean({1, 2, 3}, true), spread = view.std({1, 2, 3}, false, true);
+        auto contrast = uniform(1 - a.jitter, 1 + a.jitter).view({n, 1, 1, 1}), brightness = uniform(-a.jitter, a.jitter).view({n, 1, 1, 1});
+        auto jittered = mean + contrast * (view - mean) + brightness * spread;
+        view = apply * jittered + (1 - apply) * view;
+    }
+    if (a.blur_probability > 0) {  // separable Gaussian per view; views without blur get a unit impulse
+        int64_t radius = std::max<int64_t>(1, std::min<int64_t>(std::lround(0.05 * double(std::min(h, w))), std::min(h, w) - 1));
+        auto sigma = torch::where(happens(a.blur_probability).gt(0), uniform(0.1, 2.0), torch::full({n}, 1e-3));
+        auto offsets = torch::arange(-radius, radius + 1, torch::kFloat32);
+        auto kernel = (-offsets.pow(2).unsqueeze(0) / (2 * sigma.pow(2).unsqueeze(1))).exp();
+        kernel = kernel / kernel.sum(1, true);  // [N, 2r + 1]
+        auto rows = F::pad(view.view({1, n, h, w}), F::PadFuncOptions({radius, radius, 0, 0}).mode(torch::kReflect));
+        rows = F::conv2d(rows, kernel.view({n, 1, 1, 2 * radius + 1}), F::Conv2dFuncOptions().groups(n));
+        auto columns = F::pad(rows, F::PadFuncOptions({0, 0, radius, radius}).mode(torch::kReflect));
+        view = F::conv2d(columns, kernel.view({n, 1, 2 * radius + 1, 1}), F::Conv2dFuncOptions().groups(n)).view({n, 1, h, w});
+    }
+    if (a.noise_std > 0) view = view + torch::randn({n, 1, h, w}, generator, torch::TensorOptions(torch::kFloat32)) * uniform(0, a.noise_std).view({n, 1, 1, 1});
+    return view.contiguous();
+}
+
+void check_augmentation(const fct_torch_medform_augmentation &a) {
+    if (!(a.crop_min_scale > 0 && a.crop_min_scale <= 1)) throw std::invalid_argument("setting 'crop_min_scale' must be in (0, 1]");
+    if (!(a.jitter >= 0 && a.jitter < 1)) throw std::invalid_argument("setting 'jitter' must be in [0, 1)");
+    if (!(a.blur_probability >= 0 && a.blur_probability <= 1)) throw std::invalid_argument("setting 'blur_probability' must be in [0, 1]");
+    if (!(a.noise_std >= 0 && std::isfinite(a.noise_std))) throw std::invalid_argument("setting 'noise_std' must be finite and ≥ 0");
+}
+
+/// MEDFORM stage 1: SimCLR on axial slices. Settings: "stage" (1), "slice_encoder_depth" (18 or 50), "slice_encoder_width"
+/// (torchvision's 64), "projection_dim", "temperature", "slices_per_scan"; the augmentation's "crop_min_scale", "jitter",
+/// "blur_probability", "noise_std" (defaults 0.08, 0.4, 0.5, 0.05). Batch: "volumes" [B, 1, D, H, W], axial slices
+/// along D. A training batch samples "slices_per_scan" slices of each scan (without replacement when it has enough),
+/// two views of each; the contrastive batch is the micro-batch's B · slices_per_scan slices.
+class MEDFORMObjective : public Objective {
+public:
+    MEDFORMObjective(nn::Module &net, const Settings &s)
+        : projection_dim_(s.integer("projection_dim", 1)), slices_(s.integer("slices_per_scan", 1)), temperature_(s.number("temperature", 0.07)) {
+        if (s.integer("stage", 1) != 1) throw std::invalid_argument("setting 'stage' must be 1 (SimCLR on slices): this bridge has MEDFORM's stage 1 only");
+        if (!(temperature_ > 0) || !std::isfinite(temperature_)) throw std::invalid_argument("setting 'temperature' must be finite and > 0");
+        augmentation_ = {s.number("crop_min_scale", 0.08), s.number("jitter", 0.4), s.number("blur_probability", 0.5), s.number("noise_std", 0.05)};
+        check_augmentation(augmentation_);
+        encoder_ = net.register_module("slice_encoder", SliceResNet(s.integer("slice_encoder_depth", 18), s.integer("slice_encoder_width", 1)));
+        int64_t features = encoder_->features;
+        projection_ = net.register_module("projection", nn::Sequential(nn::Linear(features, features), nn::Functional([](const torch::Tensor &x) { return torch::relu(x); }), nn::Linear(features, projection_dim_)));
+    }
+
+    torch::Tensor loss(const Encoder &, const Batch &batch) override {
+        auto slices = sample(volumes(batch));
+        auto generator = at::detail::getDefaultCPUGenerator();
+        auto views = torch::cat({augment(slices, augmentation_, generator), augment(slices, augmentation_, generator)});
+        auto z = projection_->forward(encoder_->forward(views));
+        int64_t n = slices.size(0);
+        return nt_xent(z.narrow(0, 0, n), z.narrow(0, n, n), temperature_);
+    }
+
+    /// The L2-normalised projection of each scan's embedding.
+    torch::Tensor predict(const Encoder &encoder, const Batch &batch) override {
+        return F::normalize(projection_->forward(embed(encoder, batch)), F::NormalizeFuncOptions().dim(1));
+    }
+
+    int64_t output_size() const override { return projection_dim_; }
+
+    /// A scan's embedding: its axial slices' pooled features, averaged over all of them.
+    torch::Tensor embed(const Encoder &, const Batch &batch) override {
+        const auto &v = volumes(batch);
+        std::vector<torch::Tensor> scans;
+        for (int64_t b = 0; b < v.size(0); b++) scans.push_back(encoder_->forward(v[b][0].unsqueeze(1)).mean(0));
+        return scans.empty() ? torch::zeros({0, encoder_->features}) : torch::stack(scans);
+    }
+
+    int64_t embedding_size(const Encoder &) const override { return encoder_->features; }
+
+    /// NT-Xent classifies each view against every other view of the batch: no per-example gradient to clip.
+    bool per_example_loss() const override { return false; }
+
+private:
+    static const torch::Tensor &volumes(const Batch &batch) { return batch.at("volumes", {1, -1, -1, -1}); }
+
+    /// `slices_per_scan` axial slices of each scan [B · S, 1, H, W]: distinct when the scan has that many, else with replacement.
+    torch::Tensor sample(const torch::Tensor &v) {
+        int64_t depth = v.size(2);
+        std::vector<torch::Tensor> picked;
+        for (int64_t b = 0; b < v.size(0); b++) {
+            auto index = depth >= slices_ ? torch::randperm(depth, torch::kInt64).narrow(0, 0, slices_) : torch::randint(depth, {slices_}, torch::kInt64);
+            picked.push_back(v[b][0].index_select(0, index));
+        }
+        return torch::cat(picked).unsqueeze(1);
+    }
+
+    int64_t projection_dim_, slices_;
+    double temperature_;
+    fct_torch_medform_augmentation augmentation_{};
+    SliceResNet encoder_{nullptr};
+    nn::Sequential projection_{nullptr};
+};
+
+template <typename Body>
+int32_t guarded(char **error, Body &&body) {
+    try {
+        body();
+        return int32_t(FCT_TORCH_OK);
+    } catch (const c10::Error &e) {
+        if (error) *error = strdup(e.what_without_backtrace());
+        return int32_t(FCT_TORCH_TORCH_ERROR);
+    } catch (const std::exception &e) {
+        if (error) *error = strdup(e.what());
+        return int32_t(FCT_TORCH_INVALID_ARGUMENT);
+    }
+}
+
+}  // namespace
+
+ObjectiveFactory medform_objective() {
+    return [](nn::Module &net, int64_t, const Settings &settings) { return std::make_unique<MEDFORMObjective>(net, settings); };
+}
+
+}  // namespace fct
+
+extern "C" int32_t fct_torch_medform_nt_xent(const float *first, const float *second, int64_t pairs, int64_t dim, double temperature, double *loss,
+                                             char **error) {
+    return fct::guarded(error, [&] {
+        if (!first || !second || !loss || pairs < 1 || dim < 1) throw std::invalid_argument("NT-Xent needs two views of at least one pair, a positive dimension and room for the loss");
+        if (!(temperature > 0)) throw std::invalid_argument("the temperature must be > 0");
+        auto wrap = [&](const float *data) { return torch::from_blob(const_cast<float *>(data), {pairs, dim}, torch::kFloat32).to(torch::kFloat64); };
+        *loss = fct::nt_xent(wrap(first), wrap(second), temperature).item<double>();
+    });
+}
+
+extern "C" int32_t fct_torch_medform_augment(const float *slices, int64_t count, int64_t height, int64_t width,
+                                             const fct_torch_medform_augmentation *augmentation, uint64_t seed, float *out, char **error) {
+    return fct::guarded(error, [&] {
+        if (!slices || !augmentation || !out || count < 1 || height < 2 || width < 2) throw std::invalid_argument("augmentation needs slices of at least 2×2 pixels, settings and room");
+        fct::check_augmentation(*augmentation);
+        auto input = torch::from_blob(const_cast<float *>(slices), {count, 1, height, width}, torch::kFloat32);
+        auto view = fct::augment(input, *augmentation, at::detail::createCPUGenerator(seed));
+        std::memcpy(out, view.data_ptr<float>(), sizeof(float) * size_t(view.numel()));
+    });
+}
