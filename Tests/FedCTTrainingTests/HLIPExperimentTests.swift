@@ -5,6 +5,7 @@ import FedCTProto
 import FedCTTorch
 @testable import FedCTTraining
 import Foundation
+import Synchronization
 import XCTest
 
 final class HLIPExperimentTests: XCTestCase {
@@ -113,7 +114,10 @@ final class HLIPExperimentTests: XCTestCase {
         experiment.bootstrapReplicates = 20
         experiment.learningCurves = false
         experiment.companion = PretrainingExperiment.Companion(label: "tte", spec: tteSpec)
+        let lines = Mutex<[String]>([])
+        experiment.progress = { line in lines.withLock { $0.append(line) } }
         let table = try experiment.run()
+        XCTAssertTrue(lines.withLock { $0 }.contains { $0.hasPrefix("tte round 1/1: mean site loss") }, "the TTE encoder's rounds carry its label")
 
         XCTAssertEqual(table.arms.map(\.label), ["random-init", "local-only:site-1", "local-only:site-2", "federated-fedavg", "federated-secure", "centralised", "tte"])
         XCTAssertEqual(table.tasks.map(\.name), ["zero_shot_effusion", "zero_shot_emphysema", "zero_shot_nodule_mass", "zero_shot_cardiomegaly",

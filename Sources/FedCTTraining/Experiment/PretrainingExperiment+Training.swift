@@ -33,9 +33,11 @@ extension PretrainingExperiment {
     /// mod 2^32 and decoded, as the coordinator decodes the unmasked sum; under `privacy.level: patient` the sites
     /// train with DP-SGD. The pairwise and self masks are left out: they cancel exactly in the sum (pinned by the
     /// secure-aggregation tests), so the decoded mean is the one the daemons get. Randomness is seeded from the job.
-    /// `afterRound(round, model, meanSiteLoss)`, when given, sees the global model after each round.
-    public func federate(secure: Bool, afterRound: (_ round: Int, _ model: TorchModel, _ meanLoss: Double) throws -> Void = { _, _, _ in }) throws -> TorchModel {
-        let label = secure ? secureLabel : Self.fedAvgLabel
+    /// `afterRound(round, model, meanSiteLoss)`, when given, sees the global model after each round. `label` names the
+    /// arm in the progress lines (default: `federated-fedavg` or the secure arm's label).
+    public func federate(secure: Bool, label: String? = nil,
+                         afterRound: (_ round: Int, _ model: TorchModel, _ meanLoss: Double) throws -> Void = { _, _, _ in }) throws -> TorchModel {
+        let label = label ?? (secure ? secureLabel : Self.fedAvgLabel)
         let strategy = try ServerStrategy(spec: spec.strategy, source: "job spec")
         guard strategy.kind != .fedbn else {
             throw FedCTError(.invalidConfiguration, "the experiment does not simulate FedBN's site-local normalisation layers; use strategy.name fedavg, fedprox, fedadam or fedyogi")

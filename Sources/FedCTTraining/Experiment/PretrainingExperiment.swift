@@ -132,7 +132,7 @@ public struct PretrainingExperiment {
                 other.spec = companion.spec
                 other.spec.seed = companion.spec.seed &+ UInt64(index)
                 let started = Date()
-                let model = try clock.time("training") { try other.federate(secure: false) }
+                let model = try clock.time("training") { try other.federate(secure: false, label: companion.label) }
                 arms.add(companion.label, try other.predictions(of: model, scorer: scorer, clock: clock), seconds: Date().timeIntervalSince(started))
             }
         }
