@@ -55,9 +55,11 @@ public struct ExperimentScoreKey: Sendable, Hashable {
 
 /// Fits the probes and computes the metrics; the same for every arm, so their numbers compare.
 ///
-/// Probes, on the embeddings of the pooled train scans of all sites: per binary task an L2 logistic regression
-/// (`LogisticRegression`, λ = 1, standardised features) on the scans whose status at the horizon is known; per
-/// time-to-event task a Cox regression (ridge 1, standardised) with a Breslow baseline. Cohorts: all sites' held-out
+/// Probes, on the embeddings of the pooled train examples of all sites: per binary task an L2 logistic regression
+/// (`LogisticRegression`, λ = 1, standardised features) on the examples whose status at the horizon is known, and per
+/// finding task scored by probe the same on the findings their reports state; per time-to-event task a Cox regression
+/// (ridge 1, standardised) with a Breslow baseline. Zero-shot and retrieval tasks fit nothing: they score the text
+/// tower's similarities (`LanguageImageEvaluation.Scores`), AUROC and recall@k. Cohorts: all sites' held-out
 /// scans pooled, and each site's. Per cohort and survival task the evaluation times are fixed from the cohort's
 /// observed times: τ = their 80th percentile (nearest rank) (Uno's truncation), and 10 evenly spaced times from the
 /// 10th to the 80th percentile (IBS and the time-dependent AUC). Intervals: one ``TwoLevelBootstrap`` plan per cohort,
