@@ -125,8 +125,9 @@ echo "== started ${#site_names[@]} site agents; following the job"
 
 [[ -n "${FEDCT_DEMO_SKIP_EXPERIMENT:-}" ]] && { echo "logs, models, ledgers and data: $work"; exit 0; }
 if [[ "$objective" == hlip ]]; then
-  echo "(HLIP's experiment table — arms over seeds beside the time-to-event encoder — is not built yet; the per-site"
-  echo " evaluation above holds the probes, zero-shot finding AUROC and report→study recall of this job's model)"
+  echo "(the per-site evaluation above holds the probes, zero-shot finding AUROC and report→study recall of this job's"
+  echo " model; HLIP's experiment table — random init, local-only, FedAvg, secure, centralised over seeds beside a TTE"
+  echo " encoder, with the checks — is \`bash Scripts/experiment-hlip.sh\`, see Docs/coordinator-guide.md)"
   echo "logs, models, ledgers and data: $work"
   exit 0
 fi

@@ -30,23 +30,9 @@ bootstrap=${FEDCT_EXPERIMENT_BOOTSTRAP:-500}
 threads=${FEDCT_EXPERIMENT_THREADS:-$(nproc)}
 sites=$(awk -F, '{print NF}' <<< "$patients")
 
-# PNG conversion: rsvg-convert (Debian's librsvg2-bin), installed when missing and permitted.
-if ! command -v rsvg-convert >/dev/null; then
-  if [[ $(id -u) -eq 0 ]]; then apt-get install -y -q --no-install-recommends librsvg2-bin >/dev/null || true
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get install -y -q --no-install-recommends librsvg2-bin >/dev/null || true
-  fi
-  command -v rsvg-convert >/dev/null || echo "note: no rsvg-convert (apt-get install librsvg2-bin); the plots stay SVG only" >&2
-fi
-
-echo "== building fedctl (release)"
-swift build -c release --product fedctl >/dev/null
-bin=$(swift build -c release --show-bin-path)
-mkdir -p "$out"
+source Scripts/experiment-common.sh
 data="$out/data-$size-$patients-$heldout"
-if [[ ! -f "$data/ground_truth.csv" ]]; then
-  echo "== synthesising $patients patients ($size³, $heldout held out per site) into $data"
-  "$bin/fedctl" synth --sites "$sites" --patients "$patients" --size "$size" --heldout-fraction "$heldout" --seed 7 --out "$data"
-fi
+experiment_prepare "$out" "$data" --sites "$sites" --patients "$patients" --size "$size" --heldout-fraction "$heldout"
 
 # The demo's encoder and training (ResNet-10 width 8, GroupNorm, batch 8, AdamW lr 0.003) on fixed tasks, since the
 # in-process experiment cannot run the secure setup stage; secure aggregation as in the demo.
@@ -72,7 +58,4 @@ started=$(date +%s)
   --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --out "$out/experiment" 2> "$out/experiment.log" | tee "$out/experiment.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 
-if command -v rsvg-convert >/dev/null; then
-  for plot in forest curves; do rsvg-convert -b white -o "$out/experiment-$plot.png" "$out/experiment-$plot.svg"; done
-  echo "plots: $out/experiment-forest.png, $out/experiment-curves.png (and .svg)"
-fi
+experiment_png "$out/experiment"

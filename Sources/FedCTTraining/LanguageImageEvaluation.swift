@@ -7,8 +7,8 @@ import Foundation
 /// Scores a language–image model on a site's held-out studies without fitting anything: each finding is classified
 /// zero-shot by comparing a study's image embedding with two prompts (present / absent), scored by AUROC against the
 /// finding as the study's own report states it; and each report retrieves its study among all held-out studies
-/// (recall@1 and recall@5). The prompts are worded unlike every sentence the synthetic generator writes, so the
-/// scores measure what the towers learned rather than a template match.
+/// (recall@1 and recall@5). The prompts share no run of three words with any sentence the synthetic generator writes
+/// (a test checks it on generated reports), so the scores measure what the towers learned rather than a template match.
 public enum LanguageImageEvaluation {
     /// A finding: the words that mention it in a report, and the prompt pair that asks for it.
     public struct Finding: Sendable, Hashable {
@@ -26,9 +26,9 @@ public enum LanguageImageEvaluation {
         Finding(name: "emphysema", keywords: ["emphysema", "emphysematous"],
                 presentPrompt: "lungs with destructive emphysematous air spaces", absentPrompt: "lung parenchyma of normal attenuation"),
         Finding(name: "nodule_mass", keywords: ["nodule", "mass", "lesion"],
-                presentPrompt: "a solid pulmonary nodule or mass is present", absentPrompt: "lungs without a nodule or mass"),
+                presentPrompt: "a lung mass or nodule is seen", absentPrompt: "lungs free of any mass or nodule"),
         Finding(name: "cardiomegaly", keywords: ["cardiomegaly", "heart is enlarged", "enlarged cardiac"],
-                presentPrompt: "the heart is large for the chest", absentPrompt: "heart of normal size for the chest"),
+                presentPrompt: "a large heart for the chest", absentPrompt: "heart of normal size for the chest"),
     ]
 
     /// Words that make a sentence deny what it mentions.
@@ -51,9 +51,21 @@ public enum LanguageImageEvaluation {
         public var positives: Int
     }
 
-    /// Zero-shot AUROC per finding and retrieval recall over `heldout` (studies with reports); a metric that cannot be
-    /// scored (one class only) has a nil value.
-    public static func metrics(model: TorchModel, trainer: LocalTrainer, heldout: [SiteExample], findings: [Finding] = chestFindings) throws -> [Metric] {
+    /// One model's scores of held-out studies: per finding (by name) each study's zero-shot score, the image embedding's
+    /// similarity to the present prompt minus that to the absent one; and the rank of each study's own report's
+    /// retrieval, the number of other studies of its group its report is more similar to (0: retrieved first).
+    public struct Scores: Sendable {
+        public var zeroShot: [String: [Double]]
+        public var ranks: [Int]
+
+        /// The scores of `groups` one after another, as if scored together (each group keeps its own ranks).
+        public static func concatenated(_ groups: [Scores]) -> Scores {
+            Scores(zeroShot: Dictionary(groups.flatMap(\.zeroShot), uniquingKeysWith: +), ranks: groups.flatMap(\.ranks))
+        }
+    }
+
+    /// The zero-shot scores and retrieval ranks of `heldout` (studies with reports; ranks within `heldout`).
+    public static func scores(model: TorchModel, trainer: LocalTrainer, heldout: [SiteExample], findings: [Finding] = chestFindings) throws -> Scores {
         guard let length = model.objective.reportTokens else {
             throw FedCTError(.invalidConfiguration, "objective '\(model.objective.name)' has no text tower to evaluate zero-shot")
         }
@@ -71,21 +83,31 @@ public enum LanguageImageEvaluation {
             }
             return rows
         }
-        var metrics: [Metric] = []
         let prompts = try textFeatures(findings.flatMap { [trainer.tokenizer.encode($0.presentPrompt, length: length), trainer.tokenizer.encode($0.absentPrompt, length: length)] })
+        var zeroShot: [String: [Double]] = [:]
         for (index, finding) in findings.enumerated() {
-            let labels = reports.map { states(finding, in: $0) }
-            let scores = images.map { Double(dot($0, prompts[2 * index]) - dot($0, prompts[2 * index + 1])) }
-            let value = try? AUROC.value(labels: labels, scores: scores)
-            metrics.append(Metric(name: EvaluationReport.zeroShotName(finding.name), value: value, studies: labels.count, positives: labels.filter { $0 }.count))
+            zeroShot[finding.name] = images.map { Double(dot($0, prompts[2 * index]) - dot($0, prompts[2 * index + 1])) }
         }
         let texts = try textFeatures(reports.map { ReportText.tokens($0, length: length, tokenizer: trainer.tokenizer) })
         let ranks = texts.enumerated().map { query, text in
             let own = dot(text, images[query])
             return images.indices.filter { $0 != query && dot(text, images[$0]) > own }.count
         }
+        return Scores(zeroShot: zeroShot, ranks: ranks)
+    }
+
+    /// Zero-shot AUROC per finding and retrieval recall over `heldout` (studies with reports); a metric that cannot be
+    /// scored (one class only) has a nil value.
+    public static func metrics(model: TorchModel, trainer: LocalTrainer, heldout: [SiteExample], findings: [Finding] = chestFindings) throws -> [Metric] {
+        let scores = try scores(model: model, trainer: trainer, heldout: heldout, findings: findings)
+        var metrics: [Metric] = []
+        for finding in findings {
+            let labels = heldout.map { states(finding, in: $0.report ?? "") }
+            let value = try? AUROC.value(labels: labels, scores: scores.zeroShot[finding.name]!)
+            metrics.append(Metric(name: EvaluationReport.zeroShotName(finding.name), value: value, studies: labels.count, positives: labels.filter { $0 }.count))
+        }
         for cutoff in EvaluationReport.recallCutoffs {
-            let value = heldout.isEmpty ? nil : Double(ranks.filter { $0 < cutoff }.count) / Double(heldout.count)
+            let value = heldout.isEmpty ? nil : Double(scores.ranks.filter { $0 < cutoff }.count) / Double(heldout.count)
             metrics.append(Metric(name: EvaluationReport.recallName(cutoff), value: value, studies: heldout.count, positives: heldout.count))
         }
         return metrics

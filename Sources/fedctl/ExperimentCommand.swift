@@ -1,4 +1,4 @@
-// fedctl experiment tte: the experiment table — the job's encoder trained five ways, scored on every site's held-out patients.
+// fedctl experiment tte: the experiment table — the job's encoder trained five ways, scored on every site's held-out examples; the options every experiment shares.
 import ArgumentParser
 import FedCTCore
 import FedCTData
@@ -8,7 +8,85 @@ import Foundation
 
 struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "experiment", abstract: "Run experiments on site data in this process.",
-                                                    subcommands: [ExperimentTTE.self])
+                                                    subcommands: [ExperimentTTE.self, ExperimentHLIP.self])
+}
+
+/// The options every experiment takes: the job, the sites, the seeds, the bootstrap and the outputs.
+struct ExperimentOptions: ParsableArguments {
+    @Option(name: .long, help: "The job.yaml, or `fedctl job status JOB --json` output (needed for a job that derives its tasks).") var jobSpec: String
+    @Option(name: .long, help: "Site data folder (repeatable), as written by fedctl synth.") var data: [String]
+    @Option(name: .long, help: "label=model.safetensors: a pre-trained model of the job spec's architecture to score too (repeatable).") var model: [String] = []
+    @Option(name: .long, help: "Rounds (default: the job spec's).") var rounds: Int?
+    @Option(name: .long, help: "Training seeds per arm (arms are paired by seed).") var seeds = 5
+    @Option(name: .long, help: "Write PREFIX.md, PREFIX.csv, PREFIX-curves.csv, PREFIX-forest.svg and PREFIX-curves.svg.") var out: String?
+    @Option(name: .long, help: "Bootstrap resamples for the 95 % intervals.") var bootstrap = 1000
+    @Option(name: .long, help: "Half-width the checks' paired differences aim for.") var target = 0.02
+    @Option(name: .long, help: "Threads: sites train in parallel, one Torch thread each; the centralised arm uses them all.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(name: .long, help: "Skip the learning curves' per-round scoring (the train losses are kept).") var noCurves = false
+    @Flag(name: .long, help: "Print JSON (arms, rows, gains, differences, checks, curves, seconds) instead of the text table.") var json = false
+
+    /// The job spec with --rounds applied, after checking the numeric options.
+    func spec() throws -> Fedct_V1_JobSpec {
+        var spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
+        if let rounds {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            spec.rounds = Int32(rounds)
+        }
+        guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        guard target > 0 else { throw ValidationError("--target must be positive") }
+        return spec
+    }
+
+    /// The --data folders as sites, each loaded by `load`.
+    func sites(_ load: (String) throws -> SiteDataset) throws -> [PretrainingExperiment.Site] {
+        try data.map { PretrainingExperiment.Site(name: URL(fileURLWithPath: $0).lastPathComponent, dataset: try load($0)) }
+    }
+
+    /// The experiment with these options' settings.
+    func configure(_ experiment: inout PretrainingExperiment) throws {
+        experiment.seeds = seeds
+        experiment.bootstrapReplicates = bootstrap
+        experiment.targetHalfWidth = target
+        experiment.learningCurves = !noCurves
+        experiment.threads = threads
+        experiment.pretrained = try model.map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--model takes label=path (got '\(entry)')") }
+            return (parts[0], try Self.readModel(parts[1]))
+        }
+        experiment.progress = { FileHandle.standardError.write(Data(("experiment: " + $0 + "\n").utf8)) }
+    }
+
+    /// A model file's state.
+    static func readModel(_ path: String) throws -> ModelState {
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw FedCTError(.io, "\(path): cannot read the model file") }
+        return try SafeTensors.decode([UInt8](bytes), source: path)
+    }
+
+    /// Writes the --out files, then prints the table as JSON or text: `title` first, then the pooled summary, the gains,
+    /// the checks and the precision lines.
+    func report(_ table: ExperimentTable, title: String) throws {
+        if let out {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: out).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(table.markdown.utf8).write(to: URL(fileURLWithPath: out + ".md"))
+            try Data(table.csv.utf8).write(to: URL(fileURLWithPath: out + ".csv"))
+            try Data(table.curvesCSV.utf8).write(to: URL(fileURLWithPath: out + "-curves.csv"))
+            try Data(ExperimentPlots.forest(table).utf8).write(to: URL(fileURLWithPath: out + "-forest.svg"))
+            try Data(ExperimentPlots.learningCurves(table).utf8).write(to: URL(fileURLWithPath: out + "-curves.svg"))
+        }
+        if json { return try printJSON(table) }
+        print(title)
+        print(TextTable.render(header: table.summaryHeader, rows: table.summaryCells(cohort: "pooled")))
+        print("Pooled held-out examples (every site's: --out PREFIX.md); means over seeds with 95 % two-level bootstrap intervals (\(bootstrap) resamples of seeds, then patients); IBS: lower is better.")
+        print()
+        print(TextTable.render(header: ExperimentTable.gainHeader, rows: table.gainCells))
+        print()
+        for check in table.checks { print("\(check.verdict): \(check.statement) — \(check.detail)") }
+        for line in table.differenceLines { print("precision: \(line)") }
+        print(String(format: "wall time %.0f s (", table.seconds) + table.phaseLine + ")"
+            + (out.map { "; wrote \($0).md, .csv, -curves.csv, -forest.svg, -curves.svg" } ?? ""))
+    }
 }
 
 struct ExperimentTTE: ParsableCommand {
@@ -27,70 +105,24 @@ struct ExperimentTTE: ParsableCommand {
             Docs/coordinator-guide.md, "The experiment table".
             """)
 
-    @Option(name: .long, help: "The job.yaml, or `fedctl job status JOB --json` output (needed for a job that derives its tasks).") var jobSpec: String
-    @Option(name: .long, help: "Site data folder (repeatable), as written by fedctl synth.") var data: [String]
+    @OptionGroup var options: ExperimentOptions
     @Option(name: .long, help: "ground_truth.csv of the synthetic data, for the oracle row.") var groundTruth: String?
-    @Option(name: .long, help: "label=model.safetensors: a pre-trained model to score too (repeatable).") var model: [String] = []
-    @Option(name: .long, help: "Rounds (default: the job spec's).") var rounds: Int?
-    @Option(name: .long, help: "Training seeds per arm (arms are paired by seed).") var seeds = 5
-    @Option(name: .long, help: "Write PREFIX.md, PREFIX.csv, PREFIX-curves.csv, PREFIX-forest.svg and PREFIX-curves.svg.") var out: String?
-    @Option(name: .long, help: "Bootstrap resamples for the 95 % intervals.") var bootstrap = 1000
-    @Option(name: .long, help: "Half-width the checks' paired differences aim for.") var target = 0.02
-    @Option(name: .long, help: "Threads: sites train in parallel, one Torch thread each; the centralised arm uses them all.") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(name: .long, help: "Skip the learning curves' per-round scoring (the train losses are kept).") var noCurves = false
-    @Flag(name: .long, help: "Print JSON (arms, rows, gains, differences, checks, curves, seconds) instead of the text table.") var json = false
 
     func run() throws {
-        var spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
-        if let rounds {
-            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-            spec.rounds = Int32(rounds)
+        let spec = try options.spec()
+        let sites = try options.sites {
+            try SiteDataset.load(directory: $0, labeler: spec.labeler, preprocessing: spec.preprocessingPipeline, alsoTracking: BinaryOutcome.trackedCodes)
         }
-        guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
-        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
-        guard target > 0 else { throw ValidationError("--target must be positive") }
-        let sites = try data.map { folder in
-            TTEExperiment.Site(name: URL(fileURLWithPath: folder).lastPathComponent,
-                               dataset: try SiteDataset.load(directory: folder, labeler: spec.labeler, preprocessing: spec.preprocessingPipeline,
-                                                             alsoTracking: BinaryOutcome.trackedCodes))
-        }
-        var experiment = TTEExperiment(spec: spec, sites: sites)
+        var experiment = PretrainingExperiment(spec: spec, sites: sites)
+        try options.configure(&experiment)
         experiment.groundTruth = try groundTruth.map(SyntheticGroundTruth.init(path:))
-        experiment.seeds = seeds
-        experiment.bootstrapReplicates = bootstrap
-        experiment.targetHalfWidth = target
-        experiment.learningCurves = !noCurves
-        experiment.threads = threads
-        experiment.pretrained = try model.map { entry in
-            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--model takes label=path (got '\(entry)')") }
-            guard let bytes = FileManager.default.contents(atPath: parts[1]) else { throw FedCTError(.io, "\(parts[1]): cannot read the model file") }
-            return (parts[0], try SafeTensors.decode([UInt8](bytes), source: parts[1]))
-        }
-        experiment.progress = { FileHandle.standardError.write(Data(("experiment: " + $0 + "\n").utf8)) }
         let table = try experiment.run()
-        if let out {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: out).deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(table.markdown.utf8).write(to: URL(fileURLWithPath: out + ".md"))
-            try Data(table.csv.utf8).write(to: URL(fileURLWithPath: out + ".csv"))
-            try Data(table.curvesCSV.utf8).write(to: URL(fileURLWithPath: out + "-curves.csv"))
-            try Data(ExperimentPlots.forest(table).utf8).write(to: URL(fileURLWithPath: out + "-forest.svg"))
-            try Data(ExperimentPlots.learningCurves(table).utf8).write(to: URL(fileURLWithPath: out + "-curves.svg"))
-        }
-        if json { return try printJSON(table) }
         let heldout = sites.map(\.dataset.heldout.count).reduce(0, +)
-        print("Experiment table: \(sites.count) sites, \(heldout) held-out patients, \(seeds) seed(s), \(spec.rounds) rounds × \(spec.training.localEpochs) local epochs; probes on frozen embeddings fit on all train scans")
-        print(TextTable.render(header: table.summaryHeader, rows: table.summaryCells(cohort: "pooled")))
-        print("Pooled held-out patients (every site's: --out PREFIX.md); means over seeds with 95 % two-level bootstrap intervals (\(bootstrap) resamples of seeds, then patients); IBS: lower is better.")
-        print()
-        print(TextTable.render(header: ExperimentTable.gainHeader, rows: table.gainCells))
-        print()
-        for check in table.checks { print("\(check.verdict): \(check.statement) — \(check.detail)") }
-        for line in table.differenceLines { print("precision: \(line)") }
-        print(String(format: "wall time %.0f s (", table.seconds) + table.phaseLine + ")"
-            + (out.map { "; wrote \($0).md, .csv, -curves.csv, -forest.svg, -curves.svg" } ?? ""))
+        try options.report(table, title: "Experiment table: \(sites.count) sites, \(heldout) held-out patients, \(options.seeds) seed(s), \(spec.rounds) rounds × \(spec.training.localEpochs) local epochs; probes on frozen embeddings fit on all train scans")
     }
+}
 
+extension ExperimentOptions {
     private func printJSON(_ table: ExperimentTable) throws {
         func interval(_ value: BootstrapInterval?, into object: inout [String: Any]) {
             guard let value else { return }

@@ -59,10 +59,13 @@ final class CommandLineErrorTableTests: XCTestCase {
             fedctl(["job", "submit", bad, "--coordinator", "127.0.0.1:1"] + admin, mentions: bad)
             fedctl(["evaluate", "--job-spec", bad, "--model", "m=\(missing)", "--data", path("data/site-1"), "--threads", "1"], mentions: bad)
             fedctl(["experiment", "tte", "--job-spec", bad, "--data", path("data/site-1"), "--threads", "1"], mentions: bad)
+            fedctl(["experiment", "hlip", "--job-spec", bad, "--data", path("data/site-1"), "--threads", "1"], mentions: bad)
             cases.append(Case(executable: "fedct-site", arguments: ["--config", bad], mentions: bad))
             cases.append(Case(executable: "fedct-site", arguments: ["check", "--config", bad], mentions: bad))
             cases.append(Case(executable: "fedct-coordinator", arguments: ["--config", bad], mentions: bad))
         }
+        // A TTE job spec where HLIP's experiment needs an HLIP one.
+        fedctl(["experiment", "hlip", "--job-spec", spec, "--data", path("data/site-1"), "--threads", "1"], mentions: spec)
         // Credentials that are missing or not a credentials folder.
         for bad in [missing, binary] {
             fedctl(["job", "list", "--coordinator", "127.0.0.1:1", "--credentials", bad], mentions: bad)

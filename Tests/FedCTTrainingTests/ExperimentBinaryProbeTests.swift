@@ -18,7 +18,7 @@ final class ExperimentBinaryProbeTests: XCTestCase {
         let dataset = SiteDataset(train: examples("t", Reference.trainEventDay, Reference.trainFollowUp),
                                   heldout: examples("h", Reference.heldoutEventDay, Reference.heldoutFollowUp), skippedWithoutFollowUp: [])
         let task = ExperimentTask.binary(BinaryOutcome(name: "mortality_6m", code: "DEATH", horizonDays: 182))
-        let scorer = try ExperimentScorer(sites: [TTEExperiment.Site(name: "site-1", dataset: dataset)], tasks: [task], seeds: 1, replicates: 50, seed: 1)
+        let scorer = try ExperimentScorer(sites: [PretrainingExperiment.Site(name: "site-1", dataset: dataset)], tasks: [task], seeds: 1, replicates: 50, seed: 1)
         let predictions = scorer.predictions(trainFeatures: Reference.trainFeatures, heldoutFeatures: Reference.heldoutFeatures)
         let risk = try XCTUnwrap(predictions.byTask["mortality_6m"]).risk
         XCTAssertEqual(risk.count, Reference.heldoutLogit.count)
@@ -37,7 +37,7 @@ final class ExperimentBinaryProbeTests: XCTestCase {
     func testATaskWithoutPositivesHasANote() throws {
         let dataset = SiteDataset(train: examples("t", Reference.trainEventDay.map { _ in -1 }, Reference.trainFollowUp),
                                   heldout: examples("h", Reference.heldoutEventDay, Reference.heldoutFollowUp), skippedWithoutFollowUp: [])
-        let scorer = try ExperimentScorer(sites: [TTEExperiment.Site(name: "site-1", dataset: dataset)],
+        let scorer = try ExperimentScorer(sites: [PretrainingExperiment.Site(name: "site-1", dataset: dataset)],
                                           tasks: [.binary(BinaryOutcome.standard[1]), .survival("DEATH")], seeds: 1, replicates: 5, seed: 1)
         let predictions = scorer.predictions(trainFeatures: Reference.trainFeatures, heldoutFeatures: Reference.heldoutFeatures)
         XCTAssertNil(predictions.byTask["mortality_6m"])

@@ -46,6 +46,21 @@ final class LanguageImageEvaluationTests: XCTestCase {
                 XCTAssertFalse(sentences.contains { $0.contains(prompt.lowercased()) }, "\(prompt) is inside a report sentence")
             }
         }
+        // No prompt shares a run of three words with any sentence (so "no pulmonary nodule or mass" cannot answer a
+        // prompt "a pulmonary nodule or mass is present" by its words alone).
+        let sentenceRuns = Set(sentences.flatMap(Self.wordRuns))
+        for finding in LanguageImageEvaluation.chestFindings {
+            for prompt in [finding.presentPrompt, finding.absentPrompt] {
+                XCTAssertEqual(Self.wordRuns(prompt).filter(sentenceRuns.contains), [], "\(prompt) shares these words with a report sentence")
+            }
+        }
+        XCTAssertEqual(Self.wordRuns("No pulmonary nodule or mass."), ["no pulmonary nodule", "pulmonary nodule or", "nodule or mass"])
+    }
+
+    /// Every run of three consecutive words of `text`, lower-cased, punctuation dropped.
+    private static func wordRuns(_ text: String) -> [String] {
+        let words = text.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
+        return words.count < 3 ? [] : (0...(words.count - 3)).map { words[$0..<($0 + 3)].joined(separator: " ") }
     }
 
     func testMetricsScoreHeldOutStudiesWithNamesTheCoordinatorAccepts() throws {

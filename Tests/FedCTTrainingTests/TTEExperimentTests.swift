@@ -14,7 +14,7 @@ final class TTEExperimentTests: XCTestCase {
     override class func setUp() { Torch.setThreadCount(2) }
 
     /// A tiny synthetic consortium (16³ volumes) written to a temporary folder, loaded with a width-2 ResNet-10 spec.
-    private func experiment(patients: [Int], rounds: Int, secureClipNorm: Double = 1000) throws -> (TTEExperiment, URL) {
+    private func experiment(patients: [Int], rounds: Int, secureClipNorm: Double = 1000) throws -> (PretrainingExperiment, URL) {
         let root = FileManager.default.temporaryDirectory.appending(path: "fedct-experiment-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: root) }
         try SyntheticConsortium(patientsPerSite: patients, volumeSize: 16, seed: 5).write(to: root)
@@ -32,11 +32,11 @@ final class TTEExperimentTests: XCTestCase {
             """, source: "job.yaml"))
         let sites = try patients.indices.map { index in
             let name = SyntheticConsortium.siteName(index)
-            return TTEExperiment.Site(name: name, dataset: try SiteDataset.load(directory: root.appending(path: name).path, labeler: spec.labeler,
+            return PretrainingExperiment.Site(name: name, dataset: try SiteDataset.load(directory: root.appending(path: name).path, labeler: spec.labeler,
                                                                                 preprocessing: spec.preprocessingPipeline,
                                                                                 alsoTracking: BinaryOutcome.trackedCodes))
         }
-        return (TTEExperiment(spec: spec, sites: sites), root)
+        return (PretrainingExperiment(spec: spec, sites: sites), root)
     }
 
     private func maxDifference(_ a: [Float], _ b: [Float]) -> Double {

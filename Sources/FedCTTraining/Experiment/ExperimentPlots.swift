@@ -38,7 +38,7 @@ public enum ExperimentPlots {
         }
         svg.line(x(0.5), top - 6, x(0.5), bottom, stroke: "#777", dashed: true)
         svg.line(left, bottom, plotRight, bottom, stroke: "#333")
-        svg.text((left + plotRight) / 2, bottom + 32, "AUROC (binary tasks) / Harrell's C (time-to-event tasks)", size: 12, anchor: "middle")
+        svg.text((left + plotRight) / 2, bottom + 32, "AUROC (binary and finding tasks) / Harrell's C (time-to-event tasks) / recall (retrieval)", size: 12, anchor: "middle")
         var y = top
         for (task, rows) in blocks {
             svg.text(left - 12, y + Double(arms.count) * rowHeight / 2 + 4, "\(task.name) (\(task.headline.title))", size: 12, anchor: "end", bold: true)

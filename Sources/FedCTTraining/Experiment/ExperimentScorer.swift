@@ -55,9 +55,11 @@ public struct ExperimentScoreKey: Sendable, Hashable {
 
 /// Fits the probes and computes the metrics; the same for every arm, so their numbers compare.
 ///
-/// Probes, on the embeddings of the pooled train scans of all sites: per binary task an L2 logistic regression
-/// (`LogisticRegression`, λ = 1, standardised features) on the scans whose status at the horizon is known; per
-/// time-to-event task a Cox regression (ridge 1, standardised) with a Breslow baseline. Cohorts: all sites' held-out
+/// Probes, on the embeddings of the pooled train examples of all sites: per binary task an L2 logistic regression
+/// (`LogisticRegression`, λ = 1, standardised features) on the examples whose status at the horizon is known, and per
+/// finding task scored by probe the same on the findings their reports state; per time-to-event task a Cox regression
+/// (ridge 1, standardised) with a Breslow baseline. Zero-shot and retrieval tasks fit nothing: they score the text
+/// tower's similarities (`LanguageImageEvaluation.Scores`), AUROC and recall@k. Cohorts: all sites' held-out
 /// scans pooled, and each site's. Per cohort and survival task the evaluation times are fixed from the cohort's
 /// observed times: τ = their 80th percentile (nearest rank) (Uno's truncation), and 10 evenly spaced times from the
 /// 10th to the 80th percentile (IBS and the time-dependent AUC). Intervals: one ``TwoLevelBootstrap`` plan per cohort,
@@ -69,8 +71,8 @@ public struct ExperimentScorer: Sendable {
     public let cohorts: [ExperimentCohort]
     /// The site with the fewest scans (nil with one site).
     public let smallestSiteName: String?
-    /// Pooled train scans' follow-up: (first event days, follow-up days).
-    let train: [(firstEventDays: [String: Double], followUpDays: Double)]
+    /// Pooled train examples' follow-up and reports.
+    let train: [ExperimentRecord]
     let heldoutScanIDs: [String]
     /// Cohort name → task name → outcomes and evaluation times.
     let outcomes: [String: [String: CohortOutcomes]]
@@ -81,16 +83,16 @@ public struct ExperimentScorer: Sendable {
         var rows: [Int]
         var time: [Double]
         var event: [Bool]
-        /// Binary tasks: the status at the horizon (nil unknown).
+        /// Binary and finding tasks: the status at the horizon or the report's statement (nil unknown).
         var label: [Bool?]
         var tau: Double
         var grid: [Double]
     }
 
-    public init(sites: [TTEExperiment.Site], tasks: [ExperimentTask], seeds: Int, replicates: Int, seed: UInt64) throws {
+    public init(sites: [PretrainingExperiment.Site], tasks: [ExperimentTask], seeds: Int, replicates: Int, seed: UInt64) throws {
         self.tasks = tasks
         self.seeds = seeds
-        train = sites.flatMap(\.dataset.train).map { ($0.firstEventDays, $0.followUpDays) }
+        train = sites.flatMap(\.dataset.train).map(ExperimentRecord.init)
         let heldout = sites.flatMap(\.dataset.heldout)
         heldoutScanIDs = heldout.map(\.scanID)
         var start = 0
@@ -112,7 +114,7 @@ public struct ExperimentScorer: Sendable {
                 let tau = sorted[Int((0.8 * Double(sorted.count - 1)).rounded())]
                 outcomes[cohort.name, default: [:]][task.name] = CohortOutcomes(
                     rows: cohort.rows, time: observed.map(\.days), event: observed.map(\.event),
-                    label: cohort.rows.map { task.label(firstEventDays: heldout[$0].firstEventDays, followUpDays: heldout[$0].followUpDays) },
+                    label: cohort.rows.map { task.label(of: ExperimentRecord(heldout[$0])) },
                     tau: tau, grid: (0..<10).map { low + (tau - low) * Double($0) / 9 })
             }
             var generator = SeededGenerator(seed: seed, stream: "experiment bootstrap \(cohort.name)")
@@ -122,25 +124,31 @@ public struct ExperimentScorer: Sendable {
         self.plans = plans
     }
 
-    /// The probes' predictions from one model's embeddings of the pooled train and held-out scans (in site order).
-    public func predictions(trainFeatures: [[Double]], heldoutFeatures: [[Double]]) -> ExperimentPredictions {
+    /// The probes' predictions from one model's embeddings of the pooled train and held-out examples (in site order);
+    /// zero-shot and retrieval tasks take their scores from `languageImage` (the held-out studies' scores by the model's
+    /// text tower, see `LanguageImageEvaluation.scores`), and are noted as undefined without it.
+    public func predictions(trainFeatures: [[Double]], heldoutFeatures: [[Double]], languageImage: LanguageImageEvaluation.Scores? = nil) -> ExperimentPredictions {
         var result = ExperimentPredictions()
         for task in tasks {
             do {
                 switch task.kind {
-                case .binary:
-                    let labelled = train.indices.compactMap { row in
-                        task.label(firstEventDays: train[row].firstEventDays, followUpDays: train[row].followUpDays).map { (row, $0) }
-                    }
+                case .binary, .finding(_, zeroShot: false):
+                    let labelled = train.indices.compactMap { row in task.label(of: train[row]).map { (row, $0) } }
                     let positives = labelled.filter { $0.1 }.count
                     guard positives > 0, positives < labelled.count else {
-                        throw FedCTError(.invalidData, "\(positives) of the \(labelled.count) train scans with a known status are positive; no probe")
+                        throw FedCTError(.invalidData, "\(positives) of the \(labelled.count) train examples with a known status are positive; no probe")
                     }
                     let probe = try LogisticRegression.fit(features: labelled.map { trainFeatures[$0.0] }, labels: labelled.map { $0.1 })
                     result.byTask[task.name] = ExperimentPrediction(risk: heldoutFeatures.map(probe.logit), curve: .binary)
+                case .finding(let finding, zeroShot: true):
+                    guard let scores = languageImage?.zeroShot[finding.name] else { throw Self.noTextTower }
+                    result.byTask[task.name] = ExperimentPrediction(risk: scores, curve: .binary)
+                case .retrieval(let cutoff):
+                    guard let ranks = languageImage?.ranks else { throw Self.noTextTower }
+                    result.byTask[task.name] = ExperimentPrediction(risk: ranks.map { $0 < cutoff ? 1 : 0 }, curve: .binary)
                 case .survival:
-                    let time = train.map { Self.outcome($0, task.code).days }
-                    let event = train.map { Self.outcome($0, task.code).event }
+                    let time = train.map { $0.outcome(task.code).days }
+                    let event = train.map { $0.outcome(task.code).event }
                     guard event.contains(true) else {
                         throw FedCTError(.invalidData, "no train scan has an event of \(task.code); is it a code of the sites' events?")
                     }
@@ -170,12 +178,14 @@ public struct ExperimentScorer: Sendable {
         return result
     }
 
-    /// Patients and events (binary: patients with a known status and positives) of `cohort` for `task`.
+    /// Patients and events (binary and finding tasks: patients with a known status and positives; retrieval: the
+    /// queries, twice) of `cohort` for `task`.
     public func counts(cohort: String, task: ExperimentTask) -> (patients: Int, events: Int) {
         let observed = outcomes[cohort]![task.name]!
         switch task.kind {
-        case .binary: return (observed.label.compactMap { $0 }.count, observed.label.filter { $0 == true }.count)
+        case .binary, .finding: return (observed.label.compactMap { $0 }.count, observed.label.filter { $0 == true }.count)
         case .survival: return (observed.time.count, observed.event.filter { $0 }.count)
+        case .retrieval: return (observed.rows.count, observed.rows.count)
         }
     }
 
@@ -200,10 +210,7 @@ public struct ExperimentScorer: Sendable {
         return results.withLock { $0 }
     }
 
-    static func outcome(_ scan: (firstEventDays: [String: Double], followUpDays: Double), _ code: String) -> (days: Double, event: Bool) {
-        if let day = scan.firstEventDays[code], day <= scan.followUpDays { return (day, true) }
-        return (scan.followUpDays, false)
-    }
+    static let noTextTower = FedCTError(.invalidConfiguration, "the encoder has no text tower (zero-shot and retrieval need one)")
 
     /// One metric of one prediction on one cohort, with what the resamples reuse (risks, and survival at the grid).
     struct Scored {
@@ -238,6 +245,9 @@ public struct ExperimentScorer: Sendable {
                 return try TimeDependentAUC.cumulativeDynamic(time: time(), event: event(), risk: risk(), at: observed.grid).mean
             case .integratedBrier:
                 return try BrierScore.integrated(time: time(), event: event(), survival: indices.map { survival[$0] }, at: observed.grid)
+            case .recall:
+                guard !indices.isEmpty else { throw FedCTError(.invalidData, "no held-out study to retrieve") }
+                return risk().reduce(0, +) / Double(indices.count)
             }
         }
     }

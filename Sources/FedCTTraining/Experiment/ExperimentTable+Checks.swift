@@ -1,6 +1,22 @@
-// ExperimentTable+Checks: the issue's three statements about the table, as pure decisions on intervals and estimates.
+// ExperimentTable+Checks: the statements the issues ask of the table (TTE's three, HLIP's per finding), as pure decisions on intervals.
 public import FedCTCore
 import Foundation
+
+/// Which statements an experiment table checks.
+public enum ExperimentChecks: Sendable {
+    /// TTE (issue 13), on the first time-to-event task's Harrell's C: federated non-inferior to centralised (margin
+    /// 0.02), superior to random init, above the best local-only model on the smallest site.
+    case timeToEvent
+    /// HLIP (issue 14), on the zero-shot AUROC of each of `findings`: federated above chance (interval above 0.5),
+    /// superior to random init, non-inferior to centralised (margin 0.03).
+    case languageImage(findings: [String])
+
+    /// HLIP's checks on effusion and nodule/mass, the findings issue 14's acceptance names.
+    public static let hlip = ExperimentChecks.languageImage(findings: ["effusion", "nodule_mass"])
+
+    /// HLIP's non-inferiority margin (issue 14's acceptance).
+    public static let languageImageMargin = 0.03
+}
 
 extension ExperimentCheck {
     /// The non-inferiority margin of federated against centralised, in the checked metric.
@@ -14,6 +30,13 @@ extension ExperimentCheck {
         guard let difference else { return ExperimentCheck(statement: statement, detail: "the difference is undefined", passed: nil) }
         return ExperimentCheck(statement: statement, detail: "difference \(format(difference)); lower end \(f3(difference.lower)) vs −\(margin)",
                                passed: difference.lower > -margin)
+    }
+
+    /// Federated above chance: the lower end of the 95 % interval of its AUROC lies above 0.5.
+    public static func aboveChance(_ interval: BootstrapInterval?, scope: String) -> ExperimentCheck {
+        let statement = "federated above chance: lower end of the 95 % interval of its AUROC above 0.5 (\(scope))"
+        guard let interval else { return ExperimentCheck(statement: statement, detail: "the AUROC is undefined", passed: nil) }
+        return ExperimentCheck(statement: statement, detail: "AUROC \(format(interval)); lower end \(f3(interval.lower)) vs 0.5", passed: interval.lower > 0.5)
     }
 
     /// Federated superior to random init: the 95 % interval of the paired difference federated − random init lies above 0.
@@ -42,26 +65,53 @@ extension ExperimentCheck {
 }
 
 extension ExperimentTable {
+    /// The checks `kind` names, with the paired differences they read.
+    mutating func addChecks(_ kind: ExperimentChecks, scorer: ExperimentScorer, target: Double) {
+        switch kind {
+        case .timeToEvent: addTimeToEventChecks(scorer: scorer, target: target)
+        case .languageImage(let findings): addLanguageImageChecks(findings: findings, scorer: scorer, target: target)
+        }
+    }
+
+    /// HLIP's checks per finding, on the zero-shot AUROC of federated FedAvg over the pooled held-out studies: above
+    /// chance, superior to random init, non-inferior to centralised within `ExperimentChecks.languageImageMargin` — each
+    /// paired difference with its precision against ±`target`. A finding without its zero-shot task is skipped.
+    mutating func addLanguageImageChecks(findings: [String], scorer: ExperimentScorer, target: Double) {
+        let federated = PretrainingExperiment.fedAvgLabel
+        let patients = scorer.cohorts[0].rows.count
+        for name in findings {
+            guard let task = tasks.first(where: { if case .finding(let finding, zeroShot: true) = $0.kind { finding.name == name } else { false } }) else { continue }
+            let scope = "pooled, \(task.name), AUROC"
+            let key = ExperimentScoreKey(cohort: "pooled", task: task.name, metric: .auroc)
+            let random = difference(federated, PretrainingExperiment.randomInitLabel, key, patients: patients, target: target)
+            let central = difference(federated, PretrainingExperiment.centralisedLabel, key, patients: patients, target: target)
+            differences += [random, central]
+            checks += [.aboveChance(row(arm: federated, cohort: "pooled", task: task.name, metric: .auroc)?.interval, scope: scope),
+                       .superiority(random.interval, scope: scope),
+                       .nonInferiority(central.interval, margin: ExperimentChecks.languageImageMargin, scope: scope)]
+        }
+    }
+
     /// The checks on the headline metric of the first time-to-event task (Harrell's C of DEATH by default): federated
     /// FedAvg non-inferior to centralised and superior to random init on the pooled held-out patients (paired two-level
     /// bootstrap differences, each with its precision against ±`target`), and above the best local-only model on the
     /// smallest site's held-out patients.
-    mutating func addChecks(scorer: ExperimentScorer, target: Double) {
+    mutating func addTimeToEventChecks(scorer: ExperimentScorer, target: Double) {
         guard let task = tasks.first(where: { $0.kind == .survival }) ?? tasks.first else { return }
         let metric = task.headline
         let scope = "pooled, \(task.name), \(metric.title)"
         let pooled = ExperimentScoreKey(cohort: "pooled", task: task.name, metric: metric)
         let patients = scorer.cohorts[0].rows.count
-        let federated = TTEExperiment.fedAvgLabel
-        let central = difference(federated, TTEExperiment.centralisedLabel, pooled, patients: patients, target: target)
-        let random = difference(federated, TTEExperiment.randomInitLabel, pooled, patients: patients, target: target)
+        let federated = PretrainingExperiment.fedAvgLabel
+        let central = difference(federated, PretrainingExperiment.centralisedLabel, pooled, patients: patients, target: target)
+        let random = difference(federated, PretrainingExperiment.randomInitLabel, pooled, patients: patients, target: target)
         differences = [central, random]
         checks = [.nonInferiority(central.interval, scope: scope), .superiority(random.interval, scope: scope)]
         guard let site = scorer.smallestSiteName, let cohort = scorer.cohorts.first(where: { $0.name == site }) else {
             checks.append(.aboveBestLocal(federated: nil, locals: [], difference: nil, site: "none", scope: "\(task.name), \(metric.title)"))
             return
         }
-        let locals = arms.map(\.label).filter { $0.hasPrefix(TTEExperiment.localOnlyPrefix) }.compactMap { label in
+        let locals = arms.map(\.label).filter { $0.hasPrefix(PretrainingExperiment.localOnlyPrefix) }.compactMap { label in
             estimate(arm: label, cohort: site, task: task.name, metric: metric).map { (label: label, estimate: $0) }
         }
         let key = ExperimentScoreKey(cohort: site, task: task.name, metric: metric)

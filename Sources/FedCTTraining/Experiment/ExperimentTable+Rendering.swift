@@ -3,8 +3,11 @@ import FedCTCore
 import Foundation
 
 extension ExperimentTable {
-    /// The summary's columns: arm, cohort, task, one per metric, patients, events.
-    public var summaryHeader: [String] { ["arm", "cohort", "task"] + ExperimentMetric.allCases.map(\.title) + ["n", "events"] }
+    /// The summary's columns: arm, cohort, task, one per metric some task has, patients, events.
+    public var summaryHeader: [String] { ["arm", "cohort", "task"] + metrics.map(\.title) + ["n", "events"] }
+
+    /// The metrics some task of the table has, in `ExperimentMetric` order.
+    var metrics: [ExperimentMetric] { ExperimentMetric.allCases.filter { metric in tasks.contains { $0.metrics.contains(metric) } } }
 
     /// One summary line per arm × cohort × task (only `cohort`'s when given); each metric of the task as
     /// "estimate [lower, upper]", "n/a" when undefined, empty for metrics the task does not have.
@@ -14,7 +17,7 @@ extension ExperimentTable {
                 tasks.compactMap { task -> [String]? in
                     let taskRows = task.metrics.compactMap { row(arm: arm.label, cohort: cohort, task: task.name, metric: $0) }
                     guard let first = taskRows.first else { return nil }
-                    let cells = ExperimentMetric.allCases.map { metric in
+                    let cells = metrics.map { metric in
                         taskRows.first { $0.metric == metric }.map { row in row.interval.map(Self.format) ?? "n/a" } ?? ""
                     }
                     return [arm.label, cohort, task.name] + cells + ["\(first.patients)", "\(first.events)"]

@@ -138,34 +138,34 @@ public struct ExperimentTable: Sendable {
     }
 
     /// Relative gains over `baseline` of every other arm on the pooled cohort: per task on its headline metric, and
-    /// their means over the binary tasks and over the time-to-event tasks where the gain is defined (on the same resamples).
+    /// their means over the binary tasks (AUROC) and over the time-to-event tasks where the gain is defined (on the same
+    /// resamples). Retrieval tasks have none: random init's recall is near 0, so a ratio to it says nothing.
     mutating func addGains(over baseline: String) {
         for arm in arms.map(\.label) where arm != baseline {
-            var perKind: [Bool: [BootstrapSamples]] = [:]
-            var missing: [Bool: [String]] = [:]
-            for task in tasks {
-                let isBinary = task.headline == .auroc
+            var perKind: [ExperimentMetric: [BootstrapSamples]] = [:]
+            var missing: [ExperimentMetric: [String]] = [:]
+            for task in tasks where task.headline != .recall {
+                let kind = task.headline
                 let key = ExperimentScoreKey(cohort: "pooled", task: task.name, metric: task.headline)
                 guard let a = samples[arm]?[key], let b = samples[baseline]?[key] else {
                     gains.append(ExperimentGain(arm: arm, task: task.name, metric: task.headline, note: "undefined for \(arm) or \(baseline)"))
-                    missing[isBinary, default: []].append(task.name)
+                    missing[kind, default: []].append(task.name)
                     continue
                 }
                 let gain = a.combined(with: b) { ($0 - $1) / $1 }
                 do {
                     gains.append(ExperimentGain(arm: arm, task: task.name, metric: task.headline, interval: try gain.interval()))
-                    perKind[isBinary, default: []].append(gain)
+                    perKind[kind, default: []].append(gain)
                 } catch {
                     gains.append(ExperimentGain(arm: arm, task: task.name, metric: task.headline, note: (error as? FedCTError)?.message ?? "\(error)"))
-                    missing[isBinary, default: []].append(task.name)
+                    missing[kind, default: []].append(task.name)
                 }
             }
-            for isBinary in [true, false] {
-                guard let kind = perKind[isBinary] else { continue }
-                let name = "mean of \(kind.count) \(isBinary ? "binary" : "time-to-event") tasks"
-                let note = missing[isBinary].map { "without \($0.joined(separator: ", ")) (undefined)" }
-                var gain = ExperimentGain(arm: arm, task: name, metric: isBinary ? .auroc : .harrellC, note: note)
-                gain.interval = try? BootstrapSamples.mean(kind).interval()
+            for (metric, kind) in [(ExperimentMetric.auroc, "binary"), (.harrellC, "time-to-event")] {
+                guard let samples = perKind[metric] else { continue }
+                let note = missing[metric].map { "without \($0.joined(separator: ", ")) (undefined)" }
+                var gain = ExperimentGain(arm: arm, task: "mean of \(samples.count) \(kind) tasks", metric: metric, note: note)
+                gain.interval = try? BootstrapSamples.mean(samples).interval()
                 gains.append(gain)
             }
         }

@@ -1,5 +1,6 @@
-// ExperimentTask: the tasks and metrics of the experiment table — the paper's eight binary tasks and the time-to-event tasks.
+// ExperimentTask: the tasks and metrics of the experiment table — TTE's binary and time-to-event tasks, HLIP's finding and retrieval tasks.
 public import FedCTCore
+import FedCTData
 
 /// The metrics of the experiment table.
 public enum ExperimentMetric: String, CaseIterable, Sendable {
@@ -13,6 +14,9 @@ public enum ExperimentMetric: String, CaseIterable, Sendable {
     case timeDependentAUC = "td_auc"
     /// The integrated Brier score of the Cox probe's survival curves (lower is better), Kaplan–Meier censoring weights.
     case integratedBrier = "integrated_brier"
+    /// Report→study retrieval: the share of held-out reports whose own study ranks within the task's cutoff among the
+    /// held-out studies of the report's site.
+    case recall
 
     /// The column title.
     public var title: String {
@@ -22,6 +26,7 @@ public enum ExperimentMetric: String, CaseIterable, Sendable {
         case .unoC: "Uno's C"
         case .timeDependentAUC: "td-AUC"
         case .integratedBrier: "IBS"
+        case .recall: "recall"
         }
     }
 
@@ -36,6 +41,11 @@ public struct ExperimentTask: Sendable, Hashable {
         case binary(horizonDays: Double)
         /// Time to the code's first event, censored at the end of the record: a Cox probe, four survival metrics.
         case survival
+        /// Whether the study's report states the finding (`LanguageImageEvaluation.states`): AUROC of the text tower's
+        /// prompt pair (`zeroShot`) or of a logistic probe on the frozen image embeddings.
+        case finding(LanguageImageEvaluation.Finding, zeroShot: Bool)
+        /// Report→study retrieval within each site's held-out studies: recall at `cutoff`.
+        case retrieval(cutoff: Int)
     }
 
     /// The row name: a binary outcome's name (`mortality_6m`) or the survival task's code (`DEATH`).
@@ -55,20 +65,67 @@ public struct ExperimentTask: Sendable, Hashable {
     /// the four time-to-event tasks (`DEATH`, `PE`, `PH`, `READMISSION`).
     public static let paper: [ExperimentTask] = BinaryOutcome.standard.map(binary) + BinaryOutcome.survivalCodes.map(survival)
 
+    /// HLIP's held-out tasks (issue 14): per chest finding the zero-shot AUROC of its prompt pair (`zero_shot_<finding>`)
+    /// and the AUROC of a logistic probe on frozen image embeddings (`probe_<finding>`), report→study recall@1 and @5,
+    /// and DEATH as a time-to-event task (an image encoder's embeddings predict survival or not, whatever its objective).
+    public static let languageImage: [ExperimentTask] =
+        LanguageImageEvaluation.chestFindings.map { ExperimentTask(name: zeroShotName($0), code: $0.name, kind: .finding($0, zeroShot: true)) }
+        + LanguageImageEvaluation.chestFindings.map { ExperimentTask(name: "probe_" + $0.name, code: $0.name, kind: .finding($0, zeroShot: false)) }
+        + EvaluationReport.recallCutoffs.map { ExperimentTask(name: "recall@\($0)", code: "", kind: .retrieval(cutoff: $0)) }
+        + [survival("DEATH")]
+
+    /// The name of a finding's zero-shot task.
+    public static func zeroShotName(_ finding: LanguageImageEvaluation.Finding) -> String { "zero_shot_" + finding.name }
+
     /// The metrics of the task, its headline (the paper's) first.
     public var metrics: [ExperimentMetric] {
         switch kind {
-        case .binary: [.auroc]
+        case .binary, .finding: [.auroc]
         case .survival: [.harrellC, .unoC, .timeDependentAUC, .integratedBrier]
+        case .retrieval: [.recall]
+        }
+    }
+
+    /// True for a task scored by a probe fit on the train examples' labels (binary outcomes, findings by linear probe).
+    var isProbedClassification: Bool {
+        switch kind {
+        case .binary, .finding(_, zeroShot: false): true
+        default: false
         }
     }
 
     /// AUROC for a binary task, Harrell's C for a time-to-event one: what the paper's relative gains are on.
     public var headline: ExperimentMetric { metrics[0] }
 
-    /// A binary task's label from a scan's follow-up: true/false, nil when the status at the horizon is unknown.
-    func label(firstEventDays: [String: Double], followUpDays: Double) -> Bool? {
-        guard case .binary(let horizon) = kind else { return nil }
-        return BinaryOutcome(name: name, code: code, horizonDays: horizon).label(firstEventDays: firstEventDays, followUpDays: followUpDays)
+    /// A binary task's label from an example's follow-up (nil when the status at the horizon is unknown), a finding's
+    /// from its report (nil without one); nil for other tasks.
+    func label(of record: ExperimentRecord) -> Bool? {
+        switch kind {
+        case .binary(let horizon):
+            BinaryOutcome(name: name, code: code, horizonDays: horizon).label(firstEventDays: record.firstEventDays, followUpDays: record.followUpDays)
+        case .finding(let finding, _):
+            record.report.map { LanguageImageEvaluation.states(finding, in: $0) }
+        case .survival, .retrieval:
+            nil
+        }
+    }
+}
+
+/// What the scorer keeps of an example: its follow-up and its report.
+struct ExperimentRecord: Sendable {
+    var firstEventDays: [String: Double]
+    var followUpDays: Double
+    var report: String?
+
+    init(_ example: SiteExample) {
+        firstEventDays = example.firstEventDays
+        followUpDays = example.followUpDays
+        report = example.report
+    }
+
+    /// The observed (time, event) of `code`.
+    func outcome(_ code: String) -> (days: Double, event: Bool) {
+        if let day = firstEventDays[code], day <= followUpDays { return (day, true) }
+        return (followUpDays, false)
     }
 }

@@ -1,11 +1,12 @@
-// TTEExperiment+Training: the trained arms — local-only and centralised training, and federated rounds in one process.
+// PretrainingExperiment+Training: the trained arms — local-only and centralised training, and federated rounds in one process.
 import FedCTCore
 import FedCTData
+import FedCTProto
 public import FedCTTorch
 import Foundation
 import Synchronization
 
-extension TTEExperiment {
+extension PretrainingExperiment {
     /// The seed of round `round`'s local training, the one `fedct-site` uses (the same at every site).
     static func roundSeed(_ jobSeed: UInt64, round: Int) -> UInt64 { jobSeed &+ UInt64(round) &* 7919 }
 
@@ -32,9 +33,11 @@ extension TTEExperiment {
     /// mod 2^32 and decoded, as the coordinator decodes the unmasked sum; under `privacy.level: patient` the sites
     /// train with DP-SGD. The pairwise and self masks are left out: they cancel exactly in the sum (pinned by the
     /// secure-aggregation tests), so the decoded mean is the one the daemons get. Randomness is seeded from the job.
-    /// `afterRound(round, model, meanSiteLoss)`, when given, sees the global model after each round.
-    public func federate(secure: Bool, afterRound: (_ round: Int, _ model: TorchModel, _ meanLoss: Double) throws -> Void = { _, _, _ in }) throws -> TorchModel {
-        let label = secure ? secureLabel : Self.fedAvgLabel
+    /// `afterRound(round, model, meanSiteLoss)`, when given, sees the global model after each round. `label` names the
+    /// arm in the progress lines (default: `federated-fedavg` or the secure arm's label).
+    public func federate(secure: Bool, label: String? = nil,
+                         afterRound: (_ round: Int, _ model: TorchModel, _ meanLoss: Double) throws -> Void = { _, _, _ in }) throws -> TorchModel {
+        let label = label ?? (secure ? secureLabel : Self.fedAvgLabel)
         let strategy = try ServerStrategy(spec: spec.strategy, source: "job spec")
         guard strategy.kind != .fedbn else {
             throw FedCTError(.invalidConfiguration, "the experiment does not simulate FedBN's site-local normalisation layers; use strategy.name fedavg, fedprox, fedadam or fedyogi")
@@ -125,8 +128,8 @@ extension TTEExperiment {
     /// The spec's seeded initial model, as the coordinator makes it (round 0).
     func initialModel() throws -> TorchModel { try TorchModel(spec: spec) }
 
-    /// A model trained elsewhere, in the spec's architecture.
-    func pretrainedModel(_ state: ModelState, label: String) throws -> TorchModel {
+    /// A model trained elsewhere, in `spec`'s architecture.
+    func pretrainedModel(_ state: ModelState, spec: Fedct_V1_JobSpec, label: String) throws -> TorchModel {
         let model = try TorchModel(spec: spec)
         try model.load(state, source: label)
         return model
@@ -138,6 +141,31 @@ extension TTEExperiment {
         var trainer = LocalTrainer(training: spec.training)
         trainer.batchSize = embeddingBatchSize
         return (try trainer.embed(model, sites.flatMap(\.dataset.train)), try trainer.embed(model, sites.flatMap(\.dataset.heldout)))
+    }
+
+    /// The scorer's predictions for `model`: probes on its embeddings and, when it has a text tower and a task needs
+    /// it, its zero-shot scores and retrieval ranks on each site's held-out studies.
+    func predictions(of model: TorchModel, scorer: ExperimentScorer, clock: ExperimentClock) throws -> ExperimentPredictions {
+        let features = try clock.time("embedding") { try embeddings(of: model) }
+        let languageImage = try languageImageScores(of: model, clock: clock)
+        return clock.time("probes") { scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout, languageImage: languageImage) }
+    }
+
+    /// The zero-shot scores and retrieval ranks (within each site's held-out studies) of a model with a text tower, when
+    /// a task asks for them (timed as the phase "zero-shot"); nil otherwise.
+    func languageImageScores(of model: TorchModel, clock: ExperimentClock) throws -> LanguageImageEvaluation.Scores? {
+        let needed = tasks.contains { task in
+            switch task.kind {
+            case .finding(_, zeroShot: true), .retrieval: true
+            default: false
+            }
+        }
+        guard needed, model.objective.reportTokens != nil else { return nil }
+        var trainer = LocalTrainer(training: spec.training)
+        trainer.batchSize = embeddingBatchSize
+        return try clock.time("zero-shot") {
+            .concatenated(try sites.map { try LanguageImageEvaluation.scores(model: model, trainer: trainer, heldout: $0.dataset.heldout) })
+        }
     }
 
     /// `body(site, models[site])` for every site, `threads` sites at a time, each with one Torch thread (one thread

@@ -1,17 +1,19 @@
-// TTEExperiment: the experiment table — one encoder trained five ways on the same sites, scored on their held-out patients.
+// PretrainingExperiment: the experiment table — one encoder trained five ways on the same sites, scored on their held-out patients.
 public import FedCTCore
 public import FedCTData
 public import FedCTProto
 import FedCTTorch
 import Foundation
 
-/// Trains the job spec's encoder five ways — random init, local-only at each site, federated FedAvg, federated with
-/// secure aggregation (the spec's DP applied), centralised on the pooled data — beside the oracle and any pre-trained
-/// models, and scores every one with the same Cox probe on frozen embeddings (`ExperimentScorer`).
+/// Trains the job spec's encoder — of any pretraining objective (TTE, HLIP) — five ways: random init, local-only at each
+/// site, federated FedAvg, federated with secure aggregation (the spec's DP applied), centralised on the pooled data;
+/// beside the oracle, any pre-trained models and an encoder of another objective (`companion`), and scores every one
+/// with the same probes on frozen embeddings (and, for a model with a text tower, its zero-shot and retrieval scores)
+/// on the same held-out examples (`ExperimentScorer`).
 ///
 /// Everything runs in this process and is deterministic given the spec's seed: round r's local training uses seed
 /// `spec.seed + 7919·r` at every site, as `fedct-site` does.
-public struct TTEExperiment {
+public struct PretrainingExperiment {
     /// One site's data.
     public struct Site: Sendable {
         public var name: String
@@ -30,6 +32,10 @@ public struct TTEExperiment {
     public var groundTruth: SyntheticGroundTruth?
     /// Models trained elsewhere (e.g. by the daemons), scored like the arms, in this order.
     public var pretrained: [(label: String, state: ModelState)] = []
+    /// An encoder of another objective scored beside the arms on the same examples (e.g. the TTE encoder in HLIP's table).
+    public var companion: Companion?
+    /// Which statements the table checks.
+    public var checks = ExperimentChecks.timeToEvent
     /// The tasks to score (default: the paper's eight binary tasks and four time-to-event tasks).
     public var tasks = ExperimentTask.paper
     /// Training seeds per arm: seed index s trains every arm from the spec with seed `spec.seed + s`, so arms are
@@ -53,6 +59,21 @@ public struct TTEExperiment {
         self.sites = sites
     }
 
+    /// An encoder of another objective (its own job spec, same volume size): trained federated with FedAvg on the same
+    /// sites' train examples for every seed (seed index s: its spec's seed + s), or, when `model` is given, that model.
+    /// The examples must carry the targets its objective trains on (load them with its recipe's targets).
+    public struct Companion {
+        public var label: String
+        public var spec: Fedct_V1_JobSpec
+        public var model: ModelState?
+
+        public init(label: String, spec: Fedct_V1_JobSpec, model: ModelState? = nil) {
+            self.label = label
+            self.spec = spec
+            self.model = model
+        }
+    }
+
     /// Labels of the federated arms.
     public static let randomInitLabel = "random-init"
     public static let fedAvgLabel = "federated-fedavg"
@@ -69,7 +90,7 @@ public struct TTEExperiment {
     }
 
     /// The experiment with seed index `index`: the spec's seed moved by `index`.
-    func seeded(_ index: Int) -> TTEExperiment {
+    func seeded(_ index: Int) -> PretrainingExperiment {
         var copy = self
         copy.spec.seed = spec.seed &+ UInt64(index)
         return copy
@@ -82,6 +103,9 @@ public struct TTEExperiment {
         for site in sites where site.dataset.train.isEmpty || site.dataset.heldout.isEmpty {
             throw FedCTError(.invalidData, "\(site.name): the experiment needs train and held-out scans with follow-up (cohort.csv split column)")
         }
+        if let companion, companion.spec.training.volumeSize != spec.training.volumeSize {
+            throw FedCTError(.invalidConfiguration, "\(companion.label): its job spec's training.volume_size \(companion.spec.training.volumeSize) differs from the experiment's \(spec.training.volumeSize); both encoders read the same preprocessed examples")
+        }
         Torch.setThreadCount(threads)
         let started = Date()
         let scorer = try ExperimentScorer(sites: sites, tasks: tasks, seeds: seeds, replicates: bootstrapReplicates, seed: spec.seed)
@@ -93,8 +117,7 @@ public struct TTEExperiment {
             let run = seeded(index)
             progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed))")
             try run.trainArms(clock: clock) { label, model, seconds in
-                let features = try clock.time("embedding") { try run.embeddings(of: model) }
-                arms.add(label, clock.time("probes") { scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout) }, seconds: seconds)
+                arms.add(label, try run.predictions(of: model, scorer: scorer, clock: clock), seconds: seconds)
             } afterRound: { label, round, model, loss in
                 var point = ExperimentCurvePoint(arm: label, seed: index, round: round, trainLoss: loss)
                 if index == 0, learningCurves, let curveTask {
@@ -104,12 +127,24 @@ public struct TTEExperiment {
                 }
                 curves.append(point)
             }
+            if let companion, companion.model == nil {
+                var other = run
+                other.spec = companion.spec
+                other.spec.seed = companion.spec.seed &+ UInt64(index)
+                let started = Date()
+                let model = try clock.time("training") { try other.federate(secure: false, label: companion.label) }
+                arms.add(companion.label, try other.predictions(of: model, scorer: scorer, clock: clock), seconds: Date().timeIntervalSince(started))
+            }
         }
         for model in pretrained {
-            let network = try pretrainedModel(model.state, label: model.label)
-            let features = try clock.time("embedding") { try embeddings(of: network) }
-            let predictions = scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout)
-            for _ in 0..<seeds { arms.add(model.label, predictions, seconds: 0) }
+            let scored = try predictions(of: try pretrainedModel(model.state, spec: spec, label: model.label), scorer: scorer, clock: clock)
+            for _ in 0..<seeds { arms.add(model.label, scored, seconds: 0) }
+        }
+        if let companion, let state = companion.model {
+            var other = self
+            other.spec = companion.spec
+            let scored = try other.predictions(of: try pretrainedModel(state, spec: companion.spec, label: companion.label), scorer: scorer, clock: clock)
+            for _ in 0..<seeds { arms.add(companion.label, scored, seconds: 0) }
         }
         if let groundTruth {
             let predictions = scorer.oraclePredictions(groundTruth)
@@ -125,7 +160,7 @@ public struct TTEExperiment {
             progress("\(label): scored")
         }
         table.addGains(over: Self.randomInitLabel)
-        table.addChecks(scorer: scorer, target: targetHalfWidth)
+        table.addChecks(checks, scorer: scorer, target: targetHalfWidth)
         table.curves = curves
         table.phases = clock.phases
         table.seconds = Date().timeIntervalSince(started)

@@ -1,0 +1,33 @@
+# experiment-common.sh: what the experiment scripts share — the release fedctl, the synthetic data, SVG to PNG.
+# Sourced by experiment.sh and experiment-hlip.sh from the repository root (set -euo pipefail is theirs).
+
+# experiment_prepare OUT DATA SYNTH_ARGS...: the PNG tool, fedctl (release; sets bin to its folder), the folder OUT,
+# and `fedctl synth SYNTH_ARGS --seed 7 --out DATA` unless DATA holds its data already.
+experiment_prepare() {
+  local out=$1 data=$2
+  shift 2
+  experiment_png_tool
+  echo "== building fedctl (release)"
+  swift build -c release --product fedctl >/dev/null
+  bin=$(swift build -c release --show-bin-path)
+  mkdir -p "$out"
+  [[ -f "$data/ground_truth.csv" ]] && return
+  echo "== synthesising into $data: $*"
+  "$bin/fedctl" synth "$@" --seed 7 --out "$data"
+}
+
+# Installs rsvg-convert (Debian's librsvg2-bin) when it is missing and permitted, else says the plots stay SVG.
+experiment_png_tool() {
+  command -v rsvg-convert >/dev/null && return
+  if [[ $(id -u) -eq 0 ]]; then apt-get install -y -q --no-install-recommends librsvg2-bin >/dev/null || true
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get install -y -q --no-install-recommends librsvg2-bin >/dev/null || true
+  fi
+  command -v rsvg-convert >/dev/null || echo "note: no rsvg-convert (apt-get install librsvg2-bin); the plots stay SVG only" >&2
+}
+
+# experiment_png PREFIX: PREFIX-forest.png and PREFIX-curves.png from their SVGs, when rsvg-convert is there.
+experiment_png() {
+  command -v rsvg-convert >/dev/null || return 0
+  for plot in forest curves; do rsvg-convert -b white -o "$1-$plot.png" "$1-$plot.svg"; done
+  echo "plots: $1-forest.png, $1-curves.png (and .svg)"
+}
