@@ -21,15 +21,15 @@ extension ModelCommand {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model)))
             let state = try SafeTensors.decode(bytes, source: model)
             let towers = [
-                (TimmExport.applies(to:), TimmExport.state(_:), "timm_vit_hlip", "HLIP image tower", "timm's ViT names"),
-                (TorchvisionExport.applies(to:), TorchvisionExport.state(_:), "torchvision_resnet_medform", "MEDFORM slice encoder", "torchvision's ResNet names"),
+                (TimmExport.applies(to:), TimmExport.state(_:), "HLIP image tower", "timm's ViT names"),
+                (TorchvisionExport.applies(to:), TorchvisionExport.state(_:), "MEDFORM slice encoder", "torchvision's ResNet names"),
             ]
-            for (applies, export, name, what, names) in towers where applies(state.layout) {
+            for (applies, export, what, names) in towers where applies(state.layout) {
                 let exported = try export(state)
                 let encoded = SafeTensors.encode(exported)
                 try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
                 if json {
-                    return try JSONOutput.print(["model": model, "path": out, "tensors": exported.layout.count, "format": name, "bytes": encoded.count])
+                    return try JSONOutput.print(["model": model, "path": out, "tensors": exported.layout.count, "format": exported.metadata["format"] ?? "", "bytes": encoded.count])
                 }
                 return print("\(model) → \(out): \(what), \(exported.layout.count) tensors with \(names) (\(encoded.count) bytes)")
             }
