@@ -18,6 +18,8 @@ struct ExperimentOptions: ParsableArguments {
     @Option(name: .long, help: "label=model.safetensors: a pre-trained model of the job spec's architecture to score too (repeatable).") var model: [String] = []
     @Option(name: .long, help: "Rounds (default: the job spec's).") var rounds: Int?
     @Option(name: .long, help: "Training seeds per arm (arms are paired by seed).") var seeds = 5
+    @Option(name: .long, parsing: .upToNextOption, help: "The arms to train (random-init, local-only, fedavg, secure, centralised; default: all); checks needing a left-out arm read N/A.")
+    var arms: [String] = ExperimentArmKind.allCases.map(\.rawValue)
     @Option(name: .long, help: "Write PREFIX.md, PREFIX.csv, PREFIX-curves.csv, PREFIX-forest.svg and PREFIX-curves.svg.") var out: String?
     @Option(name: .long, help: "Bootstrap resamples for the 95 % intervals.") var bootstrap = 1000
     @Option(name: .long, help: "Half-width the checks' paired differences aim for.") var target = 0.02
@@ -46,6 +48,12 @@ struct ExperimentOptions: ParsableArguments {
     /// The experiment with these options' settings.
     func configure(_ experiment: inout PretrainingExperiment) throws {
         experiment.seeds = seeds
+        experiment.arms = Set(try arms.flatMap { $0.split(separator: ",") }.map { name in
+            guard let arm = ExperimentArmKind(rawValue: String(name)) else {
+                throw ValidationError("--arms: unknown arm '\(name)'; use \(ExperimentArmKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return arm
+        })
         experiment.bootstrapReplicates = bootstrap
         experiment.targetHalfWidth = target
         experiment.learningCurves = !noCurves

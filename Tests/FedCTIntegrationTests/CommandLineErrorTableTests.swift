@@ -64,6 +64,8 @@ final class CommandLineErrorTableTests: XCTestCase {
             cases.append(Case(executable: "fedct-site", arguments: ["check", "--config", bad], mentions: bad))
             cases.append(Case(executable: "fedct-coordinator", arguments: ["--config", bad], mentions: bad))
         }
+        // An arm the experiments do not know.
+        fedctl(["experiment", "tte", "--job-spec", spec, "--data", path("data/site-1"), "--arms", "fedavg,federated"], mentions: "'federated'")
         // A TTE job spec where HLIP's experiment needs an HLIP one.
         fedctl(["experiment", "hlip", "--job-spec", spec, "--data", path("data/site-1"), "--threads", "1"], mentions: spec)
         // Credentials that are missing or not a credentials folder.

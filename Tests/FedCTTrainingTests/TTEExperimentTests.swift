@@ -142,6 +142,23 @@ final class TTEExperimentTests: XCTestCase {
         XCTAssertEqual(try curves.nodes(forXPath: "//*[local-name()='polyline']").count, 2 * 2, "C and loss panels × two federated arms")
     }
 
+    /// `arms` leaves out the arms not asked for (the daemons' own models and the oracle are still scored); a check that
+    /// needs a left-out arm reads N/A instead of failing.
+    func testOnlyTheChosenArmsAreTrained() throws {
+        var (experiment, root) = try experiment(patients: [10, 8], rounds: 1)
+        experiment.groundTruth = try SyntheticGroundTruth(path: root.appending(path: SyntheticConsortium.groundTruthName).path)
+        experiment.seeds = 1
+        experiment.bootstrapReplicates = 20
+        experiment.learningCurves = false
+        experiment.arms = [.fedAvg, .centralised]
+        let table = try experiment.run()
+        XCTAssertEqual(table.arms.map(\.label), ["federated-fedavg", "centralised", "oracle"])
+        XCTAssertEqual(table.checks.count, 3)
+        XCTAssertNotNil(table.checks[0].passed, "non-inferiority to centralised is decided: both arms ran")
+        XCTAssertNil(table.checks[1].passed, "superiority to random init needs the random-init arm")
+        XCTAssertNil(table.checks[2].passed, "above the best local-only model needs the local-only arms")
+    }
+
     /// Arms are paired by seed: seed index s trains from the spec with seed + s, so random init's per-seed predictions
     /// differ between seeds, and seed index 0 is the spec itself.
     func testSeedIndexMovesTheSpecSeed() throws {

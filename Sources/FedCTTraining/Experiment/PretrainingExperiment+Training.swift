@@ -97,8 +97,8 @@ extension PretrainingExperiment {
         return model
     }
 
-    /// Trains this seed's arms — random init (untrained), local-only at each site (in parallel), federated FedAvg,
-    /// federated secure, centralised — handing each finished model to `scored(label, model, trainingSeconds)` and each
+    /// Trains this seed's arms of `arms` — random init (untrained), local-only at each site (in parallel), federated
+    /// FedAvg, federated secure, centralised — handing each finished model to `scored(label, model, trainingSeconds)` and each
     /// federated round's global model to `afterRound(label, round, model, meanSiteLoss)`.
     func trainArms(clock: ExperimentClock, scored: (String, TorchModel, Double) throws -> Void,
                    afterRound: (String, Int, TorchModel, Double) throws -> Void) throws {
@@ -107,18 +107,21 @@ extension PretrainingExperiment {
             let value = try clock.time("training", body)
             return (value, Date().timeIntervalSince(started))
         }
-        try scored(Self.randomInitLabel, try initialModel(), 0)
-        let locals = try sites.map { _ in try initialModel() }
-        let (_, localSeconds) = try timed {
-            try perSite(models: locals) { site, model in
-                _ = try trainLocally(label: Self.localOnlyPrefix + sites[site].name, on: sites[site].dataset.train, model: model)
+        if arms.contains(.randomInit) { try scored(Self.randomInitLabel, try initialModel(), 0) }
+        if arms.contains(.localOnly) {
+            let locals = try sites.map { _ in try initialModel() }
+            let (_, localSeconds) = try timed {
+                try perSite(models: locals) { site, model in
+                    _ = try trainLocally(label: Self.localOnlyPrefix + sites[site].name, on: sites[site].dataset.train, model: model)
+                }
             }
+            for (site, model) in zip(sites, locals) { try scored(Self.localOnlyPrefix + site.name, model, localSeconds) }
         }
-        for (site, model) in zip(sites, locals) { try scored(Self.localOnlyPrefix + site.name, model, localSeconds) }
-        for (secure, label) in [(false, Self.fedAvgLabel), (true, secureLabel)] {
+        for (secure, label) in [(false, Self.fedAvgLabel), (true, secureLabel)] where arms.contains(secure ? .secure : .fedAvg) {
             let (model, seconds) = try timed { try federate(secure: secure) { try afterRound(label, $0, $1, $2) } }
             try scored(label, model, seconds)
         }
+        guard arms.contains(.centralised) else { return }
         let (central, centralSeconds) = try timed {
             try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try initialModel())
         }

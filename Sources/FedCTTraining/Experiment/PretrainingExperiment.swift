@@ -38,6 +38,8 @@ public struct PretrainingExperiment {
     public var checks = ExperimentChecks.timeToEvent
     /// The tasks to score (default: the paper's eight binary tasks and four time-to-event tasks).
     public var tasks = ExperimentTask.paper
+    /// The trained arms to run (default: all five); the checks and gains that need a left-out arm read N/A.
+    public var arms = Set(ExperimentArmKind.allCases)
     /// Training seeds per arm: seed index s trains every arm from the spec with seed `spec.seed + s`, so arms are
     /// paired by seed (the same initial model and round seeds).
     public var seeds = 5
@@ -166,6 +168,15 @@ public struct PretrainingExperiment {
         table.seconds = Date().timeIntervalSince(started)
         return table
     }
+}
+
+/// The ways an experiment trains the spec's encoder (its arms), as `--arms` names them.
+public enum ExperimentArmKind: String, CaseIterable, Sendable {
+    case randomInit = "random-init"
+    case localOnly = "local-only"
+    case fedAvg = "fedavg"
+    case secure
+    case centralised
 }
 
 /// Every arm's predictions per seed, in the order the arms were first added, and their training seconds summed over seeds.
