@@ -361,8 +361,9 @@ TORCH_MODULE(BertTower);
 /// "text_heads", "context_length", "vocab_size", "pad_id", and "text_kind" (0: byte-level transformer, the default; 1: BERT
 /// with Hugging Face's names, which also reads "text_intermediate", "text_positions" (its position table, at least
 /// "context_length"), "type_vocab_size", "text_norm_eps" (default 1e-12),
-/// "text_locked" and "text_unlocked_layers"); joint space "embed_dim"; "loss" 0 SigLIP, 1 CLIP. All are required but
-/// "pattern", "drop_path", "text_kind", "text_norm_eps", "text_locked" and "text_unlocked_layers".
+/// "text_locked" and "text_unlocked_layers"); joint space "embed_dim"; "loss" 0 SigLIP, 1 CLIP; "logit_bias_init", SigLIP's
+/// initial bias (default −10, the paper's). All are required but "pattern", "drop_path", "text_kind", "text_norm_eps",
+/// "text_locked", "text_unlocked_layers" and "logit_bias_init".
 /// Batch: "volumes" [B, N, 1, D, H, W] float32, "tokens" [B, L] int64, optionally "token_mask" [B, L].
 class HLIPObjective : public Objective {
 public:
@@ -378,7 +379,7 @@ public:
             text_ = net.register_module("text", TextTower(settings, embed_dim_));
         }
         logit_scale_ = net.register_parameter("logit_scale", torch::scalar_tensor(clip_ ? std::log(1 / 0.07) : std::log(10.0), torch::kFloat32));
-        if (!clip_) logit_bias_ = net.register_parameter("logit_bias", torch::scalar_tensor(-10.0, torch::kFloat32));
+        if (!clip_) logit_bias_ = net.register_parameter("logit_bias", torch::scalar_tensor(settings.number("logit_bias_init", -10.0), torch::kFloat32));
     }
 
     torch::Tensor loss(const Encoder &encoder, const Batch &batch) override { return loss_of_features(features(encoder, batch), true); }

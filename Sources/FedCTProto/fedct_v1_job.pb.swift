@@ -307,6 +307,12 @@ public nonisolated struct Fedct_V1_HLIPSpec: @unchecked Sendable {
   /// Clears the value of `textUnlockedLayers`. Subsequent reads from it will return its default value.
   public mutating func clearTextUnlockedLayers() {_uniqueStorage()._textUnlockedLayers = nil}
 
+  /// the report sections the text tower reads (headings before ':', any case), in the
+  public var reportSections: [String] {
+    get {_storage._reportSections}
+    set {_uniqueStorage()._reportSections = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1596,7 +1602,7 @@ nonisolated extension Fedct_V1_EncoderSpec: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HLIPSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0\u{3}scans_per_study\0\u{3}contrastive_batch\0\u{3}text_tower\0\u{3}text_intermediate\0\u{3}text_positions\0\u{3}vocab_size\0\u{3}vocab_sha256\0\u{3}text_locked\0\u{3}text_unlocked_layers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0\u{1}depth\0\u{1}heads\0\u{1}patch\0\u{1}pattern\0\u{3}max_scans\0\u{3}drop_path\0\u{3}text_width\0\u{3}text_depth\0\u{3}text_heads\0\u{3}context_length\0\u{3}embed_dim\0\u{1}loss\0\u{3}scans_per_study\0\u{3}contrastive_batch\0\u{3}text_tower\0\u{3}text_intermediate\0\u{3}text_positions\0\u{3}vocab_size\0\u{3}vocab_sha256\0\u{3}text_locked\0\u{3}text_unlocked_layers\0\u{3}report_sections\0")
 
   fileprivate class _StorageClass {
     var _dim: Int32? = nil
@@ -1621,6 +1627,7 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
     var _vocabSha256: String? = nil
     var _textLocked: Bool? = nil
     var _textUnlockedLayers: Int32? = nil
+    var _reportSections: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1653,6 +1660,7 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       _vocabSha256 = source._vocabSha256
       _textLocked = source._textLocked
       _textUnlockedLayers = source._textUnlockedLayers
+      _reportSections = source._reportSections
     }
   }
 
@@ -1693,6 +1701,7 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
         case 20: try { try decoder.decodeSingularStringField(value: &_storage._vocabSha256) }()
         case 21: try { try decoder.decodeSingularBoolField(value: &_storage._textLocked) }()
         case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._textUnlockedLayers) }()
+        case 23: try { try decoder.decodeRepeatedStringField(value: &_storage._reportSections) }()
         default: break
         }
       }
@@ -1771,6 +1780,9 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       try { if let v = _storage._textUnlockedLayers {
         try visitor.visitSingularInt32Field(value: v, fieldNumber: 22)
       } }()
+      if !_storage._reportSections.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._reportSections, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1802,6 +1814,7 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._vocabSha256 != rhs_storage._vocabSha256 {return false}
         if _storage._textLocked != rhs_storage._textLocked {return false}
         if _storage._textUnlockedLayers != rhs_storage._textUnlockedLayers {return false}
+        if _storage._reportSections != rhs_storage._reportSections {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -123,6 +123,8 @@ public struct ObjectiveConfig: Sendable, Hashable, Codable {
     /// Tokens per report when the objective reads the examples' reports: its batches carry `tokens` [n, reportTokens]
     /// (int64 ids of `ByteTokenizer`); nil: no text.
     public var reportTokens: Int?
+    /// The report sections those tokens come from (headings, any case; `ReportText.selecting`); empty: the whole report.
+    public var reportSections: [String]
     /// Adam's β₂ and ε for this objective's training (nil: 0.999 and 1e-8); contrastive language–image training uses
     /// 0.98 and 1e-6, as CLIP and HLIP do.
     public var adamBeta2: Double?
@@ -132,12 +134,13 @@ public struct ObjectiveConfig: Sendable, Hashable, Codable {
     public var cachesFeatures: Bool
 
     public init(name: String, settings: [String: [Double]] = [:], targetShapes: [String: [Int]] = [:], studyScans: Int? = nil, reportTokens: Int? = nil,
-                adamBeta2: Double? = nil, adamEpsilon: Double? = nil, cachesFeatures: Bool = false) {
+                reportSections: [String] = [], adamBeta2: Double? = nil, adamEpsilon: Double? = nil, cachesFeatures: Bool = false) {
         self.name = name
         self.settings = settings
         self.targetShapes = targetShapes
         self.studyScans = studyScans
         self.reportTokens = reportTokens
+        self.reportSections = reportSections
         self.adamBeta2 = adamBeta2
         self.adamEpsilon = adamEpsilon
         self.cachesFeatures = cachesFeatures

@@ -1,5 +1,6 @@
 // TorchModel+HLIP: the HLIP objective's model parts in Swift — tower and loss settings, study batches, byte tokens, grouping.
 internal import CTorchBridge
+import Foundation
 
 /// The groups HLIP's image-tower blocks attend within: one slice (a depth index of one scan), one scan, the whole study.
 public enum HLIPGroup: Int, Sendable, Hashable, Codable, CaseIterable {
@@ -45,7 +46,7 @@ public enum HLIPGroup: Int, Sendable, Hashable, Codable, CaseIterable {
 public struct HLIPConfig: Sendable, Hashable, Codable {
     /// The contrastive loss, as open_clip defines it.
     public enum Loss: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Sigmoid loss over all pairs (Zhai et al. 2023); learnable t′ from ln 10 and bias from −10. Each pair is its own
+        /// Sigmoid loss over all pairs (Zhai et al. 2023); learnable t′ from ln 10 and bias from `initialLogitBias`. Each pair is its own
         /// binary term, so it needs no large batch to normalise over.
         case siglip
         /// Symmetric cross-entropy (Radford et al. 2021); logit scale from ln(1/0.07), clamped to ≤ ln 100.
@@ -74,6 +75,11 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
     /// Joint embedding width.
     public var embedDim: Int = 128
     public var loss: Loss = .siglip
+    /// The report sections the text tower reads (e.g. ["impression"]); empty: the whole report.
+    public var reportSections: [String] = []
+    /// SigLIP's initial bias b₀: the paper's −10 by default; `HLIPConfig.priorLogitBias(contrastiveBatch:)` for the batch a
+    /// job trains with (what HLIPObjective sets).
+    public var initialLogitBias: Double = -10
     /// Whether a training step's micro-batches form one contrastive batch through cached features (open_clip's
     /// `accum_freq`): the contrastive batch is then the step's batch (batch size × gradient accumulation), else each
     /// micro-batch.
@@ -104,9 +110,19 @@ public struct HLIPConfig: Sendable, Hashable, Codable {
         }
         settings["pattern"] = pattern.map { Double($0.rawValue) }
         settings["drop_path"] = [dropPath]
-        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength, adamBeta2: 0.98, adamEpsilon: 1e-6,
+        settings["logit_bias_init"] = [initialLogitBias]
+        return ObjectiveConfig(name: "hlip", settings: settings, studyScans: scansPerStudy, reportTokens: contextLength, reportSections: reportSections, adamBeta2: 0.98, adamEpsilon: 1e-6,
                                cachesFeatures: cachesFeatures)
     }
+}
+
+extension HLIPConfig {
+    /// SigLIP's initial bias for contrastive batches of `studies` pairs: −ln(studies − 1), so that σ(b₀) = 1/studies, the
+    /// share of positive pairs. With features not yet aligned (logits ≈ b₀) training then starts at the prior, which is
+    /// what the paper's −10 does for its batches of 32 768 (−ln 32 767 ≈ −10.4). At a site's batch of 8 the paper's −10
+    /// starts far below the prior (σ(−10) ≈ 5e-5 against 1/8), and the fastest way down is to make every image agree with
+    /// every report: the towers collapse onto one embedding and stay on the bias-only loss (Docs/science.md).
+    public static func priorLogitBias(studies: Int) -> Double { -log(Double(max(studies, 2) - 1)) }
 }
 
 /// A BERT-family text tower for HLIP (Hugging Face's `BertModel` without its pooler: post-norm layers, exact GELU, token

@@ -88,7 +88,7 @@ public enum LanguageImageEvaluation {
         for (index, finding) in findings.enumerated() {
             zeroShot[finding.name] = images.map { Double(dot($0, prompts[2 * index]) - dot($0, prompts[2 * index + 1])) }
         }
-        let texts = try textFeatures(reports.map { ReportText.tokens($0, length: length, tokenizer: trainer.tokenizer) })
+        let texts = try textFeatures(reports.map { ReportText.tokens(ReportText.selecting(model.objective.reportSections, from: $0), length: length, tokenizer: trainer.tokenizer) })
         let ranks = texts.enumerated().map { query, text in
             let own = dot(text, images[query])
             return images.indices.filter { $0 != query && dot(text, images[$0]) > own }.count

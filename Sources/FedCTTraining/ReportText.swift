@@ -27,6 +27,36 @@ public enum ReportText {
         }
     }
 
+    /// True for a section heading's name: letters and spaces, starting with a letter ("IMPRESSION", "Clinical indication").
+    public static func isHeading(_ name: some StringProtocol) -> Bool {
+        guard let first = name.first, first.isLetter else { return false }
+        return name.allSatisfy { $0.isLetter || $0 == " " }
+    }
+
+    /// The text of `report`'s sections named in `sections` (any case), in the report's order, without their headings;
+    /// `report` itself when `sections` is empty or the report has none of them. A section is a line "HEADING:" (its text
+    /// on the lines below) or "HEADING: text", where the heading is in capitals (letters and spaces), and runs to the
+    /// next such line.
+    public static func selecting(_ sections: [String], from report: String) -> String {
+        guard !sections.isEmpty else { return report }
+        let wanted = Set(sections.map { $0.uppercased() })
+        var kept: [Substring] = []
+        var keeping = false
+        var found = false
+        for line in report.split(whereSeparator: \.isNewline) {
+            if let colon = line.firstIndex(of: ":"), case let heading = line[..<colon].trimmingCharacters(in: .whitespaces),
+               isHeading(heading), heading == heading.uppercased() {
+                keeping = wanted.contains(heading)
+                found = found || keeping
+                let rest = line[line.index(after: colon)...].drop { $0 == " " }
+                if keeping && !rest.isEmpty { kept.append(rest) }
+            } else if keeping {
+                kept.append(line)
+            }
+        }
+        return found ? kept.joined(separator: "\n") : report
+    }
+
     /// `length` token ids of `report`'s sentences in their order.
     public static func tokens(_ report: String, length: Int, tokenizer: ReportTokenizer = .bytes) -> [Int64] {
         tokenizer.encode(sentences(report).joined(separator: " "), length: length)

@@ -6,7 +6,8 @@ import FedCTTorch
 /// N) takes N scans per study: a study with at least N draws N different scans at random (kept in manifest order), one
 /// with fewer takes all of them and repeats scans drawn at random to fill N — HLIP's sampling, so every study fills the
 /// same [N, 1, D, H, W] slot and no padding or mask is needed. An objective on scans takes the example's one scan. An
-/// objective that reads reports (`reportTokens`) gets the report's sentences in a random order (`ReportText`).
+/// objective that reads reports (`reportTokens`) gets the sentences of the report's chosen sections (`reportSections`) in a
+/// random order (`ReportText`).
 struct StudyLayout {
     /// Indices into the example's `inputs`.
     var scans: [Int]
@@ -24,7 +25,9 @@ struct StudyLayout {
         } else {
             scans = [0]
         }
-        tokens = objective.reportTokens.map { ReportText.shuffledTokens(example.report ?? "", length: $0, tokenizer: tokenizer, using: &random) } ?? []
+        tokens = objective.reportTokens.map {
+            ReportText.shuffledTokens(ReportText.selecting(objective.reportSections, from: example.report ?? ""), length: $0, tokenizer: tokenizer, using: &random)
+        } ?? []
     }
 
     /// The scans evaluation embeds: the study's first `count` scans, cycling through them when it has fewer; the first

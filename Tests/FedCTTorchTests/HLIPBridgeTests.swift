@@ -162,15 +162,28 @@ final class HLIPBridgeTests: XCTestCase {
         XCTAssertThrowsError(try text(tokens.map { $0 == ByteTokenizer.pad ? 259 : $0 })) { XCTAssertTrue("\($0)".contains("vocab_size"), "\($0)") }
     }
 
-    func testTrainingLowersTheLossOnAFixedBatch() throws {
+    /// Training on a fixed batch of four studies: with CLIP the towers align — the loss falls below uniform logits' ln 4
+    /// and every study's own report becomes its most similar one. SigLIP's loss falls too, but on four pairs it sits on
+    /// the bias-only plateau ln 4 + 3 ln(4/3) for a hundred steps or more (Docs/science.md, "Training HLIP at a site"), so
+    /// only the fall is asked of it here.
+    func testTrainingLowersTheLossAndCLIPAlignsTheTowersOnAFixedBatch() throws {
         for loss in HLIPConfig.Loss.allCases {
             let model = try Self.model(Self.tinyConfig(loss: loss))
-            try model.resetOptimizer(.adamw, learningRate: 3e-3, weightDecay: 0)
+            try model.resetOptimizer(.adamw, learningRate: 3e-4, weightDecay: 0, betas: (0.9, 0.98), epsilon: 1e-6)
             let batch = Self.batch()
             let before = try model.evalLoss(batch)
-            for _ in 0..<15 { _ = try model.trainStep(batch) }
+            for _ in 0..<80 { _ = try model.trainStep(batch) }
             let after = try model.evalLoss(batch)
             XCTAssertLessThan(after, 0.9 * before, "\(loss): \(before) → \(after)")
+            guard loss == .clip else { continue }
+            XCTAssertLessThan(Double(after), 0.8 * log(4.0), "clip: \(before) → \(after)")
+            let images = try model.predict(TensorBatch(batch.tensors.filter { $0.name == "volumes" }))
+            let texts = try model.predict(TensorBatch(batch.tensors.filter { $0.name == "tokens" }))
+            let width = model.outputSize
+            for study in 0..<4 {
+                let similarity = (0..<4).map { report in (0..<width).reduce(Float(0)) { $0 + images[study * width + $1] * texts[report * width + $1] } }
+                XCTAssertEqual(similarity.indices.max { similarity[$0] < similarity[$1] }, study, "study \(study)'s similarities \(similarity)")
+            }
         }
     }
 

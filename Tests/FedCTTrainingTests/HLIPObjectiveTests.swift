@@ -71,6 +71,7 @@ final class HLIPObjectiveTests: XCTestCase {
             ("hlip.patch", { $0.hlip.patch = [8, 8, 12] }),
             ("hlip.drop_path", { $0.hlip.dropPath = 1 }),
             ("hlip.heads", { $0.hlip.heads = 0 }),
+            ("hlip.report_sections", { $0.hlip.reportSections = ["impression:"] }),
         ]
         for (field, change) in cases {
             var spec = try example()
@@ -100,6 +101,37 @@ final class HLIPObjectiveTests: XCTestCase {
         XCTAssertTrue(refusal(spec)?.contains("no negative pairs") == true, "\(refusal(spec) ?? "accepted")")
         let yaml = try Fedct_V1_JobSpec(yaml: YAMLDocument(text: "objective: hlip\nencoder: {architecture: none}\nhlip: {contrastive_batch: 32}", source: "job.yaml"))
         XCTAssertEqual(yaml.hlip.contrastiveBatch, 32)
+    }
+
+    /// SigLIP's initial bias is the prior of the job's contrastive batch, −ln(n − 1) (the paper's −10 is that at its
+    /// batches of 32 768); the model starts with it, and the report sections reach the model's objective.
+    func testSigLIPStartsAtThePriorOfItsBatch() throws {
+        var spec = try example()
+        spec.training.batchSize = 8
+        spec.training.gradientAccumulation = 1
+        spec.hlip = Fedct_V1_HLIPSpec()
+        spec.hlip.dim = 12
+        spec.hlip.depth = 1
+        spec.hlip.heads = 2
+        spec.hlip.textWidth = 8
+        spec.hlip.textDepth = 1
+        spec.hlip.textHeads = 2
+        spec.hlip.embedDim = 4
+        spec.hlip.reportSections = ["impression"]
+        let objective = try HLIPObjective().modelObjective(for: spec)
+        XCTAssertEqual(objective.settings["logit_bias_init"], [-log(7.0)])
+        XCTAssertEqual(objective.reportSections, ["impression"])
+        let model = try TorchModel(spec: spec)
+        let flat = try model.exportState()
+        var offset = 0
+        for tensor in model.tensors {
+            if tensor.name == "logit_bias" { XCTAssertEqual(Double(flat[offset]), -log(7.0), accuracy: 1e-6) }
+            offset += tensor.shape.reduce(1, *)
+        }
+        XCTAssertEqual(HLIPConfig.priorLogitBias(studies: 32768), -10.397, accuracy: 1e-3)
+        XCTAssertEqual(HLIPConfig().initialLogitBias, -10, "the paper's value when no batch is known")
+        let yaml = try Fedct_V1_JobSpec(yaml: YAMLDocument(text: "objective: hlip\nencoder: {architecture: none}\nhlip: {report_sections: [impression, findings]}", source: "job.yaml"))
+        XCTAssertEqual(yaml.hlip.reportSections, ["impression", "findings"])
     }
 
     /// The example job shrunk to 16³ studies of two scans, a one-block text tower and a 128-byte context.

@@ -57,4 +57,23 @@ final class StudyLayoutTests: XCTestCase {
         let layout = StudyLayout(study(scans: 1, report: report), objective: ObjectiveConfig(name: "hlip", reportTokens: 64), random: &random)
         XCTAssertEqual(layout.tokens.count, 64)
     }
+
+    /// `report_sections` picks sections by heading, any case, in the report's order; a heading's inline text belongs to
+    /// its section; a report without any of them is read whole; the batch's tokens come from the chosen sections only.
+    func testReportSectionsAreSelectedByHeading() {
+        let report = "EXAMINATION: CT chest.\nFINDINGS:\nNo emphysema. Small left pleural effusion.\nIMPRESSION:\n1. Effusion.\n2. Ratio 3:1.\n"
+        XCTAssertEqual(ReportText.selecting(["impression"], from: report), "1. Effusion.\n2. Ratio 3:1.", "a colon in a sentence is not a heading")
+        XCTAssertEqual(ReportText.selecting(["Impression", "findings"], from: report), "No emphysema. Small left pleural effusion.\n1. Effusion.\n2. Ratio 3:1.")
+        XCTAssertEqual(ReportText.selecting(["examination"], from: report), "CT chest.")
+        XCTAssertEqual(ReportText.selecting(["technique"], from: report), report, "no such section: the whole report")
+        XCTAssertEqual(ReportText.selecting([], from: report), report)
+        XCTAssertTrue(ReportText.isHeading("clinical indication"))
+        XCTAssertFalse(ReportText.isHeading("impression:"))
+        XCTAssertFalse(ReportText.isHeading(" impression"))
+        var random = SeededGenerator(seed: 4)
+        let layout = StudyLayout(study(scans: 1, report: report), objective: ObjectiveConfig(name: "hlip", reportTokens: 64, reportSections: ["impression"]),
+                                 random: &random)
+        let text = String(decoding: layout.tokens.dropFirst().prefix { $0 < 256 }.map { UInt8($0) }, as: UTF8.self)
+        XCTAssertTrue(["1. Effusion. 2. Ratio 3:1.", "2. Ratio 3:1. 1. Effusion."].contains(text), text)
+    }
 }

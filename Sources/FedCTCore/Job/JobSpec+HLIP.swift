@@ -1,4 +1,4 @@
-// JobSpec+HLIP: the job's `hlip:` section (objective: hlip) — the towers' sizes, the attention pattern and the loss.
+// JobSpec+HLIP: the job's `hlip:` section (objective: hlip) — the towers' sizes, the attention pattern, the loss and the report text.
 public import FedCTProto
 
 extension Fedct_V1_JobSpec {
@@ -8,7 +8,7 @@ extension Fedct_V1_JobSpec {
         try section.rejectUnknownKeys(["dim", "depth", "heads", "patch", "pattern", "max_scans", "drop_path", "text_width", "text_depth", "text_heads",
                                        "context_length", "embed_dim", "loss", "scans_per_study", "contrastive_batch",
                                        "text_tower", "text_intermediate", "text_positions", "vocab_size", "vocab_sha256", "text_locked",
-                                       "text_unlocked_layers"])
+                                       "text_unlocked_layers", "report_sections"])
         let integers: [(String, WritableKeyPath<Fedct_V1_HLIPSpec, Int32>)] = [
             ("dim", \.dim), ("depth", \.depth), ("heads", \.heads), ("max_scans", \.maxScans), ("text_width", \.textWidth), ("text_depth", \.textDepth),
             ("text_heads", \.textHeads), ("context_length", \.contextLength), ("embed_dim", \.embedDim), ("scans_per_study", \.scansPerStudy),
@@ -25,6 +25,7 @@ extension Fedct_V1_JobSpec {
             hlip.patch = value.map { Int32($0) }
         }
         if let value = try section.strings("pattern") { hlip.pattern = value }
+        if let value = try section.strings("report_sections") { hlip.reportSections = value }
         if let value = try section.double("drop_path") { hlip.dropPath = value }
         if let value = try section.string("loss") { hlip.loss = value }
         if let value = try section.string("text_tower") { hlip.textTower = value }

@@ -3,6 +3,7 @@ import FedCTCore
 public import FedCTData
 public import FedCTProto
 public import FedCTTorch
+import Foundation
 
 /// HLIP (Zhao et al. 2025, arXiv 2505.21862): a hierarchical-attention 3D ViT over each study's scans and a byte-level
 /// text transformer over its report, trained by a contrastive loss (SigLIP by default, or CLIP). The image tower is the
@@ -54,7 +55,9 @@ public struct HLIPObjective: PretrainingObjective {
 
     public func modelObjective(for spec: Fedct_V1_JobSpec) throws -> ObjectiveConfig {
         var config = try HLIPConfig(spec.hlip, source: "job")
-        config.cachesFeatures = try contrastiveBatch(of: spec, source: "job").cached
+        let batch = try contrastiveBatch(of: spec, source: "job")
+        config.cachesFeatures = batch.cached
+        config.initialLogitBias = HLIPConfig.priorLogitBias(studies: batch.studies)
         return config.objective
     }
 
@@ -113,6 +116,13 @@ extension HLIPConfig {
         guard contextLength >= 2 else { throw fail("context_length", "must be at least 2 (CLS and end)") }
         guard (0..<1).contains(spec.dropPath) else { throw fail("drop_path", "must be in [0, 1) (got \(spec.dropPath))") }
         dropPath = spec.dropPath
+        reportSections = try spec.reportSections.map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard ReportText.isHeading(trimmed) else {
+                throw fail("report_sections", "has '\(name)'; each entry must be a report heading of letters and spaces, e.g. impression or findings")
+            }
+            return trimmed
+        }
         if spec.hasLoss {
             guard let value = Loss(rawValue: spec.loss) else { throw fail("loss", "must be siglip or clip (got '\(spec.loss)')") }
             loss = value
