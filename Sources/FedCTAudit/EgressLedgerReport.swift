@@ -29,6 +29,7 @@ public struct EgressLedgerReport: Codable, Sendable {
     /// ε spent by one job (site's δ), recomputed from the ledger's spend entries.
     public struct JobEpsilon: Codable, Sendable {
         public var job: String
+        /// The spends' levels, joined by "+", and how many were noised setup steps (round 0 or below) when any were.
         public var level: String
         public var spends: Int
         public var epsilon: Double
@@ -106,7 +107,11 @@ public struct EgressLedgerReport: Codable, Sendable {
             var accountant = RDPAccountant()
             let mine = spends.filter { $0.jobID == job }
             for spend in mine { try accountant.compose(spend) }
-            perJob.append(JobEpsilon(job: job, level: mine[0].level.rawValue, spends: mine.count, epsilon: try accountant.epsilon(delta: delta).epsilon))
+            // A job may spend at two levels: noised setup counts (patient, rounds ≤ 0) before site-level training rounds.
+            let setup = mine.filter { $0.round <= 0 }.count
+            let levels = mine.map(\.level.rawValue).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: "+")
+            perJob.append(JobEpsilon(job: job, level: setup > 0 ? "\(levels), \(setup) setup" : levels, spends: mine.count,
+                                     epsilon: try accountant.epsilon(delta: delta).epsilon))
         }
         for spend in spends { try total.compose(spend) }
         jobEpsilon = perJob

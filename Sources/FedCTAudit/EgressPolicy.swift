@@ -131,12 +131,22 @@ public struct EgressPolicy: Sendable, Equatable {
         if let floor = minNoiseMultiplier, spec.privacy.noiseMultiplier < floor {
             return ("\(name) uses noise multiplier \(spec.privacy.noiseMultiplier) (privacy.noise_multiplier); this site requires at least \(floor)", "policy.min_noise_multiplier")
         }
+        let setupNoise = spec.privacy.setupNoiseMultiplier
+        if let floor = minNoiseMultiplier, setupNoise > 0, setupNoise < floor {
+            return ("\(name) noises its setup counts with multiplier \(setupNoise) (privacy.setup_noise_multiplier); this site requires at least \(floor)", "policy.min_noise_multiplier")
+        }
         if let limit = maxEpsilonPerJob, level == "site" {
+            // The noised setup steps (time-to-event task derivation: prevalence and rates) count against the job too.
+            let setupSteps = spec.tte.deriveTasks && setupNoise > 0 ? TaskSetupStage.steps.filter { $0.answer == .counts }.count : 0
             var accountant = RDPAccountant()
-            let epsilon = (try? accountant.compose(samplingRate: 1, noiseMultiplier: spec.privacy.noiseMultiplier, steps: Int(spec.rounds)))
-                .flatMap { try? accountant.epsilon(delta: delta).epsilon } ?? .infinity
+            let epsilon = (try? {
+                try accountant.compose(samplingRate: 1, noiseMultiplier: spec.privacy.noiseMultiplier, steps: Int(spec.rounds))
+                try accountant.compose(samplingRate: 1, noiseMultiplier: setupNoise, steps: setupSteps)
+                return try accountant.epsilon(delta: delta).epsilon
+            }()) ?? .infinity
             if epsilon > limit {
-                return (String(format: "%@ would spend ε = %.3f at δ = %g over its %d rounds; this site allows %.3f per job", name, epsilon, delta, Int(spec.rounds), limit),
+                let setup = setupSteps > 0 ? " and \(setupSteps) noised setup steps" : ""
+                return (String(format: "%@ would spend ε = %.3f at δ = %g over its %d rounds%@; this site allows %.3f per job", name, epsilon, delta, Int(spec.rounds), setup, limit),
                         "policy.max_epsilon_per_job")
             }
         }

@@ -45,6 +45,14 @@ public protocol SiteSetup: Sendable {
     func answer(_ step: SetupStep, request: SetupRequest) throws -> SetupAnswer
     /// A line of context for the site's log (e.g. how many scans were read).
     var summary: String { get }
+    /// The answer to counting step `step` with every patient's contribution bounded, for a job with noised setup counts
+    /// (`privacy.setup_noise_multiplier`); nil when the objective cannot bound them (such a job is then refused).
+    func boundedCounts(_ step: SetupStep, request: SetupRequest) throws -> BoundedCounts?
+}
+
+extension SiteSetup {
+    /// By default an objective does not bound its setup counts.
+    public func boundedCounts(_ step: SetupStep, request: SetupRequest) throws -> BoundedCounts? { nil }
 }
 
 /// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
