@@ -106,6 +106,17 @@ final class EgressPolicyTests: XCTestCase {
         noised.tte.deriveTasks = true
         noised.privacy.setupNoiseMultiplier = 1
         XCTAssertEqual(refusal(policy, noised), "policy.min_noise_multiplier")
+
+        let requiring = try self.policy("policy: {min_setup_noise_multiplier: 2}")
+        XCTAssertEqual(refusal(requiring, compliant), "policy.min_setup_noise_multiplier", "exact setup counts")
+        XCTAssertEqual(refusal(requiring, noised), "policy.min_setup_noise_multiplier", "too little setup noise")
+        noised.privacy.setupNoiseMultiplier = 2
+        XCTAssertNil(refusal(requiring, noised))
+        var fixedTasks = compliant
+        fixedTasks.tte.deriveTasks = false
+        XCTAssertNil(refusal(requiring, fixedTasks), "a job with its tasks given sends no setup counts")
+        XCTAssertEqual(requiring.record["policy.min_setup_noise_multiplier"], "2.0")
+        XCTAssertThrowsError(try self.policy("policy: {min_setup_noise_multiplier: 0}")) { XCTAssertTrue("\($0)".contains("min_setup_noise_multiplier"), "\($0)") }
     }
 
     func testBadSettingsAreRefusedNamingTheKey() throws {
