@@ -24,6 +24,8 @@ public struct EgressLedgerReport: Codable, Sendable {
         public var job: String
         public var round: Int?
         public var kinds: [KindSummary]
+        /// The privacy spends recorded for this job and round (before what they pay for left), one line each.
+        public var spends: [String]
     }
 
     /// ε spent by one job (site's δ), recomputed from the ledger's spend entries.
@@ -75,13 +77,18 @@ public struct EgressLedgerReport: Codable, Sendable {
             if entry.type == .receipt, entry.warning == nil, let of = entry.of { receipted.insert(of) }
         }
         var order: [String] = []
-        var groups: [String: (job: String, round: Int?, kinds: [String: KindSummary], kindOrder: [String])] = [:]
-        for entry in audit.entries where entry.type == .intent {
+        var groups: [String: (job: String, round: Int?, kinds: [String: KindSummary], kindOrder: [String], spends: [String])] = [:]
+        for entry in audit.entries where entry.type == .intent || entry.type == .spend {
             let job = entry.jobID ?? "—"
             let key = "\(job)|\(entry.round.map(String.init) ?? "")"
             if groups[key] == nil {
                 order.append(key)
-                groups[key] = (job, entry.jobID == nil ? nil : entry.round, [:], [])
+                groups[key] = (job, entry.jobID == nil ? nil : entry.round, [:], [], [])
+            }
+            if let spend = entry.spend {
+                groups[key]!.spends.append(String(format: "entry %d: %@ level, σ = %g, q = %g, %d step(s)", entry.seq, spend.level.rawValue,
+                                                  spend.noiseMultiplier, spend.samplingRate, spend.steps))
+                continue
             }
             let kind = entry.kind ?? "?"
             var summary = groups[key]!.kinds[kind] ?? KindSummary(kind: kind, calls: 0, sent: 0, failed: 0, bytes: 0, receipts: 0, hashes: [], contents: [])
@@ -98,7 +105,7 @@ public struct EgressLedgerReport: Codable, Sendable {
         }
         rounds = order.map { key in
             let group = groups[key]!
-            return RoundSummary(job: group.job, round: group.round, kinds: group.kindOrder.map { group.kinds[$0]! })
+            return RoundSummary(job: group.job, round: group.round, kinds: group.kindOrder.map { group.kinds[$0]! }, spends: group.spends)
         }
         let spends = audit.entries.compactMap(\.spend)
         var total = RDPAccountant()

@@ -130,6 +130,10 @@ final class SetupStageEndToEndTests: XCTestCase {
         let report = try harness.run("fedctl", ["audit", "report", harness.folder.appending(path: "state-site-1").path, "--ca", ca])
         XCTAssertEqual(report.status, 0, report.output)
         XCTAssertTrue(report.output.contains("patient, 2 setup"), report.output)
+        for round in [-1, -2] {
+            XCTAssertTrue(report.output.range(of: "round \(round)\n  privacy spend, entry [0-9]+: patient level, σ = 0.0001, q = 1, 1 step", options: .regularExpression) != nil,
+                          "round \(round)'s spend is listed under it: \(report.output)")
+        }
         print(report.output)  // the privacy reviewer guide quotes this report's privacy line
     }
 
