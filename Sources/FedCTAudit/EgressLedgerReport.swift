@@ -130,6 +130,11 @@ public struct EgressLedgerReport: Codable, Sendable {
     }
 
     /// A one-line reading of an archived small message.
+    /// ", noised at σ = …" or ", exact" for a counting step's submission.
+    static func noise(_ submission: Fedct_V1_SetupSubmission) -> String {
+        submission.noiseMultiplier > 0 ? String(format: ", noised at σ = %g", submission.noiseMultiplier) : ", exact"
+    }
+
     static func content(of entry: EgressEntry, archive: (String) -> [UInt8]?) -> String? {
         if let path = entry.headerArchive, let bytes = archive(path), let header = try? Fedct_V1_UpdateHeader(serializedBytes: bytes) {
             guard !header.hasMasked else {
@@ -152,10 +157,10 @@ public struct EgressLedgerReport: Codable, Sendable {
             return "\(submission.candidates.codes.count) candidate codes (\(signed)): \(submission.candidates.codes.prefix(12).joined(separator: ", "))\(submission.candidates.codes.count > 12 ? ", …" : "")"
         case "setup-counts":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
-            return "\(submission.counts.values.count) plain counts: \(submission.counts.values.prefix(12).map(String.init).joined(separator: ", "))"
+            return "\(submission.counts.values.count) plain counts\(Self.noise(submission)): \(submission.counts.values.prefix(12).map(String.init).joined(separator: ", "))"
         case "setup-masked":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
-            return "\(submission.maskedWords.count / 4) masked words"
+            return "\(submission.maskedWords.count / 4) masked words\(Self.noise(submission))"
         case "metrics":
             guard let report = try? Fedct_V1_MetricsReport(serializedBytes: bytes) else { return nil }
             let metrics = report.metrics.sorted { $0.key < $1.key }.map { name, value in

@@ -37,6 +37,7 @@ extension SiteAgent {
         submission.round = task.round
         submission.attempt = task.attempt
         submission.listSha256 = listSHA256
+        if step.answer == .counts { submission.noiseMultiplier = spec.privacy.setupNoiseMultiplier }
         let values: [UInt64]
         let noise = spec.privacy.setupNoiseMultiplier
         let answer = noise > 0 && step.answer == .counts
