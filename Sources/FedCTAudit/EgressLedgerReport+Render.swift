@@ -12,6 +12,7 @@ extension EgressLedgerReport {
         lines.append("")
         for round in rounds {
             lines.append(round.job == "—" ? "job-agnostic calls" : "job \(round.job), round \(round.round.map(String.init) ?? "–")")
+            lines += round.spends.map { "  privacy spend, \($0)" }
             for kind in round.kinds {
                 lines.append("  \(kind.kind): \(kind.calls) call(s), \(kind.sent) sent, \(kind.failed) failed, \(kind.bytes) bytes, \(kind.receipts) receipt(s); sha256 \(kind.hashes.prefix(3).joined(separator: " "))\(kind.hashes.count > 3 ? " …" : "")")
                 for content in kind.contents.prefix(5) { lines.append("    \(content)") }
@@ -42,6 +43,9 @@ extension EgressLedgerReport {
         body += policy.sorted { $0.key < $1.key }.map { "<tr><td>\(escape($0.key))</td><td>\(escape($0.value))</td></tr>" }.joined(separator: "\n")
         body += "</table>\n<h2>What left the site</h2>\n<table><tr><th>job</th><th>round</th><th>kind</th><th>calls</th><th>sent</th><th>failed</th><th>bytes</th><th>receipts</th><th>sha256</th><th>content</th></tr>\n"
         for round in rounds {
+            for spend in round.spends {
+                body += "<tr><td>\(escape(round.job))</td><td>\(round.round.map(String.init) ?? "")</td><td>privacy spend</td><td colspan=\"6\"></td><td>\(escape(spend))</td></tr>\n"
+            }
             for kind in round.kinds {
                 body += "<tr><td>\(escape(round.job))</td><td>\(round.round.map(String.init) ?? "")</td><td>\(escape(kind.kind))</td><td>\(kind.calls)</td><td>\(kind.sent)</td><td>\(kind.failed)</td><td>\(kind.bytes)</td><td>\(kind.receipts)</td><td><code>\(escape(kind.hashes.prefix(3).joined(separator: " ")))</code></td><td>\(kind.contents.prefix(5).map(escape).joined(separator: "<br>"))</td></tr>\n"
             }

@@ -24,11 +24,14 @@ public struct EgressLedgerReport: Codable, Sendable {
         public var job: String
         public var round: Int?
         public var kinds: [KindSummary]
+        /// The privacy spends recorded for this job and round (before what they pay for left), one line each.
+        public var spends: [String]
     }
 
     /// ε spent by one job (site's δ), recomputed from the ledger's spend entries.
     public struct JobEpsilon: Codable, Sendable {
         public var job: String
+        /// The spends' levels, joined by "+", and how many were noised setup steps (round 0 or below) when any were.
         public var level: String
         public var spends: Int
         public var epsilon: Double
@@ -74,13 +77,18 @@ public struct EgressLedgerReport: Codable, Sendable {
             if entry.type == .receipt, entry.warning == nil, let of = entry.of { receipted.insert(of) }
         }
         var order: [String] = []
-        var groups: [String: (job: String, round: Int?, kinds: [String: KindSummary], kindOrder: [String])] = [:]
-        for entry in audit.entries where entry.type == .intent {
+        var groups: [String: (job: String, round: Int?, kinds: [String: KindSummary], kindOrder: [String], spends: [String])] = [:]
+        for entry in audit.entries where entry.type == .intent || entry.type == .spend {
             let job = entry.jobID ?? "—"
             let key = "\(job)|\(entry.round.map(String.init) ?? "")"
             if groups[key] == nil {
                 order.append(key)
-                groups[key] = (job, entry.jobID == nil ? nil : entry.round, [:], [])
+                groups[key] = (job, entry.jobID == nil ? nil : entry.round, [:], [], [])
+            }
+            if let spend = entry.spend {
+                groups[key]!.spends.append(String(format: "entry %d: %@ level, σ = %g, q = %g, %d step(s)", entry.seq, spend.level.rawValue,
+                                                  spend.noiseMultiplier, spend.samplingRate, spend.steps))
+                continue
             }
             let kind = entry.kind ?? "?"
             var summary = groups[key]!.kinds[kind] ?? KindSummary(kind: kind, calls: 0, sent: 0, failed: 0, bytes: 0, receipts: 0, hashes: [], contents: [])
@@ -97,7 +105,7 @@ public struct EgressLedgerReport: Codable, Sendable {
         }
         rounds = order.map { key in
             let group = groups[key]!
-            return RoundSummary(job: group.job, round: group.round, kinds: group.kindOrder.map { group.kinds[$0]! })
+            return RoundSummary(job: group.job, round: group.round, kinds: group.kindOrder.map { group.kinds[$0]! }, spends: group.spends)
         }
         let spends = audit.entries.compactMap(\.spend)
         var total = RDPAccountant()
@@ -106,7 +114,11 @@ public struct EgressLedgerReport: Codable, Sendable {
             var accountant = RDPAccountant()
             let mine = spends.filter { $0.jobID == job }
             for spend in mine { try accountant.compose(spend) }
-            perJob.append(JobEpsilon(job: job, level: mine[0].level.rawValue, spends: mine.count, epsilon: try accountant.epsilon(delta: delta).epsilon))
+            // A job may spend at two levels: noised setup counts (patient, rounds ≤ 0) before site-level training rounds.
+            let setup = mine.filter { $0.round <= 0 }.count
+            let levels = mine.map(\.level.rawValue).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: "+")
+            perJob.append(JobEpsilon(job: job, level: setup > 0 ? "\(levels), \(setup) setup" : levels, spends: mine.count,
+                                     epsilon: try accountant.epsilon(delta: delta).epsilon))
         }
         for spend in spends { try total.compose(spend) }
         jobEpsilon = perJob
@@ -118,6 +130,11 @@ public struct EgressLedgerReport: Codable, Sendable {
     }
 
     /// A one-line reading of an archived small message.
+    /// ", noised at σ = …" or ", exact" for a counting step's submission.
+    static func noise(_ submission: Fedct_V1_SetupSubmission) -> String {
+        submission.noiseMultiplier > 0 ? String(format: ", noised at σ = %g", submission.noiseMultiplier) : ", exact"
+    }
+
     static func content(of entry: EgressEntry, archive: (String) -> [UInt8]?) -> String? {
         if let path = entry.headerArchive, let bytes = archive(path), let header = try? Fedct_V1_UpdateHeader(serializedBytes: bytes) {
             guard !header.hasMasked else {
@@ -140,10 +157,10 @@ public struct EgressLedgerReport: Codable, Sendable {
             return "\(submission.candidates.codes.count) candidate codes (\(signed)): \(submission.candidates.codes.prefix(12).joined(separator: ", "))\(submission.candidates.codes.count > 12 ? ", …" : "")"
         case "setup-counts":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
-            return "\(submission.counts.values.count) plain counts: \(submission.counts.values.prefix(12).map(String.init).joined(separator: ", "))"
+            return "\(submission.counts.values.count) plain counts\(Self.noise(submission)): \(submission.counts.values.prefix(12).map(String.init).joined(separator: ", "))"
         case "setup-masked":
             guard let submission = try? Fedct_V1_SetupSubmission(serializedBytes: bytes) else { return nil }
-            return "\(submission.maskedWords.count / 4) masked words"
+            return "\(submission.maskedWords.count / 4) masked words\(Self.noise(submission))"
         case "metrics":
             guard let report = try? Fedct_V1_MetricsReport(serializedBytes: bytes) else { return nil }
             let metrics = report.metrics.sorted { $0.key < $1.key }.map { name, value in

@@ -23,6 +23,9 @@ public struct EgressPolicy: Sendable, Equatable {
     public var maxEpsilonPerJob: Double?
     /// `min_noise_multiplier`: the least σ a DP job may use; also refuses jobs without DP.
     public var minNoiseMultiplier: Double?
+    /// `min_setup_noise_multiplier`: the least `privacy.setup_noise_multiplier` a job that derives its tasks may use
+    /// (refuses one that would send exact setup counts).
+    public var minSetupNoiseMultiplier: Double?
     /// `max_bytes_per_round`, `max_bytes_per_job`: the most request bytes sent for one round or one job.
     public var maxBytesPerRound: Int?
     public var maxBytesPerJob: Int?
@@ -33,7 +36,7 @@ public struct EgressPolicy: Sendable, Equatable {
 
     /// The keys `policy:` accepts.
     public static let keys: Set<String> = ["allowed_objectives", "allowed_encoders", "min_sites_per_secure_round", "min_patients_per_code", "min_cohort",
-                              "max_epsilon_per_job", "min_noise_multiplier", "max_bytes_per_round", "max_bytes_per_job", "coordinator_name",
+                              "max_epsilon_per_job", "min_noise_multiplier", "min_setup_noise_multiplier", "max_bytes_per_round", "max_bytes_per_job", "coordinator_name",
                               "send_evaluation_metrics"]
 
     /// No rules beyond the `privacy` section's.
@@ -59,6 +62,8 @@ public struct EgressPolicy: Sendable, Equatable {
         if let value = maxEpsilonPerJob, !(value > 0) { throw section.error("max_epsilon_per_job", "must be a positive number (got \(value))") }
         minNoiseMultiplier = try section.double("min_noise_multiplier")
         if let value = minNoiseMultiplier, !(value > 0) { throw section.error("min_noise_multiplier", "must be a positive number (got \(value))") }
+        minSetupNoiseMultiplier = try section.double("min_setup_noise_multiplier")
+        if let value = minSetupNoiseMultiplier, !(value > 0) { throw section.error("min_setup_noise_multiplier", "must be a positive number (got \(value))") }
         coordinatorName = try section.string("coordinator_name")
         sendEvaluationMetrics = try section.bool("send_evaluation_metrics") ?? true
     }
@@ -74,6 +79,7 @@ public struct EgressPolicy: Sendable, Equatable {
         put("min_cohort", minCohort)
         put("max_epsilon_per_job", maxEpsilonPerJob)
         put("min_noise_multiplier", minNoiseMultiplier)
+        put("min_setup_noise_multiplier", minSetupNoiseMultiplier)
         put("max_bytes_per_round", maxBytesPerRound)
         put("max_bytes_per_job", maxBytesPerJob)
         put("coordinator_name", coordinatorName)
@@ -115,6 +121,11 @@ public struct EgressPolicy: Sendable, Equatable {
                 return ("\(name) names candidate codes held by \(value) patients (tte.min_patients_per_code); this site's floor is \(floor)", "policy.min_patients_per_code")
             }
         }
+        if let floor = minSetupNoiseMultiplier, spec.tte.deriveTasks, spec.privacy.setupNoiseMultiplier < floor {
+            let now = spec.privacy.setupNoiseMultiplier > 0 ? "noises them with multiplier \(spec.privacy.setupNoiseMultiplier)" : "sends them exact"
+            return ("\(name) derives its tasks from setup counts and \(now) (privacy.setup_noise_multiplier); this site requires at least \(floor)",
+                    "policy.min_setup_noise_multiplier")
+        }
         let evaluates = !spec.evaluation.hasEnabled || spec.evaluation.enabled
         if evaluates && !sendEvaluationMetrics {
             return ("\(name) asks for evaluation reports (evaluation.enabled); this site sends no evaluation metrics", "policy.send_evaluation_metrics")
@@ -131,12 +142,22 @@ public struct EgressPolicy: Sendable, Equatable {
         if let floor = minNoiseMultiplier, spec.privacy.noiseMultiplier < floor {
             return ("\(name) uses noise multiplier \(spec.privacy.noiseMultiplier) (privacy.noise_multiplier); this site requires at least \(floor)", "policy.min_noise_multiplier")
         }
+        let setupNoise = spec.privacy.setupNoiseMultiplier
+        if let floor = minNoiseMultiplier, setupNoise > 0, setupNoise < floor {
+            return ("\(name) noises its setup counts with multiplier \(setupNoise) (privacy.setup_noise_multiplier); this site requires at least \(floor)", "policy.min_noise_multiplier")
+        }
         if let limit = maxEpsilonPerJob, level == "site" {
+            // The noised setup steps (time-to-event task derivation: prevalence and rates) count against the job too.
+            let setupSteps = spec.tte.deriveTasks && setupNoise > 0 ? TaskSetupStage.steps.filter { $0.answer == .counts }.count : 0
             var accountant = RDPAccountant()
-            let epsilon = (try? accountant.compose(samplingRate: 1, noiseMultiplier: spec.privacy.noiseMultiplier, steps: Int(spec.rounds)))
-                .flatMap { try? accountant.epsilon(delta: delta).epsilon } ?? .infinity
+            let epsilon = (try? {
+                try accountant.compose(samplingRate: 1, noiseMultiplier: spec.privacy.noiseMultiplier, steps: Int(spec.rounds))
+                try accountant.compose(samplingRate: 1, noiseMultiplier: setupNoise, steps: setupSteps)
+                return try accountant.epsilon(delta: delta).epsilon
+            }()) ?? .infinity
             if epsilon > limit {
-                return (String(format: "%@ would spend ε = %.3f at δ = %g over its %d rounds; this site allows %.3f per job", name, epsilon, delta, Int(spec.rounds), limit),
+                let setup = setupSteps > 0 ? " and \(setupSteps) noised setup steps" : ""
+                return (String(format: "%@ would spend ε = %.3f at δ = %g over its %d rounds%@; this site allows %.3f per job", name, epsilon, delta, Int(spec.rounds), setup, limit),
                         "policy.max_epsilon_per_job")
             }
         }

@@ -1088,6 +1088,12 @@ public nonisolated struct Fedct_V1_PrivacySpec: Sendable {
   /// The ε the job expects to spend in total; sites also check their own budget.
   public var targetEpsilon: Double = 0
 
+  /// Setup counts with differential privacy (0, the default: exact counts). When positive, every site adds Gaussian
+  /// noise to each counting step of the setup stage before it is masked, with standard deviation this multiple of the
+  /// step's per-patient sensitivity (each patient's contribution bounded by the objective), and charges each step to its
+  /// privacy budget as one Gaussian mechanism (q = 1) at this multiplier. Docs/privacy-reviewer-guide.md.
+  public var setupNoiseMultiplier: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2475,7 +2481,7 @@ nonisolated extension Fedct_V1_SecureAggregationSpec: SwiftProtobuf.Message, Swi
 
 nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PrivacySpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}level\0\u{3}noise_multiplier\0\u{3}clip_norm\0\u{1}delta\0\u{3}target_epsilon\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}level\0\u{3}noise_multiplier\0\u{3}clip_norm\0\u{1}delta\0\u{3}target_epsilon\0\u{3}setup_noise_multiplier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2488,6 +2494,7 @@ nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.clipNorm) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self._delta) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.targetEpsilon) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.setupNoiseMultiplier) }()
       default: break
       }
     }
@@ -2513,6 +2520,9 @@ nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf
     if self.targetEpsilon.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.targetEpsilon, fieldNumber: 5)
     }
+    if self.setupNoiseMultiplier.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.setupNoiseMultiplier, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2522,6 +2532,7 @@ nonisolated extension Fedct_V1_PrivacySpec: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.clipNorm != rhs.clipNorm {return false}
     if lhs._delta != rhs._delta {return false}
     if lhs.targetEpsilon != rhs.targetEpsilon {return false}
+    if lhs.setupNoiseMultiplier != rhs.setupNoiseMultiplier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -732,6 +732,11 @@ public nonisolated struct Fedct_V1_SetupSubmission: Sendable {
     set {statistics = .maskedWords(newValue)}
   }
 
+  /// Counting steps: the noise multiplier of the Gaussian noise the site added (the job's privacy.setup_noise_multiplier;
+  /// 0: exact counts). The coordinator discards counts whose multiplier is not the job's, so an agent that does not
+  /// noise (one built before the field) takes no part in a noised job's counting steps.
+  public var noiseMultiplier: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Statistics: Equatable, Sendable {
@@ -2064,7 +2069,7 @@ nonisolated extension Fedct_V1_SiteCandidates: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedct_V1_SetupSubmission: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetupSubmission"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}attempt\0\u{3}list_sha256\0\u{1}candidates\0\u{1}counts\0\u{3}masked_words\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}round\0\u{1}attempt\0\u{3}list_sha256\0\u{1}candidates\0\u{1}counts\0\u{3}masked_words\0\u{3}noise_multiplier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2110,6 +2115,7 @@ nonisolated extension Fedct_V1_SetupSubmission: SwiftProtobuf.Message, SwiftProt
           self.statistics = .maskedWords(v)
         }
       }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.noiseMultiplier) }()
       default: break
       }
     }
@@ -2147,6 +2153,9 @@ nonisolated extension Fedct_V1_SetupSubmission: SwiftProtobuf.Message, SwiftProt
     }()
     case nil: break
     }
+    if self.noiseMultiplier.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.noiseMultiplier, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2156,6 +2165,7 @@ nonisolated extension Fedct_V1_SetupSubmission: SwiftProtobuf.Message, SwiftProt
     if lhs.attempt != rhs.attempt {return false}
     if lhs.listSha256 != rhs.listSha256 {return false}
     if lhs.statistics != rhs.statistics {return false}
+    if lhs.noiseMultiplier != rhs.noiseMultiplier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -37,8 +37,13 @@ extension SiteAgent {
         submission.round = task.round
         submission.attempt = task.attempt
         submission.listSha256 = listSHA256
+        if step.answer == .counts { submission.noiseMultiplier = spec.privacy.setupNoiseMultiplier }
         let values: [UInt64]
-        switch try siteSetup.answer(step, request: request) {
+        let noise = spec.privacy.setupNoiseMultiplier
+        let answer = noise > 0 && step.answer == .counts
+            ? try noisedCounts(step, request: request, siteSetup: siteSetup, objective: objective, task: task)
+            : try siteSetup.answer(step, request: request)
+        switch answer {
         case .names(let names):
             submission.candidates.codes = names
             let message = SetupProposals.signedMessage(jobID: task.jobID, step: step, names: names)
@@ -67,7 +72,22 @@ extension SiteAgent {
             _ = try await link.submitSetup(submission)
         }
         logger.info("setup statistics sent", metadata: ["job": "\(task.jobID)", "step": "\(step.name)", "values": "\(values.count)",
-                                                        "secure": "\(spec.secureAggregation.enabled)"])
+                                                        "secure": "\(spec.secureAggregation.enabled)", "noise_multiplier": "\(noise)"])
+    }
+
+    /// A counting step's answer in a job with noised setup counts (`privacy.setup_noise_multiplier`): the objective's
+    /// counts with each patient's contribution bounded, plus Gaussian noise (`SetupNoise`), after the step's spend has been
+    /// checked against this site's budget and recorded, so nothing of it leaves uncharged.
+    func noisedCounts(_ step: SetupStep, request: SetupRequest, siteSetup: any SiteSetup, objective: any PretrainingObjective,
+                      task: Fedct_V1_Task) throws -> SetupAnswer {
+        let sigma = task.spec.privacy.setupNoiseMultiplier
+        guard let bounded = try siteSetup.boundedCounts(step, request: request) else {
+            throw FedCTError(.permissionDenied, "job \(task.jobID) asks for noised setup counts (privacy.setup_noise_multiplier \(sigma)), but objective '\(objective.name)' cannot bound a patient's part in \(step); nothing was sent. Run the job with privacy.setup_noise_multiplier: 0")
+        }
+        var generator = SystemRandomNumberGenerator()
+        let noised = try SetupNoise.noised(bounded, noiseMultiplier: sigma, using: &generator)
+        try recordPrivacySpend([SetupNoise.spend(jobID: task.jobID, step: step, noiseMultiplier: sigma, delta: config.privacyDelta)])
+        return .counts(noised)
     }
 
     /// Before a counting step: every name to count must be in a site's signed candidate list of this job

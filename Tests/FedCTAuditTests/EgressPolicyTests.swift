@@ -84,6 +84,41 @@ final class EgressPolicyTests: XCTestCase {
         XCTAssertEqual(policy.record["policy.coordinator_name"], "coordinator")
     }
 
+    func testNoisedSetupCountsMeetTheNoiseFloorAndCountAgainstTheJobsEpsilon() throws {
+        let policy = try policy("policy: {max_epsilon_per_job: 6, min_noise_multiplier: 1.5}")
+        func epsilon(setupSteps: Int) throws -> Double {
+            var accountant = RDPAccountant()
+            try accountant.compose(samplingRate: 1, noiseMultiplier: 2, steps: 3)
+            try accountant.compose(samplingRate: 1, noiseMultiplier: 1.5, steps: setupSteps)
+            return try accountant.epsilon(delta: 1e-5).epsilon
+        }
+        // The premise: the three rounds alone fit in ε 6, with the two noised setup steps they do not.
+        XCTAssertLessThan(try epsilon(setupSteps: 0), 6)
+        XCTAssertGreaterThan(try epsilon(setupSteps: 2), 6)
+        XCTAssertNil(refusal(policy, compliant))
+        var noised = compliant
+        noised.privacy.setupNoiseMultiplier = 1.5
+        let reason = policy.refusal(of: noised, modelBytes: 0, delta: 1e-5, requireSecureAggregation: true, maxEpsilon: nil)
+        XCTAssertEqual(reason?.setting, "policy.max_epsilon_per_job")
+        XCTAssertTrue(reason?.reason.contains("2 noised setup steps") == true, reason?.reason ?? "")
+        noised.tte.deriveTasks = false
+        XCTAssertNil(refusal(policy, noised), "a job without a setup stage sends no setup counts")
+        noised.tte.deriveTasks = true
+        noised.privacy.setupNoiseMultiplier = 1
+        XCTAssertEqual(refusal(policy, noised), "policy.min_noise_multiplier")
+
+        let requiring = try self.policy("policy: {min_setup_noise_multiplier: 2}")
+        XCTAssertEqual(refusal(requiring, compliant), "policy.min_setup_noise_multiplier", "exact setup counts")
+        XCTAssertEqual(refusal(requiring, noised), "policy.min_setup_noise_multiplier", "too little setup noise")
+        noised.privacy.setupNoiseMultiplier = 2
+        XCTAssertNil(refusal(requiring, noised))
+        var fixedTasks = compliant
+        fixedTasks.tte.deriveTasks = false
+        XCTAssertNil(refusal(requiring, fixedTasks), "a job with its tasks given sends no setup counts")
+        XCTAssertEqual(requiring.record["policy.min_setup_noise_multiplier"], "2.0")
+        XCTAssertThrowsError(try self.policy("policy: {min_setup_noise_multiplier: 0}")) { XCTAssertTrue("\($0)".contains("min_setup_noise_multiplier"), "\($0)") }
+    }
+
     func testBadSettingsAreRefusedNamingTheKey() throws {
         XCTAssertThrowsError(try policy("policy: {min_cohort: 0}")) { XCTAssertTrue("\($0)".contains("min_cohort"), "\($0)") }
         XCTAssertThrowsError(try policy("policy: {max_epsilon_per_job: -1}")) { XCTAssertTrue("\($0)".contains("max_epsilon_per_job"), "\($0)") }

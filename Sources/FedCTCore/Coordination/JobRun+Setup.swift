@@ -45,6 +45,12 @@ extension JobRun {
         guard submission.listSha256 == setup.listSHA256(of: step) else {
             throw FedCTError(.integrity, "\(site)'s statistics for the \(step) count a different list than the one published; they are discarded")
         }
+        let noise = record.spec.privacy.setupNoiseMultiplier
+        guard step.answer == .names || submission.noiseMultiplier == noise else {
+            throw FedCTError(.failedPrecondition, noise > 0
+                ? "\(site)'s '\(step.name)' counts carry noise multiplier \(submission.noiseMultiplier), but job \(jobID) asks for setup noise \(noise) (privacy.setup_noise_multiplier); they are discarded. Upgrade the site agent if it is older than noised setup counts"
+                : "\(site)'s '\(step.name)' counts say they are noised (multiplier \(submission.noiseMultiplier)), but job \(jobID) asks for exact setup counts; they are discarded")
+        }
         let expected = derivation.valueCount(for: step)
         switch (step.answer, submission.statistics) {
         case (.names, .candidates(let proposal)):

@@ -51,12 +51,13 @@ extension Fedct_V1_JobSpec {
             if let value = try secure.double("max_corrupt_fraction") { spec.secureAggregation.maxCorruptFraction = value }
         }
         if let privacy = try yaml.section("privacy") {
-            try privacy.rejectUnknownKeys(["level", "noise_multiplier", "clip_norm", "delta", "target_epsilon"])
+            try privacy.rejectUnknownKeys(["level", "noise_multiplier", "clip_norm", "delta", "target_epsilon", "setup_noise_multiplier"])
             if let value = try privacy.string("level") { spec.privacy.level = value }
             if let value = try privacy.double("noise_multiplier") { spec.privacy.noiseMultiplier = value }
             if let value = try privacy.double("clip_norm") { spec.privacy.clipNorm = value }
             if let value = try privacy.double("delta") { spec.privacy.delta = value }
             if let value = try privacy.double("target_epsilon") { spec.privacy.targetEpsilon = value }
+            if let value = try privacy.double("setup_noise_multiplier") { spec.privacy.setupNoiseMultiplier = value }
         }
         if let preprocessing = try yaml.section("preprocessing") { try spec.parsePreprocessing(preprocessing) }
         if let evaluation = try yaml.section("evaluation") { try spec.parseEvaluation(evaluation) }
@@ -120,6 +121,9 @@ extension Fedct_V1_JobSpec {
             guard privacy.clipNorm > 0, privacy.clipNorm.isFinite else { throw fail("privacy.clip_norm", "must be positive") }
             guard privacy.delta > 0, privacy.delta < 1 else { throw fail("privacy.delta", "must be between 0 and 1") }
             guard privacy.targetEpsilon >= 0 else { throw fail("privacy.target_epsilon", "must not be negative") }
+        }
+        guard privacy.setupNoiseMultiplier >= 0, privacy.setupNoiseMultiplier.isFinite else {
+            throw fail("privacy.setup_noise_multiplier", "must be 0 (exact setup counts) or a positive number (got \(privacy.setupNoiseMultiplier))")
         }
         if privacy.level == "site" {
             guard secureAggregation.enabled else {

@@ -45,6 +45,14 @@ public protocol SiteSetup: Sendable {
     func answer(_ step: SetupStep, request: SetupRequest) throws -> SetupAnswer
     /// A line of context for the site's log (e.g. how many scans were read).
     var summary: String { get }
+    /// The answer to counting step `step` with every patient's contribution bounded, for a job with noised setup counts
+    /// (`privacy.setup_noise_multiplier`); nil when the objective cannot bound them (such a job is then refused).
+    func boundedCounts(_ step: SetupStep, request: SetupRequest) throws -> BoundedCounts?
+}
+
+extension SiteSetup {
+    /// By default an objective does not bound its setup counts.
+    public func boundedCounts(_ step: SetupStep, request: SetupRequest) throws -> BoundedCounts? { nil }
 }
 
 /// The objectives this process knows, by name: the built-in ones, plus any registered at start-up (a test objective).
@@ -76,7 +84,8 @@ public enum PretrainingObjectives {
         try named(spec.objectiveKind.rawValue, source: source)
     }
 
-    /// Checks `spec`'s objective exists, its own fields, and that the job's privacy level is one the objective allows.
+    /// Checks `spec`'s objective exists, its own fields, that the job's privacy level is one the objective allows, and that
+    /// noised setup counts are asked for only by a job with a setup stage.
     public static func validate(_ spec: Fedct_V1_JobSpec, source: String) throws {
         let objective = try of(spec, source: source)
         if (spec.encoder.architecture == "none") != objective.carriesImageTower {
@@ -85,6 +94,10 @@ public enum PretrainingObjectives {
                 : "\(source): field 'encoder.architecture' is none, but objective '\(objective.name)' needs a shared encoder (resnet3d or densenet121)")
         }
         try objective.validate(spec, source: source)
+        if spec.privacy.setupNoiseMultiplier > 0 && objective.setupDerivation(for: spec) == nil {
+            let why = objective.name == TimeToEventObjective.name ? "tte.derive_tasks is off" : "objective '\(objective.name)' has no setup stage"
+            throw FedCTError(.invalidConfiguration, "\(source): field 'privacy.setup_noise_multiplier' is \(spec.privacy.setupNoiseMultiplier), but the job sends no setup counts to noise (\(why)); leave it out")
+        }
         if spec.privacyLevel == .patient && !objective.supportsPatientLevelDP {
             throw FedCTError(.invalidConfiguration, "\(source): field 'privacy.level' is patient, but objective '\(objective.name)' has a loss that couples the examples of a batch (contrastive), so DP-SGD cannot clip per patient; use privacy.level: site")
         }

@@ -72,4 +72,19 @@ public struct TimeToEventSiteSetup: SiteSetup {
             throw FedCTError(.protocolViolation, "the coordinator sent \(step), which the time-to-event setup stage does not have")
         }
     }
+
+    /// Prevalence as it is (a patient counts once per code); rates over one scan per patient (`TaskStatistics.boundedRates`).
+    public func boundedCounts(_ step: SetupStep, request: SetupRequest) throws -> BoundedCounts? {
+        switch TaskSetupStage(step) {
+        case .prevalence:
+            return TaskStatistics.boundedPrevalence(followUps, candidates: request.names)
+        case .rates:
+            guard let grid = request.grid else {
+                throw FedCTError(.protocolViolation, "the coordinator sent the rates step without an event-time grid")
+            }
+            return TaskStatistics.boundedRates(followUps, tasks: request.names, grid: grid)
+        case .candidates, nil:
+            return nil
+        }
+    }
 }

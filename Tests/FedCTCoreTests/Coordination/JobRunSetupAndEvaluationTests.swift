@@ -18,8 +18,9 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         Data(Array("\(site):".utf8) + SetupProposals.signedMessage(jobID: jobID, step: step, names: names))
     }
 
-    /// `site`'s answer to the open setup step: names for the first step (signed), counts for the second.
-    private func submit(_ harness: inout JobRunHarness, _ site: String, names: [String] = [], counts: [UInt64] = [], now: Double) throws {
+    /// `site`'s answer to the open setup step: names for the first step (signed), counts for the second (noised at `noise`).
+    private func submit(_ harness: inout JobRunHarness, _ site: String, names: [String] = [], counts: [UInt64] = [], noise: Double = 0,
+                        now: Double) throws {
         guard case .setup(let step, let request, let attempt) = harness.pull([site], now: now)[site] else {
             return XCTFail("\(site) gets the open setup step")
         }
@@ -37,6 +38,7 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
             var vector = Fedct_V1_SetupCounts()
             vector.values = counts
             submission.counts = vector
+            submission.noiseMultiplier = noise
         }
         harness.take(try harness.run.onSetupSubmission(submission, from: site, certificatePEM: "cert-\(site)", verify: Self.verify, now: now))
     }
@@ -183,6 +185,30 @@ final class JobRunSetupAndEvaluationTests: XCTestCase {
         try submit(&harness, "b", names: [], now: 1)
         XCTAssertEqual(harness.directives.savedRecords.last?.record.state, .failed)
         XCTAssertTrue(harness.directives.savedRecords.last?.record.message.contains("no site proposed a name") == true)
+    }
+
+    /// A job with noised setup counts takes counts only from sites that say they noised them at its multiplier: an agent
+    /// that does not know the setting sends 0 and is refused, as is a site claiming noise in an exact job.
+    func testCountsWithoutTheJobsSetupNoiseAreDiscarded() throws {
+        var spec = JobRunHarness.spec(rounds: 1)
+        spec.privacy.setupNoiseMultiplier = 1.5
+        var harness = JobRunHarness(spec: spec, state: .waitingForSites, initialModel: "", derivation: PooledNamesDerivation())
+        for site in ["a", "b"] { harness.take(harness.run.siteSeen(site, now: 0)) }
+        try submit(&harness, "a", names: ["x"], now: 1)
+        try submit(&harness, "b", names: ["x"], now: 1)
+        XCTAssertThrowsError(try submit(&harness, "a", counts: [4], now: 2)) { error in
+            XCTAssertEqual((error as? FedCTError)?.code, .failedPrecondition)
+            XCTAssertTrue("\(error)".contains("asks for setup noise 1.5") && "\(error)".contains("Upgrade the site agent"), "\(error)")
+        }
+        try submit(&harness, "a", counts: [4], noise: 1.5, now: 2)
+        try submit(&harness, "b", counts: [5], noise: 1.5, now: 3)
+        XCTAssertEqual(try XCTUnwrap(harness.directives.initialModelSpecs.last).name, "derived from x=9")
+
+        var exact = setupRun()
+        for site in ["a", "b"] { exact.take(exact.run.siteSeen(site, now: 0)) }
+        try submit(&exact, "a", names: ["x"], now: 1)
+        try submit(&exact, "b", names: ["x"], now: 1)
+        XCTAssertThrowsError(try submit(&exact, "a", counts: [4], noise: 1, now: 2)) { XCTAssertTrue("\($0)".contains("asks for exact setup counts"), "\($0)") }
     }
 
     func testWrongSetupAnswersAreRefused() throws {
