@@ -66,10 +66,11 @@ min_sites: $sites
 seed: 11
 round_deadline_seconds: 900
 encoder: {architecture: none}
-# The default small towers (ViT 192 × 6 blocks, byte-level text 192 × 4), studies of two scans: scan attention with
-# study attention every third block; SigLIP.
-hlip: {scans_per_study: 2, patch: [8, 8, 8], context_length: 256}
-training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-2}, batch_size: 8, learning_rate: ${FEDCT_DEMO_LR:-0.0005}, weight_decay: 0.2, volume_size: $size, lr_schedule: cosine, warmup_steps: 10}
+# The default small towers (ViT 192 × 6 blocks, byte-level text 192 × 4 over each report's impression), studies of two
+# scans: scan attention with study attention every third block; SigLIP. Rounds of several local epochs (tens of steps
+# after the warm-up): shorter ones stay collapsed on the bias-only loss (Docs/science.md, "Training HLIP at a site").
+hlip: {scans_per_study: 2, patch: [8, 8, 8], context_length: 256, report_sections: [impression]}
+training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-4}, batch_size: 8, learning_rate: ${FEDCT_DEMO_LR:-0.0003}, weight_decay: 0.05, volume_size: $size, lr_schedule: cosine, warmup_steps: 10}
 secure_aggregation: {enabled: $secure, clip_norm: 20, max_examples_per_site: 1000}
 evaluation: {min_cohort: 5}
 YAML
