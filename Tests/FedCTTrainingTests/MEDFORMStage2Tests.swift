@@ -13,17 +13,6 @@ final class MEDFORMStage2Tests: XCTestCase {
 
     private func refusal(_ spec: Fedct_V1_JobSpec) -> String? { MEDFORMObjectiveTests.refusal(spec) }
 
-    /// The names and values of `state`'s tensors under `prefix`.
-    private static func tensors(_ state: ModelState, under prefix: String) -> [String: [Float]] {
-        var result: [String: [Float]] = [:]
-        var offset = 0
-        for tensor in state.layout {
-            if tensor.name.hasPrefix(prefix) { result[tensor.name] = Array(state.values[offset..<(offset + tensor.count)]) }
-            offset += tensor.count
-        }
-        return result
-    }
-
     /// The example stage-2 job shrunk to 32³ scans, a width-8 ResNet-18 and bags of 4 slices.
     private func small() throws -> Fedct_V1_JobSpec {
         var spec = try example()
@@ -111,7 +100,7 @@ final class MEDFORMStage2Tests: XCTestCase {
         let step = try XCTUnwrap(derivation.steps.first)
         XCTAssertEqual(derivation.steps.count, 1)
         let request = derivation.request(for: step)
-        XCTAssertEqual(request.names, spec.medform.clinicalColumns)
+        XCTAssertEqual(request.names, [], "the columns are the spec's; sites count no published names")
         let answers = try sites.map { site -> [UInt64] in
             guard case .counts(let values) = try objective.siteSetup(for: spec, dataDirectory: site).answer(step, request: request) else { throw FedCTError(.protocolViolation, "a counts step answered with names") }
             XCTAssertEqual(values.count, derivation.valueCount(for: step))
@@ -152,8 +141,8 @@ final class MEDFORMStage2Tests: XCTestCase {
             return blob
         }
         let state = try model.state()
-        let stage1Encoder = Self.tensors(stage1, under: "slice_encoder.")
-        let stage2Encoder = Self.tensors(state, under: "slice_encoder.")
+        let stage1Encoder = stage1.values(under: "slice_encoder.")
+        let stage2Encoder = state.values(under: "slice_encoder.")
         XCTAssertEqual(stage2Encoder, stage1Encoder)
         XCTAssertTrue(state.layout.contains { $0.name == "clinical_encoder.2.weight" && $0.shape == [64, 18] })
 
@@ -167,8 +156,8 @@ final class MEDFORMStage2Tests: XCTestCase {
         let result = try trainer.train(model, on: dataset.train, seed: 4)
         XCTAssertTrue(result.meanLoss.isFinite && result.meanLoss > 0, "\(result.meanLoss)")
         let after = try model.state()
-        XCTAssertEqual(Self.tensors(after, under: "slice_encoder."), stage1Encoder, "the frozen slice encoder stays the stage-1 one")
-        XCTAssertNotEqual(Self.tensors(after, under: "mil."), Self.tensors(state, under: "mil."))
+        XCTAssertEqual(after.values(under: "slice_encoder."), stage1Encoder, "the frozen slice encoder stays the stage-1 one")
+        XCTAssertNotEqual(after.values(under: "mil."), state.values(under: "mil."))
         let embeddings = try trainer.embed(model, dataset.heldout)
         XCTAssertTrue(embeddings.allSatisfy { $0.count == 64 && $0.allSatisfy(\.isFinite) })
 

@@ -92,7 +92,8 @@ public enum ClinicalMoments {
     }
 }
 
-/// The coordinator's half of MEDFORM stage 2's setup stage: one counts step over the job's clinical columns, whose
+/// The coordinator's half of MEDFORM stage 2's setup stage: one counts step over the job's clinical columns (named by
+/// the spec, so the request publishes no names), whose
 /// secure sum gives every column's mean and standard deviation, written into `medform.clinical_mean` and `clinical_std`.
 public struct ClinicalSetupDerivation: SetupDerivation {
     public static let step = SetupStep(index: 0, name: "clinical-moments", answer: .counts)
@@ -106,7 +107,8 @@ public struct ClinicalSetupDerivation: SetupDerivation {
 
     public var steps: [SetupStep] { [Self.step] }
 
-    public func request(for step: SetupStep) -> SetupRequest { SetupRequest(names: columns) }
+    /// No names: the columns are the job spec's, which every site holds (a site counts only names sites proposed).
+    public func request(for step: SetupStep) -> SetupRequest { SetupRequest() }
 
     public func valueCount(for step: SetupStep) -> Int { ClinicalMoments.count(columns: columns.count) }
 
@@ -143,8 +145,8 @@ struct ClinicalSiteSetup: SiteSetup {
 
     func answer(_ step: SetupStep, request: SetupRequest) throws -> SetupAnswer {
         guard step == ClinicalSetupDerivation.step else { throw FedCTError(.protocolViolation, "\(step) is not a step of MEDFORM's clinical setup stage") }
-        guard request.names == columns else {
-            throw FedCTError(.protocolViolation, "the coordinator asked for clinical columns \(request.names.joined(separator: ", ")), the job names \(columns.joined(separator: ", "))")
+        guard request.names.isEmpty else {
+            throw FedCTError(.protocolViolation, "the coordinator published \(request.names.count) names for MEDFORM's clinical setup step, which counts the job's clinical_columns only")
         }
         return .counts(try ClinicalMoments.encode(rows, columns: columns.count))
     }

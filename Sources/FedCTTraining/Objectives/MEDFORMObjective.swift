@@ -112,6 +112,10 @@ public struct MEDFORMObjective: PretrainingObjective {
         return model
     }
 
+    public func startingModels(for spec: Fedct_V1_JobSpec) -> [(field: String, sha256: String)] {
+        Self.isStage2(spec) ? [("medform.stage1_model_sha256", spec.medform.stage1ModelSha256)] : []
+    }
+
     /// Whether `spec` is a stage-2 job.
     static func isStage2(_ spec: Fedct_V1_JobSpec) -> Bool { spec.medform.hasStage && spec.medform.stage == 2 }
 }

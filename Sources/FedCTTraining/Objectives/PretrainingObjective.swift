@@ -39,6 +39,9 @@ public protocol PretrainingObjective: Sendable {
     /// The job's initial model (round 0): the seeded model of `spec`, or one that starts from a stored model (MEDFORM
     /// stage 2 from its stage-1 model), read by SHA-256 through `fetch`. Errors name the field.
     func initialModel(for spec: Fedct_V1_JobSpec, fetch: (String) throws -> [UInt8]) throws -> TorchModel
+    /// The stored models `initialModel` reads, by the job field naming each; the coordinator refuses a job naming one it
+    /// does not store.
+    func startingModels(for spec: Fedct_V1_JobSpec) -> [(field: String, sha256: String)]
 }
 
 /// A site's half of an objective's setup stage for one job: it reads what it needs from the data folder once and answers
@@ -112,4 +115,6 @@ extension PretrainingObjective {
 
     /// The seeded model of `spec`, unless the objective starts from a stored model.
     public func initialModel(for spec: Fedct_V1_JobSpec, fetch: (String) throws -> [UInt8]) throws -> TorchModel { try TorchModel(spec: spec) }
+
+    public func startingModels(for spec: Fedct_V1_JobSpec) -> [(field: String, sha256: String)] { [] }
 }
