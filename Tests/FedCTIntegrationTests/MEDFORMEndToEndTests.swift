@@ -141,6 +141,20 @@ final class MEDFORMEndToEndTests: XCTestCase {
         XCTAssertEqual(shown.status, 0, shown.output)
         XCTAssertTrue(shown.output.contains("starts from stage-1 model \(stage1Model) (job \(first.jobID))"), shown.output)
         XCTAssertTrue(shown.output.contains("clinical standardisation over"), shown.output)
+
+        // `fedctl model init` builds the same initial model offline, given the stage-1 model file (and refuses without it).
+        let statusJSON = root.appending(path: "stage2.json").path, stage1File = root.appending(path: "stage1.safetensors").path
+        let initFile = root.appending(path: "init.safetensors").path
+        try status.jsonString().write(toFile: statusJSON, atomically: true, encoding: .utf8)
+        try Data(try await federation.admin.fetchModel(sha256: stage1Model)).write(to: URL(fileURLWithPath: stage1File))
+        let refused = try harness.run("fedctl", ["model", "init", "--job-spec", statusJSON, "--out", initFile])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("field 'medform.stage1_model_sha256'") && refused.output.contains("--starting-model"), refused.output)
+        let offline = try harness.run("fedctl", ["model", "init", "--job-spec", statusJSON, "--starting-model", stage1File, "--out", initFile])
+        XCTAssertEqual(offline.status, 0, offline.output)
+        let rebuilt = try SafeTensors.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: initFile))), source: initFile)
+        XCTAssertEqual(rebuilt.layout, initial.layout)
+        XCTAssertEqual(rebuilt.values, initial.values, "the coordinator's initial model: the stage-1 slice encoder, the job's seed for the rest")
     }
 
     /// `fedctl model init` on the example job, then `fedctl model export`: the slice encoder alone, torchvision's names.
