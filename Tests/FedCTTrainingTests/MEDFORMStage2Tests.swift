@@ -56,6 +56,29 @@ final class MEDFORMStage2Tests: XCTestCase {
         XCTAssertEqual(ClinicalMoments.standardised([70, nil], mean: [65, 1], std: [10, 2]), [0.5, 0, 0, 1])
     }
 
+    func testFewShotProbesScoreByHand() throws {
+        // One feature; one training scan per class (+1, −1): the probe predicts positive for x > 0. Held out: positives
+        // at 2 and −0.5, negatives at −2 and 0.5 — AUROC 3/4 (−0.5 < 0.5), one of each class right: balanced accuracy
+        // ½, F1 = 2·1 / (2·1 + 1 + 1) = ½. k = 5 and 10 need more training scans: no value.
+        let scores = FewShotEvaluation.scores(train: [[1], [-1], [0.3]], trainLabels: [true, false, nil], heldout: [[2], [-0.5], [-2], [0.5], [9]],
+                                              heldoutLabels: [true, true, false, false, nil], outcome: .lungCancer, l2: 1)
+        XCTAssertEqual(scores.map(\.name), EvaluationReport.fewShotNames)
+        let byName = Dictionary(uniqueKeysWithValues: scores.map { ($0.name, $0) })
+        XCTAssertEqual(try XCTUnwrap(byName["fewshot_auroc/lung_cancer_12m/k1"]?.value), 0.75, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(byName["fewshot_balanced_accuracy/lung_cancer_12m/k1"]?.value), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(byName["fewshot_f1/lung_cancer_12m/k1"]?.value), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(byName["fewshot_auroc/lung_cancer_12m/k1"]?.scans, 4, "the censored held-out scan is left out")
+        XCTAssertEqual(byName["fewshot_auroc/lung_cancer_12m/k1"]?.positives, 2)
+        XCTAssertNil(byName["fewshot_auroc/lung_cancer_12m/k5"]?.value)
+        // Separable embeddings: every score 1 at k = 10, over the five folds' different draws.
+        var random = SeededGenerator(seed: 2)
+        let labels = (0..<60).map { $0 % 3 == 0 }
+        let rows = labels.map { label in [label ? 2 + random.normal() * 0.3 : -2 + random.normal() * 0.3, random.normal()] }
+        let separable = FewShotEvaluation.scores(train: Array(rows[..<40]), trainLabels: labels[..<40].map { $0 }, heldout: Array(rows[40...]),
+                                                 heldoutLabels: labels[40...].map { $0 }, outcome: .lungCancer, l2: 1)
+        for score in separable where score.name.hasSuffix("/k10") { XCTAssertEqual(try XCTUnwrap(score.value), 1, accuracy: 1e-12, score.name) }
+    }
+
     func testClinicalTableErrorsNameFileLineAndColumn() throws {
         let folder = FileManager.default.temporaryDirectory.appending(path: "fedct-clinical-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -160,6 +183,10 @@ final class MEDFORMStage2Tests: XCTestCase {
         XCTAssertNotEqual(after.values(under: "mil."), state.values(under: "mil."))
         let embeddings = try trainer.embed(model, dataset.heldout)
         XCTAssertTrue(embeddings.allSatisfy { $0.count == 64 && $0.allSatisfy(\.isFinite) })
+        // The site's evaluation adds the few-shot scores (valued or suppressed), and the coordinator accepts the report.
+        let report = try SiteEvaluation.evaluate(model: model, trainer: trainer, dataset: dataset, minCohort: 1, l2: 1)
+        XCTAssertTrue(EvaluationReport.fewShotNames.allSatisfy { report.metrics[$0] != nil || report.suppressed.contains($0) }, "\(report)")
+        XCTAssertNoThrow(try EvaluationReport.validate(report, from: "site-1", minCohort: 1))
 
         // A stage-1 model of another width does not fit, and the error names the field.
         spec.medform.sliceEncoderWidth = 16

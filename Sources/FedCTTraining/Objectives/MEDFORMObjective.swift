@@ -58,16 +58,18 @@ public struct MEDFORMObjective: PretrainingObjective {
         Self.isStage2(spec) ? try MEDFORMAlignmentConfig(spec.medform, source: "job").objective : try MEDFORMConfig(spec.medform, source: "job").objective
     }
 
-    /// One example per scan (its preprocessed volume; the bridge samples its slices). Stage 1 has no targets; stage 2's
+    /// One example per scan (its preprocessed volume; the bridge samples its slices), tracking the few-shot evaluation's
+    /// outcome codes (lung cancer, ICD10/C34). Stage 1 has no targets; stage 2's
     /// target `clinical` is the scan's standardised clinical vector with its missing indicators (`ClinicalMoments.standardised`).
     public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe {
-        guard Self.isStage2(spec) else { return SiteExampleRecipe(trackedCodes: []) { _, _, _ in [:] } }
+        let tracked = Set(EvaluationReport.fewShotOutcomes.map(\.code))  // the few-shot evaluation's outcomes
+        guard Self.isStage2(spec) else { return SiteExampleRecipe(trackedCodes: tracked) { _, _, _ in [:] } }
         let medform = spec.medform
         let columns = medform.clinicalColumns, mean = medform.clinicalMean, std = medform.clinicalStd
         guard mean.count == columns.count, std.count == columns.count else {
             throw FedCTError(.failedPrecondition, "job: medform.clinical_mean and clinical_std are not derived yet; the setup stage runs before round 1")
         }
-        return SiteExampleRecipe(trackedCodes: [], rowTargets: { directory, manifest in
+        return SiteExampleRecipe(trackedCodes: tracked, rowTargets: { directory, manifest in
             let table = try ClinicalTable(directory: directory, columns: columns)
             return { entry in ["clinical": ClinicalMoments.standardised(try table.values(for: entry, manifest: manifest), mean: mean, std: std)] }
         }) { _, _, _ in [:] }
