@@ -4,13 +4,16 @@
 # per-site evaluation tables and the experiment table (random init, local-only, federated, centralised, oracle).
 # FEDCT_DEMO_OBJECTIVE=hlip runs HLIP instead: language–image pretraining on multi-series studies and their reports,
 # evaluated at each site by probes, zero-shot finding AUROC and report→study retrieval.
+# FEDCT_DEMO_OBJECTIVE=medform runs MEDFORM's two jobs: SimCLR on axial slices, then a job starting from that model that
+# aligns attention-MIL scan embeddings with the sites' clinical data (standardised by a secure setup stage), evaluated
+# at each site by the probes and few-shot lung-cancer probes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 objective=${FEDCT_DEMO_OBJECTIVE:-tte}
-[[ "$objective" == tte || "$objective" == hlip ]] || { echo "FEDCT_DEMO_OBJECTIVE must be tte or hlip (got '$objective')" >&2; exit 2; }
+[[ "$objective" == tte || "$objective" == hlip || "$objective" == medform ]] || { echo "FEDCT_DEMO_OBJECTIVE must be tte, hlip or medform (got '$objective')" >&2; exit 2; }
 sites=${FEDCT_DEMO_SITES:-3}
-if [[ "$objective" == hlip ]]; then rounds=${FEDCT_DEMO_ROUNDS:-6}; else rounds=${FEDCT_DEMO_ROUNDS:-10}; fi
+case "$objective" in hlip) rounds=${FEDCT_DEMO_ROUNDS:-6} ;; medform) rounds=${FEDCT_DEMO_ROUNDS:-3} ;; *) rounds=${FEDCT_DEMO_ROUNDS:-10} ;; esac
 patients=${FEDCT_DEMO_PATIENTS:-120,200,80}
 size=${FEDCT_DEMO_SIZE:-32}
 work=${FEDCT_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/fedct-demo.XXXXXX")}
@@ -57,7 +60,22 @@ for _ in $(seq 1 100); do [[ -s "$work/coordinator.port" ]] && break; sleep 0.1;
 address="localhost:$(cat "$work/coordinator.port")"
 echo "== coordinator listening on $address (mTLS)"
 
-if [[ "$objective" == hlip ]]; then
+if [[ "$objective" == medform ]]; then
+  cat > "$work/job.yaml" <<YAML
+name: demo-medform-stage1
+objective: medform
+rounds: $rounds
+min_sites: $sites
+seed: 11
+round_deadline_seconds: 900
+encoder: {architecture: none}
+# SimCLR on 16 axial slices per scan (two views each), torchvision's ResNet-18 at half width for CPUs.
+medform: {stage: 1, slice_encoder_width: 32, slices_per_scan: 16}
+training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-1}, batch_size: 8, learning_rate: ${FEDCT_DEMO_LR:-0.0005}, weight_decay: 0.000001, volume_size: $size}
+secure_aggregation: {enabled: $secure, clip_norm: 20, max_examples_per_site: 1000}
+evaluation: {min_cohort: 5}
+YAML
+elif [[ "$objective" == hlip ]]; then
   cat > "$work/job.yaml" <<YAML
 name: demo-hlip
 objective: hlip
@@ -99,6 +117,12 @@ job=$("$bin/fedctl" job submit "${admin[@]}" "$work/job.yaml")
 echo "== submitted $job"
 
 threads=$(( $(nproc) / sites )); (( threads >= 1 )) || threads=1
+start_sites() {  # each agent runs one job, then exits
+  for name in "${site_names[@]}"; do
+    "$bin/fedct-site" --config "$work/$name.yaml" --exit-after-job >> "$work/logs/$name.log" 2>&1 &
+    pids+=($!)
+  done
+}
 for name in "${site_names[@]}"; do
   cat > "$work/$name.yaml" <<YAML
 coordinator:
@@ -113,18 +137,51 @@ threads: $threads
 state_dir: $work/state/$name
 privacy: {require_secure_aggregation: $secure}
 YAML
-  "$bin/fedct-site" --config "$work/$name.yaml" --exit-after-job > "$work/logs/$name.log" 2>&1 &
-  pids+=($!)
 done
+start_sites
 echo "== started ${#site_names[@]} site agents; following the job"
 
 "$bin/fedctl" job wait "${admin[@]}" "$job" --timeout 1800
+if [[ "$objective" == medform ]]; then
+  stage1=$("$bin/fedctl" model fetch "${admin[@]}" --job "$job" --out "$work/models/stage1.safetensors" --json | sed -n 's/.*"model_sha256" *: *"\([0-9a-f]*\)".*/\1/p')
+  cat > "$work/job-stage2.yaml" <<YAML
+name: demo-medform-stage2
+objective: medform
+rounds: $rounds
+min_sites: $sites
+seed: 13
+round_deadline_seconds: 900
+encoder: {architecture: none}
+# Starts from $job's model (its slice encoder frozen); bags of 16 slices pooled by gated attention-MIL, aligned by
+# InfoNCE (τ 0.01) with each scan's clinical row, standardised by the consortium means and SDs of a secure setup stage.
+medform:
+  stage: 2
+  stage1_job: $job
+  stage1_model_sha256: $stage1
+  slice_encoder_width: 32
+  clinical_columns: [age, sex, bmi, pack_years, spo2, bnp, d_dimer, fev1_pct, creatinine]
+  bag_slices: 16
+training: {local_epochs: ${FEDCT_DEMO_EPOCHS:-1}, batch_size: 8, gradient_accumulation: 2, learning_rate: ${FEDCT_DEMO_LR:-0.0005}, weight_decay: 0.00001, volume_size: $size}
+secure_aggregation: {enabled: $secure, clip_norm: 20, max_examples_per_site: 1000}
+evaluation: {min_cohort: 5}
+YAML
+  job=$("$bin/fedctl" job submit "${admin[@]}" "$work/job-stage2.yaml")
+  echo "== stage 1 done; submitted $job (stage 2, from model $stage1)"
+  start_sites
+  "$bin/fedctl" job wait "${admin[@]}" "$job" --timeout 1800
+fi
 "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --out "$work/models/federated.safetensors" >/dev/null
 
 # The stored spec holds the tasks, pieces and base rates the setup stage derived.
 "$bin/fedctl" job status "${admin[@]}" "$job" --json > "$work/job-derived.json"
 
 [[ -n "${FEDCT_DEMO_SKIP_EXPERIMENT:-}" ]] && { echo "logs, models, ledgers and data: $work"; exit 0; }
+if [[ "$objective" == medform ]]; then
+  echo "(the per-site evaluation above holds the probes and the few-shot lung-cancer probes of the stage-2 model; MEDFORM's"
+  echo " experiment table is not built yet)"
+  echo "logs, models, ledgers and data: $work"
+  exit 0
+fi
 if [[ "$objective" == hlip ]]; then
   echo "(the per-site evaluation above holds the probes, zero-shot finding AUROC and report→study recall of this job's"
   echo " model; HLIP's experiment table — random init, local-only, FedAvg, secure, centralised over seeds beside a TTE"

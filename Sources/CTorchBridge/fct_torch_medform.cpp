@@ -1,5 +1,6 @@
-// fct_torch_medform.cpp: MEDFORM (Jung et al. 2025) stage 1 — a 2D slice ResNet with torchvision's parameter names
-// (`slice_encoder.`), SimCLR's projection head (`projection.`) and NT-Xent loss on two augmented views of axial slices.
+// fct_torch_medform.cpp: MEDFORM (Jung et al. 2025) — stage 1, a 2D slice ResNet with torchvision's parameter names
+// (`slice_encoder.`), SimCLR's projection head (`projection.`) and NT-Xent on two augmented views of axial slices; stage 2,
+// gated attention-MIL over the slices' features (`mil.`) aligned with a clinical MLP (`clinical_encoder.`) by InfoNCE.
 #include "fct_torch_medform.h"
 #include "fct_torch_objective.h"
 
@@ -165,7 +166,6 @@ class MEDFORMObjective : public Objective {
 public:
     MEDFORMObjective(nn::Module &net, const Settings &s)
         : projection_dim_(s.integer("projection_dim", 1)), slices_(s.integer("slices_per_scan", 1)), temperature_(s.number("temperature", 0.07)) {
-        if (s.integer("stage", 1) != 1) throw std::invalid_argument("setting 'stage' must be 1 (SimCLR on slices): this bridge has MEDFORM's stage 1 only");
         if (!(temperature_ > 0) || !std::isfinite(temperature_)) throw std::invalid_argument("setting 'temperature' must be finite and > 0");
         augmentation_ = {s.number("crop_min_scale", 0.08), s.number("jitter", 0.4), s.number("blur_probability", 0.5), s.number("noise_std", 0.05)};
         check_augmentation(augmentation_);
@@ -224,6 +224,147 @@ private:
     nn::Sequential projection_{nullptr};
 };
 
+/// Symmetric InfoNCE (CLIP's loss, TANGLE's `info_nce(..., symmetric=True)`) of paired rows of `a` and `b` [N, d]:
+/// both L2-normalised, logits = a·bᵀ / τ, the mean of the rows' and the columns' cross-entropy of the diagonal.
+torch::Tensor info_nce(const torch::Tensor &a, const torch::Tensor &b, double temperature) {
+    if (a.size(0) < 1 || a.sizes() != b.sizes()) throw std::invalid_argument("InfoNCE needs paired rows of equal width");
+    auto options = F::NormalizeFuncOptions().dim(1);
+    auto logits = torch::matmul(F::normalize(a, options), F::normalize(b, options).t()) / temperature;
+    auto labels = torch::arange(a.size(0), torch::kInt64);
+    return 0.5 * (F::cross_entropy(logits, labels) + F::cross_entropy(logits.t(), labels));
+}
+
+/// Attention-MIL pooling of a bag of slice features (TANGLE's ABMILEmbedder, MEDFORM's CT branch): a pre-attention MLP
+/// (`pre_attention.0`/`.1` and `.4`/`.5`: 2 × [Linear, LayerNorm, GELU, Dropout 0.1], width kept), then gated attention
+/// (Ilse et al. 2018) a = softmax over the bag of w·(tanh(V h) ⊙ sigmoid(U h)) (`attention_v`, `attention_u`, each
+/// followed by Dropout 0.25, and `attention_w`), and the bag's embedding Σ a_k h_k. Bags [B, K, F] → ([B, F], weights [B, K]).
+struct AttentionMILImpl : nn::Module {
+    nn::Sequential pre_attention{nullptr};
+    nn::Linear attention_v{nullptr}, attention_u{nullptr}, attention_w{nullptr};
+    nn::Dropout dropout{nullptr};
+
+    AttentionMILImpl(int64_t features, int64_t hidden) {
+        auto gelu = nn::Functional([](const torch::Tensor &x) { return F::gelu(x); });
+        pre_attention = register_module("pre_attention", nn::Sequential(nn::Linear(features, features), nn::LayerNorm(nn::LayerNormOptions({features})), gelu,
+                                                                         nn::Dropout(0.1), nn::Linear(features, features),
+                                                                         nn::LayerNorm(nn::LayerNormOptions({features})), gelu, nn::Dropout(0.1)));
+        attention_v = register_module("attention_v", nn::Linear(features, hidden));
+        attention_u = register_module("attention_u", nn::Linear(features, hidden));
+        attention_w = register_module("attention_w", nn::Linear(hidden, 1));
+        dropout = register_module("dropout", nn::Dropout(0.25));
+    }
+
+    std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor &bags) {
+        auto h = pre_attention->forward(bags);
+        auto gated = dropout->forward(torch::tanh(attention_v->forward(h))) * dropout->forward(torch::sigmoid(attention_u->forward(h)));
+        auto weights = torch::softmax(attention_w->forward(gated).squeeze(-1), 1);
+        return {(h * weights.unsqueeze(-1)).sum(1), weights};
+    }
+};
+TORCH_MODULE(AttentionMIL);
+
+/// TANGLE's expression MLP on MEDFORM's clinical vector: n → n → n → d, two hidden blocks of [Linear, LayerNorm, ReLU,
+/// Dropout 0.2] (`clinical_encoder.0.*`, `clinical_encoder.1.*`) and a Linear (`clinical_encoder.2`).
+struct ClinicalEncoderImpl : nn::Module {
+    nn::Sequential first{nullptr}, second{nullptr};
+    nn::Linear last{nullptr};
+
+    ClinicalEncoderImpl(int64_t inputs, int64_t out) {
+        auto block = [inputs] {
+            return nn::Sequential(nn::Linear(inputs, inputs), nn::LayerNorm(nn::LayerNormOptions({inputs})),
+                                  nn::Functional([](const torch::Tensor &x) { return torch::relu(x); }), nn::Dropout(0.2));
+        };
+        first = register_module("0", block());
+        second = register_module("1", block());
+        last = register_module("2", nn::Linear(inputs, out));
+    }
+
+    torch::Tensor forward(const torch::Tensor &x) { return last->forward(second->forward(first->forward(x))); }
+};
+TORCH_MODULE(ClinicalEncoder);
+
+/// MEDFORM stage 2: attention-MIL over a scan's slice features aligned with its clinical vector. Settings: "stage" (2),
+/// "slice_encoder_depth" and "slice_encoder_width" (stage 1's), "clinical_features" (n, the clinical vector's width),
+/// "attention_hidden" (the gated attention's width), "temperature" (τ), "bag_slices" (K), "freeze_slice_encoder" (1:
+/// the slice encoder runs in evaluation mode without gradients, its parameters excluded from training). Batch:
+/// "volumes" [B, 1, D, H, W] and "clinical" [B, n]. Training bags are K slices of each scan drawn with replacement;
+/// embeddings (and predictions) pool all of a scan's slices. Both embeddings have the slice encoder's width F.
+class MEDFORMAlignmentObjective : public Objective {
+public:
+    MEDFORMAlignmentObjective(nn::Module &net, const Settings &s)
+        : clinical_(s.integer("clinical_features", 1)), bag_(s.integer("bag_slices", 1)), temperature_(s.number("temperature", 0.01)),
+          frozen_(s.integer("freeze_slice_encoder", 0) != 0) {
+        if (!(temperature_ > 0) || !std::isfinite(temperature_)) throw std::invalid_argument("setting 'temperature' must be finite and > 0");
+        encoder_ = net.register_module("slice_encoder", SliceResNet(s.integer("slice_encoder_depth", 18), s.integer("slice_encoder_width", 1)));
+        int64_t features = encoder_->features;
+        mil_ = net.register_module("mil", AttentionMIL(features, s.integer("attention_hidden", 1)));
+        clinical_encoder_ = net.register_module("clinical_encoder", ClinicalEncoder(clinical_, features));
+        if (frozen_) {
+            for (auto &parameter : encoder_->parameters()) parameter.set_requires_grad(false);
+        }
+    }
+
+    torch::Tensor loss(const Encoder &encoder, const Batch &batch) override { return loss_of_features(features(encoder, batch), true); }
+
+    bool has_features() const override { return true; }
+
+    /// The batch's CT embeddings (attention-MIL over K sampled slices per scan) and clinical embeddings, [B, F] each.
+    std::vector<torch::Tensor> features(const Encoder &, const Batch &batch) override {
+        const auto &v = volumes(batch);
+        int64_t depth = v.size(2);
+        std::vector<torch::Tensor> picked;
+        for (int64_t b = 0; b < v.size(0); b++) picked.push_back(v[b][0].index_select(0, torch::randint(depth, {bag_}, torch::kInt64)));
+        auto slices = torch::cat(picked).unsqueeze(1);
+        auto bags = slice_features(slices).view({v.size(0), bag_, -1});
+        return {mil_->forward(bags).first, clinical_encoder_->forward(clinical(batch))};
+    }
+
+    torch::Tensor loss_of_features(const std::vector<torch::Tensor> &features, bool) override { return info_nce(features.at(0), features.at(1), temperature_); }
+
+    /// Each scan's L2-normalised CT embedding (all its slices) and clinical embedding, side by side: [B, 2F].
+    torch::Tensor predict(const Encoder &encoder, const Batch &batch) override {
+        auto options = F::NormalizeFuncOptions().dim(1);
+        return torch::cat({F::normalize(embed(encoder, batch), options), F::normalize(clinical_encoder_->forward(clinical(batch)), options)}, 1);
+    }
+
+    int64_t output_size() const override { return 2 * encoder_->features; }
+
+    /// A scan's CT embedding: attention-MIL over all its axial slices.
+    torch::Tensor embed(const Encoder &, const Batch &batch) override {
+        const auto &v = volumes(batch);
+        std::vector<torch::Tensor> scans;
+        for (int64_t b = 0; b < v.size(0); b++) scans.push_back(mil_->forward(slice_features(v[b][0].unsqueeze(1)).unsqueeze(0)).first);
+        return scans.empty() ? torch::zeros({0, encoder_->features}) : torch::cat(scans);
+    }
+
+    int64_t embedding_size(const Encoder &) const override { return encoder_->features; }
+
+    /// InfoNCE pairs every scan with every clinical vector of the batch: no per-example gradient to clip.
+    bool per_example_loss() const override { return false; }
+
+private:
+    static const torch::Tensor &volumes(const Batch &batch) { return batch.at("volumes", {1, -1, -1, -1}); }
+    const torch::Tensor &clinical(const Batch &batch) const { return batch.at("clinical", {clinical_}); }
+
+    /// Pooled features of slices [N, 1, H, W]; a frozen encoder runs in evaluation mode (running BatchNorm statistics) without a graph.
+    torch::Tensor slice_features(const torch::Tensor &slices) {
+        if (!frozen_) return encoder_->forward(slices);
+        torch::NoGradGuard no_grad;
+        bool training = encoder_->is_training();
+        encoder_->eval();
+        auto features = encoder_->forward(slices);
+        encoder_->train(training);
+        return features;
+    }
+
+    int64_t clinical_, bag_;
+    double temperature_;
+    bool frozen_;
+    SliceResNet encoder_{nullptr};
+    AttentionMIL mil_{nullptr};
+    ClinicalEncoder clinical_encoder_{nullptr};
+};
+
 template <typename Body>
 int32_t guarded(char **error, Body &&body) {
     try {
@@ -241,7 +382,13 @@ int32_t guarded(char **error, Body &&body) {
 }  // namespace
 
 ObjectiveFactory medform_objective() {
-    return [](nn::Module &net, int64_t, const Settings &settings) { return std::make_unique<MEDFORMObjective>(net, settings); };
+    return [](nn::Module &net, int64_t, const Settings &settings) -> std::unique_ptr<Objective> {
+        switch (settings.integer("stage", 1)) {
+        case 1: return std::make_unique<MEDFORMObjective>(net, settings);
+        case 2: return std::make_unique<MEDFORMAlignmentObjective>(net, settings);
+        default: throw std::invalid_argument("setting 'stage' must be 1 (SimCLR on slices) or 2 (attention-MIL aligned with clinical data)");
+        }
+    };
 }
 
 }  // namespace fct
@@ -264,5 +411,29 @@ extern "C" int32_t fct_torch_medform_augment(const float *slices, int64_t count,
         auto input = torch::from_blob(const_cast<float *>(slices), {count, 1, height, width}, torch::kFloat32);
         auto view = fct::augment(input, *augmentation, at::detail::createCPUGenerator(seed));
         std::memcpy(out, view.data_ptr<float>(), sizeof(float) * size_t(view.numel()));
+    });
+}
+
+extern "C" int32_t fct_torch_medform_info_nce(const float *ct, const float *clinical, int64_t pairs, int64_t dim, double temperature, double *loss,
+                                              char **error) {
+    return fct::guarded(error, [&] {
+        if (!ct || !clinical || !loss || pairs < 1 || dim < 1) throw std::invalid_argument("InfoNCE needs two sets of at least one row, a positive dimension and room for the loss");
+        if (!(temperature > 0)) throw std::invalid_argument("the temperature must be > 0");
+        auto wrap = [&](const float *data) { return torch::from_blob(const_cast<float *>(data), {pairs, dim}, torch::kFloat32).to(torch::kFloat64); };
+        *loss = fct::info_nce(wrap(ct), wrap(clinical), temperature).item<double>();
+    });
+}
+
+extern "C" int32_t fct_torch_medform_attention_pool(const float *features, int64_t bags, int64_t slices, int64_t dim, int64_t hidden, uint64_t seed,
+                                                    float *weights, float *pooled, char **error) {
+    return fct::guarded(error, [&] {
+        if (!features || !weights || !pooled || bags < 1 || slices < 1 || dim < 1 || hidden < 1) throw std::invalid_argument("attention pooling needs at least one bag of one slice, positive widths and room");
+        torch::manual_seed(seed);
+        fct::AttentionMIL mil(dim, hidden);
+        mil->eval();
+        torch::NoGradGuard no_grad;
+        auto [embedding, attention] = mil->forward(torch::from_blob(const_cast<float *>(features), {bags, slices, dim}, torch::kFloat32));
+        std::memcpy(weights, attention.contiguous().data_ptr<float>(), sizeof(float) * size_t(bags * slices));
+        std::memcpy(pooled, embedding.contiguous().data_ptr<float>(), sizeof(float) * size_t(bags * dim));
     });
 }

@@ -2,6 +2,7 @@
 import FedCTCore
 import FedCTProto
 import FedCTTorch
+import FedCTTraining
 import Foundation
 
 extension Coordinator {
@@ -96,9 +97,10 @@ extension Coordinator {
 
     // MARK: Storage work
 
-    /// Stores the seeded initial model of `spec` (round 0) and returns its blob's SHA-256 and parameter count.
+    /// Stores the initial model of `spec` (round 0: seeded, or started from a stored model as its objective says) and
+    /// returns its blob's SHA-256 and parameter count.
     static func initialModel(_ spec: Fedct_V1_JobSpec, blobs: any ModelBlobs) throws -> (sha256: String, parameters: Int) {
-        let model = try TorchModel(spec: spec)
+        let model = try PretrainingObjectives.of(spec).initialModel(for: spec) { try blobs.get($0) }
         let blob = SafeTensors.encode(try model.state(metadata: ["job": spec.name, "round": "0"]))
         return (try blobs.put(blob), model.parameterCount)
     }

@@ -110,6 +110,14 @@ public actor Coordinator {
         status.spec = spec
         status.state = .queued
         var parameters = "derived after the setup stage"
+        for start in objective.startingModels(for: spec) {  // what the initial model starts from must be stored now
+            let blobs = self.blobs
+            do {
+                _ = try await onStorage { try blobs.get(start.sha256) }
+            } catch {
+                throw FedCTError(.invalidConfiguration, "job from \(admin): field '\(start.field)' names model \(start.sha256), which this coordinator cannot read (\(error)); name a round's model of a finished job (fedctl job status)")
+            }
+        }
         if !objective.awaitsSetup(spec) {
             let blobs = self.blobs
             let model = try await onStorage { try Self.initialModel(spec, blobs: blobs) }

@@ -320,129 +320,189 @@ public nonisolated struct Fedct_V1_HLIPSpec: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-/// MEDFORM (Jung et al. 2025, arXiv 2501.13277): a CT representation pretrained in two stages. Stage 1 (built): a 2D
-/// slice ResNet with torchvision's names trained by SimCLR on axial slices, two augmented views per slice, NT-Xent over
-/// the micro-batch's slices. Stage 2 (attention-MIL over slice features aligned with clinical data) will add its fields
-/// from 20 on. Defaults in brackets, held by MEDFORMConfig.
-public nonisolated struct Fedct_V1_MEDFORMSpec: Sendable {
+/// MEDFORM (Jung et al. 2025, arXiv 2501.13277): a CT representation pretrained in two stages. Stage 1: a 2D slice ResNet
+/// with torchvision's names trained by SimCLR on axial slices, two augmented views per slice, NT-Xent over the
+/// micro-batch's slices. Stage 2: the stage-1 model's slice encoder, attention-MIL over a scan's slice features, aligned
+/// with an MLP embedding of the scan's clinical vector by symmetric InfoNCE (fields from 20). Defaults in brackets, held
+/// by MEDFORMConfig and MEDFORMAlignmentConfig.
+public nonisolated struct Fedct_V1_MEDFORMSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// 1: SimCLR on slices [1]
+  /// 1: SimCLR on slices; 2: attention-MIL aligned with clinical data [1]
   public var stage: Int32 {
-    get {_stage ?? 0}
-    set {_stage = newValue}
+    get {_storage._stage ?? 0}
+    set {_uniqueStorage()._stage = newValue}
   }
   /// Returns true if `stage` has been explicitly set.
-  public var hasStage: Bool {self._stage != nil}
+  public var hasStage: Bool {_storage._stage != nil}
   /// Clears the value of `stage`. Subsequent reads from it will return its default value.
-  public mutating func clearStage() {self._stage = nil}
+  public mutating func clearStage() {_uniqueStorage()._stage = nil}
 
   /// "resnet18" or "resnet50" (the paper's) [resnet18]
   public var sliceEncoder: String {
-    get {_sliceEncoder ?? String()}
-    set {_sliceEncoder = newValue}
+    get {_storage._sliceEncoder ?? String()}
+    set {_uniqueStorage()._sliceEncoder = newValue}
   }
   /// Returns true if `sliceEncoder` has been explicitly set.
-  public var hasSliceEncoder: Bool {self._sliceEncoder != nil}
+  public var hasSliceEncoder: Bool {_storage._sliceEncoder != nil}
   /// Clears the value of `sliceEncoder`. Subsequent reads from it will return its default value.
-  public mutating func clearSliceEncoder() {self._sliceEncoder = nil}
+  public mutating func clearSliceEncoder() {_uniqueStorage()._sliceEncoder = nil}
 
   /// base planes of the ResNet; torchvision's models are 64 [64]
   public var sliceEncoderWidth: Int32 {
-    get {_sliceEncoderWidth ?? 0}
-    set {_sliceEncoderWidth = newValue}
+    get {_storage._sliceEncoderWidth ?? 0}
+    set {_uniqueStorage()._sliceEncoderWidth = newValue}
   }
   /// Returns true if `sliceEncoderWidth` has been explicitly set.
-  public var hasSliceEncoderWidth: Bool {self._sliceEncoderWidth != nil}
+  public var hasSliceEncoderWidth: Bool {_storage._sliceEncoderWidth != nil}
   /// Clears the value of `sliceEncoderWidth`. Subsequent reads from it will return its default value.
-  public mutating func clearSliceEncoderWidth() {self._sliceEncoderWidth = nil}
+  public mutating func clearSliceEncoderWidth() {_uniqueStorage()._sliceEncoderWidth = nil}
 
   /// SimCLR projection head output (Linear, ReLU, Linear) [128]
   public var projectionDim: Int32 {
-    get {_projectionDim ?? 0}
-    set {_projectionDim = newValue}
+    get {_storage._projectionDim ?? 0}
+    set {_uniqueStorage()._projectionDim = newValue}
   }
   /// Returns true if `projectionDim` has been explicitly set.
-  public var hasProjectionDim: Bool {self._projectionDim != nil}
+  public var hasProjectionDim: Bool {_storage._projectionDim != nil}
   /// Clears the value of `projectionDim`. Subsequent reads from it will return its default value.
-  public mutating func clearProjectionDim() {self._projectionDim = nil}
+  public mutating func clearProjectionDim() {_uniqueStorage()._projectionDim = nil}
 
-  /// NT-Xent temperature [0.07]
+  /// NT-Xent (stage 1) or InfoNCE (stage 2) temperature [0.07; 0.01]
   public var temperature: Double {
-    get {_temperature ?? 0}
-    set {_temperature = newValue}
+    get {_storage._temperature ?? 0}
+    set {_uniqueStorage()._temperature = newValue}
   }
   /// Returns true if `temperature` has been explicitly set.
-  public var hasTemperature: Bool {self._temperature != nil}
+  public var hasTemperature: Bool {_storage._temperature != nil}
   /// Clears the value of `temperature`. Subsequent reads from it will return its default value.
-  public mutating func clearTemperature() {self._temperature = nil}
+  public mutating func clearTemperature() {_uniqueStorage()._temperature = nil}
 
   /// axial slices sampled from each scan per training example [16]
   public var slicesPerScan: Int32 {
-    get {_slicesPerScan ?? 0}
-    set {_slicesPerScan = newValue}
+    get {_storage._slicesPerScan ?? 0}
+    set {_uniqueStorage()._slicesPerScan = newValue}
   }
   /// Returns true if `slicesPerScan` has been explicitly set.
-  public var hasSlicesPerScan: Bool {self._slicesPerScan != nil}
+  public var hasSlicesPerScan: Bool {_storage._slicesPerScan != nil}
   /// Clears the value of `slicesPerScan`. Subsequent reads from it will return its default value.
-  public mutating func clearSlicesPerScan() {self._slicesPerScan = nil}
+  public mutating func clearSlicesPerScan() {_uniqueStorage()._slicesPerScan = nil}
 
   /// random resized crop: smallest area fraction [0.08]
   public var cropMinScale: Double {
-    get {_cropMinScale ?? 0}
-    set {_cropMinScale = newValue}
+    get {_storage._cropMinScale ?? 0}
+    set {_uniqueStorage()._cropMinScale = newValue}
   }
   /// Returns true if `cropMinScale` has been explicitly set.
-  public var hasCropMinScale: Bool {self._cropMinScale != nil}
+  public var hasCropMinScale: Bool {_storage._cropMinScale != nil}
   /// Clears the value of `cropMinScale`. Subsequent reads from it will return its default value.
-  public mutating func clearCropMinScale() {self._cropMinScale = nil}
+  public mutating func clearCropMinScale() {_uniqueStorage()._cropMinScale = nil}
 
   /// contrast/brightness jitter strength, applied with probability 0.8 [0.4]
   public var jitter: Double {
-    get {_jitter ?? 0}
-    set {_jitter = newValue}
+    get {_storage._jitter ?? 0}
+    set {_uniqueStorage()._jitter = newValue}
   }
   /// Returns true if `jitter` has been explicitly set.
-  public var hasJitter: Bool {self._jitter != nil}
+  public var hasJitter: Bool {_storage._jitter != nil}
   /// Clears the value of `jitter`. Subsequent reads from it will return its default value.
-  public mutating func clearJitter() {self._jitter = nil}
+  public mutating func clearJitter() {_uniqueStorage()._jitter = nil}
 
   /// Gaussian blur (sigma 0.1-2 px) probability [0.5]
   public var blurProbability: Double {
-    get {_blurProbability ?? 0}
-    set {_blurProbability = newValue}
+    get {_storage._blurProbability ?? 0}
+    set {_uniqueStorage()._blurProbability = newValue}
   }
   /// Returns true if `blurProbability` has been explicitly set.
-  public var hasBlurProbability: Bool {self._blurProbability != nil}
+  public var hasBlurProbability: Bool {_storage._blurProbability != nil}
   /// Clears the value of `blurProbability`. Subsequent reads from it will return its default value.
-  public mutating func clearBlurProbability() {self._blurProbability = nil}
+  public mutating func clearBlurProbability() {_uniqueStorage()._blurProbability = nil}
 
   /// largest standard deviation of added Gaussian noise [0.05]
   public var noiseStd: Double {
-    get {_noiseStd ?? 0}
-    set {_noiseStd = newValue}
+    get {_storage._noiseStd ?? 0}
+    set {_uniqueStorage()._noiseStd = newValue}
   }
   /// Returns true if `noiseStd` has been explicitly set.
-  public var hasNoiseStd: Bool {self._noiseStd != nil}
+  public var hasNoiseStd: Bool {_storage._noiseStd != nil}
   /// Clears the value of `noiseStd`. Subsequent reads from it will return its default value.
-  public mutating func clearNoiseStd() {self._noiseStd = nil}
+  public mutating func clearNoiseStd() {_uniqueStorage()._noiseStd = nil}
+
+  /// Stage 2. The stage-1 model it starts from: SHA-256 of a model the coordinator stores (a stage-1 job's committed
+  /// round; required), and that job's id (optional; `job status` shows both).
+  public var stage1ModelSha256: String {
+    get {_storage._stage1ModelSha256 ?? String()}
+    set {_uniqueStorage()._stage1ModelSha256 = newValue}
+  }
+  /// Returns true if `stage1ModelSha256` has been explicitly set.
+  public var hasStage1ModelSha256: Bool {_storage._stage1ModelSha256 != nil}
+  /// Clears the value of `stage1ModelSha256`. Subsequent reads from it will return its default value.
+  public mutating func clearStage1ModelSha256() {_uniqueStorage()._stage1ModelSha256 = nil}
+
+  public var stage1Job: String {
+    get {_storage._stage1Job ?? String()}
+    set {_uniqueStorage()._stage1Job = newValue}
+  }
+  /// Returns true if `stage1Job` has been explicitly set.
+  public var hasStage1Job: Bool {_storage._stage1Job != nil}
+  /// Clears the value of `stage1Job`. Subsequent reads from it will return its default value.
+  public mutating func clearStage1Job() {_uniqueStorage()._stage1Job = nil}
+
+  /// clinical.csv columns that form the clinical vector, in order (required)
+  public var clinicalColumns: [String] {
+    get {_storage._clinicalColumns}
+    set {_uniqueStorage()._clinicalColumns = newValue}
+  }
+
+  /// gated attention units [128]
+  public var attentionHidden: Int32 {
+    get {_storage._attentionHidden ?? 0}
+    set {_uniqueStorage()._attentionHidden = newValue}
+  }
+  /// Returns true if `attentionHidden` has been explicitly set.
+  public var hasAttentionHidden: Bool {_storage._attentionHidden != nil}
+  /// Clears the value of `attentionHidden`. Subsequent reads from it will return its default value.
+  public mutating func clearAttentionHidden() {_uniqueStorage()._attentionHidden = nil}
+
+  /// slices drawn with replacement into a scan's training bag [16]
+  public var bagSlices: Int32 {
+    get {_storage._bagSlices ?? 0}
+    set {_uniqueStorage()._bagSlices = newValue}
+  }
+  /// Returns true if `bagSlices` has been explicitly set.
+  public var hasBagSlices: Bool {_storage._bagSlices != nil}
+  /// Clears the value of `bagSlices`. Subsequent reads from it will return its default value.
+  public mutating func clearBagSlices() {_uniqueStorage()._bagSlices = nil}
+
+  /// the stage-1 slice encoder is frozen (evaluation mode) [true]
+  public var freezeSliceEncoder: Bool {
+    get {_storage._freezeSliceEncoder ?? false}
+    set {_uniqueStorage()._freezeSliceEncoder = newValue}
+  }
+  /// Returns true if `freezeSliceEncoder` has been explicitly set.
+  public var hasFreezeSliceEncoder: Bool {_storage._freezeSliceEncoder != nil}
+  /// Clears the value of `freezeSliceEncoder`. Subsequent reads from it will return its default value.
+  public mutating func clearFreezeSliceEncoder() {_uniqueStorage()._freezeSliceEncoder = nil}
+
+  /// Setup stage outputs (filled in the stored spec before round 1): each clinical column's mean and standard deviation
+  /// over every site's train scans, from secure sums.
+  public var clinicalMean: [Double] {
+    get {_storage._clinicalMean}
+    set {_uniqueStorage()._clinicalMean = newValue}
+  }
+
+  public var clinicalStd: [Double] {
+    get {_storage._clinicalStd}
+    set {_uniqueStorage()._clinicalStd = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _stage: Int32? = nil
-  fileprivate var _sliceEncoder: String? = nil
-  fileprivate var _sliceEncoderWidth: Int32? = nil
-  fileprivate var _projectionDim: Int32? = nil
-  fileprivate var _temperature: Double? = nil
-  fileprivate var _slicesPerScan: Int32? = nil
-  fileprivate var _cropMinScale: Double? = nil
-  fileprivate var _jitter: Double? = nil
-  fileprivate var _blurProbability: Double? = nil
-  fileprivate var _noiseStd: Double? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Fedct_V1_TTESpec: Sendable {
@@ -1832,78 +1892,188 @@ nonisolated extension Fedct_V1_HLIPSpec: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Fedct_V1_MEDFORMSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MEDFORMSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{3}slice_encoder\0\u{3}slice_encoder_width\0\u{3}projection_dim\0\u{1}temperature\0\u{3}slices_per_scan\0\u{3}crop_min_scale\0\u{1}jitter\0\u{3}blur_probability\0\u{3}noise_std\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{3}slice_encoder\0\u{3}slice_encoder_width\0\u{3}projection_dim\0\u{1}temperature\0\u{3}slices_per_scan\0\u{3}crop_min_scale\0\u{1}jitter\0\u{3}blur_probability\0\u{3}noise_std\0\u{4}\u{a}stage1_model_sha256\0\u{3}stage1_job\0\u{3}clinical_columns\0\u{3}attention_hidden\0\u{3}bag_slices\0\u{3}freeze_slice_encoder\0\u{3}clinical_mean\0\u{3}clinical_std\0")
+
+  fileprivate class _StorageClass {
+    var _stage: Int32? = nil
+    var _sliceEncoder: String? = nil
+    var _sliceEncoderWidth: Int32? = nil
+    var _projectionDim: Int32? = nil
+    var _temperature: Double? = nil
+    var _slicesPerScan: Int32? = nil
+    var _cropMinScale: Double? = nil
+    var _jitter: Double? = nil
+    var _blurProbability: Double? = nil
+    var _noiseStd: Double? = nil
+    var _stage1ModelSha256: String? = nil
+    var _stage1Job: String? = nil
+    var _clinicalColumns: [String] = []
+    var _attentionHidden: Int32? = nil
+    var _bagSlices: Int32? = nil
+    var _freezeSliceEncoder: Bool? = nil
+    var _clinicalMean: [Double] = []
+    var _clinicalStd: [Double] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _stage = source._stage
+      _sliceEncoder = source._sliceEncoder
+      _sliceEncoderWidth = source._sliceEncoderWidth
+      _projectionDim = source._projectionDim
+      _temperature = source._temperature
+      _slicesPerScan = source._slicesPerScan
+      _cropMinScale = source._cropMinScale
+      _jitter = source._jitter
+      _blurProbability = source._blurProbability
+      _noiseStd = source._noiseStd
+      _stage1ModelSha256 = source._stage1ModelSha256
+      _stage1Job = source._stage1Job
+      _clinicalColumns = source._clinicalColumns
+      _attentionHidden = source._attentionHidden
+      _bagSlices = source._bagSlices
+      _freezeSliceEncoder = source._freezeSliceEncoder
+      _clinicalMean = source._clinicalMean
+      _clinicalStd = source._clinicalStd
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt32Field(value: &self._stage) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self._sliceEncoder) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self._sliceEncoderWidth) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self._projectionDim) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self._temperature) }()
-      case 6: try { try decoder.decodeSingularInt32Field(value: &self._slicesPerScan) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self._cropMinScale) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self._jitter) }()
-      case 9: try { try decoder.decodeSingularDoubleField(value: &self._blurProbability) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self._noiseStd) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt32Field(value: &_storage._stage) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._sliceEncoder) }()
+        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._sliceEncoderWidth) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._projectionDim) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._temperature) }()
+        case 6: try { try decoder.decodeSingularInt32Field(value: &_storage._slicesPerScan) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._cropMinScale) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._jitter) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._blurProbability) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._noiseStd) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._stage1ModelSha256) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._stage1Job) }()
+        case 22: try { try decoder.decodeRepeatedStringField(value: &_storage._clinicalColumns) }()
+        case 23: try { try decoder.decodeSingularInt32Field(value: &_storage._attentionHidden) }()
+        case 24: try { try decoder.decodeSingularInt32Field(value: &_storage._bagSlices) }()
+        case 25: try { try decoder.decodeSingularBoolField(value: &_storage._freezeSliceEncoder) }()
+        case 26: try { try decoder.decodeRepeatedDoubleField(value: &_storage._clinicalMean) }()
+        case 27: try { try decoder.decodeRepeatedDoubleField(value: &_storage._clinicalStd) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._stage {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._sliceEncoder {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._sliceEncoderWidth {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
-    } }()
-    try { if let v = self._projectionDim {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._temperature {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._slicesPerScan {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
-    } }()
-    try { if let v = self._cropMinScale {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
-    } }()
-    try { if let v = self._jitter {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._blurProbability {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._noiseStd {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
-    } }()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._stage {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._sliceEncoder {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._sliceEncoderWidth {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._projectionDim {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._temperature {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._slicesPerScan {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._cropMinScale {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._jitter {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._blurProbability {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._noiseStd {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._stage1ModelSha256 {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._stage1Job {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 21)
+      } }()
+      if !_storage._clinicalColumns.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._clinicalColumns, fieldNumber: 22)
+      }
+      try { if let v = _storage._attentionHidden {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 23)
+      } }()
+      try { if let v = _storage._bagSlices {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 24)
+      } }()
+      try { if let v = _storage._freezeSliceEncoder {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 25)
+      } }()
+      if !_storage._clinicalMean.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._clinicalMean, fieldNumber: 26)
+      }
+      if !_storage._clinicalStd.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._clinicalStd, fieldNumber: 27)
+      }
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedct_V1_MEDFORMSpec, rhs: Fedct_V1_MEDFORMSpec) -> Bool {
-    if lhs._stage != rhs._stage {return false}
-    if lhs._sliceEncoder != rhs._sliceEncoder {return false}
-    if lhs._sliceEncoderWidth != rhs._sliceEncoderWidth {return false}
-    if lhs._projectionDim != rhs._projectionDim {return false}
-    if lhs._temperature != rhs._temperature {return false}
-    if lhs._slicesPerScan != rhs._slicesPerScan {return false}
-    if lhs._cropMinScale != rhs._cropMinScale {return false}
-    if lhs._jitter != rhs._jitter {return false}
-    if lhs._blurProbability != rhs._blurProbability {return false}
-    if lhs._noiseStd != rhs._noiseStd {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._stage != rhs_storage._stage {return false}
+        if _storage._sliceEncoder != rhs_storage._sliceEncoder {return false}
+        if _storage._sliceEncoderWidth != rhs_storage._sliceEncoderWidth {return false}
+        if _storage._projectionDim != rhs_storage._projectionDim {return false}
+        if _storage._temperature != rhs_storage._temperature {return false}
+        if _storage._slicesPerScan != rhs_storage._slicesPerScan {return false}
+        if _storage._cropMinScale != rhs_storage._cropMinScale {return false}
+        if _storage._jitter != rhs_storage._jitter {return false}
+        if _storage._blurProbability != rhs_storage._blurProbability {return false}
+        if _storage._noiseStd != rhs_storage._noiseStd {return false}
+        if _storage._stage1ModelSha256 != rhs_storage._stage1ModelSha256 {return false}
+        if _storage._stage1Job != rhs_storage._stage1Job {return false}
+        if _storage._clinicalColumns != rhs_storage._clinicalColumns {return false}
+        if _storage._attentionHidden != rhs_storage._attentionHidden {return false}
+        if _storage._bagSlices != rhs_storage._bagSlices {return false}
+        if _storage._freezeSliceEncoder != rhs_storage._freezeSliceEncoder {return false}
+        if _storage._clinicalMean != rhs_storage._clinicalMean {return false}
+        if _storage._clinicalStd != rhs_storage._clinicalStd {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -31,7 +31,10 @@ public struct MEDFORMConfig: Sendable, Hashable, Codable {
     public init() {}
 
     /// Pooled features of a slice (and of a scan's embedding): 8w for ResNet-18, 32w for ResNet-50.
-    public var features: Int { sliceEncoderWidth * (sliceEncoder == .resnet18 ? 8 : 32) }
+    public var features: Int { Self.features(sliceEncoder, width: sliceEncoderWidth) }
+
+    /// Pooled features of a slice ResNet of `width` base planes.
+    public static func features(_ encoder: SliceEncoder, width: Int) -> Int { width * (encoder == .resnet18 ? 8 : 32) }
 
     /// The bridge's "medform" objective (stage 1) with these settings. Its batches carry `volumes` [1, D, H, W] per example.
     public var objective: ObjectiveConfig {

@@ -1,5 +1,5 @@
 // ModelState+Prefix: the tensors of a model state under one name prefix, renamed without it (an objective's tower export).
-import FedCTCore
+public import FedCTCore
 
 extension ModelState {
     /// The tensors whose names start with `prefix`, in order, renamed without it; the metadata gains `format`.
@@ -16,5 +16,16 @@ extension ModelState {
         var metadata = self.metadata
         metadata["format"] = format
         return try ModelState(layout: layout, values: values, metadata: metadata)
+    }
+
+    /// The values of the tensors whose names start with `prefix`, by full name (to compare a model's part with another's).
+    public func values(under prefix: String) -> [String: [Float]] {
+        var result: [String: [Float]] = [:]
+        var offset = 0
+        for tensor in layout {
+            if tensor.name.hasPrefix(prefix) { result[tensor.name] = Array(values[offset..<(offset + tensor.count)]) }
+            offset += tensor.count
+        }
+        return result
     }
 }

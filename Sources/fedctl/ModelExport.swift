@@ -53,11 +53,23 @@ extension ModelCommand {
             abstract: "Write the initial model a job spec starts from (the coordinator builds the same from the job's seed), as safetensors.")
         @Option(name: .long, help: "The job.yaml, or `fedctl job status JOB --json` output (needed for a job that derives its tasks).") var jobSpec: String
         @Option(name: .long, help: "Output file (.safetensors).") var out: String
+        @Option(name: .long, help: "The stored model the job starts from (MEDFORM stage 2: its stage-1 model, from fedctl model fetch).") var startingModel: String?
         @Flag(name: .long, help: "Print JSON (architecture, path, tensors, parameters, model_sha256, bytes).") var json = false
 
         func run() throws {
             let spec = try Fedct_V1_JobSpec(contentsOf: jobSpec)
-            let model = try TorchModel(spec: spec)
+            let objective = try PretrainingObjectives.of(spec, source: jobSpec)
+            let model = try objective.initialModel(for: spec) { sha in
+                let field = objective.startingModels(for: spec).first { $0.sha256 == sha }?.field ?? "objective"
+                guard let startingModel else {
+                    throw FedCTError(.invalidConfiguration, "\(jobSpec): field '\(field)' names model \(sha); pass that file with --starting-model (fedctl model fetch --job <the job that made it> --out FILE)")
+                }
+                let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: startingModel)))
+                guard SHA256.hex(bytes) == sha else {
+                    throw FedCTError(.invalidConfiguration, "\(startingModel) has SHA-256 \(SHA256.hex(bytes)), but field '\(field)' of \(jobSpec) names \(sha)")
+                }
+                return bytes
+            }
             let encoded = SafeTensors.encode(try model.state())
             try Data(encoded).write(to: URL(fileURLWithPath: out), options: .atomic)
             if json {

@@ -165,7 +165,7 @@ final class MEDFORMBridgeTests: XCTestCase {
         config.augmentation.jitter = 1.5
         XCTAssertThrowsError(try Self.model(config)) { XCTAssertTrue("\($0)".contains("jitter"), "\($0)") }
         var objective = Self.tinyConfig().objective
-        objective.settings["stage"] = [2]
+        objective.settings["stage"] = [3]
         XCTAssertThrowsError(try TorchModel(encoder: EncoderConfig(architecture: .objectiveTower), objective: objective, seed: 1)) {
             XCTAssertTrue("\($0)".contains("stage"), "\($0)")
         }

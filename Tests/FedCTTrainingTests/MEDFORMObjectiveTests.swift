@@ -9,12 +9,18 @@ import Foundation
 import XCTest
 
 final class MEDFORMObjectiveTests: XCTestCase {
-    private func example() throws -> Fedct_V1_JobSpec {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../Deployments/examples/job-medform.yaml").standardized
-        return try Fedct_V1_JobSpec(yaml: YAMLDocument(text: String(contentsOf: url, encoding: .utf8), source: "job-medform.yaml"))
+    /// The example job `Deployments/examples/<file>`.
+    static func example(_ file: String = "job-medform.yaml") throws -> Fedct_V1_JobSpec {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../Deployments/examples/\(file)").standardized
+        return try Fedct_V1_JobSpec(yaml: YAMLDocument(text: String(contentsOf: url, encoding: .utf8), source: file))
     }
 
-    private func refusal(_ spec: Fedct_V1_JobSpec) -> String? {
+    private func example() throws -> Fedct_V1_JobSpec { try Self.example() }
+
+    private func refusal(_ spec: Fedct_V1_JobSpec) -> String? { Self.refusal(spec) }
+
+    /// Why `spec` is refused (nil: accepted).
+    static func refusal(_ spec: Fedct_V1_JobSpec) -> String? {
         do {
             try PretrainingObjectives.validate(spec, source: "job")
             return nil
@@ -75,7 +81,7 @@ final class MEDFORMObjectiveTests: XCTestCase {
         XCTAssertTrue(refusal(encoder)?.contains("'encoder.architecture' must be none") == true, "\(refusal(encoder) ?? "accepted")")
 
         let cases: [(String, (inout Fedct_V1_JobSpec) -> Void)] = [
-            ("medform.stage", { $0.medform.stage = 2 }),
+            ("medform.stage1_model_sha256", { $0.medform.stage = 2 }),
             ("medform.stage", { $0.medform.stage = 3 }),
             ("medform.slice_encoder", { $0.medform.sliceEncoder = "resnet34" }),
             ("medform.temperature", { $0.medform.temperature = 0 }),

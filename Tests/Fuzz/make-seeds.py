@@ -58,7 +58,7 @@ empty = b"{}"
 put("safetensors", "empty", struct.pack("<Q", len(empty)) + empty)
 
 for target, source in [("job-yaml", "Deployments/examples/job.yaml"), ("job-yaml", "Deployments/examples/job-hlip.yaml"),
-                       ("job-yaml", "Deployments/examples/job-medform.yaml"),
+                       ("job-yaml", "Deployments/examples/job-medform.yaml"), ("job-yaml", "Deployments/examples/job-medform-stage2.yaml"),
                        ("site-yaml", "Deployments/examples/site.yaml"), ("coordinator-yaml", "Deployments/examples/coordinator.yaml")]:
     os.makedirs(f"{ROOT}/{target}", exist_ok=True)
     shutil.copy(source, f"{ROOT}/{target}/{os.path.basename(source)}")

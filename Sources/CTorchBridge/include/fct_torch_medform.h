@@ -1,5 +1,6 @@
-/* fct_torch_medform: test hooks into MEDFORM's stage-1 parts (fct_torch_medform.cpp) — the NT-Xent loss and the slice
- * augmentation, the same C++ the training step runs. Same conventions as fct_torch.h. */
+/* fct_torch_medform: test hooks into MEDFORM's parts (fct_torch_medform.cpp) — stage 1's NT-Xent loss and slice
+ * augmentation, stage 2's InfoNCE loss and attention-MIL pooling: the same C++ the training step runs. Same conventions
+ * as fct_torch.h. */
 #ifndef FCT_TORCH_MEDFORM_H
 #define FCT_TORCH_MEDFORM_H
 
@@ -38,6 +39,21 @@ int32_t fct_torch_medform_nt_xent(const float *first, const float *second, int64
  */
 int32_t fct_torch_medform_augment(const float *slices, int64_t count, int64_t height, int64_t width,
                                   const fct_torch_medform_augmentation *augmentation, uint64_t seed, float *out, char **error);
+
+/**
+ * MEDFORM stage 2's symmetric InfoNCE loss of `pairs` (CT, clinical) embedding pairs, [pairs, dim] each, L2-normalised
+ * inside: logits = ct · clinicalᵀ / temperature, the mean of the rows' and the columns' cross-entropy of the diagonal.
+ */
+int32_t fct_torch_medform_info_nce(const float *ct, const float *clinical, int64_t pairs, int64_t dim, double temperature,
+                                   double *loss, char **error);
+
+/**
+ * Stage 2's attention-MIL pooling (pre-attention MLP, gated attention, weighted sum; evaluation mode) of `bags` bags of
+ * `slices` feature vectors [bags, slices, dim], with `hidden` attention units and parameters drawn from a generator
+ * seeded with `seed`: the attention weights [bags, slices] to `weights`, the bags' embeddings [bags, dim] to `pooled`.
+ */
+int32_t fct_torch_medform_attention_pool(const float *features, int64_t bags, int64_t slices, int64_t dim, int64_t hidden,
+                                         uint64_t seed, float *weights, float *pooled, char **error);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,9 @@ public struct BinaryOutcome: Sendable, Hashable {
         BinaryOutcome(name: "ph_12m", code: "PH", horizonDays: 365),
     ]
 
+    /// MEDFORM's few-shot task (Docs/science.md): lung cancer, the ICD-10 C34 diagnosis within 12 months of the scan.
+    public static let lungCancer = BinaryOutcome(name: "lung_cancer_12m", code: "ICD10/C34", horizonDays: 365)
+
     /// The time-to-event evaluation tasks (a Cox probe each, scored by Harrell's C).
     public static let survivalCodes = ["DEATH", "PE", "PH", "READMISSION"]
 

@@ -16,13 +16,25 @@ public enum EvaluationReport {
     public static let zeroShotFindings = ["effusion", "emphysema", "nodule_mass", "cardiomegaly"]
     public static let recallCutoffs = [1, 5]
 
+    /// `fewshot_<metric>/<outcome>/k<k>`: a few-shot probe's score (`auroc`, `balanced_accuracy` or `f1`), its mean over
+    /// seeded folds of k training scans per class.
+    public static func fewShotName(_ metric: String, _ outcome: BinaryOutcome, shots: Int) -> String { "fewshot_\(metric)/\(outcome.name)/k\(shots)" }
+    /// The few-shot probes' scores, their outcomes and shots (MEDFORM's evaluation, as the paper's).
+    public static let fewShotMetrics = ["auroc", "balanced_accuracy", "f1"]
+    public static let fewShotOutcomes = [BinaryOutcome.lungCancer]
+    public static let fewShots = [1, 5, 10]
+
     /// The probes' metrics, which every site reports (values or suppressed) for every objective: binary outcomes in the
     /// order of `BinaryOutcome.standard`, then the time-to-event tasks.
     public static let probeNames = BinaryOutcome.standard.map(aurocName) + BinaryOutcome.survivalCodes.map(harrellName)
     /// A language–image objective's zero-shot and retrieval scores, reported besides the probes' by its sites.
     public static let languageImageNames = zeroShotFindings.map(zeroShotName) + recallCutoffs.map(recallName)
-    /// Every metric name a report may carry (values or suppressed): the probes', then the language–image scores.
-    public static let orderedNames = probeNames + languageImageNames
+    /// A MEDFORM objective's few-shot scores, reported besides the probes' by its sites.
+    public static let fewShotNames = fewShotOutcomes.flatMap { outcome in
+        fewShots.flatMap { shots in fewShotMetrics.map { fewShotName($0, outcome, shots: shots) } }
+    }
+    /// Every metric name a report may carry (values or suppressed): the probes', the language–image and the few-shot scores.
+    public static let orderedNames = probeNames + languageImageNames + fewShotNames
     /// The same names as a set.
     public static let names = Set(orderedNames)
 

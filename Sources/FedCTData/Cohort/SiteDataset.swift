@@ -64,13 +64,20 @@ public struct SiteExampleRecipe: Sendable {
     public var trackedCodes: Set<String>
     public var unit: ExampleUnit
     public var targets: ExampleTargets
+    /// Targets read from the data folder by manifest row (MEDFORM's clinical vector), added to `targets`'; nil: none.
+    public var rowTargets: RowTargets?
 
-    public init(trackedCodes: Set<String>, unit: ExampleUnit = .scan, targets: @escaping ExampleTargets) {
+    public init(trackedCodes: Set<String>, unit: ExampleUnit = .scan, rowTargets: RowTargets? = nil, targets: @escaping ExampleTargets) {
         self.trackedCodes = trackedCodes
         self.unit = unit
+        self.rowTargets = rowTargets
         self.targets = targets
     }
 }
+
+/// An objective's targets from files of the data folder besides the images and events: read once from the folder
+/// (`directory`) and the manifest's path, it returns each example's targets from its (first) manifest row.
+public typealias RowTargets = @Sendable (_ directory: String, _ manifest: String) throws -> @Sendable (_ entry: CohortEntry) throws -> [String: [Float]]
 
 /// A site's data folder — `cohort.csv` and `events.csv` (MEDS) or `omop/` (OMOP CDM) — loaded for one job.
 public struct SiteDataset: Sendable {
@@ -111,6 +118,7 @@ public struct SiteDataset: Sendable {
         let manifest = try CohortManifest(path: "\(directory)/\(manifestName)")
         let timelines = try SubjectTimelines(source: EHRSource.find(in: directory), trackedCodes: recipe.trackedCodes,
                                              ontology: TaskOntology.load(directory: directory))
+        let rowTargets = try recipe.rowTargets?(directory, manifest.path)
         var dataset = SiteDataset(train: [], heldout: [], skippedWithoutFollowUp: [])
         for group in try groups(of: manifest, unit: recipe.unit) {
             let first = group[0]
@@ -134,7 +142,7 @@ public struct SiteDataset: Sendable {
             }
             let example = SiteExample(
                 scanID: recipe.unit == .study ? first.studyID ?? first.scanID : first.scanID, subjectID: first.subjectID, inputs: inputs,
-                targets: try recipe.targets(inputs[0], followUp.firstEventDays, followUp.followUpDays),
+                targets: try recipe.targets(inputs[0], followUp.firstEventDays, followUp.followUpDays).merging(try rowTargets?(first) ?? [:]) { $1 },
                 firstEventDays: followUp.firstEventDays, followUpDays: followUp.followUpDays, report: report)
             switch first.split {
             case .train: dataset.train.append(example)

@@ -1,10 +1,12 @@
-// DataPreflight+Reports: checks the manifest's optional links — report files and clinical rows — and lists the missing ones.
+// DataPreflight+Reports: checks the manifest's optional links — report files and clinical rows — and the clinical table's values.
 import FedCTCore
 import Foundation
 
 extension DataPreflight {
     /// Warns, per manifest line, about a `report_path` that is not a readable file and a `clinical_row` that is not a
-    /// `scan_id` in `clinical.csv` (or when that table is missing or has no `scan_id` column). Neither blocks training.
+    /// `scan_id` in `clinical.csv` (or when that table is missing or has no `scan_id` column), and the table's own
+    /// problems (`ClinicalTable.problems`: values that are not finite numbers in range, by line and column; repeated
+    /// keys; mostly empty columns). None blocks training; a job that reads clinical columns refuses the bad values.
     func checkReportsAndClinicalRows(_ entries: [CohortEntry], manifestPath: String, into report: inout PreflightReport) {
         for entry in entries {
             guard let reportPath = entry.reportPath else { continue }
@@ -24,6 +26,7 @@ extension DataPreflight {
             let table = try CSVTable(path: clinicalPath)
             let column = try table.column("scan_id")
             keys = Set(table.rows.map { $0.fields[column] })
+            report.problems += ClinicalTable.problems(table)
         } catch {
             let text = (error as? FedCTError)?.message ?? "\(error)"
             report.problems.append(PreflightProblem(.warning, file: clinicalPath,

@@ -36,6 +36,12 @@ public protocol PretrainingObjective: Sendable {
     func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe
     /// What determines the site's examples for `spec` besides the preprocessing (a site reloads its data when it changes).
     func exampleKey(for spec: Fedct_V1_JobSpec) -> String
+    /// The job's initial model (round 0): the seeded model of `spec`, or one that starts from a stored model (MEDFORM
+    /// stage 2 from its stage-1 model), read by SHA-256 through `fetch`. Errors name the field.
+    func initialModel(for spec: Fedct_V1_JobSpec, fetch: (String) throws -> [UInt8]) throws -> TorchModel
+    /// The stored models `initialModel` reads, by the job field naming each; the coordinator refuses a job naming one it
+    /// does not store.
+    func startingModels(for spec: Fedct_V1_JobSpec) -> [(field: String, sha256: String)]
 }
 
 /// A site's half of an objective's setup stage for one job: it reads what it needs from the data folder once and answers
@@ -119,4 +125,9 @@ public enum PretrainingObjectives {
 extension PretrainingObjective {
     /// Objectives build on the job's shared encoder unless they say otherwise.
     public var carriesImageTower: Bool { false }
+
+    /// The seeded model of `spec`, unless the objective starts from a stored model.
+    public func initialModel(for spec: Fedct_V1_JobSpec, fetch: (String) throws -> [UInt8]) throws -> TorchModel { try TorchModel(spec: spec) }
+
+    public func startingModels(for spec: Fedct_V1_JobSpec) -> [(field: String, sha256: String)] { [] }
 }
