@@ -106,11 +106,18 @@ let package = Package(
         // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
         .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
 
+        // What an admin needs to reach and run a coordinator, without its database or training: the Admin API client
+        // and coordinator.yaml (fedctl links this, not FedCTCoordinator).
+        .target(
+            name: "FedCTAdmin",
+            dependencies: ["FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // Layer 4: services.
         .target(
             name: "FedCTCoordinator",
             dependencies: [
-                "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
+                "FedCTAdmin", "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -178,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "fedct-coordinator",
             dependencies: [
-                "FedCTCoordinator", "FedCTDashboard", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                "FedCTAdmin", "FedCTCoordinator", "FedCTDashboard", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -192,7 +199,7 @@ let package = Package(
         .executableTarget(
             name: "fedctl",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTProtocol", "FedCTCommandLine", "FedCTAudit",
+                "FedCTAdmin", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTProtocol", "FedCTCommandLine", "FedCTAudit",
                 "FedCTReconstructionObjective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -206,7 +213,7 @@ let package = Package(
         .executableTarget(
             name: "fedct-fuzz",
             dependencies: [
-                "FedCTCore", "FedCTData", "FedCTIdentity", "FedCTProto", "FedCTSite", "FedCTCoordinator", "FedCTTraining",
+                "FedCTAdmin", "FedCTCore", "FedCTData", "FedCTIdentity", "FedCTProto", "FedCTSite", "FedCTTraining",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -225,13 +232,13 @@ let package = Package(
         .testTarget(
             name: "FedCTCoordinatorTests",
             dependencies: [
-                "FedCTCoordinator", "FedCTCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                "FedCTAdmin", "FedCTCoordinator", "FedCTCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "FedCTIntegrationTests",
             dependencies: [
-                "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTProtocol", "FedCTRPC", "FedCTCore", "FedCTAudit",
+                "FedCTAdmin", "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTProtocol", "FedCTRPC", "FedCTCore", "FedCTAudit",
                 "FedCTReconstructionObjective",
             ]
         ),

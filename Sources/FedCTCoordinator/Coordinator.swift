@@ -1,4 +1,5 @@
 // Coordinator: the coordinator's shell — job records, the queue, and the running job's `JobRun` driven by the RPC layer.
+public import FedCTAdmin
 import FedCTCore
 public import FedCTProto
 import FedCTIdentity

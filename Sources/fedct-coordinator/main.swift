@@ -1,5 +1,6 @@
 // fedct-coordinator: reads coordinator.yaml, serves the Site and Admin services over mTLS, runs jobs until SIGTERM.
 import ArgumentParser
+import FedCTAdmin
 import FedCTCommandLine
 import FedCTCoordinator
 import FedCTCore

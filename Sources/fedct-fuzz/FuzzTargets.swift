@@ -1,7 +1,7 @@
 // FuzzTargets: the decoders that take outside bytes, each a function of one input as libFuzzer (or a replay) feeds it.
 import Crypto
+import FedCTAdmin
 import FedCTCore
-import FedCTCoordinator
 import FedCTData
 import FedCTIdentity
 import FedCTProto

@@ -1,6 +1,6 @@
 // AdminOptions: how fedctl reaches the coordinator — its address and the admin's credentials folder.
 import ArgumentParser
-import FedCTCoordinator
+import FedCTAdmin
 import FedCTRPC
 
 struct AdminOptions: ParsableArguments {

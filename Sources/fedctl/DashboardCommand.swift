@@ -1,6 +1,6 @@
 // fedctl dashboard login: prints a short-lived signed link that opens the coordinator's dashboard (run on the coordinator's host).
 import ArgumentParser
-import FedCTCoordinator
+import FedCTAdmin
 import FedCTCore
 
 struct DashboardCommand: ParsableCommand {

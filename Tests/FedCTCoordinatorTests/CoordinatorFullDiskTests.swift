@@ -1,5 +1,6 @@
 // Tests of the Coordinator actor with a job database that stops taking writes: the round waits, nothing is lost, the job resumes.
 import Crypto
+import FedCTAdmin
 @testable import FedCTCoordinator
 import FedCTCore
 import FedCTIdentity

@@ -1,4 +1,5 @@
 // Tests of the coordinator's revocation list watcher: newer lists load, an older one (rollback) is refused, also across restarts; age warnings.
+import FedCTAdmin
 @testable import FedCTCoordinator
 import FedCTCore
 import FedCTIdentity

@@ -1,8 +1,8 @@
 // Multi-process test: a coordinator and two site agents over real gRPC with mutual TLS run a 2-round job with
 // secure aggregation; each stored global model must equal the previous one plus the example-weighted mean of the
 // sites' clipped local updates (within the fixed-point bound), while only masked words left the sites.
+import FedCTAdmin
 import FedCTCore
-import FedCTCoordinator
 import FedCTData
 import FedCTIdentity
 import FedCTProto

@@ -1,6 +1,6 @@
 // Multi-process test: a coordinator and a site agent with metrics.listen run a 2-round job; both /metrics endpoints are
 // scraped over a plain socket (counters moved, 404 elsewhere), the site logs JSON lines, and both daemons exit 0 on SIGTERM.
-import FedCTCoordinator
+import FedCTAdmin
 import FedCTData
 import FedCTIdentity
 import FedCTProto

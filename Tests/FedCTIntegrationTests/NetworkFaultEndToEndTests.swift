@@ -1,7 +1,7 @@
 // Multi-process tests over real gRPC and mTLS with a FaultProxy between every site and the coordinator: latency with
 // jitter, a rate limit, stalls, cut connections and a partition longer than keepalive; every round commits the exact sum.
+import FedCTAdmin
 import FedCTCore
-import FedCTCoordinator
 import FedCTProto
 import Foundation
 import XCTest

@@ -1,5 +1,5 @@
 // ProcessHarness+Federation: a provisioned consortium with synthetic data and a running coordinator, for multi-process tests.
-import FedCTCoordinator
+import FedCTAdmin
 import FedCTData
 import FedCTIdentity
 import FedCTProto

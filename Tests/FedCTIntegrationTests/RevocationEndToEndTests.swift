@@ -1,7 +1,7 @@
 // Multi-process test: `fedctl provision revoke` on a running consortium makes the coordinator refuse that certificate
 // (UNAUTHENTICATED, naming the serial) within seconds while others keep working; a renewed certificate works; a list
 // with a bad signature stops the coordinator at start, naming the file.
-import FedCTCoordinator
+import FedCTAdmin
 import FedCTIdentity
 import FedCTRPC
 import Foundation

@@ -1,7 +1,7 @@
 // Multi-process test: a counting TCP proxy between each site and the coordinator (real gRPC and mTLS) reconciles the
 // bytes a site put on the wire with its egress ledger: ledger ≤ wire ≤ ledger × (1 + ε) + k × calls + h × connections.
+import FedCTAdmin
 import FedCTAudit
-import FedCTCoordinator
 import FedCTIdentity
 import FedCTProto
 import FedCTRPC
