@@ -60,7 +60,10 @@ enum DashboardScript {
             ], view.progress, j.state === "running" ? "No site has the open round's task yet." : "No open round.");
 
             const labels = view.rounds.map(r => r.round);
-            FedCT.chart("chart-loss", "line", labels, [{ label: "pooled mean train loss", data: view.rounds.map(r => r.meanTrainLoss) }], { x: "round", y: "train loss" });
+            const lossSites = [...new Set(view.rounds.flatMap(r => Object.keys(r.siteTrainLosses)))].sort();
+            FedCT.chart("chart-loss", "line", labels, [{ label: "pooled mean train loss", data: view.rounds.map(r => r.meanTrainLoss) }].concat(lossSites.map(site => ({
+              label: site, data: view.rounds.map(r => r.siteTrainLosses[site] ?? null), dashed: true,
+            }))), { x: "round", y: "train loss" });
             FedCT.chart("chart-bytes", "bar", labels, [
               { label: "down (models to sites)", data: view.rounds.map(r => r.bytesDown), stack: "bytes" },
               { label: "up (updates from sites)", data: view.rounds.map(r => r.bytesUp), stack: "bytes" },

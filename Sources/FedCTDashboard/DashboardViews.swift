@@ -119,6 +119,8 @@ struct JobView: Codable, Equatable {
         var round: Int
         /// Absent when the job's loss does not leave the sites (secure rounds with differential privacy).
         var meanTrainLoss: Double?
+        /// Each site's mean training loss (plain rounds; empty for secure ones).
+        var siteTrainLosses: [String: Double]
         var bytesDown: Int64
         var bytesUp: Int64
         var seconds: Double
@@ -198,7 +200,8 @@ struct JobView: Codable, Equatable {
                                tasks: zip(summary.taskCodes, setup.taskPrevalence).map { [$0, String(format: "%.4f", $1)] })
         }
         rounds = status.rounds.map {
-            Round(round: Int($0.round), meanTrainLoss: $0.hasMeanTrainLoss ? $0.meanTrainLoss : nil, bytesDown: $0.bytesDown, bytesUp: $0.bytesUp, seconds: $0.seconds,
+            Round(round: Int($0.round), meanTrainLoss: $0.hasMeanTrainLoss ? $0.meanTrainLoss : nil, siteTrainLosses: $0.siteTrainLosses,
+                  bytesDown: $0.bytesDown, bytesUp: $0.bytesUp, seconds: $0.seconds,
                   sites: $0.sites, droppedSites: $0.droppedSites, securelyAggregated: $0.securelyAggregated,
                   exampleCount: $0.exampleCount, modelSHA256: $0.modelSha256)
         }

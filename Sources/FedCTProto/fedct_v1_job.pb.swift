@@ -1282,6 +1282,10 @@ public nonisolated struct Fedct_V1_RoundRecord: Sendable {
 
   public var threshold: Int32 = 0
 
+  /// Each site's mean training loss, from its update header: plain rounds only (a secure round's per-site losses stay
+  /// inside the masked sum; only mean_train_loss is decoded).
+  public var siteTrainLosses: Dictionary<String,Double> = [:]
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2769,7 +2773,7 @@ nonisolated extension Fedct_V1_StrategySpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RoundRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}sites\0\u{3}mean_train_loss\0\u{3}bytes_down\0\u{3}bytes_up\0\u{1}seconds\0\u{3}model_sha256\0\u{3}example_count\0\u{3}optimizer_state_sha256\0\u{3}securely_aggregated\0\u{3}dropped_sites\0\u{1}threshold\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}sites\0\u{3}mean_train_loss\0\u{3}bytes_down\0\u{3}bytes_up\0\u{1}seconds\0\u{3}model_sha256\0\u{3}example_count\0\u{3}optimizer_state_sha256\0\u{3}securely_aggregated\0\u{3}dropped_sites\0\u{1}threshold\0\u{3}site_train_losses\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2789,6 +2793,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
       case 10: try { try decoder.decodeSingularBoolField(value: &self.securelyAggregated) }()
       case 11: try { try decoder.decodeRepeatedStringField(value: &self.droppedSites) }()
       case 12: try { try decoder.decodeSingularInt32Field(value: &self.threshold) }()
+      case 13: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.siteTrainLosses) }()
       default: break
       }
     }
@@ -2835,6 +2840,9 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
     if self.threshold != 0 {
       try visitor.visitSingularInt32Field(value: self.threshold, fieldNumber: 12)
     }
+    if !self.siteTrainLosses.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.siteTrainLosses, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2851,6 +2859,7 @@ nonisolated extension Fedct_V1_RoundRecord: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.securelyAggregated != rhs.securelyAggregated {return false}
     if lhs.droppedSites != rhs.droppedSites {return false}
     if lhs.threshold != rhs.threshold {return false}
+    if lhs.siteTrainLosses != rhs.siteTrainLosses {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

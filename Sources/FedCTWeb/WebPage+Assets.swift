@@ -80,11 +80,12 @@ extension WebPage {
           time(unix) { return unix ? new Date(unix * 1000).toLocaleString() : "–"; },
           number(x, digits) { return (x === null || x === undefined) ? "–" : Number(x).toFixed(digits ?? 4); },
           palette: ["#1f6feb", "#d9480f", "#2e7d32", "#8e24aa", "#00838f", "#b26a00", "#c62828", "#5d4037"],
-          // A line or bar chart with axis titles and tooltips; later calls update the same chart in place.
+          // A line or bar chart with axis titles and tooltips (a series with `dashed` is drawn thin and dashed); later calls
+          // update the same chart in place.
           chart(id, type, labels, series, axes) {
             const datasets = series.map((s, i) => ({
               label: s.label, data: s.data, borderColor: FedCT.palette[i % 8], backgroundColor: FedCT.palette[i % 8] + (type === "bar" ? "cc" : "33"),
-              borderWidth: 2, pointRadius: 3, spanGaps: true, tension: 0, stack: s.stack,
+              borderWidth: s.dashed ? 1 : 2, borderDash: s.dashed ? [5, 4] : [], pointRadius: s.dashed ? 2 : 3, spanGaps: true, tension: 0, stack: s.stack,
             }));
             const existing = FedCT.charts[id];
             if (existing) {

@@ -7,7 +7,8 @@ sites (status pages on), then runs this script and submits a short job once this
 Checks: unauthenticated requests are refused (401) and the server's certificate is not trusted without the consortium
 CA; Chromium trusts the CA through an NSS database made for this run (no certificate error is ignored); the consortium,
 jobs and job pages show the job; the loss chart gains points while the page stays open (no reload) and ends with one
-point per committed round; the site page shows the egress ledger totals; no JavaScript console errors.
+point per committed round, with each site's own loss line (a plain job); the site page shows the egress ledger totals;
+no JavaScript console errors.
 Exits 0 when every check passed, 1 with the failed check otherwise. With --screenshots DIR it saves each page as PNG.
 """
 import argparse
@@ -160,6 +161,10 @@ def main():
         check(len(rows) == args.rounds, f"the rounds table has {len(rows)} rows")
         tooltip = driver.execute_script("const c = window.FedCT.charts['chart-loss']; return [c.options.plugins.tooltip.enabled, c.options.scales.x.title.text, c.options.scales.y.title.text];")
         check(tooltip == [True, "round", "train loss"], f"the loss chart has tooltips and axis titles {tooltip}")
+        per_site = driver.execute_script(
+            "return window.FedCT.charts['chart-loss'].data.datasets.slice(1).map(d => [d.label, d.data.filter(v => v !== null).length]);")
+        check(sorted(label for label, _ in per_site) == ["site-1", "site-2"] and all(count == args.rounds for _, count in per_site),
+              f"the loss chart has each site's own loss line, one point per round, beside the pooled one ({per_site})")
         evaluation = driver.execute_script(
             "const c = window.FedCT.charts['chart-evaluation']; return c ? [c.data.labels.length, c.data.datasets.filter(d => d.data.some(v => v !== null)).length] : null;")
         check(evaluation is not None and evaluation[0] >= 2 and evaluation[1] >= 1,

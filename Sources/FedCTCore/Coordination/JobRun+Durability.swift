@@ -143,6 +143,7 @@ extension JobRun {
             let updates = sites.compactMap { uploads[$0] }
             let weight = updates.reduce(0) { $0 + Double($1.exampleCount) }
             roundRecord.meanTrainLoss = updates.reduce(0) { $0 + $1.meanTrainLoss * Double($1.exampleCount) } / max(weight, 1)
+            for update in updates { roundRecord.siteTrainLosses[update.site] = update.meanTrainLoss }
         }
         if let secureRecord {
             roundRecord.securelyAggregated = true

@@ -49,6 +49,7 @@ final class JobRunSecureAggregationTests: XCTestCase {
         XCTAssertEqual(record.droppedSites, [])
         XCTAssertEqual(record.threshold, 2)
         XCTAssertEqual(record.meanTrainLoss, 0.125, "the loss decoded from the sum, not from any header")
+        XCTAssertTrue(record.siteTrainLosses.isEmpty, "a secure round has no per-site losses")
         XCTAssertNotNil(harness.run.secure, "the round's session stays until its record is stored")
         harness.take(harness.run.onRecordSaved(version: saved.savedRecords.last!.version, now: 6))
         XCTAssertEqual(harness.run.secure?.server.context.round, 2, "round 2 opens with a fresh session")

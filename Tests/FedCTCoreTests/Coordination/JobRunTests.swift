@@ -39,6 +39,7 @@ final class JobRunTests: XCTestCase {
         XCTAssertEqual(record.rounds.map(\.round), [1])
         XCTAssertEqual(record.rounds[0].sites, ["a", "b"])
         XCTAssertEqual(record.rounds[0].meanTrainLoss, 2.5, accuracy: 1e-12, "example-weighted: (10·1 + 30·3) / 40")
+        XCTAssertEqual(record.rounds[0].siteTrainLosses, ["a": 1, "b": 3], "a plain round keeps each site's loss from its header")
         XCTAssertEqual(record.rounds[0].bytesUp, 32)
         XCTAssertEqual(harness.run.machine.completedRounds, 0, "not committed before the record is stored")
         let after = harness.take(harness.run.onRecordSaved(version: version, now: 5))
