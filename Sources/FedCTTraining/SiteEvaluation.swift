@@ -6,7 +6,7 @@ public import FedCTTorch
 
 /// Evaluates a trained encoder at one site: probes fitted on the site's training scans, scored on its held-out scans;
 /// for an objective with a text tower (HLIP) also zero-shot finding AUROC and report→study retrieval on the held-out
-/// studies (`LanguageImageEvaluation`); for MEDFORM also few-shot probes (`FewShotEvaluation`).
+/// studies (`LanguageImageEvaluation`); for an objective with few-shot outcomes (MEDFORM) also few-shot probes (`FewShotEvaluation`).
 ///
 /// Only metrics and their counts come out. A metric whose held-out scans, positives (events) or negatives fall below
 /// `minCohort`, or whose probe cannot be fitted or scored (e.g. one class in the training scans), is left out and its
@@ -50,13 +50,12 @@ public enum SiteEvaluation {
                 return ConcordanceIndex.harrell(time: heldoutOutcomes.map(\.days), event: heldoutOutcomes.map(\.event), risk: heldout.map(probe.risk))
             }
         }
-        if model.objective.name == MEDFORMObjective.name {
-            for outcome in EvaluationReport.fewShotOutcomes {
-                let label = { (example: SiteExample) in outcome.label(firstEventDays: example.firstEventDays, followUpDays: example.followUpDays) }
-                for score in FewShotEvaluation.scores(train: train, trainLabels: dataset.train.map(label), heldout: heldout, heldoutLabels: dataset.heldout.map(label),
-                                                      outcome: outcome, l2: l2) {
-                    record(score.name, scans: score.scans, positives: score.positives) { score.value }
-                }
+        let fewShotOutcomes = (try? PretrainingObjectives.named(model.objective.name))?.fewShotOutcomes ?? []
+        for outcome in fewShotOutcomes {
+            let label = { (example: SiteExample) in outcome.label(firstEventDays: example.firstEventDays, followUpDays: example.followUpDays) }
+            for score in FewShotEvaluation.scores(train: train, trainLabels: dataset.train.map(label), heldout: heldout, heldoutLabels: dataset.heldout.map(label),
+                                                  outcome: outcome, l2: l2) {
+                record(score.name, scans: score.scans, positives: score.positives) { score.value }
             }
         }
         if model.objective.reportTokens != nil {

@@ -18,6 +18,8 @@ public struct MEDFORMObjective: PretrainingObjective {
     /// NT-Xent classifies every view against every other view of the batch: there is no per-example gradient to clip.
     public var supportsPatientLevelDP: Bool { false }
     public var carriesImageTower: Bool { true }
+    /// MEDFORM's paper scores its embeddings by few-shot probes (lung cancer here, `EvaluationReport.fewShotOutcomes`).
+    public var fewShotOutcomes: [BinaryOutcome] { EvaluationReport.fewShotOutcomes }
 
     public init() {}
 
@@ -62,7 +64,7 @@ public struct MEDFORMObjective: PretrainingObjective {
     /// outcome codes (lung cancer, ICD10/C34). Stage 1 has no targets; stage 2's
     /// target `clinical` is the scan's standardised clinical vector with its missing indicators (`ClinicalMoments.standardised`).
     public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe {
-        let tracked = Set(EvaluationReport.fewShotOutcomes.map(\.code))  // the few-shot evaluation's outcomes
+        let tracked = Set(fewShotOutcomes.map(\.code))
         guard Self.isStage2(spec) else { return SiteExampleRecipe(trackedCodes: tracked) { _, _, _ in [:] } }
         let medform = spec.medform
         let columns = medform.clinicalColumns, mean = medform.clinicalMean, std = medform.clinicalStd

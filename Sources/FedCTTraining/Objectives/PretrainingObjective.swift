@@ -21,6 +21,8 @@ public protocol PretrainingObjective: Sendable {
     /// True when the objective's parts include their own image tower (HLIP's ViT): the job then names no shared encoder
     /// (`encoder.architecture: none`), and every other objective must name one.
     var carriesImageTower: Bool { get }
+    /// The outcomes a site's evaluation also scores by few-shot probes (`FewShotEvaluation`); none by default.
+    var fewShotOutcomes: [BinaryOutcome] { get }
     /// Checks the objective's own part of a job spec; errors name the field (`source` names the file or peer).
     func validate(_ spec: Fedct_V1_JobSpec, source: String) throws
     /// True while the job still has to run the objective's setup stage before its model can be built.
@@ -125,6 +127,8 @@ public enum PretrainingObjectives {
 extension PretrainingObjective {
     /// Objectives build on the job's shared encoder unless they say otherwise.
     public var carriesImageTower: Bool { false }
+
+    public var fewShotOutcomes: [BinaryOutcome] { [] }
 
     /// The seeded model of `spec`, unless the objective starts from a stored model.
     public func initialModel(for spec: Fedct_V1_JobSpec, fetch: (String) throws -> [UInt8]) throws -> TorchModel { try TorchModel(spec: spec) }
