@@ -104,11 +104,17 @@ std::optional<std::vector<double>> numbers(const gdcm::DataSet &ds, const gdcm::
     return result;
 }
 
-/// The nested dataset of the first item of sequence `tag` in `ds`, or nullptr.
-const gdcm::DataSet *first_item(const gdcm::DataSet &ds, const gdcm::Tag &tag) {
+/// Sequences taken from elements. GDCM's GetValueAsSQ parses an element it read as bytes (an unknown or damaged VR)
+/// into a new sequence that lives only as long as its SmartPointer, so a dataset pointer taken from one is valid only
+/// while the sequence is kept here.
+using KeptSequences = std::vector<gdcm::SmartPointer<gdcm::SequenceOfItems>>;
+
+/// The nested dataset of the first item of sequence `tag` in `ds` (its sequence kept in `kept`), or nullptr.
+const gdcm::DataSet *first_item(const gdcm::DataSet &ds, const gdcm::Tag &tag, KeptSequences &kept) {
     if (!ds.FindDataElement(tag)) return nullptr;
     gdcm::SmartPointer<gdcm::SequenceOfItems> sequence = ds.GetDataElement(tag).GetValueAsSQ();
     if (!sequence || sequence->GetNumberOfItems() < 1) return nullptr;
+    kept.push_back(sequence);
     return &sequence->GetItem(1).GetNestedDataSet();
 }
 
@@ -116,10 +122,10 @@ const gdcm::DataSet *first_item(const gdcm::DataSet &ds, const gdcm::Tag &tag) {
 /// at the top level — the precedence of enhanced multi-frame objects.
 std::optional<std::vector<double>> grouped_numbers(const gdcm::DataSet &top, const gdcm::DataSet *frame,
                                                    const gdcm::DataSet *shared, const gdcm::Tag &group,
-                                                   const gdcm::Tag &tag) {
+                                                   const gdcm::Tag &tag, KeptSequences &kept) {
     for (const gdcm::DataSet *groups : {frame, shared}) {
         if (!groups) continue;
-        if (const gdcm::DataSet *macro = first_item(*groups, group)) {
+        if (const gdcm::DataSet *macro = first_item(*groups, group, kept)) {
             if (auto values = numbers(*macro, tag)) return values;
         }
     }
@@ -257,19 +263,29 @@ private:
         return header;
     }
 
+    /// Sequences nest deeper than this only in damaged or hostile files (real objects stay within a few levels); the
+    /// walk is recursive, and a reader thread's stack is small.
+    static constexpr int kMaxNesting = 64;
+
     /// The offset after the element, walking undefined-length sequences and encapsulated pixel data.
     uint64_t skip(const Header &header, bool is_explicit, bool big_endian) {
         if (header.length != kUndefined) {
-            if (header.value_at + header.length > size_) {
-                char tag[16];
-                std::snprintf(tag, sizeof tag, "(%04X,%04X)", header.tag_group, header.tag_element);
-                truncated(header.start, std::string("element ") + tag + " of " + std::to_string(header.length) +
+            const uint64_t end = header.value_at + header.length;
+            if (end > size_) {
+                truncated(header.start, "element " + tag_text(header) + " of " + std::to_string(header.length) +
                                             " bytes runs past the end of the file; it starts");
             }
-            return header.value_at + header.length;
+            // GDCM parses a sequence of explicit length too: its items must fit it.
+            if (is_explicit && has_vr(header, "SQ")) defined_items(header.value_at, end, big_endian);
+            return end;
         }
-        // Undefined length: a sequence of items (an UN one is implicit VR inside) or encapsulated fragments.
-        const bool nested_explicit = is_explicit && !(header.vr[0] == 'U' && header.vr[1] == 'N');
+        // Undefined length: a sequence of items (an UN one is implicit VR inside) or encapsulated fragments; GDCM
+        // aborts on any other element of undefined length.
+        const bool is_pixel_data = header.tag_group == 0x7fe0 && header.tag_element == 0x0010;
+        if (is_explicit && !is_pixel_data && !has_vr(header, "SQ") && !has_vr(header, "UN")) {
+            truncated(header.start, "element " + tag_text(header) + " has an undefined length but is not a sequence; it starts");
+        }
+        const bool nested_explicit = is_explicit && !has_vr(header, "UN");
         uint64_t at = header.value_at;
         while (true) {
             Header item = element(at, nested_explicit, big_endian);
@@ -278,9 +294,36 @@ private:
             if (item.length != kUndefined) {
                 at = skip(item, nested_explicit, big_endian);
             } else {
+                if (++depth_ > kMaxNesting) truncated(at, "sequences nest more than " + std::to_string(kMaxNesting) + " deep");
                 at = dataset(item.value_at, size_, nested_explicit, big_endian, true);
+                --depth_;
             }
         }
+    }
+
+    /// Walks the items of an explicit-VR sequence of defined length, which fill [at, end) exactly.
+    void defined_items(uint64_t at, uint64_t end, bool big_endian) {
+        if (++depth_ > kMaxNesting) truncated(at, "sequences nest more than " + std::to_string(kMaxNesting) + " deep");
+        while (at < end) {
+            Header item = element(at, true, big_endian);
+            if (item.tag_group != 0xfffe || item.tag_element != 0xe000) truncated(at, "a sequence holds a non-item");
+            if (item.length == kUndefined) {
+                at = dataset(item.value_at, size_, true, big_endian, true);
+            } else {
+                if (item.value_at + item.length > end) truncated(at, "an item runs past the end of its sequence");
+                at = dataset(item.value_at, item.value_at + item.length, true, big_endian, false);
+            }
+        }
+        if (at != end) truncated(at, "a sequence's items run past its length");
+        --depth_;
+    }
+
+    static bool has_vr(const Header &header, const char *vr) { return header.vr[0] == vr[0] && header.vr[1] == vr[1]; }
+
+    static std::string tag_text(const Header &header) {
+        char tag[16];
+        std::snprintf(tag, sizeof tag, "(%04X,%04X)", header.tag_group, header.tag_element);
+        return tag;
     }
 
     /// Walks elements from `at` up to `end`, or, inside an undefined-length item, up to its delimiter.
@@ -300,6 +343,7 @@ private:
     std::string path_;
     std::ifstream in_;
     uint64_t size_ = 0;
+    int depth_ = 0;
 };
 } // namespace
 
@@ -347,11 +391,13 @@ void describe(fct_dicom_image &image, const gdcm::File &file) {
     }
 
     // Per-frame functional groups (enhanced multi-frame): one item per frame.
-    const gdcm::DataSet *shared = first_item(ds, kSharedGroups);
+    KeptSequences kept;
+    const gdcm::DataSet *shared = first_item(ds, kSharedGroups, kept);
     std::vector<const gdcm::DataSet *> per_frame(static_cast<size_t>(info.frames), nullptr);
     if (ds.FindDataElement(kPerFrameGroups)) {
         gdcm::SmartPointer<gdcm::SequenceOfItems> sequence = ds.GetDataElement(kPerFrameGroups).GetValueAsSQ();
         if (sequence) {
+            kept.push_back(sequence);
             info.enhanced = 1;
             if (sequence->GetNumberOfItems() != static_cast<size_t>(info.frames)) {
                 throw BridgeError(FCT_DICOM_UNSUPPORTED,
@@ -365,7 +411,7 @@ void describe(fct_dicom_image &image, const gdcm::File &file) {
         }
     }
 
-    auto spacing = grouped_numbers(ds, per_frame[0], shared, kPixelMeasures, kPixelSpacing);
+    auto spacing = grouped_numbers(ds, per_frame[0], shared, kPixelMeasures, kPixelSpacing, kept);
     if (spacing && spacing->size() == 2 && (*spacing)[0] > 0 && (*spacing)[1] > 0) {
         info.pixel_spacing[0] = (*spacing)[0];
         info.pixel_spacing[1] = (*spacing)[1];
@@ -373,11 +419,11 @@ void describe(fct_dicom_image &image, const gdcm::File &file) {
         throw BridgeError(FCT_DICOM_UNSUPPORTED, path + ": has no valid PixelSpacing (0028,0030), so its voxel size is "
                                                         "unknown; export the series with its geometry");
     }
-    if (auto thickness = grouped_numbers(ds, per_frame[0], shared, kPixelMeasures, kSliceThickness);
+    if (auto thickness = grouped_numbers(ds, per_frame[0], shared, kPixelMeasures, kSliceThickness, kept);
         thickness && !thickness->empty()) {
         info.slice_thickness = (*thickness)[0];
     }
-    auto orientation = grouped_numbers(ds, per_frame[0], shared, kPlaneOrientation, kImageOrientation);
+    auto orientation = grouped_numbers(ds, per_frame[0], shared, kPlaneOrientation, kImageOrientation, kept);
     if (orientation && orientation->size() == 6) {
         info.has_orientation = 1;
         std::copy(orientation->begin(), orientation->end(), info.orientation);
@@ -386,22 +432,22 @@ void describe(fct_dicom_image &image, const gdcm::File &file) {
     info.has_positions = 1;
     for (size_t frame = 0; frame < per_frame.size(); frame++) {
         if (info.enhanced && frame > 0) {
-            auto other = grouped_numbers(ds, per_frame[frame], shared, kPlaneOrientation, kImageOrientation);
+            auto other = grouped_numbers(ds, per_frame[frame], shared, kPlaneOrientation, kImageOrientation, kept);
             if (info.has_orientation && (!other || *other != *orientation)) {
                 throw BridgeError(FCT_DICOM_UNSUPPORTED, path + ": frame " + std::to_string(frame + 1) +
                                                              " has another ImageOrientationPatient than frame 1; "
                                                              "FedCT reads only planar stacks");
             }
         }
-        auto position = grouped_numbers(ds, per_frame[frame], shared, kPlanePosition, kImagePosition);
+        auto position = grouped_numbers(ds, per_frame[frame], shared, kPlanePosition, kImagePosition, kept);
         if (position && position->size() == 3) {
             image.positions.insert(image.positions.end(), position->begin(), position->end());
         } else {
             info.has_positions = 0;
             image.positions.insert(image.positions.end(), {0.0, 0.0, 0.0});
         }
-        auto slope = grouped_numbers(ds, per_frame[frame], shared, kPixelValueTransformation, kRescaleSlope);
-        auto intercept = grouped_numbers(ds, per_frame[frame], shared, kPixelValueTransformation, kRescaleIntercept);
+        auto slope = grouped_numbers(ds, per_frame[frame], shared, kPixelValueTransformation, kRescaleSlope, kept);
+        auto intercept = grouped_numbers(ds, per_frame[frame], shared, kPixelValueTransformation, kRescaleIntercept, kept);
         image.slopes.push_back(slope && !slope->empty() && (*slope)[0] != 0 ? (*slope)[0] : 1.0);
         image.intercepts.push_back(intercept && !intercept->empty() ? (*intercept)[0] : 0.0);
     }
@@ -466,6 +512,14 @@ int32_t fct_dicom_image_read(const char *path, int32_t with_pixels, fct_dicom_im
 }
 
 void fct_dicom_image_free(fct_dicom_image *image) { delete image; }
+
+int32_t fct_dicom_check_structure(const char *path, char **error) {
+    return guarded(error, [&] {
+        if (!path) throw BridgeError(FCT_DICOM_INVALID_ARGUMENT, "fct_dicom_check_structure: NULL path");
+        if (!file_exists(path)) throw BridgeError(FCT_DICOM_NOT_FOUND, std::string(path) + ": no such file");
+        StructureCheck(path).run();
+    });
+}
 
 void fct_dicom_image_info(const fct_dicom_image *image, fct_dicom_info *info) {
     if (image && info) *info = image->info;

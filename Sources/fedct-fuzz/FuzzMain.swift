@@ -43,12 +43,14 @@ struct FuzzMain {
         #else
         for file in arguments.dropFirst(2) {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            // Written unbuffered: a later input may crash the process, and what was answered so far must be out.
             do {
                 try chosen.run(scratch, bytes)
-                print("\(file): accepted")
+                FileHandle.standardOutput.write(Data("\(file): accepted\n".utf8))
             } catch {
-                print("\(file): refused: \(error)")
+                FileHandle.standardOutput.write(Data("\(file): refused: \(error)\n".utf8))
             }
+
         }
         scratch.remove()
         #endif

@@ -49,6 +49,10 @@ struct FuzzTarget: Sendable {
         },
         FuzzTarget(name: "manifest") { scratch, bytes in _ = try CohortManifest(path: try scratch.write(bytes, as: "cohort/manifest.csv")) },
         FuzzTarget(name: "nifti") { scratch, bytes in _ = try ScanImage.read(path: try scratch.write(bytes, as: "scan.nii"), allowNonCT: true) },
+        // The bridge's structure check alone (C++, instrumented by Scripts/fuzz.sh); GDCM is not instrumented.
+        FuzzTarget(name: "dicom") { scratch, bytes in try DICOMFile.checkStructure(path: try scratch.write(bytes, as: "scan.dcm")) },
+        // The whole reader a site runs on a scan (structure check, GDCM, geometry): for replays in child processes.
+        FuzzTarget(name: "dicom-read") { scratch, bytes in _ = try ScanImage.read(path: try scratch.write(bytes, as: "scan.dcm"), allowNonCT: true) },
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -82,3 +82,9 @@ put("manifest", "manifest.csv", "scan_id,subject_id,image_path,index_time,split,
 for name in ["dtype_int16.nii", "dtype_float32.nii", "qform_only.nii", "no_xform.nii", "two_volumes.nii"]:
     os.makedirs(f"{ROOT}/nifti", exist_ok=True)
     shutil.copy(f"Tests/FedCTDataTests/Fixtures/nifti/{name}", f"{ROOT}/nifti/{name}")
+
+# dicom: the committed DICOM fixtures (their provenance: Tests/FedCTDataTests/Fixtures/dicom/NOTICE.md).
+for name in ["CT_small.dcm", "MR_small.dcm", "MR_small_bigendian.dcm", "MR_small_jpeg_ls_lossless.dcm",
+             "enhanced_ct_3frames.dcm", "693_J2KR.dcm"]:
+    os.makedirs(f"{ROOT}/dicom", exist_ok=True)
+    shutil.copy(f"Tests/FedCTDataTests/Fixtures/dicom/{name}", f"{ROOT}/dicom/{name}")

@@ -117,6 +117,15 @@ public final class DICOMFile {
         guard status == Int32(FCT_DICOM_OK) else { throw DICOMFile.error(status, message) }
     }
 
+    /// Walks the file's DICOM element structure without GDCM (the check every read runs before GDCM sees the file):
+    /// throws `FedCTError` `.invalidData` naming the byte where a declared length runs past the end or a header is
+    /// damaged, `.notFound` without the file.
+    public static func checkStructure(path: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = fct_dicom_check_structure(path, &message)
+        guard status == Int32(FCT_DICOM_OK) else { throw error(status, message) }
+    }
+
     /// True when `error` says a readable DICOM file is not an image (a report, presentation state, DICOMDIR).
     public static func isNotAnImage(_ error: any Error) -> Bool {
         (error as? FedCTError)?.code == notAnImage
