@@ -18,6 +18,8 @@ extension JobDatabase: JobRecordWriter {}
 protocol ModelBlobs: Sendable {
     func get(_ sha256: String) throws -> [UInt8]
     func put(_ bytes: [UInt8]) throws -> String
+    func reader(_ sha256: String) throws -> ModelBlobReader
+    func writer() throws -> ModelBlobWriter
 }
 
 extension ModelStore: ModelBlobs {}

@@ -44,6 +44,16 @@ final class SwitchedBlobs: ModelBlobs {
         }
         return try store.put(bytes)
     }
+
+    func reader(_ sha256: String) throws -> ModelBlobReader { try store.reader(sha256) }
+
+    func writer() throws -> ModelBlobWriter {
+        if full.load(ordering: .sequentiallyConsistent) {
+            refusals.add(1, ordering: .sequentiallyConsistent)
+            throw FedCTError(.io, "cannot write \(store.folder.path)/new.safetensors: No space left on device (disk full?); nothing was replaced")
+        }
+        return try store.writer()
+    }
 }
 
 final class CoordinatorFullDiskTests: XCTestCase {

@@ -13,16 +13,28 @@ public struct ServerOptimizerState: Sendable, Equatable {
 
     /// As a model state (tensors `m` and `v`), to be stored as a blob beside the round's model.
     public func modelState() throws -> ModelState {
-        try ModelState(layout: [TensorLayout(name: "m", shape: [firstMoment.count]), TensorLayout(name: "v", shape: [secondMoment.count])],
-                       values: firstMoment + secondMoment, metadata: ["kind": "server-optimizer"])
+        try ModelState(layout: Self.layout(coordinateCount: firstMoment.count), values: firstMoment + secondMoment, metadata: Self.metadata)
     }
 
     public init(modelState state: ModelState) throws {
-        guard state.layout.map(\.name) == ["m", "v"], state.layout[0].count == state.layout[1].count else {
+        let count = try Self.coordinateCount(of: state.layout)
+        self.init(firstMoment: Array(state.values[..<count]), secondMoment: Array(state.values[count...]))
+    }
+
+    /// The blob layout of the moments of a model of `coordinateCount` coordinates: `m`, then `v`.
+    public static func layout(coordinateCount: Int) -> [TensorLayout] {
+        [TensorLayout(name: "m", shape: [coordinateCount]), TensorLayout(name: "v", shape: [coordinateCount])]
+    }
+
+    /// The metadata of a moments blob.
+    public static let metadata = ["kind": "server-optimizer"]
+
+    /// The model's coordinate count from a moments blob's layout, which must be `m` and `v` of equal size.
+    public static func coordinateCount(of layout: [TensorLayout]) throws -> Int {
+        guard layout.map(\.name) == ["m", "v"], layout[0].count == layout[1].count else {
             throw FedCTError(.invalidData, "server optimiser state blob must hold tensors m and v of equal size")
         }
-        let count = state.layout[0].count
-        self.init(firstMoment: Array(state.values[..<count]), secondMoment: Array(state.values[count...]))
+        return layout[0].count
     }
 }
 
@@ -77,17 +89,45 @@ public struct ServerStrategy: Sendable, Equatable {
         guard meanUpdate.count == model.count else {
             throw FedCTError(.integrity, "the mean update has \(meanUpdate.count) coordinates; the model has \(model.count)")
         }
-        guard kind == .fedadam || kind == .fedyogi else { return zip(model, meanUpdate).map { $0 + $1 } }
-        var moments = state ?? ServerOptimizerState(firstMoment: [Float](repeating: 0, count: model.count),
-                                                     secondMoment: [Float](repeating: Float(tau * tau), count: model.count))
-        guard moments.firstMoment.count == model.count, moments.secondMoment.count == model.count else {
-            throw FedCTError(.integrity, "the server optimiser state does not fit the model (\(moments.firstMoment.count) vs \(model.count) coordinates)")
-        }
         var next = model
+        try prepare(&state, coordinateCount: model.count)
+        try meanUpdate.withUnsafeBufferPointer { update in
+            try next.withUnsafeMutableBufferPointer { try apply(meanUpdate: update, to: $0, at: 0, state: &state) }
+        }
+        return next
+    }
+
+    /// Makes `state` ready for a model of `coordinateCount` coordinates: FedAdam/FedYogi's first round starts the
+    /// moments (m = 0, v = τ²); a stored state must fit the model. Nothing for the other strategies.
+    public func prepare(_ state: inout ServerOptimizerState?, coordinateCount: Int) throws {
+        guard kind == .fedadam || kind == .fedyogi else { return }
+        let moments = state ?? ServerOptimizerState(firstMoment: [Float](repeating: 0, count: coordinateCount),
+                                                     secondMoment: [Float](repeating: Float(tau * tau), count: coordinateCount))
+        guard moments.firstMoment.count == coordinateCount, moments.secondMoment.count == coordinateCount else {
+            throw FedCTError(.integrity, "the server optimiser state does not fit the model (\(moments.firstMoment.count) vs \(coordinateCount) coordinates)")
+        }
+        state = moments
+    }
+
+    /// Steps coordinates [offset, offset + model.count) of the global model in place with their part of the mean
+    /// update, so a model is updated part by part; FedAdam/FedYogi need `state` made ready by `prepare` first.
+    public func apply(meanUpdate: UnsafeBufferPointer<Float>, to model: UnsafeMutableBufferPointer<Float>, at offset: Int,
+                      state: inout ServerOptimizerState?) throws {
+        guard meanUpdate.count == model.count else {
+            throw FedCTError(.integrity, "the mean update has \(meanUpdate.count) coordinates here; the model has \(model.count)")
+        }
+        guard kind == .fedadam || kind == .fedyogi else {
+            for index in model.indices { model[index] += meanUpdate[index] }
+            return
+        }
+        guard var moments = state, offset >= 0, offset + model.count <= moments.firstMoment.count else {
+            throw FedCTError(.failedPrecondition, "the server optimiser state was not prepared for coordinates from \(offset)")
+        }
+        state = nil  // moments is now the only reference, so the moments change in place
         for index in model.indices {
             let delta = Double(meanUpdate[index])
-            let m = beta1 * Double(moments.firstMoment[index]) + (1 - beta1) * delta
-            let previous = Double(moments.secondMoment[index])
+            let m = beta1 * Double(moments.firstMoment[offset + index]) + (1 - beta1) * delta
+            let previous = Double(moments.secondMoment[offset + index])
             let squared = delta * delta
             let v: Double =
                 switch kind {
@@ -95,12 +135,11 @@ public struct ServerStrategy: Sendable, Equatable {
                 case .fedyogi: previous - (1 - beta2) * squared * Self.sign(previous - squared)
                 case .fedavg, .fedprox, .fedbn: previous
                 }
-            moments.firstMoment[index] = Float(m)
-            moments.secondMoment[index] = Float(v)
-            next[index] = Float(Double(model[index]) + learningRate * m / (v.squareRoot() + tau))
+            moments.firstMoment[offset + index] = Float(m)
+            moments.secondMoment[offset + index] = Float(v)
+            model[index] = Float(Double(model[index]) + learningRate * m / (v.squareRoot() + tau))
         }
         state = moments
-        return next
     }
 
     private static func sign(_ value: Double) -> Double { value > 0 ? 1 : value < 0 ? -1 : 0 }

@@ -109,16 +109,30 @@ public struct FixedPointEncoding: Sendable, Equatable {
     /// The summed weight, the weighted mean Σ wᵢΔᵢ / Σ wᵢ and (when the encoding carries it) the weighted mean loss
     /// Σ wᵢLᵢ / Σ wᵢ, from the unmasked sum of encodings.
     public func decode(sum words: [UInt32]) throws -> (weight: Int64, mean: [Float], loss: Double?) {
-        guard let first = words.first else { throw FedCTError(.invalidData, "decode: empty sum") }
-        let weight = Int64(Int32(bitPattern: first))
+        guard let first = words.first, let last = words.last else { throw FedCTError(.invalidData, "decode: empty sum") }
+        let (weight, loss) = try weightAndLoss(weightWord: first, lossWord: last)
+        let coordinates = 1..<max(1, words.count - (carriesLoss ? 1 : 0))
+        let mean = [Float](unsafeUninitializedCapacity: coordinates.count) { buffer, count in
+            words.withUnsafeBufferPointer { self.mean(of: UnsafeBufferPointer(rebasing: $0[coordinates]), weight: weight, into: buffer) }
+            count = coordinates.count
+        }
+        return (weight, mean, loss)
+    }
+
+    /// The summed weight (word 0 of the unmasked sum) and, when the encoding carries it, the weighted mean loss (its
+    /// last word).
+    public func weightAndLoss(weightWord: UInt32, lossWord: UInt32) throws -> (weight: Int64, loss: Double?) {
+        let weight = Int64(Int32(bitPattern: weightWord))
         guard weight >= 1 else {
             throw FedCTError(.integrity, "the unmasked weight sum is \(weight); the masks did not cancel (a share or an input was wrong)")
         }
+        return (weight, carriesLoss ? Double(Int32(bitPattern: lossWord)) / (lossScale * Double(weight)) : nil)
+    }
+
+    /// The weighted mean of some coordinates from their words of the unmasked sum, given the summed weight.
+    public func mean(of coordinates: UnsafeBufferPointer<UInt32>, weight: Int64, into mean: UnsafeMutableBufferPointer<Float>) {
         let inverse = 1 / (scale * Double(weight))
-        let coordinates = words.dropFirst().dropLast(carriesLoss ? 1 : 0)
-        let mean = coordinates.map { Float(Double(Int32(bitPattern: $0)) * inverse) }
-        let loss = carriesLoss ? Double(Int32(bitPattern: words[words.count - 1])) / (lossScale * Double(weight)) : nil
-        return (weight, mean, loss)
+        for index in coordinates.indices { mean[index] = Float(Double(Int32(bitPattern: coordinates[index])) * inverse) }
     }
 
     /// A standard normal draw from two uniform words (Box–Muller).

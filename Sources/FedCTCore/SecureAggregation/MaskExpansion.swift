@@ -12,6 +12,8 @@ public struct MaskExpansion: Sendable {
     /// Keystream bytes per ChaCha20 call: 1 MiB (16384 blocks of 64 bytes).
     static let chunkBytes = 1 << 20
     static let nonce = try! Insecure.ChaCha20CTR.Nonce(data: [UInt8](repeating: 0, count: 12))
+    /// The plaintext ChaCha20 encrypts into keystream, shared by every call (a sum is unmasked in many parts).
+    static let zeros = [UInt8](repeating: 0, count: chunkBytes)
 
     public enum Sign: Sendable { case add, subtract }
 
@@ -26,7 +28,6 @@ public struct MaskExpansion: Sendable {
     public func apply(_ sign: Sign, to vector: UnsafeMutableBufferPointer<UInt32>, wordOffset offset: Int = 0) throws {
         guard !vector.isEmpty else { return }
         let wordBytes = 4
-        let zeros = [UInt8](repeating: 0, count: Self.chunkBytes)
         var byte = offset * wordBytes
         let end = (offset + vector.count) * wordBytes
         while byte < end {
@@ -37,7 +38,7 @@ public struct MaskExpansion: Sendable {
             guard block + (length + 63) / 64 <= Int(UInt32.max) else {
                 throw FedCTError(.invalidData, "mask of \(end) bytes exceeds ChaCha20's 256 GiB counter range")
             }
-            let stream = try Insecure.ChaCha20CTR.encrypt(zeros[..<length], using: key,
+            let stream = try Insecure.ChaCha20CTR.encrypt(Self.zeros[..<length], using: key,
                                                           counter: .init(offset: UInt32(block)), nonce: Self.nonce)
             let words = (length - skip) / wordBytes
             let first = byte / wordBytes - offset

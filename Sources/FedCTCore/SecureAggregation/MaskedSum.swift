@@ -44,11 +44,22 @@ public struct MaskedSum: Sendable {
 
     /// The plain sum of the contributions, once `recovery` removes every mask.
     public func unmasked(with recovery: SecAggServerRound.Recovery) throws -> [UInt32] {
+        try unmasked(0..<wordCount, with: recovery)
+    }
+
+    /// Words `range` of the plain sum: a copy of that part of the masked sum with every mask removed there, so a sum
+    /// can be unmasked part by part in memory of the part's size.
+    public func unmasked(_ range: Range<Int>, with recovery: SecAggServerRound.Recovery) throws -> [UInt32] {
         guard open == nil else { throw FedCTError(.failedPrecondition, "masked sum: a contribution is still open") }
-        var plain = words
+        guard range.lowerBound >= 0, range.upperBound <= wordCount else {
+            throw FedCTError(.failedPrecondition, "masked sum: words \(range) are outside its \(wordCount) words")
+        }
+        var plain = Array(words[range])
         try plain.withUnsafeMutableBufferPointer { buffer in
-            for key in recovery.selfMaskKeys { try MaskExpansion(key: key).apply(.subtract, to: buffer) }
-            for correction in recovery.pairwiseCorrections { try MaskExpansion(key: correction.key).apply(correction.sign, to: buffer) }
+            for key in recovery.selfMaskKeys { try MaskExpansion(key: key).apply(.subtract, to: buffer, wordOffset: range.lowerBound) }
+            for correction in recovery.pairwiseCorrections {
+                try MaskExpansion(key: correction.key).apply(correction.sign, to: buffer, wordOffset: range.lowerBound)
+            }
         }
         return plain
     }
