@@ -559,6 +559,12 @@ int fct_grpc_server_start(const fct_grpc_server_options *options, fct_grpc_call_
             builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                                        clamp_int(options->min_client_ping_interval_ms));
         }
+        if (options->stream_window_bytes > 0) {
+            // A fixed receive window per call: without BDP probing gRPC would grow it to many MiB per call and
+            // buffer that much of every concurrent upload.
+            builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+            builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, clamp_int(options->stream_window_bytes));
+        }
         builder.RegisterCallbackGenericService(server->service.get());
         server->server = builder.BuildAndStart();
         if (!server->server || port == 0) {

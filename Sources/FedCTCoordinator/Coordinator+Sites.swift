@@ -96,9 +96,10 @@ extension Coordinator {
         guard run != nil else { throw FedCTError(.failedPrecondition, "\(site) uploaded for job \(header.jobID), which is not the running job") }
         let model = header.baseModelSha256
         if coordinateCounts[model] == nil, model == run?.machine.globalModelSHA256 {
-            // The round's model is read once, off the actor.
+            // The round's model's header is read, off the actor: its tensors' sizes, not its values (uploads that start
+            // together each read it until one has stored the count).
             let models = self.models
-            coordinateCounts[model] = try await onStorage { try SafeTensors.decode(try models.get(model)).values.count }
+            coordinateCounts[model] = try await onStorage { try models.reader(model).header.valueCount }
         }
         guard run != nil else { throw FedCTError(.failedPrecondition, "\(site) uploaded for job \(header.jobID), which is not the running job") }
         let kind = try run!.checkUpload(from: site, header: header) { try coordinateCount(of: model) }

@@ -71,7 +71,8 @@ public final class GRPCServer: Sendable {
                     max_receive_message_bytes: Int64(options.maxMessageBytes), max_send_message_bytes: Int64(options.maxMessageBytes),
                     keepalive_time_ms: options.keepaliveSeconds.secondsAsMilliseconds,
                     keepalive_timeout_ms: options.keepaliveTimeoutSeconds.secondsAsMilliseconds,
-                    min_client_ping_interval_ms: options.minimumClientPingSeconds.secondsAsMilliseconds)
+                    min_client_ping_interval_ms: options.minimumClientPingSeconds.secondsAsMilliseconds,
+                    stream_window_bytes: Int64(options.streamWindowBytes))
                 return fct_grpc_server_start(&bridge, { context, call in
                     guard let context, let call else { return }
                     Unmanaged<Dispatcher>.fromOpaque(context).takeUnretainedValue().dispatch(call)

@@ -17,6 +17,10 @@ public struct ServerOptions: Sendable {
     /// Accept client keepalive pings this often, even without calls (gRPC's default of 5 minutes would make the
     /// server hang up on clients that ping every 30 s). Keep it at or below the clients' `keepaliveSeconds`.
     public var minimumClientPingSeconds: Int = 10
+    /// The receive window of each call, fixed: what gRPC buffers of each incoming stream (an upload) before the
+    /// handler reads it. It caps one call's rate at this many bytes per round trip (4 MiB: 80 MB/s at 50 ms); 0 or
+    /// less keeps gRPC's window, which grows with bandwidth-delay probes to many MiB per call.
+    public var streamWindowBytes: Int = 4 << 20
 
     public init(address: String, tls: TLSConfig?) {
         self.address = address

@@ -60,6 +60,9 @@ typedef struct fct_grpc_server_options {
     int64_t keepalive_timeout_ms;
     /** Accept client keepalive pings this often (even without calls); <= 0: gRPC default (5 min, too slow for keepalive clients). */
     int64_t min_client_ping_interval_ms;
+    /** Receive window of each call, fixed (dynamic window growth off), which bounds what gRPC buffers of each incoming
+     * stream; <= 0: gRPC's default (64 KiB growing with bandwidth-delay probes). */
+    int64_t stream_window_bytes;
 } fct_grpc_server_options;
 
 typedef struct fct_grpc_channel_options {
