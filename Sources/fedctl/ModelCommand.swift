@@ -1,6 +1,5 @@
 // fedctl model fetch (and job export): download a job's global model (any round) as a safetensors file loadable by PyTorch.
 import ArgumentParser
-import Crypto
 import FedCTCore
 import Foundation
 
@@ -36,13 +35,11 @@ struct ModelDownload: ParsableArguments {
         } else {
             throw FedCTError(.notFound, "job \(job) has no committed round \(chosen) (it has \(status.rounds.count))")
         }
-        let blob = try await client.fetchModel(sha256: sha)
-        guard SHA256.hex(blob) == sha else { throw FedCTError(.integrity, "model \(sha.prefix(12)) arrived with a different hash") }
-        try Data(blob).write(to: URL(fileURLWithPath: out), options: .atomic)
+        let bytes = try await client.fetchModel(sha256: sha, to: URL(fileURLWithPath: out))
         if json {
-            try JSONOutput.print(["job": job, "round": chosen, "model_sha256": sha, "bytes": blob.count, "path": out])
+            try JSONOutput.print(["job": job, "round": chosen, "model_sha256": sha, "bytes": bytes, "path": out])
         } else {
-            print("round \(chosen) model \(sha.prefix(12)) → \(out) (\(blob.count) bytes)")
+            print("round \(chosen) model \(sha.prefix(12)) → \(out) (\(bytes) bytes)")
         }
     }
 }
