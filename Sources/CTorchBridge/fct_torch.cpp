@@ -537,7 +537,44 @@ int32_t fct_torch_group_create(const char *store_host, int32_t store_port, int32
     });
 }
 
+int32_t fct_torch_group_create_file(const char *path, int32_t rank, int32_t size, const char *interface_host, double timeout_seconds,
+                                    fct_torch_group **out, char **error) {
+    return guarded(error, [&] {
+        if (!path || !interface_host || !out) throw std::invalid_argument("path, interface host and out must not be NULL");
+        auto group = std::make_unique<fct_torch_group>();
+        group->group = fct::make_gloo_file_group(path, rank, size, interface_host, timeout_seconds);
+        *out = group.release();
+    });
+}
+
 void fct_torch_group_free(fct_torch_group *group) { delete group; }
+
+int32_t fct_torch_group_broadcast_length(fct_torch_group *group, int64_t *length, char **error) {
+    return guarded(error, [&] {
+        if (!group || !length) throw std::invalid_argument("group and length must not be NULL");
+        auto value = torch::tensor({*length}, torch::kInt64);
+        group->group->broadcast(value);
+        *length = value.item<int64_t>();
+    });
+}
+
+int32_t fct_torch_group_broadcast_bytes(fct_torch_group *group, uint8_t *bytes, int64_t length, char **error) {
+    return guarded(error, [&] {
+        if (!group || (length > 0 && !bytes) || length < 0) throw std::invalid_argument("group and a buffer of a non-negative length are needed");
+        if (length == 0) return;
+        auto buffer = torch::from_blob(bytes, {length}, torch::kUInt8);
+        group->group->broadcast(buffer);
+    });
+}
+
+int32_t fct_torch_group_sum_doubles(fct_torch_group *group, double *values, int64_t count, char **error) {
+    return guarded(error, [&] {
+        if (!group || count < 0 || (count > 0 && !values)) throw std::invalid_argument("group and a buffer of a non-negative count are needed");
+        if (count == 0) return;
+        auto tensor = torch::from_blob(values, {count}, torch::kFloat64);
+        group->group->sum(tensor);
+    });
+}
 
 int32_t fct_torch_model_set_group(fct_torch_model *model, fct_torch_group *group, char **error) {
     return guarded(error, [&] {

@@ -5,6 +5,7 @@
 #include "fct_torch.h"
 #include "fct_torch_group.h"
 
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -16,20 +17,16 @@ namespace {
 
 class GlooGroup : public Group {
 public:
-    GlooGroup(const std::string &store_host, int32_t store_port, int32_t rank, int32_t size, const std::string &interface_host,
-              double timeout_seconds)
-        : rank_(rank), size_(size) {
+    /// Checks the arguments every store shares and returns the group's timeout.
+    static std::chrono::milliseconds checked(int32_t rank, int32_t size, double timeout_seconds) {
         if (size < 1 || rank < 0 || rank >= size) throw std::invalid_argument("a group needs 0 ≤ rank < size, got rank " + std::to_string(rank) + " of " + std::to_string(size));
-        if (store_port < 1 || store_port > 65535) throw std::invalid_argument("the rendezvous port must be 1 to 65535, got " + std::to_string(store_port));
         if (!(timeout_seconds > 0)) throw std::invalid_argument("the group's timeout must be positive");
-        auto timeout = std::chrono::milliseconds(int64_t(timeout_seconds * 1000));
-        c10d::TCPStoreOptions options;
-        options.port = uint16_t(store_port);
-        options.isServer = rank == 0;
-        options.numWorkers = size_t(size);
-        options.waitWorkers = true;
-        options.timeout = timeout;
-        auto store = c10::make_intrusive<c10d::TCPStore>(store_host, options);
+        return std::chrono::milliseconds(int64_t(timeout_seconds * 1000));
+    }
+
+    GlooGroup(const c10::intrusive_ptr<c10d::Store> &store, int32_t rank, int32_t size, const std::string &interface_host,
+              std::chrono::milliseconds timeout)
+        : rank_(rank), size_(size) {
         auto gloo = c10d::ProcessGroupGloo::Options::create();
         gloo->timeout = timeout;
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(interface_host));
@@ -39,6 +36,13 @@ public:
     void sum(torch::Tensor &tensor) override {
         std::vector<torch::Tensor> tensors{tensor};
         group_->allreduce(tensors)->wait();
+    }
+
+    void broadcast(torch::Tensor &tensor) override {
+        std::vector<torch::Tensor> tensors{tensor};
+        c10d::BroadcastOptions options;
+        options.rootRank = 0;
+        group_->broadcast(tensors, options)->wait();
     }
 
     int64_t rank() const override { return rank_; }
@@ -53,7 +57,24 @@ private:
 
 std::shared_ptr<Group> make_gloo_group(const std::string &store_host, int32_t store_port, int32_t rank, int32_t size,
                                        const std::string &interface_host, double timeout_seconds) {
-    return std::make_shared<GlooGroup>(store_host, store_port, rank, size, interface_host, timeout_seconds);
+    auto timeout = GlooGroup::checked(rank, size, timeout_seconds);
+    if (store_port < 1 || store_port > 65535) throw std::invalid_argument("the rendezvous port must be 1 to 65535, got " + std::to_string(store_port));
+    c10d::TCPStoreOptions options;
+    options.port = uint16_t(store_port);
+    options.isServer = rank == 0;
+    options.numWorkers = size_t(size);
+    options.waitWorkers = true;
+    options.timeout = timeout;
+    auto store = c10::make_intrusive<c10d::TCPStore>(store_host, options);
+    return std::make_shared<GlooGroup>(store, rank, size, interface_host, timeout);
+}
+
+std::shared_ptr<Group> make_gloo_file_group(const std::string &path, int32_t rank, int32_t size, const std::string &interface_host,
+                                            double timeout_seconds) {
+    auto timeout = GlooGroup::checked(rank, size, timeout_seconds);
+    auto store = c10::make_intrusive<c10d::FileStore>(path, size);
+    store->setTimeout(timeout);
+    return std::make_shared<GlooGroup>(store, rank, size, interface_host, timeout);
 }
 
 }  // namespace fct

@@ -17,6 +17,8 @@ class Group {
 public:
     virtual ~Group() = default;
     virtual void sum(torch::Tensor &tensor) = 0;
+    /// Rank 0's `tensor` copied into every other rank's (same shape and type at every rank).
+    virtual void broadcast(torch::Tensor &tensor) = 0;
     virtual int64_t rank() const = 0;
     virtual int64_t size() const = 0;
 };
@@ -25,6 +27,11 @@ public:
 /// exchanging tensors over the interface of `interface_host`. Blocks until every rank joined or `timeout_seconds` passed.
 std::shared_ptr<Group> make_gloo_group(const std::string &store_host, int32_t store_port, int32_t rank, int32_t size,
                                        const std::string &interface_host, double timeout_seconds);
+
+/// The same through a c10d FileStore at `path` (a fresh file on a local file system every rank can reach): no listening
+/// socket for the rendezvous, for ranks on one machine.
+std::shared_ptr<Group> make_gloo_file_group(const std::string &path, int32_t rank, int32_t size, const std::string &interface_host,
+                                            double timeout_seconds);
 
 }  // namespace fct
 

@@ -28,19 +28,16 @@ public final class SiteAgent {
     private var datasets: [String: SiteDataset] = [:]
     /// The site's half of the setup stage of the job `jobID`, which read its data once.
     private var setupInputs: (jobID: String, setup: any SiteSetup)?
-    private var models: [ModelKey: TorchModel] = [:]
+    private var models: [SiteRoundTraining.ModelKey: TorchModel] = [:]
     /// Pretrained text encoders of HLIP jobs with `hlip.text_tower: bert`, by job.
     private var textEncoders: [String: PretrainedTextEncoder] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
     private var localStates: [String: [Float]] = [:]
+    /// Rank 0 of data-parallel rounds (site.yaml `workers`); nil when the agent trains alone.
+    private let workerPool: SiteWorkerPool?
 
-    /// Models are reused across rounds and jobs with the same encoder and objective parts.
-    private struct ModelKey: Hashable {
-        var encoder: EncoderConfig
-        var objective: ObjectiveConfig
-    }
-
-    public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil) throws {
+    /// `workerExecutable`: the fedct-site executable that worker processes on this machine run (`workers.local` > 1).
+    public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil, workerExecutable: URL? = nil) throws {
         try SiteDataset.checkFolder(config.dataDirectory)
         var options = ChannelOptions(target: config.coordinatorAddress, tls: nil)  // TLS material: read by the link, renewals included
         options.serverNameOverride = config.coordinatorServerName
@@ -53,10 +50,12 @@ public final class SiteAgent {
                                         ledger: try EgressLedger(config: config, agentVersion: Self.version, policy: config.ledgerPolicy, logger: logger),
                                         logger: logger)
         Torch.setThreadCount(config.threads)
+        workerPool = config.workers.isDataParallel ? try SiteWorkerPool(config: config, executable: workerExecutable, logger: logger) : nil
     }
 
     /// Works until cancelled, or until a job it took part in finishes when `exitAfterJob` is set.
     public func run(exitAfterJob: Bool) async throws {
+        defer { workerPool?.stop() }
         status.set("joining")
         let joined = try await withRetries("join") { try await link.join(joinRequest()) }
         if let refusal = WireProtocolVersion.siteRefusal(coordinator: joined.protocolVersion, oldestSiteServed: joined.oldestSiteProtocolVersion,
@@ -139,13 +138,25 @@ public final class SiteAgent {
         let (start, localRanges) = try withLocalLayers(base, task: task)
         try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
         try model.setProximal(mu: strategy.proximalMu)
-        let dpSGD = spec.privacyLevel == .patient ? DPSGDSettings(clipNorm: spec.privacy.clipNorm, noiseMultiplier: spec.privacy.noiseMultiplier) : nil
-        var trainer = LocalTrainer(training: spec.training, dpSGD: dpSGD)
-        if let text = try textEncoder(for: task) { trainer.tokenizer = .wordPiece(text.tokenizer) }
+        // Data-parallel ranks must draw the same DP-SGD batches and noise: the round's secret seed is drawn here and sent to
+        // the workers only (alone, the trainer draws it).
+        let dpSGDSeed = spec.privacyLevel == .patient && workerPool != nil ? UInt64.random(in: .min ... .max) : nil
+        let trainer = SiteRoundTraining.trainer(for: spec, dpSGDSeed: dpSGDSeed, textEncoder: try textEncoder(for: task))
         try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
         let trainingStarted = ContinuousClock.now
-        let result = try await offThePool(task) {
-            try trainer.train(model, on: dataset.train, seed: spec.seed &+ UInt64(task.round) &* 7919, round: Int(task.round), rounds: Int(spec.rounds))
+        let seed = SiteRoundTraining.seed(of: task)
+        let result: LocalTrainingResult
+        if let workerPool {
+            let order = WorkerOrder(task: task, start: start.values, seed: seed, dpSGDSeed: dpSGDSeed,
+                                    examplesSHA256: SiteRoundTraining.fingerprint(dataset.train))
+            let rendezvous = try workerPool.announceRound()
+            result = try await offThePool(task) {
+                try workerPool.train(order, model: model, trainer: trainer, examples: dataset.train, at: rendezvous)
+            }
+        } else {
+            result = try await offThePool(task) {
+                try trainer.train(model, on: dataset.train, seed: seed, round: Int(task.round), rounds: Int(spec.rounds))
+            }
         }
         let trainingSeconds = trainingStarted.duration(to: .now)
         if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
@@ -281,19 +292,9 @@ public final class SiteAgent {
     /// The site's data prepared for a job's objective and input size (its examples track the evaluation's outcome codes
     /// too), loaded once per distinct setting.
     func dataset(for spec: Fedct_V1_JobSpec) throws -> SiteDataset {
-        let pipeline = spec.preprocessingPipeline
-        let objective = try PretrainingObjectives.of(spec)
-        let key = "\(objective.exampleKey(for: spec))|\(pipeline.parameters)"
+        let key = try SiteRoundTraining.datasetKey(for: spec)
         if let cached = datasets[key] { return cached }
-        let cache = try PreprocessingCache(directory: URL(fileURLWithPath: config.stateDirectory).appending(path: "preprocessed").path,
-                                           maxBytes: config.preprocessedCacheMaxBytes, logger: logger)
-        var recipe = try objective.siteExamples(for: spec)
-        recipe.trackedCodes.formUnion(BinaryOutcome.trackedCodes)
-        let dataset = try SiteDataset.load(directory: config.dataDirectory, recipe: recipe, preprocessing: pipeline, cache: cache)
-        let cached = cache.statistics
-        logger.info("data loaded", metadata: ["train": "\(dataset.train.count)", "heldout": "\(dataset.heldout.count)",
-                                              "skipped_without_follow_up": "\(dataset.skippedWithoutFollowUp.count)",
-                                              "preprocessed_from_cache": "\(cached.hits)", "preprocessed_from_scans": "\(cached.sourceReads)"])
+        let dataset = try SiteRoundTraining.loadDataset(for: spec, config: config, logger: logger)
         datasets[key] = dataset
         return dataset
     }
@@ -307,7 +308,7 @@ public final class SiteAgent {
     }
 
     func model(for spec: Fedct_V1_JobSpec) throws -> TorchModel {
-        let key = ModelKey(encoder: spec.encoderConfig, objective: try PretrainingObjectives.of(spec).modelObjective(for: spec))
+        let key = try SiteRoundTraining.ModelKey(spec)
         if let cached = models[key] { return cached }
         let model = try TorchModel(spec: spec)
         models[key] = model

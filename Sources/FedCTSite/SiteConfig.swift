@@ -1,4 +1,4 @@
-// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, device, state folder.
+// SiteConfig: the site agent's one YAML file — coordinator address, credentials, data folder, threads, workers, device, state folder.
 public import FedCTCore
 public import FedCTAudit
 public import FedCTRPC
@@ -17,7 +17,12 @@ public struct SiteConfig: Sendable {
     public var certificateFile: String
     public var keyFile: String
     public var dataDirectory: String
+    /// `threads`: libtorch's threads in each training process (the agent and every worker alike); default: the cores.
     public var threads: Int
+    /// `workers`: the processes (on this machine and others) that train each round data-parallel; default: the agent alone.
+    public var workers: SiteWorkers
+    /// The file this configuration was read from (workers the agent starts read it too).
+    public var path: String
     /// `device`: where libtorch trains (`cpu`, the default, or `cuda[:N]`); checked against the linked libtorch at start-up.
     public var device: TorchDevice
     public var stateDirectory: String
@@ -44,32 +49,45 @@ public struct SiteConfig: Sendable {
     /// `status.listen`: loopback `host:port` of the read-only status page; nil (the section absent) turns it off.
     public var statusListen: String?
 
-    public init(contentsOf path: String) throws {
+    /// Reads `path`. For a data-parallel worker (`forWorker`) the `coordinator` and `tls` sections may be left out: a
+    /// worker never calls the coordinator and needs no key, so another machine's copy of site.yaml can go without them.
+    public init(contentsOf path: String, forWorker: Bool = false) throws {
         let yaml = try YAMLDocument(contentsOf: path)
-        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "device", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging", "status"])
+        try yaml.rejectUnknownKeys(["coordinator", "tls", "data", "threads", "workers", "device", "state_dir", "egress", "max_message_mib", "privacy", "policy", "metrics", "logging", "status"])
+        self.path = path
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base.appending(path: value).path }
         func required(_ document: YAMLDocument, _ key: String) throws -> String {
             guard let value = try document.string(key), !value.isEmpty else { throw document.error(key, "is required") }
             return value
         }
-        guard let coordinator = try yaml.section("coordinator") else { throw yaml.error("coordinator", "is required (address)") }
-        try coordinator.rejectUnknownKeys(["address", "server_name", "heartbeat_seconds"])
-        coordinatorAddress = try required(coordinator, "address")
-        guard coordinatorAddress.contains(":") else {
-            throw coordinator.error("address", "must be host:port (got '\(coordinatorAddress)')")
+        if let coordinator = try yaml.section("coordinator") {
+            try coordinator.rejectUnknownKeys(["address", "server_name", "heartbeat_seconds"])
+            coordinatorAddress = try required(coordinator, "address")
+            guard coordinatorAddress.contains(":") else {
+                throw coordinator.error("address", "must be host:port (got '\(coordinatorAddress)')")
+            }
+            coordinatorServerName = try coordinator.string("server_name")
+            let heartbeat = try coordinator.double("heartbeat_seconds") ?? 15
+            guard heartbeat >= 0.1 && heartbeat <= 45 else {
+                throw coordinator.error("heartbeat_seconds", "must be between 0.1 and 45 (got \(heartbeat)): the coordinator takes a site silent for 60 s as gone")
+            }
+            heartbeatInterval = .milliseconds(Int((heartbeat * 1000).rounded()))
+        } else if forWorker {
+            (coordinatorAddress, coordinatorServerName, heartbeatInterval) = ("", nil, .seconds(15))
+        } else {
+            throw yaml.error("coordinator", "is required (address)")
         }
-        coordinatorServerName = try coordinator.string("server_name")
-        let heartbeat = try coordinator.double("heartbeat_seconds") ?? 15
-        guard heartbeat >= 0.1 && heartbeat <= 45 else {
-            throw coordinator.error("heartbeat_seconds", "must be between 0.1 and 45 (got \(heartbeat)): the coordinator takes a site silent for 60 s as gone")
+        if let tls = try yaml.section("tls") {
+            try tls.rejectUnknownKeys(["ca", "cert", "key"])
+            caFile = resolve(try required(tls, "ca"))
+            certificateFile = resolve(try required(tls, "cert"))
+            keyFile = resolve(try required(tls, "key"))
+        } else if forWorker {
+            (caFile, certificateFile, keyFile) = ("", "", "")
+        } else {
+            throw yaml.error("tls", "is required (ca, cert, key)")
         }
-        heartbeatInterval = .milliseconds(Int((heartbeat * 1000).rounded()))
-        guard let tls = try yaml.section("tls") else { throw yaml.error("tls", "is required (ca, cert, key)") }
-        try tls.rejectUnknownKeys(["ca", "cert", "key"])
-        caFile = resolve(try required(tls, "ca"))
-        certificateFile = resolve(try required(tls, "cert"))
-        keyFile = resolve(try required(tls, "key"))
         guard let data = try yaml.section("data") else { throw yaml.error("data", "is required (dir)") }
         try data.rejectUnknownKeys(["dir", "cache_max_gib", "text_encoder"])
         dataDirectory = resolve(try required(data, "dir"))
@@ -80,6 +98,7 @@ public struct SiteConfig: Sendable {
         }
         threads = try yaml.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw yaml.error("threads", "must be at least 1") }
+        workers = try SiteWorkers(yaml)
         let deviceName = try yaml.string("device") ?? "cpu"
         guard let device = TorchDevice(deviceName) else {
             throw yaml.error("device", "must be cpu, cuda or cuda:N (got '\(deviceName)')")

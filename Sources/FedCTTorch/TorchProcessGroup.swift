@@ -24,7 +24,44 @@ public final class TorchProcessGroup {
         self.size = size
     }
 
+    /// Joins the group through a rendezvous file at `fileStorePath` instead (c10d FileStore: a fresh file on a local file
+    /// system every rank reaches, deleted by the last rank to leave): no socket listens for the rendezvous, for ranks on
+    /// one machine. Gloo's own connections use the interface of `interfaceHost` ("127.0.0.1" on one machine).
+    public init(fileStorePath: String, rank: Int, size: Int, interfaceHost: String, timeout: Double = 300) throws {
+        var created: OpaquePointer?
+        try TorchError.check {
+            fct_torch_group_create_file(fileStorePath, Int32(clamping: rank), Int32(clamping: size), interfaceHost, timeout, &created, $0)
+        }
+        guard let created else { throw TorchError("the torch bridge returned no group") }
+        handle = created
+        self.rank = rank
+        self.size = size
+    }
+
     deinit { fct_torch_group_free(handle) }
+
+    /// Rank 0's `bytes` at every rank: rank 0 passes them, the others pass nil and get rank 0's. Every rank must call it
+    /// at the same point; bounded by the group's timeout.
+    public func broadcast(_ bytes: [UInt8]?) throws -> [UInt8] {
+        var length = Int64(bytes?.count ?? 0)
+        try TorchError.check { fct_torch_group_broadcast_length(handle, &length, $0) }
+        guard length >= 0 else { throw TorchError("rank 0 broadcast a negative length \(length)") }
+        var buffer = rank == 0 ? (bytes ?? []) : [UInt8](repeating: 0, count: Int(length))
+        guard buffer.count == Int(length) else { throw TorchError("rank \(rank) has \(buffer.count) bytes to broadcast, rank 0 said \(length)") }
+        try buffer.withUnsafeMutableBufferPointer { pointer in
+            try TorchError.check { fct_torch_group_broadcast_bytes(handle, pointer.baseAddress, length, $0) }
+        }
+        return buffer
+    }
+
+    /// `values` summed element-wise over the ranks (every rank passes as many). Bounded by the group's timeout.
+    public func sum(_ values: [Double]) throws -> [Double] {
+        var buffer = values
+        try buffer.withUnsafeMutableBufferPointer { pointer in
+            try TorchError.check { fct_torch_group_sum_doubles(handle, pointer.baseAddress, Int64(pointer.count), $0) }
+        }
+        return buffer
+    }
 }
 
 extension TorchModel {

@@ -7,6 +7,7 @@ import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTSite
 import FedCTSiteStatus
+import Foundation
 import Logging
 
 @main
@@ -14,7 +15,7 @@ struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
-        subcommands: [CheckCommand.self, PolicyCommand.self, StatusLinkCommand.self, BenchLoadCommand.self])
+        subcommands: [CheckCommand.self, PolicyCommand.self, StatusLinkCommand.self, BenchLoadCommand.self, WorkerCommand.self, BenchWorkersCommand.self])
 
     static func main() async {
         ReconstructionObjective.registerIfRequested()
@@ -41,7 +42,9 @@ struct SiteCommand: AsyncParsableCommand {
         let logger = Logger(label: "fedct.site")
         // Listens only on metrics.listen (normally loopback); everything else the agent does is outbound.
         let metrics = try await MetricsEndpoint.startIfConfigured(settings.observability, logger: logger)
-        let agent = try SiteAgent(config: settings, logger: logger, connectAttempts: connectAttempts)
+        // Worker processes on this machine (workers.local > 1) run this same executable.
+        let agent = try SiteAgent(config: settings, logger: logger, connectAttempts: connectAttempts,
+                                  workerExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         // Loopback only (checked by SiteConfig): the read-only status page, behind a login link.
         var statusPage: SiteStatusPage?
         if settings.statusListen != nil {

@@ -33,6 +33,14 @@ final class DataParallelTrainingTests: XCTestCase {
         return trainer
     }
 
+    /// The same under DP-SGD, with a fixed seed that every rank shares (as the agent sends its workers the round's).
+    private static func dpSGDTrainer() -> LocalTrainer {
+        var trainer = trainer()
+        trainer.gradientAccumulation = 1
+        trainer.dpSGD = DPSGDSettings(clipNorm: 0.5, noiseMultiplier: 1.0, seed: 17)
+        return trainer
+    }
+
     /// A free TCP port on loopback for the rendezvous store.
     private func freePort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -77,6 +85,44 @@ final class DataParallelTrainingTests: XCTestCase {
         for (got, want) in zip(ranks[0].state, expected) { worst = max(worst, abs(got - want) / max(1, abs(want))) }
         XCTAssertLessThan(worst, 1e-4, "two ranks train the model one process trains with gradient accumulation (float rounding only)")
         XCTAssertNotEqual(expected, try Self.model().exportState(), "training moved the model")
+    }
+
+    /// Under DP-SGD the ranks add their clipped sums before the noise, which each draws alike from the round's shared seed:
+    /// the site's step has one noise draw, as one process's has (a draw per rank would add √2 times the noise, elsewhere).
+    /// The ranks meet through a rendezvous file, as an agent's workers on one machine do, and rank 0's bytes reach rank 1.
+    func testDPSGDRanksThroughAFileRendezvousAddTheNoiseOncePerSite() throws {
+        Torch.setThreadCount(1)
+        let data = examples(10)
+        let alone = try Self.model()
+        let single = try Self.dpSGDTrainer().train(alone, on: data, seed: 5)
+        let expected = try alone.exportState()
+
+        let file = FileManager.default.temporaryDirectory.appending(path: "fedct-rendezvous-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let results = ResultBox()
+        let received = ResultBox()
+        DispatchQueue.concurrentPerform(iterations: 2) { rank in
+            do {
+                let group = try TorchProcessGroup(fileStorePath: file, rank: rank, size: 2, interfaceHost: "127.0.0.1", timeout: 60)
+                let bytes = try group.broadcast(rank == 0 ? Array("round 3".utf8) : nil)
+                let sums = try group.sum([Double(rank), 1])
+                received.set(rank, (bytes.map(Float.init) + sums.map(Float.init), single))
+                let replica = try Self.model()
+                try replica.setProcessGroup(group)
+                let result = try Self.dpSGDTrainer().train(replica, on: data, seed: 5)
+                results.set(rank, (try replica.exportState(), result))
+            } catch {
+                results.fail(rank, error)
+            }
+        }
+        let ranks = try results.values()
+        XCTAssertEqual(try received.values()[1].state, Array("round 3".utf8).map(Float.init) + [1, 2], "rank 1 got rank 0's bytes and the sums")
+        XCTAssertEqual(ranks[0].state, ranks[1].state)
+        XCTAssertEqual(ranks[0].result.steps, single.steps)
+        XCTAssertEqual(ranks[0].result.noiseMultiplier, 1.0)
+        var worst: Float = 0
+        for (got, want) in zip(ranks[0].state, expected) { worst = max(worst, abs(got - want) / max(1, abs(want))) }
+        XCTAssertLessThan(worst, 1e-4, "two DP-SGD ranks take one process's noisy steps: one noise draw per site")
     }
 
     func testAJoinWithoutThePeerTimesOutNamingIt() throws {

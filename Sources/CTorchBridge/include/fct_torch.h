@@ -186,8 +186,23 @@ int32_t fct_torch_model_set_dp_sgd(fct_torch_model *model, double clip_norm, dou
  */
 int32_t fct_torch_group_create(const char *store_host, int32_t store_port, int32_t rank, int32_t size, const char *interface_host,
                                double timeout_seconds, fct_torch_group **out, char **error);
+/**
+ * The same group through a c10d FileStore at `path` instead of a TCP store: a fresh file (that no earlier group used) on
+ * a local file system all ranks reach; no socket listens for the rendezvous, so it suits ranks on one machine.
+ */
+int32_t fct_torch_group_create_file(const char *path, int32_t rank, int32_t size, const char *interface_host,
+                                    double timeout_seconds, fct_torch_group **out, char **error);
 /** Frees a group handle. NULL is allowed. */
 void fct_torch_group_free(fct_torch_group *group);
+/**
+ * Sends rank 0's bytes to every rank, in two calls every rank makes in the same order: `broadcast_length` (rank 0 sets
+ * *length first, the others receive it), then `broadcast_bytes` with a buffer of that length (rank 0's is read, the
+ * others' written). Bounded by the group's timeout.
+ */
+int32_t fct_torch_group_broadcast_length(fct_torch_group *group, int64_t *length, char **error);
+int32_t fct_torch_group_broadcast_bytes(fct_torch_group *group, uint8_t *bytes, int64_t length, char **error);
+/** Sums `count` doubles over the ranks, in place (every rank calls it with the same count). Bounded by the group's timeout. */
+int32_t fct_torch_group_sum_doubles(fct_torch_group *group, double *values, int64_t count, char **error);
 /**
  * Data-parallel training: from now on each training step of `model` is this rank's share of a step of the group — every
  * rank must call it, with its own examples (possibly none) — and its gradient is summed over the ranks and divided by
