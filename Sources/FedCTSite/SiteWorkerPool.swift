@@ -133,7 +133,9 @@ final class SiteWorkerPool {
             throw FedCTError(.invalidConfiguration, "\(configPath): field 'workers.local' asks for worker processes, but this agent was not given the fedct-site executable to start them")
         }
         let log = folder.appending(path: "worker-\(rank).log")
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path), !FileManager.default.createFile(atPath: log.path, contents: nil) {
+            throw FedCTError(.io, "cannot create \(log.path) for worker \(rank)'s log; check that \(folder.path) is writable and not full")
+        }
         let output = try FileHandle(forWritingTo: log)
         defer { try? output.close() }
         try output.seekToEnd()

@@ -59,7 +59,7 @@ struct WorkerOrder: Equatable {
         guard bytes.count - offset >= taskLength, (bytes.count - offset - taskLength) % 4 == 0 else {
             throw bad("is cut short or misaligned (\(bytes.count) bytes, task \(taskLength))")
         }
-        task = try Fedct_V1_Task(serializedBytes: bytes[offset..<(offset + taskLength)])
+        task = try Fedct_V1_Task(serializedBytes: Array(bytes[offset..<(offset + taskLength)]))
         offset += taskLength
         var values: [Float] = []
         values.reserveCapacity((bytes.count - offset) / 4)
