@@ -16,6 +16,9 @@ public final class SiteAgent {
     public static let version = "0.1.0"
     /// Failures that end the site's part in a round but not the agent.
     static let abandonsRound: Set<FedCTError.Code> = [.failedPrecondition, .protocolViolation, .permissionDenied, .integrity]
+    /// How long an agent waits before asking for work again after abandoning a round (without it, a round the
+    /// coordinator keeps offering but no longer accepts from this site was asked for hundreds of times a second).
+    static let pauseAfterAbandonedRound = Duration.seconds(2)
 
     let config: SiteConfig
     let logger: Logger
@@ -74,17 +77,17 @@ public final class SiteAgent {
                     if task.kind == .setup { try await runSetupStep(task) } else { try await train(task) }
                     participated.insert(task.jobID)
                 } catch let error as RPCError {
-                    // The coordinator refused or lost this round (restart, deadline, new round): ask again.
+                    // The coordinator refused or lost this round (restart, deadline, new round): ask again after a pause,
+                    // as the same task may be handed out until the round moves on.
                     logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
                     status.problem("job \(task.jobID) round \(task.round): \(error)")
+                    try await Task.sleep(for: Self.pauseAfterAbandonedRound)
                 } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
                     // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
                     logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
                     status.problem("job \(task.jobID) round \(task.round): \(error)")
-                    if error.code == .permissionDenied {
-                        SiteMetrics.policyRefusal()
-                        try await Task.sleep(for: .seconds(5))
-                    }
+                    if error.code == .permissionDenied { SiteMetrics.policyRefusal() }
+                    try await Task.sleep(for: error.code == .permissionDenied ? .seconds(5) : Self.pauseAfterAbandonedRound)
                 }
             case .evaluate:
                 status.set("evaluating", jobID: task.jobID, round: Int(task.round))
