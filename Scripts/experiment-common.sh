@@ -1,15 +1,16 @@
 # experiment-common.sh: what the experiment scripts share — the release fedctl, the synthetic data, SVG to PNG.
 # Sourced by experiment.sh and experiment-hlip.sh from the repository root (set -euo pipefail is theirs).
 
-# experiment_prepare OUT DATA SYNTH_ARGS...: the PNG tool, fedctl (release; sets bin to its folder), the folder OUT,
-# and `fedctl synth SYNTH_ARGS --seed 7 --out DATA` unless DATA holds its data already.
+# experiment_prepare OUT DATA SYNTH_ARGS...: the PNG tool, fedctl (release, or FEDCT_EXPERIMENT_CONFIGURATION=debug when a
+# release build cannot be afforded; sets bin to its folder), the folder OUT, and `fedctl synth SYNTH_ARGS --seed 7 --out
+# DATA` unless DATA holds its data already.
 experiment_prepare() {
-  local out=$1 data=$2
+  local out=$1 data=$2 configuration=${FEDCT_EXPERIMENT_CONFIGURATION:-release}
   shift 2
   experiment_png_tool
-  echo "== building fedctl (release)"
-  swift build -c release --product fedctl >/dev/null
-  bin=$(swift build -c release --show-bin-path)
+  echo "== building fedctl ($configuration)"
+  swift build -c "$configuration" --product fedctl >/dev/null
+  bin=$(swift build -c "$configuration" --show-bin-path)
   mkdir -p "$out"
   [[ -f "$data/ground_truth.csv" ]] && return
   echo "== synthesising into $data: $*"

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace fct {
 namespace {
@@ -283,17 +284,89 @@ struct ClinicalEncoderImpl : nn::Module {
 };
 TORCH_MODULE(ClinicalEncoder);
 
+/// A frozen slice encoder's features of whole scans, [D, F] each, computed once and reused across steps, epochs and
+/// rounds. A scan is keyed by its shape and a 64-bit hash of its voxels (the bridge does not know scan identities; a
+/// volume changed by augmentation is a new key). The entries hold while the encoder's parameters and buffers are the
+/// ones they were computed with: when a tensor's version counter moved (a state import), its values are compared with
+/// a copy taken at the last check, and the cache is emptied only when they differ. At most `max_bytes` of features are
+/// kept; further scans are computed every time.
+class SliceFeatureCache {
+public:
+    explicit SliceFeatureCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+    /// The features of `scan` [D, H, W] from `compute` (slices [D, 1, H, W] → [D, F]), computed at most once per encoder state.
+    template <typename Compute>
+    torch::Tensor features(nn::Module &encoder, const torch::Tensor &scan, Compute &&compute) {
+        check(encoder);
+        uint64_t key = hash(scan);
+        if (auto found = entries_.find(key); found != entries_.end()) return found->second;
+        auto computed = compute(scan.unsqueeze(1));
+        size_t bytes = size_t(computed.numel()) * sizeof(float);
+        if (bytes_ + bytes <= max_bytes_) {
+            entries_.emplace(key, computed);
+            bytes_ += bytes;
+        }
+        return computed;
+    }
+
+private:
+    /// Empties the cache when the encoder's values differ from those its entries were computed with.
+    void check(nn::Module &encoder) {
+        std::vector<torch::Tensor> tensors = encoder.parameters();
+        for (auto &buffer : encoder.buffers()) tensors.push_back(buffer);
+        std::vector<int64_t> versions;
+        for (auto &tensor : tensors) versions.push_back(int64_t(tensor._version()));
+        if (versions == versions_) return;
+        bool same = snapshot_.size() == tensors.size();
+        for (size_t i = 0; same && i < tensors.size(); i++) same = torch::equal(snapshot_[i], tensors[i]);
+        if (!same) {
+            entries_.clear();
+            bytes_ = 0;
+            snapshot_.clear();
+            torch::NoGradGuard no_grad;
+            for (auto &tensor : tensors) snapshot_.push_back(tensor.detach().clone());
+        }
+        versions_ = versions;
+    }
+
+    /// FNV-1a over the shape and the voxels' 64-bit words (and a trailing partial word).
+    static uint64_t hash(const torch::Tensor &scan) {
+        auto contiguous = scan.contiguous();
+        uint64_t h = 1469598103934665603ull;
+        auto mix = [&h](uint64_t word) { h = (h ^ word) * 1099511628211ull; };
+        for (auto size : contiguous.sizes()) mix(uint64_t(size));
+        const auto *bytes = static_cast<const unsigned char *>(contiguous.data_ptr());
+        size_t count = size_t(contiguous.numel()) * contiguous.element_size(), words = count / 8;
+        for (size_t i = 0; i < words; i++) {
+            uint64_t word;
+            std::memcpy(&word, bytes + 8 * i, 8);
+            mix(word);
+        }
+        uint64_t tail = 0;
+        std::memcpy(&tail, bytes + 8 * words, count - 8 * words);
+        mix(tail);
+        return h;
+    }
+
+    size_t max_bytes_, bytes_ = 0;
+    std::unordered_map<uint64_t, torch::Tensor> entries_;
+    std::vector<torch::Tensor> snapshot_;
+    std::vector<int64_t> versions_;
+};
+
 /// MEDFORM stage 2: attention-MIL over a scan's slice features aligned with its clinical vector. Settings: "stage" (2),
 /// "slice_encoder_depth" and "slice_encoder_width" (stage 1's), "clinical_features" (n, the clinical vector's width),
 /// "attention_hidden" (the gated attention's width), "temperature" (τ), "bag_slices" (K), "freeze_slice_encoder" (1:
-/// the slice encoder runs in evaluation mode without gradients, its parameters excluded from training). Batch:
-/// "volumes" [B, 1, D, H, W] and "clinical" [B, n]. Training bags are K slices of each scan drawn with replacement;
-/// embeddings (and predictions) pool all of a scan's slices. Both embeddings have the slice encoder's width F.
+/// the slice encoder runs in evaluation mode without gradients, its parameters excluded from training),
+/// "slice_feature_cache" (1: a frozen encoder's features of each scan's slices are computed once and kept, see
+/// `SliceFeatureCache`; ignored when the encoder is fine-tuned). Batch: "volumes" [B, 1, D, H, W] and "clinical" [B, n].
+/// Training bags are K slices of each scan drawn with replacement; embeddings (and predictions) pool all of a scan's
+/// slices. Both embeddings have the slice encoder's width F.
 class MEDFORMAlignmentObjective : public Objective {
 public:
     MEDFORMAlignmentObjective(nn::Module &net, const Settings &s)
         : clinical_(s.integer("clinical_features", 1)), bag_(s.integer("bag_slices", 1)), temperature_(s.number("temperature", 0.01)),
-          frozen_(s.integer("freeze_slice_encoder", 0) != 0) {
+          frozen_(s.integer("freeze_slice_encoder", 0) != 0), cached_(frozen_ && s.number("slice_feature_cache", 0) != 0) {
         if (!(temperature_ > 0) || !std::isfinite(temperature_)) throw std::invalid_argument("setting 'temperature' must be finite and > 0");
         encoder_ = net.register_module("slice_encoder", SliceResNet(s.integer("slice_encoder_depth", 18), s.integer("slice_encoder_width", 1)));
         int64_t features = encoder_->features;
@@ -313,9 +386,11 @@ public:
         const auto &v = volumes(batch);
         int64_t depth = v.size(2);
         std::vector<torch::Tensor> picked;
-        for (int64_t b = 0; b < v.size(0); b++) picked.push_back(v[b][0].index_select(0, torch::randint(depth, {bag_}, torch::kInt64)));
-        auto slices = torch::cat(picked).unsqueeze(1);
-        auto bags = slice_features(slices).view({v.size(0), bag_, -1});
+        for (int64_t b = 0; b < v.size(0); b++) {
+            auto indices = torch::randint(depth, {bag_}, torch::kInt64);
+            picked.push_back(cached_ ? scan_features(v[b][0]).index_select(0, indices) : v[b][0].index_select(0, indices));
+        }
+        auto bags = (cached_ ? torch::stack(picked) : slice_features(torch::cat(picked).unsqueeze(1))).view({v.size(0), bag_, -1});
         return {mil_->forward(bags).first, clinical_encoder_->forward(clinical(batch))};
     }
 
@@ -333,7 +408,10 @@ public:
     torch::Tensor embed(const Encoder &, const Batch &batch) override {
         const auto &v = volumes(batch);
         std::vector<torch::Tensor> scans;
-        for (int64_t b = 0; b < v.size(0); b++) scans.push_back(mil_->forward(slice_features(v[b][0].unsqueeze(1)).unsqueeze(0)).first);
+        for (int64_t b = 0; b < v.size(0); b++) {
+            auto features = cached_ ? scan_features(v[b][0]) : slice_features(v[b][0].unsqueeze(1));
+            scans.push_back(mil_->forward(features.unsqueeze(0)).first);
+        }
         return scans.empty() ? torch::zeros({0, encoder_->features}) : torch::cat(scans);
     }
 
@@ -357,9 +435,16 @@ private:
         return features;
     }
 
+    /// The frozen encoder's features of every slice of `scan` [D, H, W], [D, F], from the cache.
+    torch::Tensor scan_features(const torch::Tensor &scan) {
+        return cache_.features(*encoder_, scan, [this](const torch::Tensor &slices) { return slice_features(slices); });
+    }
+
     int64_t clinical_, bag_;
     double temperature_;
-    bool frozen_;
+    bool frozen_, cached_;
+    /// 1 GiB of slice features (16 000 scans of 32 slices × 512 features).
+    SliceFeatureCache cache_{size_t(1) << 30};
     SliceResNet encoder_{nullptr};
     AttentionMIL mil_{nullptr};
     ClinicalEncoder clinical_encoder_{nullptr};

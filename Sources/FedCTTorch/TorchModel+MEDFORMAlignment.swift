@@ -20,6 +20,10 @@ public struct MEDFORMAlignmentConfig: Sendable, Hashable, Codable {
     public var bagSlices: Int = 16
     /// The slice encoder runs in evaluation mode without gradients and is not trained (the default), or is fine-tuned.
     public var freezeSliceEncoder: Bool = true
+    /// With a frozen slice encoder, each scan's slice features are computed once (all its slices, evaluation mode) and
+    /// kept in the model for later steps, epochs, rounds and embeddings while the encoder's values stay the same (up to
+    /// 1 GiB of features); bags then pick from the kept features. Ignored when the encoder is fine-tuned.
+    public var sliceFeatureCache: Bool = true
     /// Whether a training step's micro-batches form one contrastive batch through cached features (as HLIP's): the
     /// contrastive batch is then the step's batch (batch size × gradient accumulation), else each micro-batch.
     public var cachesFeatures: Bool = true
@@ -34,7 +38,7 @@ public struct MEDFORMAlignmentConfig: Sendable, Hashable, Codable {
         let settings: [String: Double] = [
             "stage": 2, "slice_encoder_depth": Double(sliceEncoder.depth), "slice_encoder_width": Double(sliceEncoderWidth),
             "clinical_features": Double(clinicalFeatures), "attention_hidden": Double(attentionHidden), "temperature": temperature,
-            "bag_slices": Double(bagSlices), "freeze_slice_encoder": freezeSliceEncoder ? 1 : 0,
+            "bag_slices": Double(bagSlices), "freeze_slice_encoder": freezeSliceEncoder ? 1 : 0, "slice_feature_cache": sliceFeatureCache ? 1 : 0,
         ]
         return ObjectiveConfig(name: "medform", settings: settings.mapValues { [$0] }, targetShapes: ["clinical": [clinicalFeatures]],
                                cachesFeatures: cachesFeatures)

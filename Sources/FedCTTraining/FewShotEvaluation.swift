@@ -27,8 +27,7 @@ public enum FewShotEvaluation {
         for shots in EvaluationReport.fewShots {
             var sums: [Double]? = [0, 0, 0]
             for fold in 0..<folds {
-                var random = SeededGenerator(seed: UInt64(fold), stream: "fewshot-\(outcome.name)-k\(shots)")
-                let rows = Array(positives.shuffled(using: &random).prefix(shots) + negatives.shuffled(using: &random).prefix(shots))
+                let rows = draw(fold: fold, stream: "\(outcome.name)-k\(shots)", positives: positives, negatives: negatives, shots: shots)
                 guard positives.count >= shots, negatives.count >= shots, let current = sums,
                       let values = try? score(rows: rows, train: train, trainLabels: trainLabels, heldout: known.map { heldout[$0] }, labels: labels, l2: l2)
                 else {
@@ -45,17 +44,35 @@ public enum FewShotEvaluation {
         return scores
     }
 
+    /// Fold `fold`'s training rows: `shots` of `positives` and `shots` of `negatives`, drawn by the generator seeded with
+    /// the fold and `fewshot-<stream>` (`stream`: the label's name and k, e.g. `lung_cancer_12m-k10`).
+    static func draw(fold: Int, stream: String, positives: [Int], negatives: [Int], shots: Int) -> [Int] {
+        var random = SeededGenerator(seed: UInt64(fold), stream: "fewshot-" + stream)
+        return Array(positives.shuffled(using: &random).prefix(shots) + negatives.shuffled(using: &random).prefix(shots))
+    }
+
     /// AUROC, balanced accuracy and F1 on the held-out scans of a probe fitted on training `rows`.
     static func score(rows: [Int], train: [[Double]], trainLabels: [Bool?], heldout: [[Double]], labels: [Bool], l2: Double) throws -> [Double] {
         let probe = try LogisticRegression.fit(features: rows.map { train[$0] }, labels: rows.map { trainLabels[$0]! }, l2: l2)
         let logits = heldout.map(probe.logit)
+        return try [ExperimentMetric.auroc, .balancedAccuracy, .f1].map { try metric($0, labels: labels, logits: logits) }
+    }
+
+    /// A few-shot metric of log-odds `logits` against `labels`: AUROC, or balanced accuracy or F1 of the predictions at
+    /// log-odds 0.
+    static func metric(_ metric: ExperimentMetric, labels: [Bool], logits: [Double]) throws -> Double {
         let predicted = logits.map { $0 > 0 }
         let truePositives = zip(predicted, labels).filter { $0 && $1 }.count, trueNegatives = zip(predicted, labels).filter { !$0 && !$1 }.count
         let positives = labels.filter { $0 }.count, negatives = labels.count - positives
         guard positives > 0, negatives > 0 else { throw FedCTError(.invalidData, "the held-out scans hold one class only") }
         let falsePositives = negatives - trueNegatives, falseNegatives = positives - truePositives
-        let balanced = (Double(truePositives) / Double(positives) + Double(trueNegatives) / Double(negatives)) / 2
-        let f1 = 2 * truePositives + falsePositives + falseNegatives == 0 ? 0 : Double(2 * truePositives) / Double(2 * truePositives + falsePositives + falseNegatives)
-        return [try AUROC.value(labels: labels, scores: logits), balanced, f1]
+        switch metric {
+        case .auroc: return try AUROC.value(labels: labels, scores: logits)
+        case .balancedAccuracy: return (Double(truePositives) / Double(positives) + Double(trueNegatives) / Double(negatives)) / 2
+        case .f1:
+            let denominator = 2 * truePositives + falsePositives + falseNegatives
+            return denominator == 0 ? 0 : Double(2 * truePositives) / Double(denominator)
+        default: throw FedCTError(.invalidConfiguration, "\(metric.rawValue) is not a few-shot metric")
+        }
     }
 }

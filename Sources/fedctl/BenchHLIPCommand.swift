@@ -28,14 +28,7 @@ struct BenchHLIP: ParsableCommand {
         let volumes = (0..<voxels).map { Float(sin(0.001 * Double($0))) }
         let tokens = (0..<batch).flatMap { ByteTokenizer.encode(String(repeating: "finding \($0) ", count: 40), length: config.contextLength) }
         let studies = TensorBatch.studies(volumes, studies: batch, scans: 1, depth: size, height: size, width: size, tokens: tokens)
-        var seconds: [Double] = []
-        for step in 0..<(warmup + steps) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try model.trainStep(studies)
-            if step >= warmup { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-        }
-        let sorted = seconds.sorted()
-        let median = (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
+        let median = try BenchSteps.median(warmup: warmup, steps: steps) { _ = try model.trainStep(studies) }
         print(String(format: "median_step_seconds %.4f studies_per_second %.4f state_floats %d threads %d steps %d torch %@",
                      median, Double(batch) / median, model.parameterCount, threads, steps, Torch.version))
     }

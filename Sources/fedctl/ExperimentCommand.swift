@@ -8,7 +8,7 @@ import Foundation
 
 struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "experiment", abstract: "Run experiments on site data in this process.",
-                                                    subcommands: [ExperimentTTE.self, ExperimentHLIP.self])
+                                                    subcommands: [ExperimentTTE.self, ExperimentHLIP.self, ExperimentMEDFORM.self])
 }
 
 /// The options every experiment takes: the job, the sites, the seeds, the bootstrap and the outputs.

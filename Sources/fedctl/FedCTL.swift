@@ -8,7 +8,7 @@ struct FedCTL: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedctl",
         abstract: "Administer a FedCT consortium.",
-        subcommands: [Provision.self, Synth.self, JobCommand.self, ModelCommand.self, Evaluate.self, Simulate.self, PrivacyCommand.self, AuditCommand.self, DashboardCommand.self, MetricsCommand.self, DataCommand.self, BenchTrain.self, BenchHLIP.self, ExperimentCommand.self])
+        subcommands: [Provision.self, Synth.self, JobCommand.self, ModelCommand.self, Evaluate.self, Simulate.self, PrivacyCommand.self, AuditCommand.self, DashboardCommand.self, MetricsCommand.self, DataCommand.self, BenchTrain.self, BenchHLIP.self, BenchMEDFORM.self, ExperimentCommand.self])
 
     static func main() async {
         ReconstructionObjective.registerIfRequested()

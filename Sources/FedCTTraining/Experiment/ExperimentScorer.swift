@@ -19,6 +19,9 @@ public struct ExperimentPrediction: Sendable {
     /// The score of each pooled held-out patient (higher: earlier event, or the outcome more likely).
     public var risk: [Double]
     public var curve: Curve
+    /// A few-shot task's log-odds of each draw's probe (each the length of `risk`, which is their mean); its metrics
+    /// are the means over the draws. Empty for other tasks.
+    public var draws: [[Double]] = []
 
     /// P(T > `days`) for pooled held-out patient `row` (1 for a binary probe, which has no curve).
     public func survival(atDays days: Double, row: Int) -> Double {
@@ -89,10 +92,12 @@ public struct ExperimentScorer: Sendable {
         var grid: [Double]
     }
 
-    public init(sites: [PretrainingExperiment.Site], tasks: [ExperimentTask], seeds: Int, replicates: Int, seed: UInt64) throws {
+    /// `groundTruth` labels the few-shot tasks on the generator's findings (without it they are undefined).
+    public init(sites: [PretrainingExperiment.Site], tasks: [ExperimentTask], seeds: Int, replicates: Int, seed: UInt64,
+                groundTruth: SyntheticGroundTruth? = nil) throws {
         self.tasks = tasks
         self.seeds = seeds
-        train = sites.flatMap(\.dataset.train).map(ExperimentRecord.init)
+        train = sites.flatMap(\.dataset.train).map { ExperimentRecord($0, groundTruth: groundTruth) }
         let heldout = sites.flatMap(\.dataset.heldout)
         heldoutScanIDs = heldout.map(\.scanID)
         var start = 0
@@ -114,7 +119,7 @@ public struct ExperimentScorer: Sendable {
                 let tau = sorted[Int((0.8 * Double(sorted.count - 1)).rounded())]
                 outcomes[cohort.name, default: [:]][task.name] = CohortOutcomes(
                     rows: cohort.rows, time: observed.map(\.days), event: observed.map(\.event),
-                    label: cohort.rows.map { task.label(of: ExperimentRecord(heldout[$0])) },
+                    label: cohort.rows.map { task.label(of: ExperimentRecord(heldout[$0], groundTruth: groundTruth)) },
                     tau: tau, grid: (0..<10).map { low + (tau - low) * Double($0) / 9 })
             }
             var generator = SeededGenerator(seed: seed, stream: "experiment bootstrap \(cohort.name)")
@@ -146,6 +151,8 @@ public struct ExperimentScorer: Sendable {
                 case .retrieval(let cutoff):
                     guard let ranks = languageImage?.ranks else { throw Self.noTextTower }
                     result.byTask[task.name] = ExperimentPrediction(risk: ranks.map { $0 < cutoff ? 1 : 0 }, curve: .binary)
+                case .fewShot(let label, let shots):
+                    result.byTask[task.name] = try fewShotPrediction(label: label, shots: shots, task: task, trainFeatures: trainFeatures, heldoutFeatures: heldoutFeatures)
                 case .survival:
                     let time = train.map { $0.outcome(task.code).days }
                     let event = train.map { $0.outcome(task.code).event }
@@ -183,7 +190,7 @@ public struct ExperimentScorer: Sendable {
     public func counts(cohort: String, task: ExperimentTask) -> (patients: Int, events: Int) {
         let observed = outcomes[cohort]![task.name]!
         switch task.kind {
-        case .binary, .finding: return (observed.label.compactMap { $0 }.count, observed.label.filter { $0 == true }.count)
+        case .binary, .finding, .fewShot: return (observed.label.compactMap { $0 }.count, observed.label.filter { $0 == true }.count)
         case .survival: return (observed.time.count, observed.event.filter { $0 }.count)
         case .retrieval: return (observed.rows.count, observed.rows.count)
         }
@@ -220,11 +227,14 @@ public struct ExperimentScorer: Sendable {
         let risk: [Double]
         /// Survival of each patient of the cohort at each grid time (IBS only).
         let survival: [[Double]]
+        /// Each few-shot draw's risk of each patient of the cohort (empty for other tasks).
+        let draws: [[Double]]
 
         init(_ prediction: ExperimentPrediction, _ observed: CohortOutcomes, _ metric: ExperimentMetric) {
             self.metric = metric
             self.observed = observed
             risk = observed.rows.map { prediction.risk[$0] }
+            draws = prediction.draws.map { draw in observed.rows.map { draw[$0] } }
             survival = metric == .integratedBrier ? observed.rows.map { row in observed.grid.map { prediction.survival(atDays: $0, row: row) } } : []
         }
 
@@ -233,6 +243,12 @@ public struct ExperimentScorer: Sendable {
             let time = { indices.map { observed.time[$0] } }
             let event = { indices.map { observed.event[$0] } }
             let risk = { indices.map { self.risk[$0] } }
+            if !draws.isEmpty {
+                let known = indices.filter { observed.label[$0] != nil }
+                let labels = known.map { observed.label[$0]! }
+                let values = try draws.map { draw in try FewShotEvaluation.metric(metric, labels: labels, logits: known.map { draw[$0] }) }
+                return values.reduce(0, +) / Double(values.count)
+            }
             switch metric {
             case .auroc:
                 let known = indices.filter { observed.label[$0] != nil }
@@ -248,12 +264,34 @@ public struct ExperimentScorer: Sendable {
             case .recall:
                 guard !indices.isEmpty else { throw FedCTError(.invalidData, "no held-out study to retrieve") }
                 return risk().reduce(0, +) / Double(indices.count)
+            case .balancedAccuracy, .f1:
+                throw FedCTError(.invalidConfiguration, "\(metric.rawValue) is a few-shot metric; this task has no few-shot draws")
             }
         }
     }
 }
 
 extension ExperimentScorer {
+    /// A few-shot task's prediction: for each of `FewShotEvaluation.folds` draws (seeded as a site's few-shot
+    /// evaluation seeds them), `shots` positive and `shots` negative train examples of all sites with a known label, a
+    /// logistic probe (λ = 1) on their embeddings, and its log-odds on every held-out example.
+    func fewShotPrediction(label: ExperimentTask.FewShotLabel, shots: Int, task: ExperimentTask, trainFeatures: [[Double]],
+                           heldoutFeatures: [[Double]]) throws -> ExperimentPrediction {
+        let labels = train.map { task.label(of: $0) }
+        let positives = labels.indices.filter { labels[$0] == true }, negatives = labels.indices.filter { labels[$0] == false }
+        guard positives.count >= shots, negatives.count >= shots else {
+            let why = if case .groundTruthFinding = label, train.allSatisfy({ $0.findings == nil }) { " (no --ground-truth, or it has no row of these scans)" } else { "" }
+            throw FedCTError(.invalidData, "\(positives.count) positive and \(negatives.count) negative train examples, fewer than k = \(shots) of a class\(why)")
+        }
+        let draws = try (0..<FewShotEvaluation.folds).map { fold in
+            let rows = FewShotEvaluation.draw(fold: fold, stream: "\(label.name)-k\(shots)", positives: positives, negatives: negatives, shots: shots)
+            let probe = try LogisticRegression.fit(features: rows.map { trainFeatures[$0] }, labels: rows.map { labels[$0]! })
+            return heldoutFeatures.map(probe.logit)
+        }
+        let mean = heldoutFeatures.indices.map { row in draws.map { $0[row] }.reduce(0, +) / Double(draws.count) }
+        return ExperimentPrediction(risk: mean, curve: .binary, draws: draws)
+    }
+
     /// Harrell's C of `prediction` on all pooled held-out patients (the learning curves' value).
     public func pooledHarrellC(_ prediction: ExperimentPrediction, task: ExperimentTask) throws -> Double {
         try Scored(prediction, outcomes["pooled"]![task.name]!, .harrellC).value(Array(cohorts[0].rows.indices))

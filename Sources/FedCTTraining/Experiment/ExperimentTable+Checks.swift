@@ -10,9 +10,15 @@ public enum ExperimentChecks: Sendable {
     /// HLIP (issue 14), on the zero-shot AUROC of each of `findings`: federated above chance (interval above 0.5),
     /// superior to random init, non-inferior to centralised (margin 0.03).
     case languageImage(findings: [String])
+    /// MEDFORM (issue 16), on the AUROC of the few-shot task `task`: federated superior to random init, non-inferior to
+    /// centralised (margin `margin`).
+    case fewShot(task: String, margin: Double)
 
     /// HLIP's checks on effusion and nodule/mass, the findings issue 14's acceptance names.
     public static let hlip = ExperimentChecks.languageImage(findings: ["effusion", "nodule_mass"])
+
+    /// MEDFORM's checks on the few-shot (k = 10) lung-cancer AUROC, margin 0.03 (issue 16's acceptance).
+    public static let medform = ExperimentChecks.fewShot(task: ExperimentTask.fewShotName(.outcome(.lungCancer), shots: 10), margin: 0.03)
 
     /// HLIP's non-inferiority margin (issue 14's acceptance).
     public static let languageImageMargin = 0.03
@@ -70,7 +76,21 @@ extension ExperimentTable {
         switch kind {
         case .timeToEvent: addTimeToEventChecks(scorer: scorer, target: target)
         case .languageImage(let findings): addLanguageImageChecks(findings: findings, scorer: scorer, target: target)
+        case .fewShot(let task, let margin): addFewShotChecks(task: task, margin: margin, scorer: scorer, target: target)
         }
+    }
+
+    /// MEDFORM's checks on a few-shot task's AUROC, federated FedAvg over the pooled held-out examples: superior to random
+    /// init, non-inferior to centralised within `margin` — each paired difference with its precision against ±`target`.
+    mutating func addFewShotChecks(task: String, margin: Double, scorer: ExperimentScorer, target: Double) {
+        let federated = PretrainingExperiment.fedAvgLabel
+        let scope = "pooled, \(task), AUROC"
+        let key = ExperimentScoreKey(cohort: "pooled", task: task, metric: .auroc)
+        let patients = scorer.cohorts[0].rows.count
+        let random = difference(federated, PretrainingExperiment.randomInitLabel, key, patients: patients, target: target)
+        let central = difference(federated, PretrainingExperiment.centralisedLabel, key, patients: patients, target: target)
+        differences += [random, central]
+        checks += [.superiority(random.interval, scope: scope), .nonInferiority(central.interval, margin: margin, scope: scope)]
     }
 
     /// HLIP's checks per finding, on the zero-shot AUROC of federated FedAvg over the pooled held-out studies: above

@@ -1,4 +1,4 @@
-// ExperimentTask: the tasks and metrics of the experiment table — TTE's binary and time-to-event tasks, HLIP's finding and retrieval tasks.
+// ExperimentTask: the tasks and metrics of the experiment table — TTE's binary and time-to-event tasks, HLIP's finding and retrieval tasks, MEDFORM's few-shot tasks.
 public import FedCTCore
 import FedCTData
 
@@ -17,6 +17,10 @@ public enum ExperimentMetric: String, CaseIterable, Sendable {
     /// Report→study retrieval: the share of held-out reports whose own study ranks within the task's cutoff among the
     /// held-out studies of the report's site.
     case recall
+    /// A few-shot probe's balanced accuracy at log-odds 0, its mean over the draws (MEDFORM's evaluation).
+    case balancedAccuracy = "balanced_accuracy"
+    /// A few-shot probe's F1 at log-odds 0, its mean over the draws (MEDFORM's evaluation).
+    case f1
 
     /// The column title.
     public var title: String {
@@ -27,6 +31,8 @@ public enum ExperimentMetric: String, CaseIterable, Sendable {
         case .timeDependentAUC: "td-AUC"
         case .integratedBrier: "IBS"
         case .recall: "recall"
+        case .balancedAccuracy: "bal. acc."
+        case .f1: "F1"
         }
     }
 
@@ -46,6 +52,35 @@ public struct ExperimentTask: Sendable, Hashable {
         case finding(LanguageImageEvaluation.Finding, zeroShot: Bool)
         /// Report→study retrieval within each site's held-out studies: recall at `cutoff`.
         case retrieval(cutoff: Int)
+        /// MEDFORM's few-shot probe (`FewShotEvaluation`): over `FewShotEvaluation.folds` seeded draws of `shots`
+        /// positive and `shots` negative train examples (of all sites pooled), a logistic probe on the frozen
+        /// embeddings, scored on the held-out examples with a known label; each metric the mean over the draws.
+        case fewShot(FewShotLabel, shots: Int)
+    }
+
+    /// Where a few-shot task's label comes from.
+    public enum FewShotLabel: Sendable, Hashable {
+        /// An outcome in the example's follow-up (unknown status left out), e.g. lung cancer within a year.
+        case outcome(BinaryOutcome)
+        /// A chest finding of the synthetic generator's ground truth (`SyntheticGroundTruth.findings`): the biomarker at
+        /// or above the threshold its report states it at.
+        case groundTruthFinding(String)
+
+        /// The label's name in task names: the outcome's (`lung_cancer_12m`) or the finding's (`effusion`).
+        public var name: String {
+            switch self {
+            case .outcome(let outcome): outcome.name
+            case .groundTruthFinding(let finding): finding
+            }
+        }
+
+        /// The task's code: the outcome's EHR code, or the finding's name.
+        public var code: String {
+            switch self {
+            case .outcome(let outcome): outcome.code
+            case .groundTruthFinding(let finding): finding
+            }
+        }
     }
 
     /// The row name: a binary outcome's name (`mortality_6m`) or the survival task's code (`DEATH`).
@@ -74,6 +109,17 @@ public struct ExperimentTask: Sendable, Hashable {
         + EvaluationReport.recallCutoffs.map { ExperimentTask(name: "recall@\($0)", code: "", kind: .retrieval(cutoff: $0)) }
         + [survival("DEATH")]
 
+    /// MEDFORM's held-out tasks (issue 16): few-shot probes with k = 1, 5, 10 per class on lung cancer within a year
+    /// (`BinaryOutcome.lungCancer`, from the follow-up) and on the four chest findings of the generator's ground truth
+    /// (`fewshot_<label>_k<k>`), and DEATH as a time-to-event task, on which every objective's encoder meets.
+    public static let fewShotTasks: [ExperimentTask] =
+        ([FewShotLabel.outcome(.lungCancer)] + SyntheticGroundTruth.findingNames.map(FewShotLabel.groundTruthFinding)).flatMap { label in
+            EvaluationReport.fewShots.map { ExperimentTask(name: fewShotName(label, shots: $0), code: label.code, kind: .fewShot(label, shots: $0)) }
+        } + [survival("DEATH")]
+
+    /// The name of a few-shot task: `fewshot_<label>_k<k>`.
+    public static func fewShotName(_ label: FewShotLabel, shots: Int) -> String { "fewshot_\(label.name)_k\(shots)" }
+
     /// The name of a finding's zero-shot task.
     public static func zeroShotName(_ finding: LanguageImageEvaluation.Finding) -> String { "zero_shot_" + finding.name }
 
@@ -81,6 +127,7 @@ public struct ExperimentTask: Sendable, Hashable {
     public var metrics: [ExperimentMetric] {
         switch kind {
         case .binary, .finding: [.auroc]
+        case .fewShot: [.auroc, .balancedAccuracy, .f1]
         case .survival: [.harrellC, .unoC, .timeDependentAUC, .integratedBrier]
         case .retrieval: [.recall]
         }
@@ -105,22 +152,29 @@ public struct ExperimentTask: Sendable, Hashable {
             BinaryOutcome(name: name, code: code, horizonDays: horizon).label(firstEventDays: record.firstEventDays, followUpDays: record.followUpDays)
         case .finding(let finding, _):
             record.report.map { LanguageImageEvaluation.states(finding, in: $0) }
+        case .fewShot(.outcome(let outcome), _):
+            outcome.label(firstEventDays: record.firstEventDays, followUpDays: record.followUpDays)
+        case .fewShot(.groundTruthFinding(let finding), _):
+            record.findings?.contains(finding)
         case .survival, .retrieval:
             nil
         }
     }
 }
 
-/// What the scorer keeps of an example: its follow-up and its report.
+/// What the scorer keeps of an example: its follow-up, its report and its findings by the generator's ground truth.
 struct ExperimentRecord: Sendable {
     var firstEventDays: [String: Double]
     var followUpDays: Double
     var report: String?
+    /// The chest findings the example has by `ground_truth.csv` (nil without one, or when it has no row of the example).
+    var findings: Set<String>?
 
-    init(_ example: SiteExample) {
+    init(_ example: SiteExample, groundTruth: SyntheticGroundTruth? = nil) {
         firstEventDays = example.firstEventDays
         followUpDays = example.followUpDays
         report = example.report
+        findings = groundTruth?.findings[example.scanID]
     }
 
     /// The observed (time, event) of `code`.

@@ -45,7 +45,7 @@ extension PretrainingExperiment {
         // One model per site, made one after another: a model's initialisation seeds libtorch's global generator.
         let models = try sites.map { _ in try TorchModel(spec: spec) }
         let model = models[0]
-        var global = try model.exportState()
+        var global = try firstStageModels[label] == nil ? model.exportState() : initialModel(label: label).exportState()
         var serverState: ServerOptimizerState?
         let names = sites.map(\.name)
         let encoding = secure
@@ -102,14 +102,29 @@ extension PretrainingExperiment {
     /// federated round's global model to `afterRound(label, round, model, meanSiteLoss)`.
     func trainArms(clock: ExperimentClock, scored: (String, TorchModel, Double) throws -> Void,
                    afterRound: (String, Int, TorchModel, Double) throws -> Void) throws {
+        if let firstStage {
+            var first = self
+            first.spec = firstStage
+            first.firstStage = nil
+            var second = self
+            second.firstStage = nil
+            try first.trainArms(clock: clock) { label, model, seconds in
+                second.firstStageModels[label == first.secureLabel ? secureLabel : label] = (try model.state(), seconds)
+            } afterRound: { label, round, model, loss in
+                try afterRound(Self.firstStagePrefix + label, round, model, loss)
+            }
+            return try second.trainArms(clock: clock, scored: { label, model, seconds in
+                try scored(label, model, seconds + (second.firstStageModels[label]?.seconds ?? 0))
+            }, afterRound: afterRound)
+        }
         func timed<T>(_ body: () throws -> T) throws -> (T, Double) {
             let started = Date()
             let value = try clock.time("training", body)
             return (value, Date().timeIntervalSince(started))
         }
-        if arms.contains(.randomInit) { try scored(Self.randomInitLabel, try initialModel(), 0) }
+        if arms.contains(.randomInit) { try scored(Self.randomInitLabel, try initialModel(label: Self.randomInitLabel), 0) }
         if arms.contains(.localOnly) {
-            let locals = try sites.map { _ in try initialModel() }
+            let locals = try sites.map { try initialModel(label: Self.localOnlyPrefix + $0.name) }
             let (_, localSeconds) = try timed {
                 try perSite(models: locals) { site, model in
                     _ = try trainLocally(label: Self.localOnlyPrefix + sites[site].name, on: sites[site].dataset.train, model: model)
@@ -123,13 +138,22 @@ extension PretrainingExperiment {
         }
         guard arms.contains(.centralised) else { return }
         let (central, centralSeconds) = try timed {
-            try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try initialModel())
+            try trainLocally(label: Self.centralisedLabel, on: sites.flatMap(\.dataset.train), model: try initialModel(label: Self.centralisedLabel))
         }
         try scored(Self.centralisedLabel, central, centralSeconds)
     }
 
-    /// The spec's seeded initial model, as the coordinator makes it (round 0).
-    func initialModel() throws -> TorchModel { try TorchModel(spec: spec) }
+    /// The prefix of a first stage's arms in progress lines and learning curves.
+    static let firstStagePrefix = "stage-1 "
+
+    /// The initial model (round 0) of arm `label`, as the coordinator makes it: the spec's seeded model, or, after a
+    /// first stage, the objective's initial model started from the arm's first-stage model (handed over as the stored
+    /// model the spec names).
+    func initialModel(label: String) throws -> TorchModel {
+        guard let start = firstStageModels[label] else { return try TorchModel(spec: spec) }
+        let bytes = SafeTensors.encode(start.state)
+        return try PretrainingObjectives.of(spec).initialModel(for: spec) { _ in bytes }
+    }
 
     /// A model trained elsewhere, in `spec`'s architecture.
     func pretrainedModel(_ state: ModelState, spec: Fedct_V1_JobSpec, label: String) throws -> TorchModel {

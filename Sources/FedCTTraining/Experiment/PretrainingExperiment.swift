@@ -34,6 +34,13 @@ public struct PretrainingExperiment {
     public var pretrained: [(label: String, state: ModelState)] = []
     /// An encoder of another objective scored beside the arms on the same examples (e.g. the TTE encoder in HLIP's table).
     public var companion: Companion?
+    /// A first stage (MEDFORM's stage 1): when set, every arm is first trained the same way with this spec (its seed moved
+    /// by the seed index like `spec`'s), and the arm's model of `spec` starts from that model through the objective's
+    /// `initialModel(for:fetch:)` — as a stage-2 job starts from the stage-1 job's committed model. The arm's training
+    /// seconds include both stages.
+    public var firstStage: Fedct_V1_JobSpec?
+    /// Each arm's first-stage model and its training seconds, by arm label (set while the arms train).
+    var firstStageModels: [String: (state: ModelState, seconds: Double)] = [:]
     /// Which statements the table checks.
     public var checks = ExperimentChecks.timeToEvent
     /// The tasks to score (default: the paper's eight binary tasks and four time-to-event tasks).
@@ -95,6 +102,7 @@ public struct PretrainingExperiment {
     func seeded(_ index: Int) -> PretrainingExperiment {
         var copy = self
         copy.spec.seed = spec.seed &+ UInt64(index)
+        copy.firstStage?.seed = (firstStage?.seed ?? 0) &+ UInt64(index)
         return copy
     }
 
@@ -110,7 +118,7 @@ public struct PretrainingExperiment {
         }
         Torch.setThreadCount(threads)
         let started = Date()
-        let scorer = try ExperimentScorer(sites: sites, tasks: tasks, seeds: seeds, replicates: bootstrapReplicates, seed: spec.seed)
+        let scorer = try ExperimentScorer(sites: sites, tasks: tasks, seeds: seeds, replicates: bootstrapReplicates, seed: spec.seed, groundTruth: groundTruth)
         let clock = ExperimentClock()
         var arms = ExperimentArms()
         var curves: [ExperimentCurvePoint] = []

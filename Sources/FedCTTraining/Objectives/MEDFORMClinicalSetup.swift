@@ -153,3 +153,21 @@ struct ClinicalSiteSetup: SiteSetup {
 
     var summary: String { "\(rows.count) train scans' clinical rows, \(columns.count) columns" }
 }
+
+extension ClinicalSetupDerivation {
+    /// The setup stage run in one process (the experiment table): every data folder answers as a site would (its train
+    /// rows' `ClinicalMoments`), the answers are added as secure aggregation's unmasked sum adds them, and μ and σ are
+    /// written into `spec` as the coordinator writes them.
+    public static func deriveLocally(into spec: inout Fedct_V1_JobSpec, dataDirectories: [String]) throws {
+        var derivation = ClinicalSetupDerivation(columns: spec.medform.clinicalColumns)
+        var sum = [UInt64](repeating: 0, count: derivation.valueCount(for: step))
+        for directory in dataDirectories {
+            let answer = try ClinicalSiteSetup(columns: derivation.columns, dataDirectory: directory).answer(step, request: SetupRequest())
+            guard case .counts(let counts) = answer else { throw FedCTError(.protocolViolation, "\(directory): the clinical setup answered names") }
+            for index in sum.indices { sum[index] &+= counts[index] }
+        }
+        try derivation.combine(step, names: [], sum: sum)
+        var record = Fedct_V1_SetupRecord()
+        try derivation.derive(into: &spec, record: &record)
+    }
+}
