@@ -4,6 +4,7 @@
 #include <nifti2_io.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -116,13 +117,32 @@ static int check_header(const char *path, char *error, size_t error_length) {
 
 /* The message for voxel data niftilib could not load: how many bytes the header declares and how many the file holds. */
 static void describe_short_data(const char *path, const nifti_image *nim, char *error, size_t error_length) {
+    int64_t bytes = 0, needed = 0;
+    if (nim->nvox < 0 || __builtin_mul_overflow(nim->nvox, (int64_t)nim->nbyper, &bytes) ||
+        __builtin_add_overflow(bytes, nim->iname_offset, &needed)) {
+        snprintf(error, error_length, "%s: the header declares %lld voxels of %d bytes, more than any file holds; the "
+                 "header is damaged, copy the file again", path, (long long)nim->nvox, nim->nbyper);
+        return;
+    }
     int broken = 0;
     int64_t available = read_prefix(path, NULL, 0, &broken);
-    int64_t needed = nim->iname_offset + nim->nvox * nim->nbyper;
     snprintf(error, error_length, "%s: ends early: the header declares %lld bytes of voxels from byte %lld (%lld in all), "
-             "the file holds %lld bytes%s; copy the file again", path, (long long)(nim->nvox * nim->nbyper),
+             "the file holds %lld bytes%s; copy the file again", path, (long long)bytes,
              (long long)nim->iname_offset, (long long)needed, (long long)available,
              broken ? " after decompression and its gzip stream is cut off or damaged" : "");
+}
+
+/* Whether the voxel data the header declares is in the file, checked before niftilib allocates it (a damaged header
+ * can declare gigabytes). An uncompressed file is compared with its size; a gzip-compressed one is decompressed and
+ * counted only when the header asks for more than 64 times its compressed size (CT compresses far less than that). */
+static int declared_data_fits(const char *path, const nifti_image *nim, int64_t file_size) {
+    if (nim->nvox < 0 || nim->nbyper <= 0 || nim->iname_offset < 0) return 0;
+    if (nim->nvox > (INT64_MAX - nim->iname_offset) / nim->nbyper) return 0;
+    int64_t needed = nim->iname_offset + nim->nvox * nim->nbyper;
+    if (!nifti_is_gzfile(path)) return needed <= file_size;
+    if (needed <= 64 * file_size) return 1;
+    int broken = 0;
+    return needed <= read_prefix(path, NULL, 0, &broken);
 }
 
 /* nibabel's affine for a header with neither sform nor qform: x flipped, the volume's centre at the origin. */
@@ -167,6 +187,11 @@ int fct_nifti_read(const char *path, int64_t volume_index, fct_nifti_volume *out
         nifti_image_free(nim);
         set_error(error, error_length, "%s: %s", path, detail);
         return 4;
+    }
+    if (!declared_data_fits(path, nim, (int64_t)info.st_size)) {
+        describe_short_data(path, nim, error, error_length);
+        nifti_image_free(nim);
+        return 5;
     }
     if (nifti_image_load(nim) != 0 || nim->data == NULL) {
         describe_short_data(path, nim, error, error_length);

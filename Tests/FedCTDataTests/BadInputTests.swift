@@ -53,6 +53,21 @@ final class BadInputTests: XCTestCase {
         assertRefused(plain, saying: "ends early", "(472 in all), the file holds 400 bytes")
     }
 
+    /// Found by fuzzing (`nifti`): a header declaring gigabytes of voxels made niftilib allocate them before finding the
+    /// file short (AddressSanitizer's 8 GB malloc). The declared size is now checked against the file first; the fuzz
+    /// corpus keeps the input (Tests/Fuzz/corpus/nifti/oom-8GB-header.nii), which Scripts/fuzz.sh replays under ASan.
+    func testAHeaderDeclaringGigabytesIsRefusedNamingWhatTheFileHolds() throws {
+        let int16 = { (value: Int16) in withUnsafeBytes(of: value.littleEndian) { Data($0) } }
+        let plain = try damaged("nifti/dtype_int16.nii", as: "huge.nii") { bytes in
+            bytes.replaceSubrange(42..<48, with: int16(2000) + int16(2000) + int16(1000))
+        }
+        assertRefused(plain, saying: "ends early", "8000000000 bytes of voxels from byte 352")
+        let absurd = try damaged("nifti/dtype_int16.nii", as: "absurd.nii") { bytes in
+            bytes.replaceSubrange(40..<56, with: int16(4) + int16(32767) + int16(32767) + int16(32767) + int16(32767) + int16(1) + int16(1) + int16(1))
+        }
+        assertRefused(absurd, saying: "ends early", "2305561547121623042 bytes of voxels", "copy the file again")
+    }
+
     func testManifestPointingAtAMissingFileNamesTheLineAndThePath() throws {
         let site = folder.appending(path: "site")
         try FileManager.default.createDirectory(at: site.appending(path: "scans"), withIntermediateDirectories: true)

@@ -83,6 +83,9 @@ for name in ["dtype_int16.nii", "dtype_float32.nii", "qform_only.nii", "no_xform
     os.makedirs(f"{ROOT}/nifti", exist_ok=True)
     shutil.copy(f"Tests/FedCTDataTests/Fixtures/nifti/{name}", f"{ROOT}/nifti/{name}")
 
+# nifti/oom-8GB-header.nii is not written here: it is the input libFuzzer found (a header declaring 8 GB of voxels),
+# kept as a regression input (BadInputTests.testAHeaderDeclaringGigabytesIsRefusedNamingWhatTheFileHolds).
+
 # dicom: the committed DICOM fixtures (their provenance: Tests/FedCTDataTests/Fixtures/dicom/NOTICE.md).
 for name in ["CT_small.dcm", "MR_small.dcm", "MR_small_bigendian.dcm", "MR_small_jpeg_ls_lossless.dcm",
              "enhanced_ct_3frames.dcm", "693_J2KR.dcm"]:
