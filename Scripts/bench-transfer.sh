@@ -3,7 +3,8 @@
 # FetchModel is served by the same handler) beside a raw TLS copy of the same bytes between two processes with the same
 # certificates (Scripts/tls_copy.py: Python's ssl, i.e. OpenSSL, 1 MiB writes), as MB/s and ratios in one run.
 #   BENCH_WIDTH (96: resnet3d-10, a ≈129 MB model)  BENCH_REPEATS (3; medians are printed)
-# fedctl's process start (libtorch and ~350 libraries loaded) is timed apart with `fedctl --help` and taken off.
+# fedctl's process start (libtorch and ~350 libraries loaded) is timed apart with `fedctl --help` and taken off. Both
+# copies land in a memory file system (/dev/shm when there is one), so the figures are the wire's, not the disk's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 width=${BENCH_WIDTH:-96}
@@ -13,8 +14,9 @@ swift build -c release --product fedctl >/dev/null
 swift build -c release --product fedct-coordinator >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d "${TMPDIR:-/tmp}/fedct-bench-transfer.XXXXXX")
+landing=$(mktemp -d "$([[ -d /dev/shm ]] && echo /dev/shm || echo "$work")/fedct-bench-transfer.XXXXXX")
 coordinator=""
-cleanup() { [[ -n "$coordinator" ]] && kill "$coordinator" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [[ -n "$coordinator" ]] && kill "$coordinator" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work" "$landing"; }
 trap cleanup EXIT
 
 "$bin/fedctl" provision --out "$work/pki" --consortium bench --site site-1 --site site-2 --admin admin >/dev/null
@@ -44,15 +46,15 @@ bytes=$(stat -c %s "$blob")
 seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null; awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.4f\n", b - a }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 start=$(for _ in $(seq 1 "$repeats"); do seconds "$bin/fedctl" --help; done | median)
-fetch=$(for i in $(seq 1 "$repeats"); do seconds "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --round 0 --out "$work/fetched-$i.safetensors"; done | median)
-cmp -s "$blob" "$work/fetched-1.safetensors" || { echo "bench-transfer: the fetched model differs from the stored blob" >&2; exit 1; }
-raw=$(for _ in $(seq 1 "$repeats"); do python3 Scripts/tls_copy.py "$blob" "$work/pki" "$work/copied.safetensors"; done | median)
-cmp -s "$blob" "$work/copied.safetensors" || { echo "bench-transfer: the TLS copy differs from the stored blob" >&2; exit 1; }
+fetch=$(for i in $(seq 1 "$repeats"); do seconds "$bin/fedctl" model fetch "${admin[@]}" --job "$job" --round 0 --out "$landing/fetched.safetensors"; done | median)
+cmp -s "$blob" "$landing/fetched.safetensors" || { echo "bench-transfer: the fetched model differs from the stored blob" >&2; exit 1; }
+raw=$(for _ in $(seq 1 "$repeats"); do python3 Scripts/tls_copy.py "$blob" "$work/pki" "$landing/copied.safetensors"; done | median)
+cmp -s "$blob" "$landing/copied.safetensors" || { echo "bench-transfer: the TLS copy differs from the stored blob" >&2; exit 1; }
 
 awk -v bytes="$bytes" -v start="$start" -v fetch="$fetch" -v raw="$raw" -v n="$repeats" 'BEGIN {
   transfer = fetch - start
   printf "model %.1f MB; medians of %d runs\n", bytes / 1e6, n
-  printf "raw TLS copy (OpenSSL, same certificates, 1 MiB writes, written to a file and fsynced): %.3f s = %.1f MB/s\n", raw, bytes / raw / 1e6
+  printf "raw TLS copy (OpenSSL, same certificates, 1 MiB writes, into a memory file system): %.3f s = %.1f MB/s\n", raw, bytes / raw / 1e6
   printf "fedctl model fetch: %.3f s in all, process start %.3f s, transfer %.3f s = %.1f MB/s\n", fetch, start, transfer, bytes / transfer / 1e6
   printf "fetch / raw TLS: %.2f (transfer only), %.2f (with the process start)\n", raw / transfer, raw / fetch
 }'
