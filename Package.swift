@@ -248,7 +248,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "FedCTProtocolTests", dependencies: ["FedCTProtocol", "FedCTProto"]),
-        .testTarget(name: "FedCTSiteTests", dependencies: ["FedCTSite"]),
+        .testTarget(name: "FedCTSiteTests", dependencies: ["FedCTSite", "FedCTCore", "FedCTProto", "FedCTRPC"]),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
         .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),
         .testTarget(

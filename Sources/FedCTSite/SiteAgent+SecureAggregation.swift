@@ -77,17 +77,19 @@ extension SiteAgent {
     }
 
     /// Steps 2 and 3: encode, clip (and noise) and mask the update, send it, then reveal the shares the coordinator needs.
-    func sendMaskedUpdate(_ session: inout SecAggSiteSession, task: Fedct_V1_Task, delta: [Float], examples: Int, loss: Double,
-                          header base: Fedct_V1_UpdateHeader) async throws -> Fedct_V1_UploadReceipt {
+    /// Under site-level DP, `upload`'s spend is recorded once the masking step opens, before the encoded update exists.
+    func sendMaskedUpdate(_ session: inout SecAggSiteSession, task: Fedct_V1_Task, delta: [Float],
+                          upload: SiteRound.MaskedUpload) async throws -> Fedct_V1_UploadReceipt {
         var lossScale = 0.0
         let spec = task.spec
+        let (examples, loss, base) = (upload.examples, upload.loss, upload.header)
         return try await sendMasked(&session, task: task) { session in
             let encoding = try spec.secureEncoding(keyHolders: session.keyHolders.count, threshold: session.threshold)
             let norm = encoding.clipFactor(delta).norm
             logger.info("update encoded", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "l2_norm": "\(String(format: "%.4g", norm))", "clip_norm": "\(encoding.clipNorm)",
                                                      "clipped": "\(norm > encoding.clipNorm)"])
-            if spec.privacyLevel == .site {
-                try recordPrivacySpend([siteLevelSpend(task)])
+            if let spend = upload.siteLevelSpend {
+                try recordPrivacySpend([spend])
             }
             let weight = spec.secureWeight(examples: examples)
             try link.ledger.archive(localDelta: delta, weight: weight, jobID: task.jobID, round: Int(task.round))
@@ -136,13 +138,13 @@ extension SiteAgent {
         let deadline = ContinuousClock.now + .seconds(Int(max(60, task.spec.roundDeadlineSeconds)))
         while ContinuousClock.now < deadline {
             let step = try await withRetries("secure aggregation step") { try await link.secAggStep(request) }
-            switch step.step {
-            case wanted:
+            switch SiteRound.secureStepPoll(step, wanted: wanted, round: task.round) {
+            case .reached:
                 return step
-            case .aborted, .done:
-                throw FedCTError(.failedPrecondition, "secure aggregation of round \(task.round) ended before this site's \(wanted) step: \(step.reason)")
-            default:
-                try await Task.sleep(for: .milliseconds(max(step.retryAfterMs, 50)))
+            case .ended(let error):
+                throw error
+            case .poll(let delay):
+                try await Task.sleep(for: delay)
             }
         }
         throw FedCTError(.failedPrecondition, "secure aggregation of round \(task.round): no \(wanted) step within the round deadline")

@@ -8,18 +8,11 @@ import FedCTTorch
 import FedCTTraining
 import Foundation
 public import Logging
-import Crypto
 
 /// Runs a site: connects out to the coordinator, and for every TRAIN task trains the job's model on
 /// local data and sends back only the model delta (through `CoordinatorLink`, the egress point).
 public final class SiteAgent {
     public static let version = "0.1.0"
-    /// Failures that end the site's part in a round but not the agent.
-    static let abandonsRound: Set<FedCTError.Code> = [.failedPrecondition, .protocolViolation, .permissionDenied, .integrity]
-    /// How long an agent waits before asking for work again after abandoning a round (without it, a round the
-    /// coordinator keeps offering but no longer accepts from this site was asked for hundreds of times a second).
-    static let pauseAfterAbandonedRound = Duration.seconds(2)
-
     let config: SiteConfig
     let logger: Logger
     let link: CoordinatorLink
@@ -35,9 +28,9 @@ public final class SiteAgent {
     /// Pretrained text encoders of HLIP jobs with `hlip.text_tower: bert`, by job.
     private var textEncoders: [String: PretrainedTextEncoder] = [:]
     /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
-    private var localStates: [String: [Float]] = [:]
+    var localStates: [String: [Float]] = [:]
     /// Rank 0 of data-parallel rounds (site.yaml `workers`); nil when the agent trains alone.
-    private let workerPool: SiteWorkerPool?
+    let workerPool: SiteWorkerPool?
 
     /// `workerExecutable`: the fedct-site executable that worker processes on this machine run (`workers.local` > 1).
     public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil, workerExecutable: URL? = nil) throws {
@@ -73,21 +66,24 @@ public final class SiteAgent {
             switch task.kind {
             case .train, .setup:
                 status.set(task.kind == .setup ? "setup" : "training", jobID: task.jobID, round: Int(task.round))
-                do {
-                    if task.kind == .setup { try await runSetupStep(task) } else { try await train(task) }
+                let outcome: SiteRound.Outcome
+                if task.kind == .setup {
+                    do {
+                        try await runSetupStep(task)
+                        outcome = .sent
+                    } catch {
+                        outcome = SiteRound.outcome(of: error)
+                    }
+                } else {
+                    outcome = await train(task)
+                }
+                switch outcome {
+                case .sent:
                     participated.insert(task.jobID)
-                } catch let error as RPCError {
-                    // The coordinator refused or lost this round (restart, deadline, new round): ask again after a pause,
-                    // as the same task may be handed out until the round moves on.
-                    logger.warning("round abandoned; asking for new work", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
-                    status.problem("job \(task.jobID) round \(task.round): \(error)")
-                    try await Task.sleep(for: Self.pauseAfterAbandonedRound)
-                } catch let error as FedCTError where Self.abandonsRound.contains(error.code) {
-                    // Secure aggregation aborted or misbehaved, or the job breaks this site's policy: nothing more is sent for it.
-                    logger.error("round abandoned", metadata: ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(error)"])
-                    status.problem("job \(task.jobID) round \(task.round): \(error)")
-                    if error.code == .permissionDenied { SiteMetrics.policyRefusal() }
-                    try await Task.sleep(for: error.code == .permissionDenied ? .seconds(5) : Self.pauseAfterAbandonedRound)
+                case .abandoned(let abandonment):
+                    try await pause(after: abandonment, task: task)
+                case .stopped(let error):
+                    throw error
                 }
             case .evaluate:
                 status.set("evaluating", jobID: task.jobID, round: Int(task.round))
@@ -123,83 +119,21 @@ public final class SiteAgent {
         return request
     }
 
-    private func train(_ task: Fedct_V1_Task) async throws {
-        let spec = task.spec
-        let started = ContinuousClock.now
-        try checkPolicy(spec)
-        let dataset = try dataset(for: spec)
-        guard !dataset.train.isEmpty else {
-            throw FedCTError(.invalidData, "\(config.dataDirectory): no training scans with follow-up; check cohort.csv splits and events.csv")
+    /// A round abandoned: nothing more is sent for it; the agent asks for new work after the abandonment's pause, as the
+    /// same task may be handed out until the round moves on.
+    private func pause(after abandonment: SiteRound.Abandonment, task: Fedct_V1_Task) async throws {
+        let metadata: Logger.Metadata = ["job": "\(task.jobID)", "round": "\(task.round)", "error": "\(abandonment.error)"]
+        switch abandonment.cause {
+        case .coordinator:
+            // The coordinator refused or lost this round (restart, deadline, new round).
+            logger.warning("round abandoned; asking for new work", metadata: metadata)
+        case .protocolFailure, .policyRefusal:
+            // Secure aggregation aborted or misbehaved, or the job breaks this site's policy.
+            logger.error("round abandoned", metadata: metadata)
         }
-        // Keys first (they bind to the task's model hash, not its bytes): the key steps close after step_timeout_seconds,
-        // while the download, like training, may take until the round deadline on a slow link.
-        let secureSession = spec.secureAggregation.enabled ? try await openSecureSession(task) : nil
-        let blob = try await withRetries("fetch model") { try await link.fetchModel(sha256: task.modelSha256, expectedBytes: task.modelBytes) }
-        let base = try SafeTensors.decode(blob, source: "global model \(task.modelSha256.prefix(12))")
-        let model = try model(for: spec)
-        let strategy = try ServerStrategy(spec: spec.strategy, source: "job \(task.jobID)")
-        let (start, localRanges) = try withLocalLayers(base, task: task)
-        try model.load(start, source: "global model \(task.modelSha256.prefix(12))")
-        try model.setProximal(mu: strategy.proximalMu)
-        // Data-parallel ranks must draw the same DP-SGD batches and noise: the round's secret seed is drawn here and sent to
-        // the workers only (alone, the trainer draws it).
-        let dpSGDSeed = spec.privacyLevel == .patient && workerPool != nil ? UInt64.random(in: .min ... .max) : nil
-        let trainer = SiteRoundTraining.trainer(for: spec, dpSGDSeed: dpSGDSeed, textEncoder: try textEncoder(for: task))
-        try checkPrivacyBudget(task, trainer: trainer, patients: Set(dataset.train.map(\.subjectID)).count)
-        let trainingStarted = ContinuousClock.now
-        let seed = SiteRoundTraining.seed(of: task)
-        let result: LocalTrainingResult
-        if let workerPool {
-            let order = WorkerOrder(task: task, start: start.values, seed: seed, dpSGDSeed: dpSGDSeed,
-                                    examplesSHA256: SiteRoundTraining.fingerprint(dataset.train))
-            let rendezvous = try workerPool.announceRound()
-            result = try await offThePool(task) {
-                try workerPool.train(order, model: model, trainer: trainer, examples: dataset.train, at: rendezvous)
-            }
-        } else {
-            result = try await offThePool(task) {
-                try trainer.train(model, on: dataset.train, seed: seed, round: Int(task.round), rounds: Int(spec.rounds))
-            }
-        }
-        let trainingSeconds = trainingStarted.duration(to: .now)
-        if let rate = result.samplingRate, let sigma = result.noiseMultiplier {
-            try recordPrivacySpend([PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: rate,
-                                                 noiseMultiplier: sigma, steps: result.steps, delta: config.privacyDelta)])
-        }
-        let trained = try model.exportState()
-        var delta = zip(trained, base.values).map { $0 - $1 }
-        if !localRanges.isEmpty {
-            // FedBN: normalisation layers stay here; so does a pretrained text tower. The coordinator's copies get no update.
-            localStates[task.jobID] = trained
-            for range in localRanges { delta.replaceSubrange(range, with: repeatElement(0, count: range.count)) }
-        }
-        guard delta.allSatisfy(\.isFinite) else {
-            throw FedCTError(.invalidData, "round \(task.round): the local update has non-finite values; nothing was sent")
-        }
-        var header = Fedct_V1_UpdateHeader()
-        header.jobID = task.jobID
-        header.round = task.round
-        header.baseModelSha256 = task.modelSha256
-        let receipt: Fedct_V1_UploadReceipt
-        if var session = secureSession {
-            // The loss goes inside the secure sum (not at all under DP), the step count (≈ training-set size) nowhere.
-            receipt = try await sendMaskedUpdate(&session, task: task, delta: delta, examples: dataset.train.count, loss: result.meanLoss, header: header)
-        } else {
-            header.meanTrainLoss = result.meanLoss
-            header.localSteps = Int32(result.steps)
-            let payload = Float32Stream.encode(delta[...])
-            header.coordinateCount = Int64(delta.count)
-            header.exampleCount = Int64(dataset.train.count)
-            header.payloadSha256 = SHA256.hex(payload)
-            receipt = try await link.upload(header: header, payload: payload)
-        }
-        let seconds = (ContinuousClock.now - started).components.seconds
-        SiteMetrics.roundTrained(trainingSeconds: Double(trainingSeconds.components.seconds) + Double(trainingSeconds.components.attoseconds) * 1e-18)
-        logger.info("round trained and uploaded", metadata: [
-            "job": "\(task.jobID)", "round": "\(task.round)", "loss": "\(String(format: "%.4f", result.meanLoss))",
-            "steps": "\(result.steps)", "bytes": "\(receipt.bytesReceived)", "seconds": "\(seconds)",
-            "secure": "\(spec.secureAggregation.enabled)",
-        ])
+        status.problem("job \(task.jobID) round \(task.round): \(abandonment.error)")
+        if abandonment.cause == .policyRefusal { SiteMetrics.policyRefusal() }
+        try await Task.sleep(for: abandonment.pause)
     }
 
     /// Runs `work` (libtorch training or embedding, which blocks for as long as it takes) on the training executor, off the
@@ -208,7 +142,12 @@ public final class SiteAgent {
         var request = Fedct_V1_HeartbeatRequest()
         request.jobID = task.jobID
         request.round = task.round
-        return try await keepingAlive(every: config.heartbeatInterval, beat: { [link, logger, request] in
+        return try await offThePool(heartbeat: request, every: config.heartbeatInterval, work)
+    }
+
+    /// Runs `work` off the cooperative pool, sending `request` as Heartbeat every `interval` while it lasts.
+    func offThePool<T>(heartbeat request: Fedct_V1_HeartbeatRequest, every interval: Duration, _ work: () throws -> T) async throws -> T {
+        try await keepingAlive(every: interval, beat: { [link, logger, request] in
             do {
                 _ = try await link.heartbeat(request)
             } catch {
@@ -220,37 +159,9 @@ public final class SiteAgent {
     /// One executor for every agent of the process: a site trains one round at a time.
     static let trainingExecutor = TrainingExecutor()
 
-    /// The site's own rules, checked before anything is fetched or trained: secure aggregation and the privacy budget.
+    /// The site's own rules (`SiteRound.policyRefusal`), checked before anything is fetched, trained or evaluated.
     func checkPolicy(_ spec: Fedct_V1_JobSpec) throws {
-        if config.requireSecureAggregation && !spec.secureAggregation.enabled {
-            throw FedCTError(.permissionDenied, "job '\(spec.name)' sends updates unmasked (secure_aggregation.enabled: false); this site requires secure aggregation (privacy.require_secure_aggregation in site.yaml)")
-        }
-        if config.maxEpsilon != nil && spec.privacyLevel == .none {
-            throw FedCTError(.permissionDenied, "job '\(spec.name)' has no differential privacy (privacy.level: none); this site sets privacy.max_epsilon and takes only DP jobs")
-        }
-    }
-
-    /// Before training a DP round: would this round and the job's remaining ones take the site over its budget?
-    private func checkPrivacyBudget(_ task: Fedct_V1_Task, trainer: LocalTrainer, patients: Int) throws {
-        let spec = task.spec
-        guard let limit = config.maxEpsilon, spec.privacyLevel != .none else { return }
-        let remaining = Int(spec.rounds - task.round) + 1
-        let perRound: PrivacySpend
-        if spec.privacyLevel == .site {
-            perRound = siteLevelSpend(task)
-        } else {
-            let schedule = trainer.dpSGDSchedule(patients: patients)
-            perRound = PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .patient, samplingRate: schedule.samplingRate,
-                                    noiseMultiplier: spec.privacy.noiseMultiplier, steps: schedule.steps, delta: config.privacyDelta)
-        }
-        let ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
-        try ledger.check(planned: Array(repeating: perRound, count: remaining), limitEpsilon: limit, delta: config.privacyDelta)
-    }
-
-    /// One round of site-level DP: the noised secure sum, a Gaussian mechanism with q = 1.
-    func siteLevelSpend(_ task: Fedct_V1_Task) -> PrivacySpend {
-        PrivacySpend(jobID: task.jobID, round: Int(task.round), level: .site, samplingRate: 1,
-                     noiseMultiplier: task.spec.privacy.noiseMultiplier, steps: 1, delta: config.privacyDelta)
+        if let refusal = SiteRound.policyRefusal(spec, policy: SiteRound.Policy(config: config)) { throw refusal }
     }
 
     var privacyLedgerURL: URL { URL(fileURLWithPath: config.stateDirectory).appending(path: "privacy-budget.json") }
