@@ -138,16 +138,16 @@ public struct CoordinatorLink: Sendable {
         return blob
     }
 
-    /// Streams an update: the header, then the payload in chunks. Recorded as one entry over all its messages (and the
-    /// header and, when archiving, the payload archived) before the first byte leaves.
-    public func upload(header: Fedct_V1_UpdateHeader, payload: [UInt8]) async throws -> Fedct_V1_UploadReceipt {
+    /// Streams an update: the header, then the payload in chunks copied out of it one at a time. Recorded as one entry
+    /// over all its messages (and the header and, when archiving, the payload archived) before the first byte leaves.
+    func upload(header: Fedct_V1_UpdateHeader, payload: UpdatePayload) async throws -> Fedct_V1_UploadReceipt {
         let kind = EgressKind.updateKind(masked: header.hasMasked)
         var opening = Fedct_V1_UpdateChunk()
         opening.header = header
         let first: [UInt8] = try opening.serializedBytes()
         let chunks = stride(from: 0, to: payload.count, by: chunkBytes).lazy.map { offset in
             var chunk = Fedct_V1_UpdateChunk()
-            chunk.data = Data(payload[offset..<min(offset + chunkBytes, payload.count)])
+            chunk.data = payload.chunk(offset..<min(offset + chunkBytes, payload.count))
             return (try? chunk.serializedBytes()) ?? []
         }
         let seq = try ledger.intendUpload(kind: kind, messages: [AnySequence([first]), AnySequence(chunks)].joined(), header: try header.serializedBytes(),

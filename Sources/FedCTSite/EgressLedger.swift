@@ -114,7 +114,7 @@ public final class EgressLedger: @unchecked Sendable {
 
     /// Records a streamed update about to be sent: `messages` are its serialized stream messages (header first), `payload`
     /// the update's bytes. The header is archived in full, the payload when `egress.archive_updates` is set.
-    func intendUpload(kind: String, messages: some Sequence<[UInt8]>, header: [UInt8], payload: [UInt8], masked: Bool,
+    func intendUpload(kind: String, messages: some Sequence<[UInt8]>, header: [UInt8], payload: UpdatePayload, masked: Bool,
                       jobID: String, round: Int, attempt: Int) throws -> Int {
         var hasher = SHA256()
         var bytes = 0
@@ -127,10 +127,11 @@ public final class EgressLedger: @unchecked Sendable {
             var entry = Self.intent(kind: kind, method: SiteRPC.uploadUpdate.path, jobID: jobID, round: round, attempt: attempt)
             entry.bytes = bytes
             entry.sha256 = sha256
-            entry.payloadSHA256 = SHA256.hex(payload)
+            entry.payloadSHA256 = payload.sha256
             entry.headerSHA256 = SHA256.hex(header)
             entry.headerArchive = try file.archive(header, subfolder: "messages", extension: "pb")
-            if archiveUpdates { entry.archive = try file.archive(payload, subfolder: "payloads", extension: masked ? "u32" : "f32") }
+            // Archiving (off by default) takes the one whole copy of the payload.
+            if archiveUpdates { entry.archive = try file.archive(payload.withBytes { Array($0) }, subfolder: "payloads", extension: masked ? "u32" : "f32") }
             return try append(entry)
         }
     }
@@ -218,7 +219,7 @@ public final class EgressLedger: @unchecked Sendable {
     public func archive(localDelta delta: [Float], weight: Int64, jobID: String, round: Int) throws {
         guard archiveUpdates else { return }
         let stem = folder.appending(path: "\(EgressLedgerFile.archiveName)/\(jobID)-round-\(round)")
-        try Data(Float32Stream.encode(delta[...])).write(to: stem.appendingPathExtension("local.f32"), options: .atomic)
+        try UpdatePayload(floats: delta).withBytes { try Data($0).write(to: stem.appendingPathExtension("local.f32"), options: .atomic) }
         try Data("{\"example_weight\": \(weight)}\n".utf8).write(to: stem.appendingPathExtension("local.json"), options: .atomic)
     }
 

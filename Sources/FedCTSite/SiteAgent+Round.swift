@@ -1,5 +1,4 @@
 // SiteAgent+Round: the interpreter of `SiteRound` — carries out each directive (link calls, loads, libtorch off the pool) and reports back.
-import Crypto
 import FedCTCore
 import FedCTData
 import FedCTProto
@@ -15,8 +14,9 @@ extension SiteAgent {
         let started = ContinuousClock.now
         var dataset: SiteDataset?
         var session: SecAggSiteSession?
+        /// The global model, until the delta is computed.
         var base: ModelState?
-        /// The global model with this site's local layers, as training started (the workers' order carries it).
+        /// The global model with this site's local layers, as training started: kept for the workers' order only.
         var start: [Float] = []
         var model: TorchModel?
         var trainer: LocalTrainer?
@@ -71,7 +71,8 @@ extension SiteAgent {
             // to the workers only (alone, the trainer draws it).
             let dpSGDSeed = spec.privacyLevel == .patient && workerPool != nil ? UInt64.random(in: .min ... .max) : nil
             let trainer = SiteRoundTraining.trainer(for: spec, dpSGDSeed: dpSGDSeed, textEncoder: try textEncoder(for: task))
-            (work.model, work.trainer, work.dpSGDSeed, work.start) = (model, trainer, dpSGDSeed, start.values)
+            (work.model, work.trainer, work.dpSGDSeed) = (model, trainer, dpSGDSeed)
+            if workerPool != nil { work.start = start.values }
             return round.onModelLoaded(localRanges: localRanges, dpSGDSchedule: trainer.dpSGDSchedule(patients: round.patients))
         case .checkBudget(let planned, let limit, let delta):
             let ledger = try PrivacyBudgetLedger.open(at: privacyLedgerURL)
@@ -89,19 +90,20 @@ extension SiteAgent {
         case .computeDelta(let localRanges):
             let model = Self.produced(work.model, "the trained model")
             let base = Self.produced(work.base, "the global model")
-            let trained = try model.exportState()
-            var delta = zip(trained, base.values).map { $0 - $1 }
+            // One model-sized buffer: the trained state becomes the delta in place, and the global model goes once it is used.
+            var delta = try model.exportState()
             if !localRanges.isEmpty {
                 // FedBN: normalisation layers stay here; so does a pretrained text tower. The coordinator's copies get no update.
-                localStates[task.jobID] = trained
-                for range in localRanges { delta.replaceSubrange(range, with: repeatElement(0, count: range.count)) }
+                localStates[task.jobID] = Dictionary(localRanges.map { ($0, Array(delta[$0])) }, uniquingKeysWith: { first, _ in first })
             }
-            work.delta = delta
-            return round.onDeltaComputed(allFinite: delta.allSatisfy(\.isFinite))
+            let allFinite = try RoundDelta.subtract(base.values, from: &delta, zeroing: localRanges)
+            (work.base, work.start, work.delta) = (nil, [], delta)
+            return round.onDeltaComputed(allFinite: allFinite)
         case .uploadPlain(var header):
-            let payload = Float32Stream.encode(work.delta[...])
+            // The delta's own bytes are the payload (little-endian float32), hashed in one pass.
+            let payload = UpdatePayload(floats: work.delta)
             header.coordinateCount = Int64(work.delta.count)
-            header.payloadSha256 = SHA256.hex(payload)
+            header.payloadSha256 = payload.sha256
             let receipt = try await link.upload(header: header, payload: payload)
             return round.onUploaded(bytesReceived: receipt.bytesReceived)
         case .uploadMasked(let upload):

@@ -1,5 +1,4 @@
 // SiteAgent+SecureAggregation: the site's secure rounds — advertise and share keys, mask the update, reveal shares to unmask the sum.
-import Crypto
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
@@ -96,7 +95,7 @@ extension SiteAgent {
             lossScale = encoding.carriesLoss ? encoding.lossScale : 0
             return (try encoding.encode(delta, weight: weight, loss: encoding.carriesLoss ? loss : nil), encoding.scale)
         } send: { words, scale in
-            let payload = words.withUnsafeBytes { Array($0) }
+            let payload = UpdatePayload(words: words)
             var header = base
             header.coordinateCount = Int64(words.count)
             header.exampleCount = 0
@@ -104,7 +103,7 @@ extension SiteAgent {
             header.masked.scale = scale
             header.masked.attempt = task.attempt
             header.masked.lossScale = lossScale
-            header.payloadSha256 = SHA256.hex(payload)
+            header.payloadSha256 = payload.sha256
             return try await link.upload(header: header, payload: payload)
         }
     }

@@ -27,8 +27,9 @@ public final class SiteAgent {
     private var models: [SiteRoundTraining.ModelKey: TorchModel] = [:]
     /// Pretrained text encoders of HLIP jobs with `hlip.text_tower: bert`, by job.
     private var textEncoders: [String: PretrainedTextEncoder] = [:]
-    /// FedBN: each job's last locally trained state, whose normalisation layers stay at the site.
-    var localStates: [String: [Float]] = [:]
+    /// FedBN: each job's layers that stay at the site (its normalisation layers, a pretrained text tower), by range, as
+    /// the site last trained them.
+    var localStates: [String: [Range<Int>: [Float]]] = [:]
     /// Rank 0 of data-parallel rounds (site.yaml `workers`); nil when the agent trains alone.
     let workerPool: SiteWorkerPool?
 
@@ -188,7 +189,9 @@ public final class SiteAgent {
         let text = try textEncoder(for: task)
         if text != nil { localRanges += PretrainedTextEncoder.localRanges(in: base.layout) }
         if let kept = localStates[task.jobID] {
-            for range in localRanges { state.values.replaceSubrange(range, with: kept[range]) }
+            for range in localRanges {
+                if let values = kept[range] { state.values.replaceSubrange(range, with: values) }
+            }
         } else if let text {
             try text.place(into: &state)
         }
