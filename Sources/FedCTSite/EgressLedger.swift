@@ -66,16 +66,9 @@ public final class EgressLedger: @unchecked Sendable {
         archiveUpdates = config.archiveUpdates
         coordinatorName = config.egressPolicy.coordinatorName
         self.logger = logger
-        func read(_ path: String, _ field: String) throws -> String {
-            do {
-                return try TextFile.read(path: path)
-            } catch {
-                throw FedCTError(.invalidConfiguration, "cannot read \(field)", cause: error)
-            }
-        }
         do {
-            receiptVerifier = try SigningCertificateVerifier(caCertificatePEM: try read(config.caFile, "tls.ca"), source: config.caFile)
-            site = try ParticipantIdentity(certificatePEM: try read(config.certificateFile, "tls.cert")).name
+            receiptVerifier = try SigningCertificateVerifier(caCertificatePEM: try SiteConfig.readFile(config.caFile, "tls.ca"), source: config.caFile)
+            site = try ParticipantIdentity(certificatePEM: try SiteConfig.readFile(config.certificateFile, "tls.cert")).name
         } catch let error as IdentityError {
             throw FedCTError(.invalidConfiguration, error.message)
         }
@@ -83,11 +76,11 @@ public final class EgressLedger: @unchecked Sendable {
         file = try EgressLedgerFile(folder: folder, identity: {
             let signer: CertificateKeySigner
             do {
-                signer = try CertificateKeySigner(privateKeyPEM: try read(keyFile, "tls.key"), source: keyFile)
+                signer = try CertificateKeySigner(privateKeyPEM: try SiteConfig.readFile(keyFile, "tls.key"), source: keyFile)
             } catch let error as IdentityError {
                 throw FedCTError(.invalidConfiguration, error.message)
             }
-            return LedgerIdentity(certificatePEM: try read(certificateFile, "tls.cert")) { try signer.sign($0) }
+            return LedgerIdentity(certificatePEM: try SiteConfig.readFile(certificateFile, "tls.cert")) { try signer.sign($0) }
         }, agentVersion: agentVersion, policy: policy)
     }
 

@@ -13,18 +13,11 @@ struct SecureAggregationCredentials: Sendable {
     let verifier: ConsortiumSignatureVerifier
 
     init(config: SiteConfig) throws {
-        func read(_ path: String, _ field: String) throws -> String {
-            do {
-                return try TextFile.read(path: path)
-            } catch {
-                throw FedCTError(.invalidConfiguration, "cannot read \(field)", cause: error)
-            }
-        }
         do {
-            site = try ParticipantIdentity(certificatePEM: try read(config.certificateFile, "tls.cert")).name
+            site = try ParticipantIdentity(certificatePEM: try SiteConfig.readFile(config.certificateFile, "tls.cert")).name
             keyFile = config.keyFile
-            _ = try CertificateKeySigner(privateKeyPEM: try read(config.keyFile, "tls.key"), source: config.keyFile)  // a bad key stops the agent at start
-            verifier = try ConsortiumSignatureVerifier(caCertificatePEM: try read(config.caFile, "tls.ca"), source: config.caFile)
+            _ = try CertificateKeySigner(privateKeyPEM: try SiteConfig.readFile(config.keyFile, "tls.key"), source: config.keyFile)  // a bad key stops the agent at start
+            verifier = try ConsortiumSignatureVerifier(caCertificatePEM: try SiteConfig.readFile(config.caFile, "tls.ca"), source: config.caFile)
         } catch let error as IdentityError {
             throw FedCTError(.invalidConfiguration, error.message)
         }

@@ -138,4 +138,14 @@ public struct SiteConfig: Sendable {
     public func tls() throws -> TLSConfig {
         try TLSConfig.load(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
     }
+
+    /// The text of `path`, a file site.yaml names in `field` (e.g. tls.cert); one that cannot be read is a configuration
+    /// error naming the field.
+    static func readFile(_ path: String, _ field: String) throws -> String {
+        do {
+            return try TextFile.read(path: path)
+        } catch {
+            throw FedCTError(.invalidConfiguration, "cannot read \(field)", cause: error)
+        }
+    }
 }
