@@ -2,7 +2,7 @@
 # Noise-free training-step comparison: instructions (callgrind Ir) per train step of bench-torch.sh's model — ResNet-18
 # w64, BatchNorm, the MOTOR head, Adam, batch 1 — through FedCT's bridge (its C ABI, driven by Scripts/callgrind/
 # bridge_step.c linked with the release CTorchBridge objects: valgrind 3.19 cannot run the Swift executables) beside
-# the same step in PyTorch eager (bench-torch.sh's Python model), both at 1 thread. Collection is on only for the
+# the same step in PyTorch eager (Scripts/torch-bench/tte_resnet18.py), both at 1 thread. Collection is on only for the
 # measured steps (client requests from Scripts/callgrind/toggle.c; the Python side calls it through ctypes), so start-up
 # and `import torch` are not counted. Prints Ir per step of both and the ratio; slow: callgrind runs OpenBLAS's kernels
 # a few hundred times slower than native (≈ 80 min at 64³ on 2 busy cores; both sides run at once).
@@ -20,19 +20,20 @@ swift build -c release --product fedctl >/dev/null
 objects=$(swift build -c release --show-bin-path)/CTorchBridge.build
 
 gcc -O2 -shared -fPIC Scripts/callgrind/toggle.c -o "$work/libcgtoggle.so"
-gcc -O2 -c Scripts/callgrind/bridge_step.c -I Sources/CTorchBridge/include -o "$work/bridge_step.o"
-g++ "$work/bridge_step.o" "$objects"/*.o -o "$work/bridge_step" -L"$work" -lcgtoggle -Wl,-rpath,"$work" -ltorch -ltorch_cpu -lc10 -lgloo
+gcc -O2 -c Scripts/callgrind/bridge_step.c -o "$work/bridge_step.o"
+gcc -O2 -c Scripts/torch-bench/bridge_bench.c -I Sources/CTorchBridge/include -o "$work/bridge_bench.o"
+g++ "$work/bridge_step.o" "$work/bridge_bench.o" "$objects"/*.o -o "$work/bridge_step" -L"$work" -lcgtoggle -Wl,-rpath,"$work" -ltorch -ltorch_cpu -lc10 -lgloo
 objcopy --strip-debug "$work/bridge_step"  # valgrind 3.19 cannot read clang's DWARF 5
-# bench-torch.sh's Python step (the one model definition), with collection switched on for the measured steps only.
-awk '/^cat > "\$work\/python_step.py"/{f=1;next} /^PY$/{f=0} f' Scripts/bench-torch.sh > "$work/python_step.py"
+# The eager model (Scripts/torch-bench/tte_resnet18.py, the one definition), with collection switched on for the measured steps only.
+cp Scripts/torch-bench/tte_resnet18.py "$work/python_step.py"
 /usr/bin/python3 - "$work" <<'PY'
 import sys
 path = sys.argv[1] + "/python_step.py"
 text = open(path).read()
-for old, new in [("seconds = []\nfor step in range(warmup + steps):",
-                  "import ctypes\ntoggle = ctypes.CDLL(sys.argv[5])\nseconds = []\nfor step in range(warmup + steps):\n    if step == warmup:\n        toggle.cg_start()"),
-                 ("median = statistics.median(seconds)", "toggle.cg_stop()\nmedian = statistics.median(seconds)")]:
-    assert old in text, f"bench-torch.sh's Python step changed: '{old}' not found"
+for old, new in [("    seconds = []\n    for step in range(warmup + steps):",
+                  "    import ctypes\n    toggle = ctypes.CDLL(sys.argv[5])\n    seconds = []\n    for step in range(warmup + steps):\n        if step == warmup:\n            toggle.cg_start()"),
+                 ("    median = statistics.median(seconds)", "    toggle.cg_stop()\n    median = statistics.median(seconds)")]:
+    assert old in text, f"tte_resnet18.py's timed loop changed: '{old}' not found"
     text = text.replace(old, new)
 open(path, "w").write(text)
 PY

@@ -36,16 +36,11 @@ public final class SiteAgent {
     /// `workerExecutable`: the fedct-site executable that worker processes on this machine run (`workers.local` > 1).
     public init(config: SiteConfig, logger: Logger, connectAttempts: Int? = nil, workerExecutable: URL? = nil) throws {
         try SiteDataset.checkFolder(config.dataDirectory)
-        var options = ChannelOptions(target: config.coordinatorAddress, tls: nil)  // TLS material: read by the link, renewals included
-        options.serverNameOverride = config.coordinatorServerName
-        options.maxMessageBytes = config.maxMessageBytes
         self.config = config
         self.logger = logger
         self.connectAttempts = connectAttempts
         self.credentials = try SecureAggregationCredentials(config: config)
-        self.link = try CoordinatorLink(options: options, loadTLS: { [config] in try config.tls() },
-                                        ledger: try EgressLedger(config: config, agentVersion: Self.version, policy: config.ledgerPolicy, logger: logger),
-                                        logger: logger)
+        self.link = try CoordinatorLink(site: config, agentVersion: Self.version, logger: logger)
         Torch.setThreadCount(config.threads)
         workerPool = config.workers.isDataParallel ? try SiteWorkerPool(config: config, executable: workerExecutable, logger: logger) : nil
     }

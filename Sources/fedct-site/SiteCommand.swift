@@ -15,7 +15,7 @@ struct SiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedct-site",
         abstract: "Trains the consortium's model on this site's data and sends back only model updates.",
-        subcommands: [CheckCommand.self, PolicyCommand.self, StatusLinkCommand.self, BenchLoadCommand.self, WorkerCommand.self, BenchWorkersCommand.self])
+        subcommands: [CheckCommand.self, PolicyCommand.self, StatusLinkCommand.self, BenchLoadCommand.self, WorkerCommand.self, BenchWorkersCommand.self, BenchFetchCommand.self])
 
     static func main() async {
         ReconstructionObjective.registerIfRequested()
