@@ -3,6 +3,7 @@ import Crypto
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
+import FedCTStorage
 import Foundation
 import Logging
 

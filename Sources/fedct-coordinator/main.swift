@@ -8,6 +8,7 @@ import FedCTDashboard
 import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTRPC
+import FedCTStorage
 import Foundation
 import Logging
 

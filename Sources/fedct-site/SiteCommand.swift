@@ -7,6 +7,7 @@ import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTSite
 import FedCTSiteStatus
+import FedCTStorage
 import Foundation
 import Logging
 
