@@ -112,6 +112,12 @@ let package = Package(
         // A small self-supervised objective proving the objective seam; registered by the executables only when
         // FEDCT_TEST_OBJECTIVES=1 (the multi-process tests), and by the tests.
         .target(name: "FedCTReconstructionObjective", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
+        // The pretraining experiments behind `fedctl experiment` (arms, scoring, tables, plots): a tool's code, linked by fedctl
+        // and the tests, not by the daemons.
+        .target(
+            name: "FedCTExperiment",
+            dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]
+        ),
         // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
         .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
 
@@ -213,7 +219,7 @@ let package = Package(
             name: "fedctl",
             dependencies: [
                 "FedCTAdmin", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTProtocol", "FedCTCommandLine", "FedCTAudit",
-                "FedCTReconstructionObjective", "FedCTStorage",
+                "FedCTReconstructionObjective", "FedCTStorage", "FedCTExperiment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -268,7 +274,10 @@ let package = Package(
         .testTarget(name: "FedCTProtocolTests", dependencies: ["FedCTProtocol", "FedCTProto"]),
         .testTarget(name: "FedCTSiteTests", dependencies: ["FedCTSite"]),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
-        .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),
+        .testTarget(
+            name: "FedCTTrainingTests",
+            dependencies: ["FedCTTraining", "FedCTExperiment", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]
+        ),
         .testTarget(
             name: "FedCTWebTests",
             dependencies: [
