@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // Layer 1: C ABI bridges over C++ libraries.
@@ -152,7 +153,17 @@ let package = Package(
         ),
 
         // Layer 5: thin executables.
-        .target(name: "FedCTCommandLine", dependencies: ["FedCTCore", "FedCTRPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // What the executables share: leaving through _exit, and the daemons' service group (swift-service-lifecycle:
+        // graceful shutdown on SIGTERM/SIGINT).
+        .target(
+            name: "FedCTCommandLine",
+            dependencies: [
+                "FedCTCore", "FedCTRPC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The daemons' /metrics endpoint (SwiftNIO HTTP/1) and Prometheus backend, and their log bootstrap (text or JSON lines
         // on stderr); only executables import it.
         .target(
@@ -206,6 +217,7 @@ let package = Package(
                 "FedCTAdmin", "FedCTCoordinator", "FedCTDashboard", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
                 "FedCTStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -213,6 +225,7 @@ let package = Package(
             dependencies: [
                 "FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective", "FedCTStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
