@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // Layer 1: C ABI bridges over C++ libraries.
@@ -76,10 +77,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The file-backed stores under the services: crash-safe file replacement, UTF-8 text and YAML files, the privacy
+        // budget ledger's file, the web pages' login key; FedCTCore itself does no file I/O.
+        .target(
+            name: "FedCTStorage",
+            dependencies: [
+                "FedCTCore", "FedCTProto",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .target(
             name: "FedCTData",
             dependencies: [
-                "FedCTCore", "CNIfTI", "CDICOMBridge",
+                "FedCTCore", "FedCTStorage", "CNIfTI", "CDICOMBridge",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -96,13 +106,19 @@ let package = Package(
         // The site's signed egress ledger and coordinator receipts: sealing, offline verification, reports (site, coordinator, fedctl).
         .target(
             name: "FedCTAudit",
-            dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", "FedCTProtocol", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FedCTCore", "FedCTIdentity", "FedCTProto", "FedCTProtocol", "FedCTStorage", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         .target(name: "FedCTTraining", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", .product(name: "Crypto", package: "swift-crypto")]),
         // A small self-supervised objective proving the objective seam; registered by the executables only when
         // FEDCT_TEST_OBJECTIVES=1 (the multi-process tests), and by the tests.
         .target(name: "FedCTReconstructionObjective", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
+        // The pretraining experiments behind `fedctl experiment` (arms, scoring, tables, plots): a tool's code, linked by fedctl
+        // and the tests, not by the daemons.
+        .target(
+            name: "FedCTExperiment",
+            dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]
+        ),
         // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
         .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),
 
@@ -110,7 +126,7 @@ let package = Package(
         // and coordinator.yaml (fedctl links this, not FedCTCoordinator).
         .target(
             name: "FedCTAdmin",
-            dependencies: ["FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTStorage", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Layer 4: services.
@@ -118,6 +134,7 @@ let package = Package(
             name: "FedCTCoordinator",
             dependencies: [
                 "FedCTAdmin", "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTIdentity", "FedCTTraining", "FedCTAudit",
+                "FedCTStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -128,6 +145,7 @@ let package = Package(
             name: "FedCTSite",
             dependencies: [
                 "FedCTCore", "FedCTRPC", "FedCTProto", "FedCTProtocol", "FedCTData", "FedCTTraining", "FedCTIdentity", "FedCTAudit",
+                "FedCTStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -135,8 +153,19 @@ let package = Package(
         ),
 
         // Layer 5: thin executables.
-        .target(name: "FedCTCommandLine", dependencies: ["FedCTCore", "FedCTRPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // The daemons' /metrics endpoint (SwiftNIO HTTP/1) and Prometheus backend; only executables import it.
+        // What the executables share: leaving through _exit, and the daemons' service group (swift-service-lifecycle:
+        // graceful shutdown on SIGTERM/SIGINT).
+        .target(
+            name: "FedCTCommandLine",
+            dependencies: [
+                "FedCTCore", "FedCTRPC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The daemons' /metrics endpoint (SwiftNIO HTTP/1) and Prometheus backend, and their log bootstrap (text or JSON lines
+        // on stderr); only executables import it.
         .target(
             name: "FedCTObservability",
             dependencies: [
@@ -169,7 +198,7 @@ let package = Package(
         .target(
             name: "FedCTDashboard",
             dependencies: [
-                "FedCTWeb", "FedCTCoordinator", "FedCTCore", "FedCTProto", "FedCTIdentity",
+                "FedCTWeb", "FedCTCoordinator", "FedCTCore", "FedCTProto", "FedCTIdentity", "FedCTStorage",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
@@ -178,7 +207,7 @@ let package = Package(
         .target(
             name: "FedCTSiteStatus",
             dependencies: [
-                "FedCTWeb", "FedCTSite", "FedCTCore", "FedCTData",
+                "FedCTWeb", "FedCTSite", "FedCTCore", "FedCTData", "FedCTStorage",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -186,21 +215,24 @@ let package = Package(
             name: "fedct-coordinator",
             dependencies: [
                 "FedCTAdmin", "FedCTCoordinator", "FedCTDashboard", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                "FedCTStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "fedct-site",
             dependencies: [
-                "FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective",
+                "FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective", "FedCTStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "fedctl",
             dependencies: [
                 "FedCTAdmin", "FedCTIdentity", "FedCTData", "FedCTTraining", "FedCTProto", "FedCTProtocol", "FedCTCommandLine", "FedCTAudit",
-                "FedCTReconstructionObjective",
+                "FedCTReconstructionObjective", "FedCTStorage", "FedCTExperiment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -213,16 +245,20 @@ let package = Package(
         .executableTarget(
             name: "fedct-fuzz",
             dependencies: [
-                "FedCTAdmin", "FedCTCore", "FedCTData", "FedCTIdentity", "FedCTProto", "FedCTSite", "FedCTTraining",
+                "FedCTAdmin", "FedCTCore", "FedCTData", "FedCTIdentity", "FedCTProto", "FedCTSite", "FedCTStorage", "FedCTTraining",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
 
-        .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore"]),
+        .testTarget(name: "FedCTCoreTests", dependencies: ["FedCTCore", "FedCTStorage"]),
+        .testTarget(
+            name: "FedCTObservabilityTests",
+            dependencies: ["FedCTObservability", "FedCTCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "FedCTAuditTests",
-            dependencies: ["FedCTAudit", "FedCTIdentity", "FedCTCore", "FedCTProto", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FedCTAudit", "FedCTIdentity", "FedCTCore", "FedCTProto", "FedCTStorage", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "FedCTDataTests", dependencies: ["FedCTData"], resources: [.copy("Fixtures")]),
         .testTarget(
@@ -232,14 +268,15 @@ let package = Package(
         .testTarget(
             name: "FedCTCoordinatorTests",
             dependencies: [
-                "FedCTAdmin", "FedCTCoordinator", "FedCTCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                "FedCTAdmin", "FedCTCoordinator", "FedCTCore", "FedCTStorage", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "FedCTIntegrationTests",
             dependencies: [
                 "FedCTAdmin", "FedCTCoordinator", "FedCTIdentity", "FedCTData", "FedCTProto", "FedCTProtocol", "FedCTRPC", "FedCTCore", "FedCTAudit",
-                "FedCTReconstructionObjective",
+                "FedCTReconstructionObjective", "FedCTStorage",
             ]
         ),
         .testTarget(
@@ -250,11 +287,14 @@ let package = Package(
         .testTarget(name: "FedCTProtocolTests", dependencies: ["FedCTProtocol", "FedCTProto"]),
         .testTarget(name: "FedCTSiteTests", dependencies: ["FedCTSite", "FedCTCore", "FedCTProto", "FedCTRPC"]),
         .testTarget(name: "FedCTTorchTests", dependencies: ["FedCTTorch"]),
-        .testTarget(name: "FedCTTrainingTests", dependencies: ["FedCTTraining", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]),
+        .testTarget(
+            name: "FedCTTrainingTests",
+            dependencies: ["FedCTTraining", "FedCTExperiment", "FedCTTorch", "FedCTCore", "FedCTReconstructionObjective"]
+        ),
         .testTarget(
             name: "FedCTWebTests",
             dependencies: [
-                "FedCTWeb", "FedCTDashboard", "FedCTCoordinator", "FedCTProto", "FedCTCore",
+                "FedCTWeb", "FedCTDashboard", "FedCTCoordinator", "FedCTProto", "FedCTCore", "FedCTStorage",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -2,6 +2,7 @@
 public import FedCTProto
 import FedCTProtocol
 public import FedCTRPC
+import FedCTStorage
 import Foundation
 import Crypto
 import FedCTCore

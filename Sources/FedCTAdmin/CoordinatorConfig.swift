@@ -1,6 +1,7 @@
 // CoordinatorConfig: the coordinator's YAML configuration (listen address, credentials, state folder, limits).
 public import FedCTCore
 public import FedCTRPC
+import FedCTStorage
 import Foundation
 
 /// `coordinator.yaml`.

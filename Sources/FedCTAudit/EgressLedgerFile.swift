@@ -1,6 +1,7 @@
 // EgressLedgerFile: the ledger on disk — appends sealed, fsynced lines to egress.jsonl, keeps egress.head and the archive.
 import Crypto
 import FedCTCore
+import FedCTStorage
 import Foundation
 
 /// The key that signs ledger entries and its certificate, as read from the site's start-up kit (re-read on renewal).

@@ -1,5 +1,6 @@
 // EgressLedgerVerifier+Folder: verifies the ledger files as a site keeps them (or as a reviewer copied them) in one folder.
 import FedCTCore
+import FedCTStorage
 import Foundation
 
 extension EgressLedgerVerifier {

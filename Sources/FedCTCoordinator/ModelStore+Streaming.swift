@@ -1,6 +1,7 @@
 // ModelStore+Streaming: model blobs read and written in pieces, so a round's model never has to be in memory whole.
 import Crypto
 import FedCTCore
+import FedCTStorage
 import Foundation
 
 /// A new blob written in pieces to a temporary file, hashed as it goes, and named by its hash by `finish()`.

@@ -1,6 +1,7 @@
 // ModelStore: content-addressed model blobs on disk (SHA-256 names), written atomically.
 import FedCTCore
 import Crypto
+import FedCTStorage
 import Foundation
 
 /// Model blobs stored as `<folder>/<sha256>.safetensors`; a blob's name is the hash of its bytes.

@@ -1,6 +1,7 @@
 // RevocationWatcher: the coordinator's copy of the consortium's signed revocation list, re-read when the file changes.
 import FedCTCore
 public import FedCTIdentity
+import FedCTStorage
 import Foundation
 public import Logging
 import Synchronization

@@ -1,6 +1,7 @@
 // Dashboard: the coordinator's HTTPS dashboard — routes for the consortium, jobs and job pages, their JSON endpoints and model downloads.
 import FedCTCore
 import FedCTProto
+import FedCTStorage
 import FedCTWeb
 import Foundation
 import HTTPTypes

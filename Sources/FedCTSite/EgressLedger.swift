@@ -5,6 +5,7 @@ public import FedCTCore
 import FedCTIdentity
 public import FedCTProto
 import FedCTProtocol
+import FedCTStorage
 import Foundation
 import Logging
 

@@ -2,6 +2,7 @@
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
+import FedCTStorage
 import Foundation
 import Logging
 

@@ -4,6 +4,7 @@ import FedCTData
 import FedCTProto
 import FedCTProtocol
 import FedCTRPC
+import FedCTStorage
 import FedCTTorch
 import FedCTTraining
 import Foundation

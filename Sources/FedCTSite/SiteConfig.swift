@@ -2,6 +2,7 @@
 public import FedCTCore
 public import FedCTAudit
 public import FedCTRPC
+import FedCTStorage
 public import FedCTTorch
 import Foundation
 

@@ -2,6 +2,7 @@
 import FedCTCore
 import FedCTData
 public import FedCTSite
+import FedCTStorage
 import FedCTWeb
 import Foundation
 import Hummingbird

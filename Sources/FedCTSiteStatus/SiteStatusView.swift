@@ -2,6 +2,7 @@
 import FedCTCore
 import FedCTData
 import FedCTSite
+import FedCTStorage
 import Foundation
 
 /// `GET /api/status`.

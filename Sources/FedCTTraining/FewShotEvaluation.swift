@@ -46,7 +46,7 @@ public enum FewShotEvaluation {
 
     /// Fold `fold`'s training rows: `shots` of `positives` and `shots` of `negatives`, drawn by the generator seeded with
     /// the fold and `fewshot-<stream>` (`stream`: the label's name and k, e.g. `lung_cancer_12m-k10`).
-    static func draw(fold: Int, stream: String, positives: [Int], negatives: [Int], shots: Int) -> [Int] {
+    package static func draw(fold: Int, stream: String, positives: [Int], negatives: [Int], shots: Int) -> [Int] {
         var random = SeededGenerator(seed: UInt64(fold), stream: "fewshot-" + stream)
         return Array(positives.shuffled(using: &random).prefix(shots) + negatives.shuffled(using: &random).prefix(shots))
     }
@@ -60,7 +60,7 @@ public enum FewShotEvaluation {
 
     /// A few-shot metric of log-odds `logits` against `labels`: AUROC, or balanced accuracy or F1 of the predictions at
     /// log-odds 0.
-    static func metric(_ metric: ExperimentMetric, labels: [Bool], logits: [Double]) throws -> Double {
+    package static func metric(_ metric: ExperimentMetric, labels: [Bool], logits: [Double]) throws -> Double {
         let predicted = logits.map { $0 > 0 }
         let truePositives = zip(predicted, labels).filter { $0 && $1 }.count, trueNegatives = zip(predicted, labels).filter { !$0 && !$1 }.count
         let positives = labels.filter { $0 }.count, negatives = labels.count - positives

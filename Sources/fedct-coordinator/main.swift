@@ -1,4 +1,4 @@
-// fedct-coordinator: reads coordinator.yaml, serves the Site and Admin services over mTLS, runs jobs until SIGTERM.
+// fedct-coordinator: reads coordinator.yaml, serves the Site and Admin services over mTLS, runs jobs until SIGTERM or SIGINT (a swift-service-lifecycle ServiceGroup).
 import ArgumentParser
 import FedCTAdmin
 import FedCTCommandLine
@@ -8,8 +8,10 @@ import FedCTDashboard
 import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTRPC
+import FedCTStorage
 import Foundation
 import Logging
+import ServiceLifecycle
 
 @main
 struct CoordinatorCommand: AsyncParsableCommand {
@@ -54,29 +56,31 @@ struct CoordinatorCommand: AsyncParsableCommand {
             try AtomicFile.write(Array("\(server.port)\n".utf8), to: URL(fileURLWithPath: portFile))
         }
         logger.info("listening", metadata: ["address": "\(settings.listen)", "port": "\(server.port)", "state": "\(settings.stateDirectory)"])
-        var dashboard: Dashboard?
+        // The long-running parts, in start order; they stop in reverse (ticks, then the listener, then the pages).
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metrics {
+            services.append(.init(service: StopOnShutdown { await metrics.close() }, serviceName: "metrics endpoint"))
+        }
         if let listen = settings.dashboardListen {
-            dashboard = try await Dashboard.start(
+            let dashboard = try await Dashboard.start(
                 listen: listen, publicURL: settings.dashboardURL, certificateFile: settings.certificateFile, keyFile: settings.keyFile,
                 stateDirectory: settings.stateDirectory, source: CoordinatorDashboardSource(coordinator: coordinator, service: service), logger: logger)
+            let stateDirectory = settings.stateDirectory
+            services.append(.init(service: StopOnShutdown { await dashboard.stop(stateDirectory: stateDirectory) }, serviceName: "dashboard"))
         }
-
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                await coordinator.tick()
-                service.publishSitesConnected()
+        // In-flight calls get 5 s to finish; committed rounds are already on disk and an open round restarts on the next start.
+        services.append(.init(service: StopOnShutdown { await server.shutdown(gracePeriod: .seconds(5)) }, serviceName: "RPC server"))
+        let ticks = ClosureService {
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    await coordinator.tick()
+                    service.publishSitesConnected()
+                }
             }
         }
-        let signal = await ShutdownSignals.next()
-        logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        ticker.cancel()
-        await ticker.value
-        // In-flight calls get 5 s to finish; committed rounds are already on disk and an open round restarts on the next start.
-        await server.shutdown(gracePeriod: .seconds(5))
-        await dashboard?.stop(stateDirectory: settings.stateDirectory)
-        await metrics?.close()
-        logger.info("stopped")
+        services.append(.init(service: ticks, serviceName: "tick loop"))
+        try await DaemonServices.run(services, logger: logger)
     }
 }
 

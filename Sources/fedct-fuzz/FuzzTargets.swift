@@ -6,6 +6,7 @@ import FedCTData
 import FedCTIdentity
 import FedCTProto
 import FedCTSite
+import FedCTStorage
 import FedCTTraining
 import Foundation
 import SwiftProtobuf

@@ -1,6 +1,7 @@
 // BenchLoadCommand: `fedct-site bench-load` (hidden) — many site agents in one process, as load for the coordinator benchmark.
 import ArgumentParser
 import FedCTCore
+import FedCTObservability
 import FedCTSite
 import Foundation
 import Logging

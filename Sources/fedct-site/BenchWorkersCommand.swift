@@ -2,6 +2,7 @@
 import ArgumentParser
 import FedCTCore
 import FedCTData
+import FedCTObservability
 import FedCTProto
 import FedCTSite
 import Foundation

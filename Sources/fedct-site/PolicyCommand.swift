@@ -3,6 +3,7 @@ import ArgumentParser
 import FedCTCore
 import FedCTProto
 import FedCTSite
+import FedCTStorage
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

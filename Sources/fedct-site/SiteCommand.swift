@@ -1,4 +1,4 @@
-// fedct-site: reads site.yaml and runs the site agent (outbound connections only) until SIGTERM or the job ends; `check` runs the data preflight.
+// fedct-site: reads site.yaml and runs the site agent (outbound connections only) until SIGTERM/SIGINT or the job ends; `check` runs the data preflight.
 import ArgumentParser
 import FedCTCommandLine
 import FedCTCore
@@ -7,8 +7,10 @@ import FedCTObservability
 import FedCTReconstructionObjective
 import FedCTSite
 import FedCTSiteStatus
+import FedCTStorage
 import Foundation
 import Logging
+import ServiceLifecycle
 
 @main
 struct SiteCommand: AsyncParsableCommand {
@@ -45,24 +47,21 @@ struct SiteCommand: AsyncParsableCommand {
         // Worker processes on this machine (workers.local > 1) run this same executable.
         let agent = try SiteAgent(config: settings, logger: logger, connectAttempts: connectAttempts,
                                   workerExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+        // The long-running parts, in start order; they stop in reverse (the agent, then the status page, then metrics).
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metrics {
+            services.append(.init(service: StopOnShutdown { await metrics.close() }, serviceName: "metrics endpoint"))
+        }
         // Loopback only (checked by SiteConfig): the read-only status page, behind a login link.
-        var statusPage: SiteStatusPage?
         if settings.statusListen != nil {
-            statusPage = try await SiteStatusPage.start(config: settings, status: agent.status, version: SiteAgent.version, logger: logger)
+            let statusPage = try await SiteStatusPage.start(config: settings, status: agent.status, version: SiteAgent.version, logger: logger)
+            services.append(.init(service: StopOnShutdown { await statusPage.stop() }, serviceName: "status page"))
         }
-        let work = Task { try await agent.run(exitAfterJob: exitAfterJob) }
-        let stop = Task {
-            let signal = await ShutdownSignals.next()
-            logger.info("shutting down", metadata: ["signal": "\(signal)"])
-            work.cancel()
-        }
-        defer { stop.cancel() }
-        let outcome = await work.result
-        await statusPage?.stop()
-        await metrics?.close()
-        // Stopped by a signal: the step in progress finished or was abandoned; every ledger line written is whole and fsynced.
-        guard work.isCancelled else { return try outcome.get() }
-        logger.info("stopped")
+        // The agent's end (a job over with --exit-after-job) or failure stops the others too; its error is the exit status.
+        services.append(.init(service: SiteAgentService(agent: agent, exitAfterJob: exitAfterJob),
+                              successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
+                              serviceName: "site agent"))
+        try await DaemonServices.run(services, logger: logger)
     }
 }
 

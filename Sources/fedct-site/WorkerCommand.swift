@@ -1,6 +1,7 @@
 // fedct-site worker: one data-parallel worker of a site (site.yaml `workers`), started by the agent or on another machine.
 import ArgumentParser
 import FedCTCore
+import FedCTObservability
 import FedCTSite
 import Foundation
 import Logging

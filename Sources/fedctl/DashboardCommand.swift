@@ -2,6 +2,7 @@
 import ArgumentParser
 import FedCTAdmin
 import FedCTCore
+import FedCTStorage
 
 struct DashboardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

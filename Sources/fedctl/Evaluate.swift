@@ -3,6 +3,7 @@ import ArgumentParser
 import FedCTCore
 import FedCTData
 import FedCTProto
+import FedCTStorage
 import FedCTTorch
 import FedCTTraining
 import Foundation

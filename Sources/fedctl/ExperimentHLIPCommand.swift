@@ -2,6 +2,7 @@
 import ArgumentParser
 import FedCTCore
 import FedCTData
+import FedCTExperiment
 import FedCTProto
 import FedCTTraining
 import Foundation

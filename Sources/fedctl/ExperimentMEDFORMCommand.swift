@@ -2,7 +2,9 @@
 import ArgumentParser
 import FedCTCore
 import FedCTData
+import FedCTExperiment
 import FedCTProto
+import FedCTStorage
 import FedCTTraining
 import Foundation
 

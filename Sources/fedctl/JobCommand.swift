@@ -2,6 +2,7 @@
 import ArgumentParser
 import FedCTCore
 import FedCTProto
+import FedCTStorage
 import Foundation
 import SwiftProtobuf
 

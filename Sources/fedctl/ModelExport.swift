@@ -3,6 +3,7 @@ import ArgumentParser
 import Crypto
 import FedCTCore
 import FedCTProto
+import FedCTStorage
 import FedCTTorch
 import FedCTTraining
 import Foundation

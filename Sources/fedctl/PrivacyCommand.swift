@@ -1,6 +1,7 @@
 // fedctl privacy budget: a privacy reviewer's view of a site's DP budget ledger — spends per job and the total ε.
 import ArgumentParser
 import FedCTCore
+import FedCTStorage
 import Foundation
 
 struct PrivacyCommand: ParsableCommand {

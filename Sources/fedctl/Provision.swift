@@ -2,6 +2,7 @@
 import ArgumentParser
 import FedCTCore
 import FedCTIdentity
+import FedCTStorage
 import Foundation
 
 struct Provision: ParsableCommand {

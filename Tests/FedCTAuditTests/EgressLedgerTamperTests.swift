@@ -4,6 +4,7 @@ import FedCTAudit
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -5,6 +5,7 @@ import FedCTAdmin
 import FedCTCore
 import FedCTIdentity
 import FedCTProto
+import FedCTStorage
 import Foundation
 import Logging
 import Synchronization

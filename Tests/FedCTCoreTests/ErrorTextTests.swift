@@ -1,5 +1,6 @@
 // ErrorTextTests: Foundation file, POSIX and decoding errors read as one line naming the file and what to do.
 @testable import FedCTCore
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -1,6 +1,7 @@
 // Tests of the job's tte: section — a derived job (setup stage) starts without tasks; its outputs may not be set by hand.
 import FedCTCore
 import FedCTProto
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -1,6 +1,7 @@
 // Tests of job.yaml parsing: defaults, overrides, and errors that name the field.
 import FedCTCore
 import FedCTProto
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -1,5 +1,6 @@
 // Tests of the site's privacy budget ledger: persistence, refusal over budget, corrupt files, atomic writes.
 @testable import FedCTCore
+import FedCTStorage
 import Foundation
 import XCTest
 

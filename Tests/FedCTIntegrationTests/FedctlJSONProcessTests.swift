@@ -4,6 +4,7 @@ import Crypto
 import FedCTCore
 import FedCTData
 import FedCTProto
+import FedCTStorage
 import Foundation
 import XCTest
 

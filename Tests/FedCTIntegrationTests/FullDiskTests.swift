@@ -4,6 +4,7 @@ import FedCTAudit
 import FedCTCore
 import FedCTData
 import FedCTIdentity
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -3,6 +3,7 @@
 import FedCTCore
 import FedCTCoordinator
 import FedCTProto
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -2,6 +2,7 @@
 // status at the horizon from the follow-up, the logistic probe on train scans with a known status, AUROC on held-out ones.
 import FedCTCore
 @testable import FedCTData
+@testable import FedCTExperiment
 @testable import FedCTTraining
 import XCTest
 

@@ -1,5 +1,6 @@
 // Tests of the experiment's three checks as decisions on given intervals and estimates (no training).
 @testable import FedCTCore
+import FedCTExperiment
 import FedCTTraining
 import XCTest
 

@@ -1,6 +1,7 @@
 // Tests of HLIP's experiment table: finding labels from reports, zero-shot and retrieval scoring, its checks, and a tiny run of every arm.
 @testable import FedCTCore
 @testable import FedCTData
+@testable import FedCTExperiment
 import FedCTProto
 import FedCTTorch
 @testable import FedCTTraining

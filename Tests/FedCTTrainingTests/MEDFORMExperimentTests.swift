@@ -2,6 +2,7 @@
 // in-process clinical setup; each arm's stage 2 starting from its own stage-1 model; a tiny run of every arm.
 @testable import FedCTCore
 @testable import FedCTData
+@testable import FedCTExperiment
 import FedCTProto
 import FedCTTorch
 @testable import FedCTTraining

@@ -1,6 +1,7 @@
 // Tests of the experiment table: the federated arms' computation, the secure arm's quantisation, the table's rows and the oracle.
 import FedCTCore
 import FedCTData
+@testable import FedCTExperiment
 import FedCTProto
 import FedCTTorch
 @testable import FedCTTraining

@@ -1,6 +1,7 @@
 // SignedTokenTests: login and session tokens verify only with their key and purpose, and not after expiry or when altered.
 import Crypto
 import FedCTCore
+import FedCTStorage
 import Foundation
 import XCTest
 

@@ -53,7 +53,7 @@ public struct PrivacySpend: Sendable, Codable, Equatable {
 /// A site's privacy budget across jobs: every spend so far and their composed Rényi DP, kept in one
 /// JSON file (for example `<state_dir>/privacy-budget.json`).
 ///
-/// The value is the state; ``open(at:)`` loads it and ``record(_:)`` writes the file atomically
+/// The value is the state; FedCTStorage's `open(at:)` loads it and `record(_:)` writes the file atomically
 /// (temporary file, fsync, rename, fsync of the folder) before it changes the value. One process, the
 /// site agent, owns the file. A file that cannot be read or does not add up is an error, never a
 /// reason to start from zero: deleting it would silently reset the site's budget.
@@ -68,25 +68,22 @@ public struct PrivacyBudgetLedger: Sendable, Equatable {
     /// The composed RDP of all ``entries``.
     public private(set) var accountant: RDPAccountant
 
-    /// Loads the ledger at `url`; a missing file is an empty ledger (nothing spent yet), created on the first ``record(_:)``.
-    public static func open(at url: URL) throws -> PrivacyBudgetLedger {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            return PrivacyBudgetLedger(url: url, entries: [], accountant: RDPAccountant())
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw FedCTError(.io, "cannot read the privacy budget ledger \(url.path): \(error.localizedDescription); give the site agent read and write access to it. Do not delete it: that would reset the site's privacy budget")
-        }
+    /// An empty ledger for the file at `url`: nothing spent yet (FedCTStorage's `open(at:)` when there is no file).
+    public init(emptyAt url: URL) {
+        self.init(url: url, entries: [], accountant: RDPAccountant())
+    }
+
+    /// The ledger stored in `contents`, the bytes of the file at `url` (which names it in errors). A document that is
+    /// not a ledger, has another format, or whose totals are not the composition of its entries is refused.
+    public init(contents data: Data, of url: URL) throws {
         let file: LedgerFile
         do {
-            file = try decoder.decode(LedgerFile.self, from: data)
+            file = try Self.decoder.decode(LedgerFile.self, from: data)
         } catch {
-            throw corrupt(url, "it is not a valid ledger (\(ErrorText.describe(error)))")
+            throw Self.corrupt(url, "it is not a valid ledger (\(ErrorText.describe(error)))")
         }
-        guard file.format == format else {
-            throw corrupt(url, "its format is \"\(file.format)\", this agent reads \"\(format)\"")
+        guard file.format == Self.format else {
+            throw Self.corrupt(url, "its format is \"\(file.format)\", this agent reads \"\(Self.format)\"")
         }
         // The stored totals must be the composition of the stored entries: a hand-edited or truncated
         // file would otherwise under-count what was spent.
@@ -94,12 +91,12 @@ public struct PrivacyBudgetLedger: Sendable, Equatable {
         do {
             for entry in file.entries { try recomputed.compose(entry) }
         } catch let error as FedCTError {
-            throw corrupt(url, "an entry is invalid: \(error.message)")
+            throw Self.corrupt(url, "an entry is invalid: \(error.message)")
         }
-        guard agree(recomputed.rdp, file.accountant.rdp) else {
-            throw corrupt(url, "its RDP totals do not match its entries (\(file.entries.count) listed)")
+        guard Self.agree(recomputed.rdp, file.accountant.rdp) else {
+            throw Self.corrupt(url, "its RDP totals do not match its entries (\(file.entries.count) listed)")
         }
-        return PrivacyBudgetLedger(url: url, entries: file.entries, accountant: file.accountant)
+        self.init(url: url, entries: file.entries, accountant: file.accountant)
     }
 
     /// The ε spent so far at `delta` (0 for an empty ledger, +∞ if any spend had no noise).
@@ -134,8 +131,9 @@ public struct PrivacyBudgetLedger: Sendable, Equatable {
             """)
     }
 
-    /// Adds `spends` and writes the ledger file before returning; if writing fails, neither the file nor this value changes.
-    public mutating func record(_ spends: [PrivacySpend]) throws {
+    /// The ledger with `spends` added, and the file contents that record it; this value is unchanged. FedCTStorage's
+    /// `record(_:)` writes the contents and only then takes the new value.
+    public func adding(_ spends: [PrivacySpend]) throws -> (ledger: PrivacyBudgetLedger, contents: Data) {
         var next = accountant
         for spend in spends { try next.compose(spend) }
         let nextEntries = entries + spends
@@ -145,9 +143,7 @@ public struct PrivacyBudgetLedger: Sendable, Equatable {
         } catch {
             throw FedCTError(.invalidData, "cannot encode the privacy budget ledger \(url.path): \(error)")
         }
-        try Self.writeAtomically(data, to: url)
-        accountant = next
-        entries = nextEntries
+        return (PrivacyBudgetLedger(url: url, entries: nextEntries, accountant: next), data)
     }
 
     private init(url: URL, entries: [PrivacySpend], accountant: RDPAccountant) {
@@ -197,15 +193,6 @@ extension PrivacyBudgetLedger {
     /// Formats an ε for messages.
     private static func show(_ epsilon: Double) -> String {
         epsilon.isInfinite ? "∞ (no noise)" : String(format: "%.3f", epsilon)
-    }
-
-    /// Replaces `url` with `data` so that readers see the old or the new ledger, never a torn one.
-    private static func writeAtomically(_ data: Data, to url: URL) throws {
-        do {
-            try AtomicFile.write(data, to: url)
-        } catch let error as FedCTError {
-            throw FedCTError(.io, "privacy budget ledger: \(error.message); it was left unchanged and nothing was recorded", cause: error)
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 // PreprocessingCache: preprocessed network inputs stored once per (scan, pipeline) on disk, so later epochs and jobs skip decoding.
 import Crypto
 import FedCTCore
+import FedCTStorage
 import Foundation
 public import Logging
 

@@ -1,13 +1,6 @@
 // ProcessLogging: how the FedCT executables bootstrap swift-log (readable lines or JSON objects on stderr at a chosen level).
+public import FedCTCore
 public import Logging
-
-/// How the daemons write their logs.
-public enum LogFormat: String, Sendable, CaseIterable {
-    /// One readable line per event (swift-log's stream handler).
-    case text
-    /// One JSON object per line (`JSONLogHandler`), for log collectors and SIEMs.
-    case json
-}
 
 /// Logging set-up for executables; libraries only take a `Logger`.
 public enum ProcessLogging {

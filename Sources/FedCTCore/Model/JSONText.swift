@@ -1,9 +1,9 @@
 // JSONText: a string as a JSON string literal, for the places that write JSON by hand (log lines, safetensors headers).
 
 /// Hand-written JSON's one escaping rule.
-enum JSONText {
+public enum JSONText {
     /// `text` as a JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,5 +1,6 @@
 // ExperimentTable: the experiment's results — rows per arm × cohort × task × metric, relative gains, paired differences, checks.
 public import FedCTCore
+import FedCTTraining
 import Foundation
 
 /// One metric of one arm on one cohort and task.

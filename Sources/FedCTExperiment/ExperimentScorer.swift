@@ -1,6 +1,7 @@
 // ExperimentScorer: the experiment table's scoring — probes on frozen embeddings per task, metrics by a two-level bootstrap.
 public import FedCTCore
 public import FedCTData
+import FedCTTraining
 import Foundation
 import Synchronization
 

@@ -3,6 +3,7 @@ import FedCTCore
 import FedCTData
 import FedCTProto
 public import FedCTTorch
+import FedCTTraining
 import Foundation
 import Synchronization
 

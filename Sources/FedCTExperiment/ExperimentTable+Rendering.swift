@@ -1,5 +1,6 @@
 // ExperimentTable+Rendering: the table as text cells, Markdown and CSV (rows, gains, learning curves).
 import FedCTCore
+import FedCTTraining
 import Foundation
 
 extension ExperimentTable {

@@ -1,5 +1,6 @@
 // ExperimentTable+Checks: the statements the issues ask of the table (TTE's three, HLIP's per finding), as pure decisions on intervals.
 public import FedCTCore
+import FedCTTraining
 import Foundation
 
 /// Which statements an experiment table checks.

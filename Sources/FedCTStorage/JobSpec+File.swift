@@ -1,4 +1,5 @@
 // JobSpec+File: reads the job a model was trained with — a job.yaml, or the coordinator's stored spec as JSON (with derived tasks).
+import FedCTCore
 public import FedCTProto
 import Foundation
 import SwiftProtobuf

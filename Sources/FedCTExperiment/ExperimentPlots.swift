@@ -1,5 +1,6 @@
 // ExperimentPlots: the experiment table as pictures — a forest plot of every arm × task and the federated arms' learning curves (SVG).
 import FedCTCore
+import FedCTTraining
 import Foundation
 
 /// SVG plots of an ``ExperimentTable``.

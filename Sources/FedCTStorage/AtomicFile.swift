@@ -1,4 +1,5 @@
 // AtomicFile: crash-safe file replacement (write a temporary file, fsync, rename, fsync the folder) for every durable record.
+import FedCTCore
 import Foundation
 
 /// Crash-safe file replacement: readers see the old or the new content, never a torn file, and the new content

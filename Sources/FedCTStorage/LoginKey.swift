@@ -1,4 +1,5 @@
 // LoginKey: the secret that signs a daemon's login links and session cookies, kept in a 0600 file or only in memory.
+import FedCTCore
 public import Crypto
 public import Foundation
 

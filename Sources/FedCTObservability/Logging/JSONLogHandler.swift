@@ -1,4 +1,5 @@
 // JSONLogHandler: a swift-log handler writing one JSON object per line (timestamp, level, label, message, source, flattened metadata).
+import FedCTCore
 import Foundation
 public import Logging
 

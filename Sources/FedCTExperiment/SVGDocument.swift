@@ -1,4 +1,5 @@
 // SVGDocument: a small SVG writer (lines, circles, polylines, text, axes) for the experiment's plots.
+import FedCTTraining
 import Foundation
 
 /// An SVG image built element by element, with a white background.

@@ -1,5 +1,6 @@
 // Tests of the JSON log handler (one object per line, fixed fields first, metadata flattened) and of the metrics/logging config sections.
 import FedCTCore
+import FedCTObservability
 import Foundation
 import Logging
 import XCTest
@@ -40,7 +41,7 @@ final class JSONLogHandlerTests: XCTestCase {
         XCTAssertEqual(object["site"] as? String, "site-1")
         XCTAssertEqual(object["secagg.threshold"] as? String, "2")
         XCTAssertEqual(object["secagg.dropped"] as? [String], ["site-3"])
-        XCTAssertEqual(object["source"] as? String, "FedCTCoreTests")
+        XCTAssertEqual(object["source"] as? String, "FedCTObservabilityTests", "the source is the logging module, here the test target")
     }
 
     func testEscapingShadowedKeysProviderMetadataAndErrors() throws {

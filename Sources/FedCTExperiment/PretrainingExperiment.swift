@@ -3,6 +3,7 @@ public import FedCTCore
 public import FedCTData
 public import FedCTProto
 import FedCTTorch
+import FedCTTraining
 import Foundation
 
 /// Trains the job spec's encoder — of any pretraining objective (TTE, HLIP) — five ways: random init, local-only at each

@@ -1,4 +1,5 @@
 // TextFile: reads a UTF-8 text file so that every failure, a non-UTF-8 file included, is an error naming the file.
+import FedCTCore
 import Foundation
 
 /// UTF-8 text files read with errors that `ErrorText` can describe by path.

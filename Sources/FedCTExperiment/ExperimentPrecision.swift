@@ -1,5 +1,6 @@
 // ExperimentPrecision: how wide a paired difference's interval is, and how many seeds or held-out patients would make it ±target.
 public import FedCTCore
+import FedCTTraining
 import Foundation
 
 /// The half-width reached by a 95 % interval and, from its variance components, the seeds or held-out patients that

@@ -1,4 +1,5 @@
 // LoginLink: where a daemon keeps its web page's login key and address, and the signed login links made from them.
+import FedCTCore
 public import Foundation
 
 /// A daemon's web page as the operator's tools see it: `<state>/<name>-login.key` and `<state>/<name>.url`.
