@@ -1,8 +1,9 @@
 // FewShotEvaluation: few-shot logistic probes on frozen embeddings (MEDFORM's evaluation) — k scans per class, seeded folds, AUROC / balanced accuracy / F1.
-public import FedCTCore
+import FedCTCore
 import FedCTData
 
-/// Few-shot probes as MEDFORM evaluates its embeddings: for each outcome and each k in `EvaluationReport.fewShots`, over
+/// Few-shot probes as MEDFORM evaluates its embeddings: for a label (an outcome or a report finding) and each k in
+/// `EvaluationReport.fewShots`, over
 /// `folds` seeded draws of k positive and k negative training scans (scans whose status is unknown left out), a logistic
 /// probe on the frozen embeddings is fitted and scored on every held-out scan with a known status: AUROC of its logits,
 /// balanced accuracy and F1 of its predictions at logit 0. A score is the mean over the folds.
@@ -18,8 +19,9 @@ public enum FewShotEvaluation {
         public var positives: Int
     }
 
-    /// The scores of `EvaluationReport.fewShotNames` for embeddings `train` and `heldout` of the site's scans and their labels.
-    public static func scores(train: [[Double]], trainLabels: [Bool?], heldout: [[Double]], heldoutLabels: [Bool?], outcome: BinaryOutcome, l2: Double) -> [Score] {
+    /// The scores of `EvaluationReport.fewShotLabelNames(label)` for embeddings `train` and `heldout` of the site's scans
+    /// and their labels (nil: status unknown).
+    public static func scores(train: [[Double]], trainLabels: [Bool?], heldout: [[Double]], heldoutLabels: [Bool?], label: String, l2: Double) -> [Score] {
         let positives = trainLabels.indices.filter { trainLabels[$0] == true }, negatives = trainLabels.indices.filter { trainLabels[$0] == false }
         let known = heldoutLabels.indices.filter { heldoutLabels[$0] != nil }
         let labels = known.map { heldoutLabels[$0]! }
@@ -27,7 +29,7 @@ public enum FewShotEvaluation {
         for shots in EvaluationReport.fewShots {
             var sums: [Double]? = [0, 0, 0]
             for fold in 0..<folds {
-                let rows = draw(fold: fold, stream: "\(outcome.name)-k\(shots)", positives: positives, negatives: negatives, shots: shots)
+                let rows = draw(fold: fold, stream: "\(label)-k\(shots)", positives: positives, negatives: negatives, shots: shots)
                 guard positives.count >= shots, negatives.count >= shots, let current = sums,
                       let values = try? score(rows: rows, train: train, trainLabels: trainLabels, heldout: known.map { heldout[$0] }, labels: labels, l2: l2)
                 else {
@@ -37,7 +39,7 @@ public enum FewShotEvaluation {
                 sums = zip(current, values).map { $0 + $1 }
             }
             for (index, metric) in EvaluationReport.fewShotMetrics.enumerated() {
-                scores.append(Score(name: EvaluationReport.fewShotName(metric, outcome, shots: shots), value: sums.map { $0[index] / Double(folds) },
+                scores.append(Score(name: EvaluationReport.fewShotName(metric, label, shots: shots), value: sums.map { $0[index] / Double(folds) },
                                     scans: labels.count, positives: labels.filter { $0 }.count))
             }
         }

@@ -6,7 +6,9 @@ public import FedCTTorch
 
 /// Evaluates a trained encoder at one site: probes fitted on the site's training scans, scored on its held-out scans;
 /// for an objective with a text tower (HLIP) also zero-shot finding AUROC and report→study retrieval on the held-out
-/// studies (`LanguageImageEvaluation`); for an objective with few-shot outcomes (MEDFORM) also few-shot probes (`FewShotEvaluation`).
+/// studies (`LanguageImageEvaluation`); for an objective with few-shot labels (MEDFORM) also few-shot probes
+/// (`FewShotEvaluation`) of its outcomes and of its report findings, a scan's finding as its own report states it
+/// (a scan without a report has unknown status, so without reports these scores are suppressed).
 ///
 /// Only metrics and their counts come out. A metric whose held-out scans, positives (events) or negatives fall below
 /// `minCohort`, or whose probe cannot be fitted or scored (e.g. one class in the training scans), is left out and its
@@ -50,11 +52,14 @@ public enum SiteEvaluation {
                 return ConcordanceIndex.harrell(time: heldoutOutcomes.map(\.days), event: heldoutOutcomes.map(\.event), risk: heldout.map(probe.risk))
             }
         }
-        let fewShotOutcomes = (try? PretrainingObjectives.named(model.objective.name))?.fewShotOutcomes ?? []
-        for outcome in fewShotOutcomes {
-            let label = { (example: SiteExample) in outcome.label(firstEventDays: example.firstEventDays, followUpDays: example.followUpDays) }
-            for score in FewShotEvaluation.scores(train: train, trainLabels: dataset.train.map(label), heldout: heldout, heldoutLabels: dataset.heldout.map(label),
-                                                  outcome: outcome, l2: l2) {
+        let objective = try? PretrainingObjectives.named(model.objective.name)
+        var fewShotLabels: [(name: String, of: (SiteExample) -> Bool?)] = (objective?.fewShotOutcomes ?? []).map { outcome in
+            (outcome.name, { outcome.label(firstEventDays: $0.firstEventDays, followUpDays: $0.followUpDays) })
+        }
+        fewShotLabels += (objective?.fewShotFindings ?? []).map { finding in (finding.name, { $0.report.map { LanguageImageEvaluation.states(finding, in: $0) } }) }
+        for label in fewShotLabels {
+            for score in FewShotEvaluation.scores(train: train, trainLabels: dataset.train.map(label.of), heldout: heldout,
+                                                  heldoutLabels: dataset.heldout.map(label.of), label: label.name, l2: l2) {
                 record(score.name, scans: score.scans, positives: score.positives) { score.value }
             }
         }

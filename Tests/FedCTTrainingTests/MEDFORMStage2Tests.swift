@@ -61,8 +61,8 @@ final class MEDFORMStage2Tests: XCTestCase {
         // at 2 and −0.5, negatives at −2 and 0.5 — AUROC 3/4 (−0.5 < 0.5), one of each class right: balanced accuracy
         // ½, F1 = 2·1 / (2·1 + 1 + 1) = ½. k = 5 and 10 need more training scans: no value.
         let scores = FewShotEvaluation.scores(train: [[1], [-1], [0.3]], trainLabels: [true, false, nil], heldout: [[2], [-0.5], [-2], [0.5], [9]],
-                                              heldoutLabels: [true, true, false, false, nil], outcome: .lungCancer, l2: 1)
-        XCTAssertEqual(scores.map(\.name), EvaluationReport.fewShotNames)
+                                              heldoutLabels: [true, true, false, false, nil], label: BinaryOutcome.lungCancer.name, l2: 1)
+        XCTAssertEqual(scores.map(\.name), EvaluationReport.fewShotLabelNames("lung_cancer_12m"))
         let byName = Dictionary(uniqueKeysWithValues: scores.map { ($0.name, $0) })
         XCTAssertEqual(try XCTUnwrap(byName["fewshot_auroc/lung_cancer_12m/k1"]?.value), 0.75, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(byName["fewshot_balanced_accuracy/lung_cancer_12m/k1"]?.value), 0.5, accuracy: 1e-12)
@@ -75,7 +75,7 @@ final class MEDFORMStage2Tests: XCTestCase {
         let labels = (0..<60).map { $0 % 3 == 0 }
         let rows = labels.map { label in [label ? 2 + random.normal() * 0.3 : -2 + random.normal() * 0.3, random.normal()] }
         let separable = FewShotEvaluation.scores(train: Array(rows[..<40]), trainLabels: labels[..<40].map { $0 }, heldout: Array(rows[40...]),
-                                                 heldoutLabels: labels[40...].map { $0 }, outcome: .lungCancer, l2: 1)
+                                                 heldoutLabels: labels[40...].map { $0 }, label: BinaryOutcome.lungCancer.name, l2: 1)
         for score in separable where score.name.hasSuffix("/k10") { XCTAssertEqual(try XCTUnwrap(score.value), 1, accuracy: 1e-12, score.name) }
     }
 
@@ -174,6 +174,7 @@ final class MEDFORMStage2Tests: XCTestCase {
         let clinical = try XCTUnwrap(dataset.train.first?.targets["clinical"])
         XCTAssertEqual(clinical.count, 18)
         XCTAssertTrue(clinical[9...].allSatisfy { $0 == 0 || $0 == 1 }, "missing indicators")
+        XCTAssertTrue((dataset.train + dataset.heldout).allSatisfy { $0.report?.isEmpty == false }, "the generator names each scan's report (report_path), which a scan example reads")
         var trainer = LocalTrainer(training: spec.training)
         trainer.epochs = 1
         let result = try trainer.train(model, on: dataset.train, seed: 4)

@@ -16,13 +16,24 @@ public enum EvaluationReport {
     public static let zeroShotFindings = ["effusion", "emphysema", "nodule_mass", "cardiomegaly"]
     public static let recallCutoffs = [1, 5]
 
-    /// `fewshot_<metric>/<outcome>/k<k>`: a few-shot probe's score (`auroc`, `balanced_accuracy` or `f1`), its mean over
-    /// seeded folds of k training scans per class.
-    public static func fewShotName(_ metric: String, _ outcome: BinaryOutcome, shots: Int) -> String { "fewshot_\(metric)/\(outcome.name)/k\(shots)" }
+    /// `fewshot_<metric>/<label>/k<k>`: a few-shot probe's score (`auroc`, `balanced_accuracy` or `f1`) for a label — an
+    /// outcome's name (`BinaryOutcome.name`) or a report finding's (`fewShotFindings`) — its mean over seeded folds of k
+    /// training scans per class.
+    public static func fewShotName(_ metric: String, _ label: String, shots: Int) -> String { "fewshot_\(metric)/\(label)/k\(shots)" }
     /// The few-shot probes' scores, their outcomes and shots (MEDFORM's evaluation, as the paper's).
     public static let fewShotMetrics = ["auroc", "balanced_accuracy", "f1"]
     public static let fewShotOutcomes = [BinaryOutcome.lungCancer]
     public static let fewShots = [1, 5, 10]
+    /// The report findings a MEDFORM site also scores by few-shot probes, labelled from its own reports as the zero-shot
+    /// evaluation labels them (the same four findings).
+    public static let fewShotFindings = zeroShotFindings
+    /// The labels of the few-shot probes: the outcomes' names, then the findings.
+    public static let fewShotLabels = fewShotOutcomes.map(\.name) + fewShotFindings
+
+    /// The few-shot scores of one label, by k then metric.
+    public static func fewShotLabelNames(_ label: String) -> [String] {
+        fewShots.flatMap { shots in fewShotMetrics.map { fewShotName($0, label, shots: shots) } }
+    }
 
     /// The probes' metrics, which every site reports (values or suppressed) for every objective: binary outcomes in the
     /// order of `BinaryOutcome.standard`, then the time-to-event tasks.
@@ -30,9 +41,7 @@ public enum EvaluationReport {
     /// A language–image objective's zero-shot and retrieval scores, reported besides the probes' by its sites.
     public static let languageImageNames = zeroShotFindings.map(zeroShotName) + recallCutoffs.map(recallName)
     /// A MEDFORM objective's few-shot scores, reported besides the probes' by its sites.
-    public static let fewShotNames = fewShotOutcomes.flatMap { outcome in
-        fewShots.flatMap { shots in fewShotMetrics.map { fewShotName($0, outcome, shots: shots) } }
-    }
+    public static let fewShotNames = fewShotLabels.flatMap(fewShotLabelNames)
     /// Every metric name a report may carry (values or suppressed): the probes', the language–image and the few-shot scores.
     public static let orderedNames = probeNames + languageImageNames + fewShotNames
     /// The same names as a set.

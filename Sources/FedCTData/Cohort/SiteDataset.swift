@@ -3,7 +3,7 @@ import FedCTCore
 import Foundation
 
 /// One example prepared for training and evaluation — a scan, or a study of several scans (`ExampleUnit`): its network
-/// input(s), the objective's targets, its report when the objective reads reports, and its follow-up in the site's
+/// input(s), the objective's targets, its report when its manifest row names one, and its follow-up in the site's
 /// records (the evaluation's outcomes).
 public struct SiteExample: Sendable {
     /// The scan's ID; for a study example, the study's ID.
@@ -16,7 +16,7 @@ public struct SiteExample: Sendable {
     /// Days from the index time to each tracked code's first event (absent: none within follow-up).
     public var firstEventDays: [String: Double]
     public var followUpDays: Double
-    /// The study's radiology report, for objectives that read reports (nil otherwise).
+    /// The radiology report the manifest row names (`report_path`; a study's is required), nil when the row names none.
     public var report: String?
 
     public init(scanID: String, subjectID: String, input: [Float], targets: [String: [Float]], firstEventDays: [String: Double], followUpDays: Double) {
@@ -133,12 +133,16 @@ public struct SiteDataset: Sendable {
                     throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
                 }
             }
-            var report: String?
+            // A scan's report is read when its row names one, and optional (unreadable counts as absent: the preflight
+            // warns of it); a study's is required.
+            let report: String?
             if recipe.unit == .study {
                 guard let text = try manifest.reportText(first) else {
                     throw FedCTError(.invalidData, "\(manifest.path):\(first.line): study \(first.studyID ?? first.scanID) has no report_path; the job's objective trains on studies with their reports")
                 }
                 report = text
+            } else {
+                report = try? manifest.reportText(first)
             }
             let example = SiteExample(
                 scanID: recipe.unit == .study ? first.studyID ?? first.scanID : first.scanID, subjectID: first.subjectID, inputs: inputs,

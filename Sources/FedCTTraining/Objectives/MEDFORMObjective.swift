@@ -20,6 +20,10 @@ public struct MEDFORMObjective: PretrainingObjective {
     public var carriesImageTower: Bool { true }
     /// MEDFORM's paper scores its embeddings by few-shot probes (lung cancer here, `EvaluationReport.fewShotOutcomes`).
     public var fewShotOutcomes: [BinaryOutcome] { EvaluationReport.fewShotOutcomes }
+    /// And the four chest findings (`EvaluationReport.fewShotFindings`), labelled from the site's reports.
+    public var fewShotFindings: [LanguageImageEvaluation.Finding] {
+        LanguageImageEvaluation.chestFindings.filter { EvaluationReport.fewShotFindings.contains($0.name) }
+    }
 
     public init() {}
 

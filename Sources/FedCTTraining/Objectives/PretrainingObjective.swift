@@ -23,6 +23,9 @@ public protocol PretrainingObjective: Sendable {
     var carriesImageTower: Bool { get }
     /// The outcomes a site's evaluation also scores by few-shot probes (`FewShotEvaluation`); none by default.
     var fewShotOutcomes: [BinaryOutcome] { get }
+    /// The report findings a site's evaluation also scores by few-shot probes, each scan labelled by its own report
+    /// (`LanguageImageEvaluation.states`; a scan without a report has unknown status); none by default.
+    var fewShotFindings: [LanguageImageEvaluation.Finding] { get }
     /// Checks the objective's own part of a job spec; errors name the field (`source` names the file or peer).
     func validate(_ spec: Fedct_V1_JobSpec, source: String) throws
     /// True while the job still has to run the objective's setup stage before its model can be built.
@@ -129,6 +132,8 @@ extension PretrainingObjective {
     public var carriesImageTower: Bool { false }
 
     public var fewShotOutcomes: [BinaryOutcome] { [] }
+
+    public var fewShotFindings: [LanguageImageEvaluation.Finding] { [] }
 
     /// The seeded model of `spec`, unless the objective starts from a stored model.
     public func initialModel(for spec: Fedct_V1_JobSpec, fetch: (String) throws -> [UInt8]) throws -> TorchModel { try TorchModel(spec: spec) }
