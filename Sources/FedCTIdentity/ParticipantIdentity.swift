@@ -21,13 +21,7 @@ public struct ParticipantIdentity: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads the identity from a PEM certificate (already verified against the consortium CA by TLS).
     public init(certificatePEM: String) throws {
-        let certificate: Certificate
-        do {
-            certificate = try Certificate(pemEncoded: certificatePEM)
-        } catch {
-            throw IdentityError("the peer certificate is not a readable PEM certificate: \(error)")
-        }
-        try self.init(certificate: certificate)
+        try self.init(certificate: try PeerCertificate.parse(certificatePEM))
     }
 
     public init(certificate: Certificate) throws {
@@ -66,14 +60,18 @@ public struct PeerCertificate: Sendable {
 
     /// Reads a PEM certificate already verified against the consortium CA by TLS.
     public init(certificatePEM: String) throws {
-        let certificate: Certificate
-        do {
-            certificate = try Certificate(pemEncoded: certificatePEM)
-        } catch {
-            throw IdentityError("the peer certificate is not a readable PEM certificate: \(error)")
-        }
+        let certificate = try Self.parse(certificatePEM)
         identity = try ParticipantIdentity(certificate: certificate)
         serial = RevocationList.serial(of: certificate)
         notAfter = certificate.notValidAfter
+    }
+
+    /// A peer's PEM certificate parsed, or an error saying it is unreadable.
+    static func parse(_ certificatePEM: String) throws -> Certificate {
+        do {
+            return try Certificate(pemEncoded: certificatePEM)
+        } catch {
+            throw IdentityError("the peer certificate is not a readable PEM certificate: \(error)")
+        }
     }
 }
