@@ -3,7 +3,7 @@ import FedCTCore
 import Foundation
 
 /// One example prepared for training and evaluation — a scan, or a study of several scans (`ExampleUnit`): its network
-/// input(s), the objective's targets, its report when its manifest row names one, and its follow-up in the site's
+/// input(s), the objective's targets, its report (a study's; a scan's when the objective asks for it), and its follow-up in the site's
 /// records (the evaluation's outcomes).
 public struct SiteExample: Sendable {
     /// The scan's ID; for a study example, the study's ID.
@@ -16,7 +16,8 @@ public struct SiteExample: Sendable {
     /// Days from the index time to each tracked code's first event (absent: none within follow-up).
     public var firstEventDays: [String: Double]
     public var followUpDays: Double
-    /// The radiology report the manifest row names (`report_path`; a study's is required), nil when the row names none.
+    /// The radiology report the manifest row names (`report_path`): a study's (required), or a scan's when the recipe
+    /// reads scan reports (`SiteExampleRecipe.readsScanReports`); nil otherwise.
     public var report: String?
 
     public init(scanID: String, subjectID: String, input: [Float], targets: [String: [Float]], firstEventDays: [String: Double], followUpDays: Double) {
@@ -66,11 +67,16 @@ public struct SiteExampleRecipe: Sendable {
     public var targets: ExampleTargets
     /// Targets read from the data folder by manifest row (MEDFORM's clinical vector), added to `targets`'; nil: none.
     public var rowTargets: RowTargets?
+    /// Scan examples carry the report their manifest row names, when it names a readable one (MEDFORM's evaluation
+    /// labels the chest findings by them); otherwise scans carry none. Study examples always carry theirs.
+    public var readsScanReports: Bool
 
-    public init(trackedCodes: Set<String>, unit: ExampleUnit = .scan, rowTargets: RowTargets? = nil, targets: @escaping ExampleTargets) {
+    public init(trackedCodes: Set<String>, unit: ExampleUnit = .scan, rowTargets: RowTargets? = nil, readsScanReports: Bool = false,
+                targets: @escaping ExampleTargets) {
         self.trackedCodes = trackedCodes
         self.unit = unit
         self.rowTargets = rowTargets
+        self.readsScanReports = readsScanReports
         self.targets = targets
     }
 }
@@ -133,8 +139,8 @@ public struct SiteDataset: Sendable {
                     throw FedCTError(error.code, "\(manifest.path):\(entry.line): scan \(entry.scanID), image \(entry.imagePath): \(error.message)")
                 }
             }
-            // A scan's report is read when its row names one, and optional (unreadable counts as absent: the preflight
-            // warns of it); a study's is required.
+            // A study's report is required; a scan's is read only when the recipe asks for it, and optional (unreadable
+            // counts as absent: the preflight warns of it).
             let report: String?
             if recipe.unit == .study {
                 guard let text = try manifest.reportText(first) else {
@@ -142,7 +148,7 @@ public struct SiteDataset: Sendable {
                 }
                 report = text
             } else {
-                report = try? manifest.reportText(first)
+                report = recipe.readsScanReports ? try? manifest.reportText(first) : nil
             }
             let example = SiteExample(
                 scanID: recipe.unit == .study ? first.studyID ?? first.scanID : first.scanID, subjectID: first.subjectID, inputs: inputs,

@@ -64,12 +64,12 @@ public struct MEDFORMObjective: PretrainingObjective {
         Self.isStage2(spec) ? try MEDFORMAlignmentConfig(spec.medform, source: "job").objective : try MEDFORMConfig(spec.medform, source: "job").objective
     }
 
-    /// One example per scan (its preprocessed volume; the bridge samples its slices), tracking the few-shot evaluation's
-    /// outcome codes (lung cancer, ICD10/C34). Stage 1 has no targets; stage 2's
+    /// One example per scan (its preprocessed volume; the bridge samples its slices) with its report when the manifest
+    /// names one (the findings' few-shot labels), tracking the few-shot evaluation's outcome codes (lung cancer, ICD10/C34). Stage 1 has no targets; stage 2's
     /// target `clinical` is the scan's standardised clinical vector with its missing indicators (`ClinicalMoments.standardised`).
     public func siteExamples(for spec: Fedct_V1_JobSpec) throws -> SiteExampleRecipe {
         let tracked = Set(fewShotOutcomes.map(\.code))
-        guard Self.isStage2(spec) else { return SiteExampleRecipe(trackedCodes: tracked) { _, _, _ in [:] } }
+        guard Self.isStage2(spec) else { return SiteExampleRecipe(trackedCodes: tracked, readsScanReports: true) { _, _, _ in [:] } }
         let medform = spec.medform
         let columns = medform.clinicalColumns, mean = medform.clinicalMean, std = medform.clinicalStd
         guard mean.count == columns.count, std.count == columns.count else {
@@ -78,7 +78,7 @@ public struct MEDFORMObjective: PretrainingObjective {
         return SiteExampleRecipe(trackedCodes: tracked, rowTargets: { directory, manifest in
             let table = try ClinicalTable(directory: directory, columns: columns)
             return { entry in ["clinical": ClinicalMoments.standardised(try table.values(for: entry, manifest: manifest), mean: mean, std: std)] }
-        }) { _, _, _ in [:] }
+        }, readsScanReports: true) { _, _, _ in [:] }
     }
 
     public func exampleKey(for spec: Fedct_V1_JobSpec) -> String {
