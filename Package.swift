@@ -223,7 +223,7 @@ let package = Package(
         .executableTarget(
             name: "fedct-site",
             dependencies: [
-                "FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective", "FedCTStorage",
+                "FedCTSite", "FedCTSiteStatus", "FedCTCommandLine", "FedCTObservability", "FedCTReconstructionObjective", "FedCTStorage", "FedCTTorch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

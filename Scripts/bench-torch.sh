@@ -7,6 +7,8 @@
 #     in ONE Python process, stepped in turn (Scripts/torch-bench/interleaved.py): drift in the machine's speed, which
 #     moved separate runs here by ±30 % between minutes, hits both sides of every pair alike; the median pair ratio is
 #     printed with its 95 % bootstrap interval.
+#     The process keeps one glibc malloc arena (GLIBC_TUNABLES=glibc.malloc.arena_max=1), as fedct-site and fedctl do
+#     from the start of main (Torch.useOneMallocArena), so the bridge's thread allocates as a site's training thread does.
 #  2. whole programs: release `fedctl bench-train` (through the Swift wrapper) and tte_resnet18.py as separate
 #     processes, alternating BENCH_ROUNDS times (default 5), each side the median of its runs; every run is printed.
 set -euo pipefail
@@ -33,10 +35,10 @@ median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.4f", (v[int((NR + 1) / 
 
 echo "== ResNet-18 (width 64, BatchNorm, head 8 tasks × 8 pieces × rank 16), batch 1, Adam, $threads threads, $warmup warm-up steps"
 echo "   load before: $(uptime)"
-echo "-- 1. paired: bridge and eager stepped in turn in one process (median of pairs; ratio = eager seconds / bridge seconds)"
+echo "-- 1. paired: bridge (on its own thread) and eager stepped in turn in one process with one malloc arena, as a site (median of pairs; ratio = eager seconds / bridge seconds)"
 printf "%-6s %-26s %-26s %-30s %s\n" size "FedCT bridge (volumes/s)" "PyTorch eager (volumes/s)" "ratio bridge/eager [95 % CI]" "pairs (bridge faster)"
 for size in $sizes; do
-  line=$("$python" Scripts/torch-bench/interleaved.py "$work/libfctbench.so" "$size" "$threads" "$warmup" "$(pairs_for "$size")")
+  line=$(GLIBC_TUNABLES=glibc.malloc.arena_max=1 "$python" Scripts/torch-bench/interleaved.py "$work/libfctbench.so" "$size" "$threads" "$warmup" "$(pairs_for "$size")")
   read -r _ bridge _ eager _ ratio _ low _ high _ pairs _ faster <<<"$line"
   printf "%-6s %-26s %-26s %-30s %s\n" "${size}³" "$bridge" "$eager" "$ratio [$low, $high]" "$pairs ($faster)"
 done

@@ -8,6 +8,7 @@ import FedCTReconstructionObjective
 import FedCTSite
 import FedCTSiteStatus
 import FedCTStorage
+import FedCTTorch
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -20,6 +21,7 @@ struct SiteCommand: AsyncParsableCommand {
         subcommands: [CheckCommand.self, PolicyCommand.self, StatusLinkCommand.self, BenchLoadCommand.self, WorkerCommand.self, BenchWorkersCommand.self, BenchFetchCommand.self])
 
     static func main() async {
+        Torch.useOneMallocArena()  // before any other thread allocates (Docs/torch-bridge.md, "One malloc arena")
         ReconstructionObjective.registerIfRequested()
         await mainExitingQuickly()
     }

@@ -45,7 +45,7 @@ struct BenchTrain: ParsableCommand {
         }
         let sorted = seconds.sorted()
         let median = (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
-        print(String(format: "median_step_seconds %.4f volumes_per_second %.4f state_floats %d threads %d steps %d torch %@",
-                     median, Double(batch) / median, model.parameterCount, threads, steps, Torch.version))
+        print(String(format: "median_step_seconds %.4f volumes_per_second %.4f state_floats %d threads %d steps %d torch %@ malloc_arenas %d",
+                     median, Double(batch) / median, model.parameterCount, threads, steps, Torch.version, Torch.mallocArenaCount ?? -1))
     }
 }

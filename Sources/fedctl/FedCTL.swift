@@ -2,6 +2,7 @@
 import ArgumentParser
 import FedCTCommandLine
 import FedCTReconstructionObjective
+import FedCTTorch
 
 @main
 struct FedCTL: AsyncParsableCommand {
@@ -11,6 +12,7 @@ struct FedCTL: AsyncParsableCommand {
         subcommands: [Provision.self, Synth.self, JobCommand.self, ModelCommand.self, Evaluate.self, Simulate.self, PrivacyCommand.self, AuditCommand.self, DashboardCommand.self, MetricsCommand.self, DataCommand.self, BenchTrain.self, BenchHLIP.self, BenchMEDFORM.self, ExperimentCommand.self])
 
     static func main() async {
+        Torch.useOneMallocArena()  // before any other thread allocates (Docs/torch-bridge.md, "One malloc arena")
         ReconstructionObjective.registerIfRequested()
         await mainExitingQuickly()
     }

@@ -95,6 +95,13 @@ void fct_torch_free_string(char *string);
 void fct_torch_set_num_threads(int32_t threads);
 /** Seeds libtorch's global CPU generator (model creation re-seeds it from config.seed). */
 void fct_torch_manual_seed(uint64_t seed);
+/** Lets every thread allocate from glibc's main malloc arena (mallopt M_ARENA_MAX 1): libtorch's tensors of several
+ * MiB then reuse memory across training steps instead of coming from a per-thread arena's 64 MiB heaps, which glibc
+ * unmaps when they empty and the next step faults in again. glibc fixes the arena limit when a second thread first
+ * allocates, so call it before the process starts a thread. Returns 1 when set. */
+int32_t fct_torch_use_one_malloc_arena(void);
+/** The number of glibc malloc arenas the process has now (from malloc_info), or -1 when it cannot be read. */
+int32_t fct_torch_malloc_arena_count(void);
 /** The libtorch version string (static storage). */
 const char *fct_torch_version(void);
 /** The registered objectives' names, comma-separated (static storage). */
