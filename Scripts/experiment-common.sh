@@ -2,8 +2,9 @@
 # Sourced by experiment.sh and experiment-hlip.sh from the repository root (set -euo pipefail is theirs).
 
 # experiment_prepare OUT DATA SYNTH_ARGS...: the PNG tool, fedctl (release, or FEDCT_EXPERIMENT_CONFIGURATION=debug when a
-# release build cannot be afforded; sets bin to its folder), the folder OUT, and `fedctl synth SYNTH_ARGS --seed 7 --out
-# DATA` unless DATA holds its data already.
+# release build cannot be afforded; sets bin to its folder), the folder OUT, and `fedctl synth SYNTH_ARGS --seed SEED --out
+# DATA` unless DATA holds its data already. SEED is FEDCT_EXPERIMENT_DATA_SEED (default 7): another seed draws another
+# cohort (the scripts name DATA after it), to score a choice made on one cohort on patients it was not made on.
 experiment_prepare() {
   local out=$1 data=$2 configuration=${FEDCT_EXPERIMENT_CONFIGURATION:-release}
   shift 2
@@ -14,7 +15,7 @@ experiment_prepare() {
   mkdir -p "$out"
   [[ -f "$data/ground_truth.csv" ]] && return
   echo "== synthesising into $data: $*"
-  "$bin/fedctl" synth "$@" --seed 7 --out "$data"
+  "$bin/fedctl" synth "$@" --seed "${FEDCT_EXPERIMENT_DATA_SEED:-7}" --out "$data"
 }
 
 # Installs rsvg-convert (Debian's librsvg2-bin) when it is missing and permitted, else says the plots stay SVG.

@@ -14,6 +14,8 @@
 #   FEDCT_HLIP_BOOTSTRAP [500]         two-level bootstrap resamples
 #   FEDCT_HLIP_TTE       [1]           0: leave out the TTE encoder's row
 #   FEDCT_HLIP_THREADS   [all cores]
+#   FEDCT_HLIP_ARMS      [all]         arms to train, e.g. "random-init fedavg centralised" (checks needing a left-out arm: N/A)
+#   FEDCT_EXPERIMENT_DATA_SEED [7]     the synthetic cohort's seed (another seed: other patients)
 # Prints the pooled table, the gains over random init, the six checks (effusion and nodule/mass: federated above
 # chance, above random init, non-inferior to centralised within 0.03) with their precision lines. Writes
 # experiment-hlip.md, .csv, -curves.csv, -forest.svg/.png and -curves.svg/.png into the output folder.
@@ -32,7 +34,7 @@ threads=${FEDCT_HLIP_THREADS:-$(nproc)}
 sites=$(awk -F, '{print NF}' <<< "$patients")
 
 source Scripts/experiment-common.sh
-data="$out/data-$size-$patients-$heldout"
+data="$out/data-$size-$patients-$heldout${FEDCT_EXPERIMENT_DATA_SEED:+-seed$FEDCT_EXPERIMENT_DATA_SEED}"
 experiment_prepare "$out" "$data" --sites "$sites" --patients "$patients" --size "$size" --heldout-fraction "$heldout" --series-per-study 3
 
 # A small HLIP (ViT 96 × 4 blocks, scan attention with study attention at block 3, studies of two scans; byte-level
@@ -66,11 +68,13 @@ YAML
 
 data_args=()
 for index in $(seq 1 "$sites"); do data_args+=(--data "$data/site-$index"); done
+arm_args=()
+[[ -z "${FEDCT_HLIP_ARMS:-}" ]] || read -r -a arm_args <<< "--arms ${FEDCT_HLIP_ARMS}"
 tte_args=()
 [[ "${FEDCT_HLIP_TTE:-1}" == 0 ]] || tte_args=(--tte-job-spec "$out/job-tte.yaml")
 echo "== experiment: $seeds seeds × (random init, local-only ×$sites, FedAvg, secure, centralised${tte_args:+, TTE FedAvg}), $rounds rounds × $epochs epochs; progress in $out/experiment-hlip.log"
 started=$(date +%s)
-"$bin/fedctl" experiment hlip --job-spec "$out/job-hlip.yaml" "${data_args[@]}" "${tte_args[@]}" \
+"$bin/fedctl" experiment hlip --job-spec "$out/job-hlip.yaml" "${data_args[@]}" "${tte_args[@]}" "${arm_args[@]}" \
   --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --out "$out/experiment-hlip" 2> "$out/experiment-hlip.log" | tee "$out/experiment-hlip.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 

@@ -20,6 +20,7 @@
 #   FEDCT_EXPERIMENT_CONFIGURATION [release]  debug: use the debug fedctl (when a release build cannot be afforded)
 #   FEDCT_MEDFORM_TTE        [1]           0: leave out the TTE encoder's row
 #   FEDCT_MEDFORM_THREADS    [all cores]
+#   FEDCT_EXPERIMENT_DATA_SEED [7]       the synthetic cohort's seed (another seed: other patients)
 # Prints the pooled table, the gains over random init, the two checks on the k = 10 lung-cancer AUROC (federated above
 # random init; non-inferior to centralised within 0.03) with their precision lines. Writes experiment-medform.md, .csv,
 # -curves.csv, -forest.svg/.png and -curves.svg/.png into the output folder.
@@ -41,7 +42,7 @@ threads=${FEDCT_MEDFORM_THREADS:-$(nproc)}
 sites=$(awk -F, '{print NF}' <<< "$patients")
 
 source Scripts/experiment-common.sh
-data="$out/data-$size-$patients-$heldout"
+data="$out/data-$size-$patients-$heldout${FEDCT_EXPERIMENT_DATA_SEED:+-seed$FEDCT_EXPERIMENT_DATA_SEED}"
 experiment_prepare "$out" "$data" --sites "$sites" --patients "$patients" --size "$size" --heldout-fraction "$heldout"
 
 # Stage 1: a slice ResNet-18 of width $width, SimCLR on 8 slices of each of 8 scans per batch (64 slices, 128 views),

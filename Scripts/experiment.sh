@@ -13,6 +13,7 @@
 #   FEDCT_EXPERIMENT_SIZE      [32]           voxels per side
 #   FEDCT_EXPERIMENT_BOOTSTRAP [500]          two-level bootstrap resamples
 #   FEDCT_EXPERIMENT_THREADS   [all cores]
+#   FEDCT_EXPERIMENT_DATA_SEED [7]        the synthetic cohort's seed (another seed: other patients)
 # Prints the table (pooled), the gains over random init, the three checks, and for the checks' paired differences
 # the half-width reached against ±0.02 and the seeds or held-out patients ±0.02 would need. Writes experiment.md,
 # .csv, -curves.csv, -forest.svg/.png and -curves.svg/.png into the output folder.
@@ -31,7 +32,7 @@ threads=${FEDCT_EXPERIMENT_THREADS:-$(nproc)}
 sites=$(awk -F, '{print NF}' <<< "$patients")
 
 source Scripts/experiment-common.sh
-data="$out/data-$size-$patients-$heldout"
+data="$out/data-$size-$patients-$heldout${FEDCT_EXPERIMENT_DATA_SEED:+-seed$FEDCT_EXPERIMENT_DATA_SEED}"
 experiment_prepare "$out" "$data" --sites "$sites" --patients "$patients" --size "$size" --heldout-fraction "$heldout"
 
 # The demo's encoder and training (ResNet-10 width 8, GroupNorm, batch 8, AdamW lr 0.003) on fixed tasks, since the

@@ -19,17 +19,24 @@ public enum LanguageImageEvaluation {
         public var absentPrompt: String
     }
 
-    /// The chest findings the synthetic reports describe (and real chest CT reports commonly do).
+    /// The chest findings the synthetic reports describe (and real chest CT reports commonly do). Each present prompt
+    /// names the finding, as zero-shot prompts in the field do (CT-CLIP's "<finding> is present."), in a sentence no
+    /// report template writes; the absent prompt describes a normal study, which the reports' impressions of normal
+    /// studies say in other words. A prompt that avoids the finding's name ("fluid collects in the pleural space") leaves
+    /// a text tower trained from scratch nothing to read it by: its sign then varied from run to run (Docs/science.md).
     public static let chestFindings: [Finding] = [
         Finding(name: "effusion", keywords: ["effusion", "pleural fluid"],
-                presentPrompt: "fluid collects in the pleural space", absentPrompt: "the pleural spaces are free of fluid"),
+                presentPrompt: "chest CT showing a pleural effusion", absentPrompt: normalStudyPrompt),
         Finding(name: "emphysema", keywords: ["emphysema", "emphysematous"],
-                presentPrompt: "lungs with destructive emphysematous air spaces", absentPrompt: "lung parenchyma of normal attenuation"),
+                presentPrompt: "chest CT showing emphysema", absentPrompt: normalStudyPrompt),
         Finding(name: "nodule_mass", keywords: ["nodule", "mass", "lesion"],
-                presentPrompt: "a lung mass or nodule is seen", absentPrompt: "lungs free of any mass or nodule"),
+                presentPrompt: "chest CT showing a lung nodule", absentPrompt: normalStudyPrompt),
         Finding(name: "cardiomegaly", keywords: ["cardiomegaly", "heart is enlarged", "enlarged cardiac"],
-                presentPrompt: "a large heart for the chest", absentPrompt: "heart of normal size for the chest"),
+                presentPrompt: "chest CT showing cardiomegaly", absentPrompt: normalStudyPrompt),
     ]
+
+    /// Every finding's absent prompt: a study without findings.
+    public static let normalStudyPrompt = "an unremarkable chest CT"
 
     /// Words that make a sentence deny what it mentions.
     static let negationCues = ["no ", "not ", "without", "negative for", "free of"]
