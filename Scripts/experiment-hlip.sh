@@ -72,7 +72,8 @@ arm_args=()
 [[ -z "${FEDCT_HLIP_ARMS:-}" ]] || read -r -a arm_args <<< "--arms ${FEDCT_HLIP_ARMS}"
 tte_args=()
 [[ "${FEDCT_HLIP_TTE:-1}" == 0 ]] || tte_args=(--tte-job-spec "$out/job-tte.yaml")
-echo "== experiment: $seeds seeds × (random init, local-only ×$sites, FedAvg, secure, centralised${tte_args:+, TTE FedAvg}), $rounds rounds × $epochs epochs; progress in $out/experiment-hlip.log"
+arm_names=${FEDCT_HLIP_ARMS:-random init, local-only ×$sites, FedAvg, secure, centralised}
+echo "== experiment: $seeds seeds × ($arm_names${tte_args:+, TTE FedAvg}), $rounds rounds × $epochs epochs; progress in $out/experiment-hlip.log"
 started=$(date +%s)
 "$bin/fedctl" experiment hlip --job-spec "$out/job-hlip.yaml" "${data_args[@]}" "${tte_args[@]}" "${arm_args[@]}" \
   --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --out "$out/experiment-hlip" 2> "$out/experiment-hlip.log" | tee "$out/experiment-hlip.txt"
