@@ -38,7 +38,7 @@ echo "   load before: $(uptime)"
 echo "-- 1. paired: bridge (on its own thread) and eager stepped in turn in one process with one malloc arena, as a site (median of pairs; ratio = eager seconds / bridge seconds)"
 printf "%-6s %-26s %-26s %-30s %s\n" size "FedCT bridge (volumes/s)" "PyTorch eager (volumes/s)" "ratio bridge/eager [95 % CI]" "pairs (bridge faster)"
 for size in $sizes; do
-  line=$(GLIBC_TUNABLES=glibc.malloc.arena_max=1 "$python" Scripts/torch-bench/interleaved.py "$work/libfctbench.so" "$size" "$threads" "$warmup" "$(pairs_for "$size")")
+  line=$(GLIBC_TUNABLES=glibc.malloc.arena_max=1 "$python" Scripts/torch-bench/interleaved.py "$work/libfctbench.so" tte "$size" "$threads" "$warmup" "$(pairs_for "$size")")
   read -r _ bridge _ eager _ ratio _ low _ high _ pairs _ faster <<<"$line"
   printf "%-6s %-26s %-26s %-30s %s\n" "${size}³" "$bridge" "$eager" "$ratio [$low, $high]" "$pairs ($faster)"
 done

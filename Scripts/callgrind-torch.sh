@@ -25,23 +25,27 @@ gcc -O2 -c Scripts/torch-bench/bridge_bench.c -I Sources/CTorchBridge/include -o
 g++ "$work/bridge_step.o" "$work/bridge_bench.o" "$objects"/*.o -o "$work/bridge_step" -L"$work" -lcgtoggle -Wl,-rpath,"$work" -ltorch -ltorch_cpu -lc10 -lgloo
 objcopy --strip-debug "$work/bridge_step"  # valgrind 3.19 cannot read clang's DWARF 5
 # The eager model (Scripts/torch-bench/tte_resnet18.py, the one definition), with collection switched on for the measured steps only.
-cp Scripts/torch-bench/tte_resnet18.py "$work/python_step.py"
-/usr/bin/python3 - "$work" <<'PY'
-import sys
-path = sys.argv[1] + "/python_step.py"
-text = open(path).read()
-for old, new in [("    seconds = []\n    for step in range(warmup + steps):",
-                  "    import ctypes\n    toggle = ctypes.CDLL(sys.argv[5])\n    seconds = []\n    for step in range(warmup + steps):\n        if step == warmup:\n            toggle.cg_start()"),
-                 ("    median = statistics.median(seconds)", "    toggle.cg_stop()\n    median = statistics.median(seconds)")]:
-    assert old in text, f"tte_resnet18.py's timed loop changed: '{old}' not found"
-    text = text.replace(old, new)
-open(path, "w").write(text)
+cat > "$work/python_step.py" <<'PY'
+import ctypes, sys
+import torch
+sys.path.insert(0, sys.argv[6])
+from tte_resnet18 import training_step
+size, threads, warmup, steps = (int(v) for v in sys.argv[1:5])
+torch.set_num_threads(threads)
+_, step = training_step(size)
+toggle = ctypes.CDLL(sys.argv[5])
+for _ in range(warmup):
+    step()
+toggle.cg_start()
+for _ in range(steps):
+    step()
+toggle.cg_stop()
 PY
 
 echo "== instructions per train step, ${size}³, batch 1, 1 thread, $steps measured steps after 1 warm-up (callgrind; started $(date -u +%H:%M))"
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.bridge" "$work/bridge_step" "$size" 1 1 "$steps" > "$work/bridge.log" 2>&1 &
 bridge=$!
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.python" /usr/bin/python3 "$work/python_step.py" "$size" 1 1 "$steps" "$work/libcgtoggle.so" > "$work/python.log" 2>&1
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.python" /usr/bin/python3 "$work/python_step.py" "$size" 1 1 "$steps" "$work/libcgtoggle.so" "$PWD/Scripts/torch-bench" > "$work/python.log" 2>&1
 wait "$bridge"
 per_step() { awk -v n="$steps" '/^totals:/ { printf "%.0f", $2 / n }' "$1"; }
 bridge_ir=$(per_step "$work/cg.bridge.1")

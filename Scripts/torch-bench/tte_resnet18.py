@@ -3,9 +3,12 @@
 Imported by interleaved.py (the same model stepped in turn with the bridge's, in one process); run as a script it prints
 `median_step_seconds S volumes_per_second V parameters N torch VERSION` for SIZE THREADS WARMUP STEPS.
 """
-import math, statistics, sys, time
+import math, os, sys
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_timing import median_step_seconds  # noqa: E402
 
 
 class Block(nn.Module):
@@ -80,11 +83,5 @@ if __name__ == "__main__":
     size, threads, warmup, steps = (int(v) for v in sys.argv[1:5])
     torch.set_num_threads(threads)
     model, step_once = training_step(size)
-    seconds = []
-    for step in range(warmup + steps):
-        start = time.perf_counter()
-        step_once()
-        if step >= warmup:
-            seconds.append(time.perf_counter() - start)
-    median = statistics.median(seconds)
+    median = median_step_seconds(step_once, warmup, steps)
     print(f"median_step_seconds {median:.4f} volumes_per_second {1 / median:.4f} parameters {sum(p.numel() for p in model.parameters())} torch {torch.__version__}")
