@@ -20,6 +20,7 @@
 #   FEDCT_EXPERIMENT_CONFIGURATION [release]  debug: use the debug fedctl (when a release build cannot be afforded)
 #   FEDCT_MEDFORM_TTE        [1]           0: leave out the TTE encoder's row
 #   FEDCT_MEDFORM_THREADS    [all cores]
+#   FEDCT_MEDFORM_ARMS       [all]         arms to train, e.g. "random-init fedavg centralised" (checks needing a left-out arm: N/A)
 #   FEDCT_EXPERIMENT_DATA_SEED [7]       the synthetic cohort's seed (another seed: other patients)
 # Prints the pooled table, the gains over random init, the two checks on the k = 10 lung-cancer AUROC (federated above
 # random init; non-inferior to centralised within 0.03) with their precision lines. Writes experiment-medform.md, .csv,
@@ -95,12 +96,15 @@ YAML
 
 data_args=()
 for index in $(seq 1 "$sites"); do data_args+=(--data "$data/site-$index"); done
+arm_args=()
+[[ -z "${FEDCT_MEDFORM_ARMS:-}" ]] || read -r -a arm_args <<< "--arms ${FEDCT_MEDFORM_ARMS}"
 tte_args=()
 [[ "${FEDCT_MEDFORM_TTE:-1}" == 0 ]] || tte_args=(--tte-job-spec "$out/job-tte.yaml")
-echo "== experiment: $seeds seeds × (random init, local-only ×$sites, FedAvg, secure, centralised${tte_args:+, TTE FedAvg}), stage 1 $rounds1 rounds × $epochs1 epochs, stage 2 $rounds2 × $epochs2; progress in $out/experiment-medform.log"
+arm_names=${FEDCT_MEDFORM_ARMS:-random init, local-only ×$sites, FedAvg, secure, centralised}
+echo "== experiment: $seeds seeds × ($arm_names${tte_args:+, TTE FedAvg}), stage 1 $rounds1 rounds × $epochs1 epochs, stage 2 $rounds2 × $epochs2; progress in $out/experiment-medform.log"
 started=$(date +%s)
 "$bin/fedctl" experiment medform --job-spec "$out/job-medform.yaml" --stage2-job-spec "$out/job-medform-stage2.yaml" "${data_args[@]}" \
-  --ground-truth "$data/ground_truth.csv" "${tte_args[@]}" \
+  --ground-truth "$data/ground_truth.csv" "${tte_args[@]}" "${arm_args[@]}" \
   --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --out "$out/experiment-medform" 2> "$out/experiment-medform.log" | tee "$out/experiment-medform.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 
