@@ -77,6 +77,8 @@ def main():
     parser.add_argument("--site-login", required=True, help="login link printed by fedct-site status-link")
     parser.add_argument("--ca", required=True, help="the consortium CA (PEM)")
     parser.add_argument("--ready-file", required=True, help="written once the dashboard is open; the driver then submits the job")
+    parser.add_argument("--watching-file", required=True,
+                        help="written once the job page shows its first points; the driver holds the job's rounds until then")
     parser.add_argument("--rounds", type=int, required=True, help="the job's planned rounds")
     parser.add_argument("--screenshots", help="folder to save consortium.png, jobs.png, job.png and site-status.png in")
     parser.add_argument("--timeout", type=float, default=240)
@@ -147,6 +149,7 @@ def main():
         points = "return window.FedCT.charts['chart-loss'] ? window.FedCT.charts['chart-loss'].data.datasets[0].data.length : null;"
         first = wait_for("the loss chart", lambda: driver.execute_script(points) is not None and [driver.execute_script(points)], 30)[0]
         check(first < args.rounds, f"the job page opened before the job ended ({first} of {args.rounds} rounds plotted)")
+        Path(args.watching_file).write_text("watching\n")
         grown = wait_for("more loss points without reloading", lambda: (driver.execute_script(points) or 0) > first and driver.execute_script(points), args.timeout)
         check(driver.execute_script("return window.fedctNotReloaded === true;"), f"the loss chart grew from {first} to {grown} points with no reload")
         shoot("job-running.png")
