@@ -2,8 +2,9 @@
 LIBRARY: bridge_bench.c or medform_bench.c) and the same model's step in PyTorch eager (MODEL: `tte`, tte_resnet18.py's
 ResNet-18 at batch 1, or `medform-stage1`, medform_step.py's SimCLR step on 4 scans), both in this one process and its one
 libtorch, taken in turn step by step.
-The bridge's steps run on a thread of their own, as a site trains on its training executor's thread (and fedctl on a
-Swift concurrency thread), the eager steps on the main thread, as a Python script runs them.
+The bridge's steps run on a thread of their own, as a site trains on its training executor's thread, the eager steps on
+the main thread, as a Python script runs them; with BENCH_BRIDGE_THREAD=main the bridge's run on the main thread too
+(as `fedctl bench-*` runs them), to tell the thread's part from the rest.
 
 Whatever slows the machine for a while slows both sides alike, so each pair's ratio (eager seconds / bridge seconds; >= 1:
 the bridge is at least as fast) is free of the drift that separate runs suffer. The order inside a pair alternates.
@@ -26,14 +27,20 @@ else:
     sys.exit(f"unknown MODEL {model_name!r}: tte or medform-stage1")
 torch.set_num_threads(threads)
 bridge = ctypes.CDLL(library)
-bridge_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-if bridge_thread.submit(bridge.fct_bench_setup, size, threads).result() != 0:
+bridge_thread = None if os.environ.get("BENCH_BRIDGE_THREAD") == "main" else concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+
+def on_bridge_thread(function, *arguments):
+    return function(*arguments) if bridge_thread is None else bridge_thread.submit(function, *arguments).result()
+
+
+if on_bridge_thread(bridge.fct_bench_setup, size, threads) != 0:
     sys.exit("the bridge's model could not be built (message above)")
 loss = ctypes.c_float()
 
 
 def bridge_step():
-    if bridge_thread.submit(bridge.fct_bench_step, ctypes.byref(loss)).result() != 0:
+    if on_bridge_thread(bridge.fct_bench_step, ctypes.byref(loss)) != 0:
         sys.exit("the bridge's training step failed (message above)")
 
 
