@@ -11,7 +11,8 @@
 #  1. paired, stage 1 (the figure for the step whose separate runs came out 0.85–1.10 as the machine's speed drifted): the
 #     bridge's C ABI (Scripts/torch-bench/medform_bench.c with the release CTorchBridge objects, a shared library) and
 #     medform_step.py's eager step in ONE Python process with one malloc arena, stepped in turn (interleaved.py,
-#     BENCH_PAIRS pairs, default 20): the median pair ratio with its 95 % bootstrap interval.
+#     BENCH_PAIRS pairs, default 20): the median pair ratio with its 95 % bootstrap interval; then the same against eager
+#     with its ResNet-18 and input in channels-last memory order, as the bridge runs them (BENCH_EAGER_CHANNELS_LAST=1).
 #  2. whole programs, both stages: release `fedctl bench-medform` and medform_step.py as separate processes, median of N
 #     steps after warm-up; the sides alternate BENCH_ROUNDS times (default 2) and each keeps its best median.
 # BENCH_CONFIGURATION=debug times the debug fedctl instead (indicative only: its C++ glue is unoptimised; no paired part).
@@ -46,6 +47,10 @@ if [[ $configuration == release ]]; then
   read -r _ bridge _ eager _ ratio _ low _ high _ count _ faster <<<"$line"
   printf "%-34s %-24s %-24s %s\n" "step" "FedCT bridge (scans/s)" "PyTorch eager (scans/s)" "ratio bridge/eager [95 % CI], pairs (bridge faster)"
   printf "%-34s %-24s %-24s %s\n" "stage 1 (SimCLR), paired" "$bridge" "$eager" "$ratio [$low, $high], $count ($faster)"
+  # The bridge runs its convolutions in channels-last order; the same against eager PyTorch put in that order too.
+  line=$(BENCH_EAGER_CHANNELS_LAST=1 GLIBC_TUNABLES=glibc.malloc.arena_max=1 "$python" Scripts/torch-bench/interleaved.py "$work/libfctmedform.so" medform-stage1 "$size" "$threads" "$warmup" "$pairs")
+  read -r _ bridge _ eager _ ratio _ low _ high _ count _ faster <<<"$line"
+  printf "%-34s %-24s %-24s %s\n" "  vs eager in channels-last" "$bridge" "$eager" "$ratio [$low, $high], $count ($faster)"
 fi
 
 echo "== MEDFORM (ResNet-18 width 64; stage 1 SimCLR on 16 slices × 2 views per scan, stage 2 attention-MIL on bags of 16 + clinical MLP), batch $batch scans of ${size}³, AdamW, $threads threads, $configuration fedctl, median of $steps after $warmup warm-up steps, best of $rounds alternating runs"

@@ -3,6 +3,8 @@ count as `fedctl bench-medform` and medform_bench.c — stage 1: torchvision's R
 128, NT-Xent tau 0.07 on two augmented views (the bridge's augmentation, ported) of 16 slices of each scan; stage 2: the
 same ResNet-18 frozen on bags of 16 slices, gated attention-MIL, the clinical MLP on 18 features, InfoNCE tau 0.01
 (Tests/Reference/medform_reference.py's modules). training_step() is what interleaved.py steps beside the bridge.
+BENCH_EAGER_CHANNELS_LAST=1 puts the eager ResNet-18 and its input in channels-last memory order, as the bridge does
+(torch.channels_last; the default is PyTorch's own NCHW).
 Usage: medform_step.py STAGE SIZE BATCH THREADS WARMUP STEPS (prints the median step's line)
 """
 import math, os, sys
@@ -18,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_timing import median_step_seconds  # noqa: E402
 
 SLICES, CLINICAL = 16, 18
+MEMORY_FORMAT = torch.channels_last if os.environ.get("BENCH_EAGER_CHANNELS_LAST") == "1" else torch.contiguous_format
 
 
 def resnet18():
@@ -69,14 +72,14 @@ def training_step(stage, size, batch=4):
     count = batch * size ** 3
     volumes = torch.sin(0.001 * torch.arange(count, dtype=torch.float64)).float().reshape(batch, 1, size, size, size)
     clinical = torch.cos(0.7 * torch.arange(batch * CLINICAL, dtype=torch.float64)).float().reshape(batch, CLINICAL)
-    encoder = resnet18()
+    encoder = resnet18().to(memory_format=MEMORY_FORMAT)
     if stage == 1:
         head = nn.Sequential(nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 128))
         model = nn.ModuleList([encoder, head]).train()
 
         def loss():
             slices = torch.cat([volumes[b, 0][torch.randperm(size)[:SLICES]] for b in range(batch)]).unsqueeze(1)
-            views = torch.cat([augment(slices), augment(slices)])
+            views = torch.cat([augment(slices), augment(slices)]).contiguous(memory_format=MEMORY_FORMAT)
             z = head(encoder(views))
             return nt_xent(z[: len(slices)], z[len(slices):], 0.07)
     else:
@@ -87,7 +90,7 @@ def training_step(stage, size, batch=4):
         def loss():
             picked = torch.cat([volumes[b, 0][torch.randint(size, (SLICES,))] for b in range(batch)]).unsqueeze(1)
             with torch.no_grad():
-                features = encoder(picked).view(batch, SLICES, -1)
+                features = encoder(picked.contiguous(memory_format=MEMORY_FORMAT)).view(batch, SLICES, -1)
             return info_nce(mil(features), clinical_mlp(clinical), 0.01)
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0)

@@ -87,10 +87,25 @@ struct SliceResNetImpl : nn::Module {
         for (auto &module : modules(false)) {
             if (auto *convolution = module->as<nn::Conv2d>()) nn::init::kaiming_normal_(convolution->weight, 0.0, torch::kFanOut, torch::kReLU);
         }
+        // Channels-last memory order (NHWC) for the convolutions' weights and, in forward, the slices: oneDNN's CPU
+        // convolutions and BatchNorm then work on the activations as they are instead of reordering each one to and from
+        // a blocked layout. Memory order only: values, names, shapes and the exported state (contiguous copies) are the
+        // same; the gradients and the optimiser's moments follow the weights' order (Docs/torch-bridge.md, MEDFORM stage 1).
+        for (auto &parameter : parameters()) {
+            if (parameter.dim() == 4) parameter.set_data(channels_last(parameter));
+        }
+    }
+
+    /// `tensor` [N, C, H, W] copied into channels-last strides. Not `contiguous(ChannelsLast)`: a tensor with C = 1 (the
+    /// stem's weight, the slices) counts as contiguous in both orders, keeps its NCHW strides, and convolutions then
+    /// take the NCHW path for the stem, the largest activations.
+    static torch::Tensor channels_last(const torch::Tensor &tensor) {
+        return torch::empty_like(tensor, torch::MemoryFormat::ChannelsLast).copy_(tensor);
     }
 
     torch::Tensor forward(const torch::Tensor &slices) {
-        auto x = F::max_pool2d(torch::relu(bn1->forward(conv1->forward(slices))), F::MaxPool2dFuncOptions(3).stride(2).padding(1));
+        auto input = channels_last(slices);
+        auto x = F::max_pool2d(torch::relu(bn1->forward(conv1->forward(input))), F::MaxPool2dFuncOptions(3).stride(2).padding(1));
         for (auto &layer : layers) x = layer->forward(x);
         return x.mean({2, 3});
     }
