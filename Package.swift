@@ -117,7 +117,7 @@ let package = Package(
         // and the tests, not by the daemons.
         .target(
             name: "FedCTExperiment",
-            dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]
+            dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Benchmark of decode + preprocess throughput with the preprocessing cache, run by Scripts/bench-data.sh (not a product).
         .executableTarget(name: "fedct-bench-data", dependencies: ["FedCTCore", "FedCTData", "FedCTProto", "FedCTTorch", "FedCTTraining"]),

@@ -19,6 +19,8 @@
 # Prints the pooled table, the gains over random init, the six checks (effusion and nodule/mass: federated above
 # chance, above random init, non-inferior to centralised within 0.03) with their precision lines. Writes
 # experiment-hlip.md, .csv, -curves.csv, -forest.svg/.png and -curves.svg/.png into the output folder.
+# Each finished seed's trained models are kept in OUTPUT_FOLDER/checkpoints (fedctl experiment --checkpoint-dir): run the
+# same command again to resume after an interruption, or with more seeds to add seeds to a finished run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,7 +78,7 @@ arm_names=${FEDCT_HLIP_ARMS:-random init, local-only ×$sites, FedAvg, secure, c
 echo "== experiment: $seeds seeds × ($arm_names${tte_args:+, TTE FedAvg}), $rounds rounds × $epochs epochs; progress in $out/experiment-hlip.log"
 started=$(date +%s)
 "$bin/fedctl" experiment hlip --job-spec "$out/job-hlip.yaml" "${data_args[@]}" "${tte_args[@]}" "${arm_args[@]}" \
-  --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --out "$out/experiment-hlip" 2> "$out/experiment-hlip.log" | tee "$out/experiment-hlip.txt"
+  --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --checkpoint-dir "$out/checkpoints" --out "$out/experiment-hlip" 2> "$out/experiment-hlip.log" | tee "$out/experiment-hlip.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 
 experiment_png "$out/experiment-hlip"

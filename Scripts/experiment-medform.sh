@@ -25,6 +25,8 @@
 # Prints the pooled table, the gains over random init, the two checks on the k = 10 lung-cancer AUROC (federated above
 # random init; non-inferior to centralised within 0.03) with their precision lines. Writes experiment-medform.md, .csv,
 # -curves.csv, -forest.svg/.png and -curves.svg/.png into the output folder.
+# Each finished seed's trained models are kept in OUTPUT_FOLDER/checkpoints (fedctl experiment --checkpoint-dir): run the
+# same command again to resume after an interruption, or with more seeds to add seeds to a finished run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,7 +107,7 @@ echo "== experiment: $seeds seeds × ($arm_names${tte_args:+, TTE FedAvg}), stag
 started=$(date +%s)
 "$bin/fedctl" experiment medform --job-spec "$out/job-medform.yaml" --stage2-job-spec "$out/job-medform-stage2.yaml" "${data_args[@]}" \
   --ground-truth "$data/ground_truth.csv" "${tte_args[@]}" "${arm_args[@]}" \
-  --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --out "$out/experiment-medform" 2> "$out/experiment-medform.log" | tee "$out/experiment-medform.txt"
+  --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --checkpoint-dir "$out/checkpoints" --out "$out/experiment-medform" 2> "$out/experiment-medform.log" | tee "$out/experiment-medform.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 
 experiment_png "$out/experiment-medform"

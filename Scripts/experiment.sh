@@ -17,6 +17,8 @@
 # Prints the table (pooled), the gains over random init, the three checks, and for the checks' paired differences
 # the half-width reached against ±0.02 and the seeds or held-out patients ±0.02 would need. Writes experiment.md,
 # .csv, -curves.csv, -forest.svg/.png and -curves.svg/.png into the output folder.
+# Each finished seed's trained models are kept in OUTPUT_FOLDER/checkpoints (fedctl experiment --checkpoint-dir): run the
+# same command again to resume after an interruption, or with more seeds to add seeds to a finished run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,7 +58,7 @@ for index in $(seq 1 "$sites"); do data_args+=(--data "$data/site-$index"); done
 echo "== experiment: $seeds seeds × (random init, local-only ×$sites, FedAvg, secure, centralised), $rounds rounds × $epochs epochs; progress in $out/experiment.log"
 started=$(date +%s)
 "$bin/fedctl" experiment tte --job-spec "$out/job.yaml" "${data_args[@]}" --ground-truth "$data/ground_truth.csv" \
-  --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --out "$out/experiment" 2> "$out/experiment.log" | tee "$out/experiment.txt"
+  --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --checkpoint-dir "$out/checkpoints" --out "$out/experiment" 2> "$out/experiment.log" | tee "$out/experiment.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 
 experiment_png "$out/experiment"

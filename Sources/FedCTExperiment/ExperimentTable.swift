@@ -60,7 +60,7 @@ public struct ExperimentDifference: Sendable, Equatable {
 
 /// One round of a federated arm: its mean site loss, and the pooled Harrell's C of the first time-to-event task's probe
 /// on the round's model (first seed only; nil otherwise).
-public struct ExperimentCurvePoint: Sendable, Equatable {
+public struct ExperimentCurvePoint: Sendable, Equatable, Codable {
     public var arm: String
     public var seed: Int
     public var round: Int

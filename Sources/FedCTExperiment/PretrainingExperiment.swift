@@ -63,6 +63,8 @@ public struct PretrainingExperiment {
     public var threads = 1
     /// Called with one line per arm and round (the command prints them to stderr); called from several threads.
     public var progress: @Sendable (String) -> Void = { _ in }
+    /// Where finished seeds are kept and restored from (nil: nowhere); see ``ExperimentCheckpoints``.
+    public var checkpointFolder: URL?
 
     public init(spec: Fedct_V1_JobSpec, sites: [Site]) {
         self.spec = spec
@@ -99,6 +101,15 @@ public struct PretrainingExperiment {
         }
     }
 
+    /// Seed index `index`'s experiment (`seeded(index)`) for the companion encoder: its spec, its seed moved by `index`.
+    func companionRun(_ index: Int) throws -> PretrainingExperiment {
+        guard let companion else { throw FedCTError(.integrity, "a checkpoint names a companion encoder, but this experiment has none") }
+        var other = seeded(index)
+        other.spec = companion.spec
+        other.spec.seed = companion.spec.seed &+ UInt64(index)
+        return other
+    }
+
     /// The experiment with seed index `index`: the spec's seed moved by `index`.
     func seeded(_ index: Int) -> PretrainingExperiment {
         var copy = self
@@ -124,11 +135,27 @@ public struct PretrainingExperiment {
         var arms = ExperimentArms()
         var curves: [ExperimentCurvePoint] = []
         let curveTask = tasks.first { $0.kind == .survival }
+        let checkpoints = try checkpointFolder.map { ExperimentCheckpoints(folder: $0, fingerprint: try trainingFingerprint()) }
         for index in 0..<seeds {
             let run = seeded(index)
+            if let checkpoints, let restored = try checkpoints.load(seed: index) {
+                progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed)): restored from \(checkpoints.recordURL(seed: index).path)")
+                for arm in restored.arms {
+                    let scoring = arm.companion ? try companionRun(index) : run
+                    let model = try scoring.pretrainedModel(arm.model, spec: scoring.spec, label: arm.label)
+                    arms.add(arm.label, try scoring.predictions(of: model, scorer: scorer, clock: clock), seconds: arm.seconds)
+                }
+                curves += restored.curves
+                continue
+            }
             progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed))")
+            var finished = ExperimentCheckpoints.Seed(arms: [], curves: [])
+            func add(_ label: String, _ model: TorchModel, seconds: Double, companion: Bool, scoring: PretrainingExperiment) throws {
+                arms.add(label, try scoring.predictions(of: model, scorer: scorer, clock: clock), seconds: seconds)
+                if checkpoints != nil { finished.arms.append(.init(label: label, model: try model.state(), seconds: seconds, companion: companion)) }
+            }
             try run.trainArms(clock: clock) { label, model, seconds in
-                arms.add(label, try run.predictions(of: model, scorer: scorer, clock: clock), seconds: seconds)
+                try add(label, model, seconds: seconds, companion: false, scoring: run)
             } afterRound: { label, round, model, loss in
                 var point = ExperimentCurvePoint(arm: label, seed: index, round: round, trainLoss: loss)
                 if index == 0, learningCurves, let curveTask {
@@ -136,16 +163,16 @@ public struct PretrainingExperiment {
                     let predictions = scorer.predictions(trainFeatures: features.train, heldoutFeatures: features.heldout)
                     point.pooledHarrellC = predictions.byTask[curveTask.name].flatMap { try? scorer.pooledHarrellC($0, task: curveTask) }
                 }
-                curves.append(point)
+                finished.curves.append(point)
             }
             if let companion, companion.model == nil {
-                var other = run
-                other.spec = companion.spec
-                other.spec.seed = companion.spec.seed &+ UInt64(index)
+                let other = try companionRun(index)
                 let started = Date()
                 let model = try clock.time("training") { try other.federate(secure: false, label: companion.label) }
-                arms.add(companion.label, try other.predictions(of: model, scorer: scorer, clock: clock), seconds: Date().timeIntervalSince(started))
+                try add(companion.label, model, seconds: Date().timeIntervalSince(started), companion: true, scoring: other)
             }
+            curves += finished.curves
+            try checkpoints?.save(seed: index, specSeed: run.spec.seed, description: checkpointDescription, finished)
         }
         for model in pretrained {
             let scored = try predictions(of: try pretrainedModel(model.state, spec: spec, label: model.label), scorer: scorer, clock: clock)

@@ -28,6 +28,8 @@ struct ExperimentOptions: ParsableArguments {
     @Option(name: .long, help: "Threads: sites train in parallel, one Torch thread each; the centralised arm uses them all.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(name: .long, help: "Skip the learning curves' per-round scoring (the train losses are kept).") var noCurves = false
     @Flag(name: .long, help: "Print JSON (arms, rows, gains, differences, checks, curves, seconds) instead of the text table.") var json = false
+    @Option(name: .long, help: "Keep each finished seed's trained models in DIR (under the experiment's fingerprint) and restore the seeds found there instead of training them: resume an interrupted run, or add seeds with a larger --seeds.")
+    var checkpointDir: String?
 
     /// The job spec with --rounds applied, after checking the numeric options.
     func spec() throws -> Fedct_V1_JobSpec {
@@ -60,6 +62,7 @@ struct ExperimentOptions: ParsableArguments {
         experiment.targetHalfWidth = target
         experiment.learningCurves = !noCurves
         experiment.threads = threads
+        experiment.checkpointFolder = checkpointDir.map { URL(fileURLWithPath: $0) }
         experiment.pretrained = try model.map { entry in
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--model takes label=path (got '\(entry)')") }

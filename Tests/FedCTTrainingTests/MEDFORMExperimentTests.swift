@@ -133,6 +133,7 @@ final class MEDFORMExperimentTests: XCTestCase {
         experiment.bootstrapReplicates = 20
         experiment.learningCurves = false
         experiment.groundTruth = try SyntheticGroundTruth(path: root.appending(path: SyntheticConsortium.groundTruthName).path)
+        experiment.checkpointFolder = root.appending(path: "checkpoints")
         let lines = Mutex<[String]>([])
         experiment.progress = { line in lines.withLock { $0.append(line) } }
         let table = try experiment.run()
@@ -149,6 +150,13 @@ final class MEDFORMExperimentTests: XCTestCase {
         XCTAssertEqual(table.checks.count, 2, "above random init and non-inferior to centralised, on the k = 10 lung-cancer AUROC")
         XCTAssertTrue(table.checks.allSatisfy { $0.statement.contains("fewshot_lung_cancer_12m_k10") })
         XCTAssertTrue(table.checks[1].statement.contains("−0.03"), table.checks[1].statement)
+
+        // The seed's checkpoint holds every arm's two-stage model (BatchNorm statistics included): a second run over the
+        // same folder trains neither stage and scores exactly the same.
+        lines.withLock { $0.removeAll() }
+        let restored = try experiment.run()
+        XCTAssertEqual(lines.withLock { $0 }.filter { $0.contains(" round ") }, [], "nothing trains again")
+        XCTAssertEqual(restored.rows, table.rows)
     }
 
     /// An arm's stage-2 initial model carries the arm's stage-1 slice encoder (BatchNorm statistics included) and the
