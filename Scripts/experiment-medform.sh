@@ -19,6 +19,9 @@
 #   FEDCT_MEDFORM_BOOTSTRAP  [200]         two-level bootstrap resamples
 #   FEDCT_EXPERIMENT_CONFIGURATION [release]  debug: use the debug fedctl (when a release build cannot be afforded)
 #   FEDCT_MEDFORM_TTE        [1]           0: leave out the TTE encoder's row
+#   FEDCT_MEDFORM_HLIP       [0]           1: add an HLIP encoder's row (experiment-hlip.sh's small model, each scan a one-scan
+#                                          study with its report's impression, trained federated per seed for
+#                                          FEDCT_MEDFORM_HLIP_ROUNDS [8] rounds × 5 local epochs)
 #   FEDCT_MEDFORM_THREADS    [all cores]
 #   FEDCT_MEDFORM_ARMS       [all]         arms to train, e.g. "random-init fedavg centralised" (checks needing a left-out arm: N/A)
 #   FEDCT_EXPERIMENT_DATA_SEED [7]       the synthetic cohort's seed (another seed: other patients)
@@ -96,17 +99,30 @@ tte:
 training: {local_epochs: $epochs1, batch_size: 8, learning_rate: 0.003, weight_decay: 0.0001, volume_size: $size}
 YAML
 
+# The HLIP experiment's model (ViT 96 × 4 blocks, byte-level text tower 96 × 2, SigLIP) on one-scan studies.
+cat > "$out/job-hlip.yaml" <<YAML
+name: experiment-medform-hlip
+objective: hlip
+rounds: ${FEDCT_MEDFORM_HLIP_ROUNDS:-8}
+min_sites: $sites
+seed: 13
+encoder: {architecture: none}
+hlip: {dim: 96, depth: 4, heads: 2, patch: [8, 8, 8], scans_per_study: 1, text_width: 96, text_depth: 2, text_heads: 2, context_length: 192, embed_dim: 64, report_sections: [impression]}
+training: {local_epochs: 5, batch_size: 8, learning_rate: 0.0003, weight_decay: 0.05, volume_size: $size, lr_schedule: cosine, warmup_steps: 10}
+YAML
+
 data_args=()
 for index in $(seq 1 "$sites"); do data_args+=(--data "$data/site-$index"); done
 arm_args=()
 [[ -z "${FEDCT_MEDFORM_ARMS:-}" ]] || read -r -a arm_args <<< "--arms ${FEDCT_MEDFORM_ARMS}"
-tte_args=()
-[[ "${FEDCT_MEDFORM_TTE:-1}" == 0 ]] || tte_args=(--tte-job-spec "$out/job-tte.yaml")
+companion_args=() companion_names=""
+[[ "${FEDCT_MEDFORM_TTE:-1}" == 0 ]] || { companion_args+=(--tte-job-spec "$out/job-tte.yaml"); companion_names+=", TTE FedAvg"; }
+[[ "${FEDCT_MEDFORM_HLIP:-0}" == 0 ]] || { companion_args+=(--hlip-job-spec "$out/job-hlip.yaml"); companion_names+=", HLIP FedAvg"; }
 arm_names=${FEDCT_MEDFORM_ARMS:-random init, local-only ×$sites, FedAvg, secure, centralised}
-echo "== experiment: $seeds seeds × ($arm_names${tte_args:+, TTE FedAvg}), stage 1 $rounds1 rounds × $epochs1 epochs, stage 2 $rounds2 × $epochs2; progress in $out/experiment-medform.log"
+echo "== experiment: $seeds seeds × ($arm_names$companion_names), stage 1 $rounds1 rounds × $epochs1 epochs, stage 2 $rounds2 × $epochs2; progress in $out/experiment-medform.log"
 started=$(date +%s)
 "$bin/fedctl" experiment medform --job-spec "$out/job-medform.yaml" --stage2-job-spec "$out/job-medform-stage2.yaml" "${data_args[@]}" \
-  --ground-truth "$data/ground_truth.csv" "${tte_args[@]}" "${arm_args[@]}" \
+  --ground-truth "$data/ground_truth.csv" "${companion_args[@]}" "${arm_args[@]}" \
   --seeds "$seeds" --bootstrap "$bootstrap" --threads "$threads" --no-curves --checkpoint-dir "$out/checkpoints" --out "$out/experiment-medform" 2> "$out/experiment-medform.log" | tee "$out/experiment-medform.txt"
 echo "== finished in $(( $(date +%s) - started )) s"
 

@@ -11,7 +11,7 @@ import Foundation
 /// run — and scores the restored models exactly as freshly trained ones.
 ///
 /// Seeds are kept under the experiment's fingerprint, `<folder>/<fingerprint>/seed-<s>.json` beside the models it names:
-/// the SHA-256 of what determines the trained models — the job spec (with the first stage's and a trained companion's),
+/// the SHA-256 of what determines the trained models — the job spec (with the first stage's and the trained companions'),
 /// the arms, and every site's name and train examples (IDs, preprocessed inputs, targets, reports, follow-up). Another
 /// spec, arm set or data lands in another subfolder, so nothing trained otherwise is mixed in. Scoring (tasks,
 /// bootstrap, ground truth, held-out examples) is not part of it: restored models are scored afresh. A seed's record is
@@ -21,8 +21,8 @@ public struct ExperimentCheckpoints: Sendable {
     public let folder: URL
     public let fingerprint: String
 
-    /// One arm of a finished seed: its label, trained model and training seconds; `companion` marks the encoder of
-    /// another objective (scored with its own spec).
+    /// One arm of a finished seed: its label, trained model and training seconds; `companion` marks an encoder of
+    /// another objective (scored with its own spec, found by its label).
     public struct Arm: Sendable {
         public var label: String
         public var model: ModelState
@@ -158,7 +158,7 @@ extension PretrainingExperiment {
         addText("fedct experiment checkpoints \(ExperimentCheckpoints.format)")
         try addSpec(spec)
         try addSpec(firstStage)
-        if let companion, companion.model == nil {
+        for companion in companions where companion.model == nil {
             addText(companion.label)
             try addSpec(companion.spec)
         }
@@ -188,7 +188,7 @@ extension PretrainingExperiment {
         let objective = spec.objective.isEmpty ? "tte" : spec.objective
         let stages = firstStage.map { "stage 1 \($0.rounds) rounds × \($0.training.localEpochs) epochs, then " } ?? ""
         return "\(spec.name) (\(objective)): \(stages)\(spec.rounds) rounds × \(spec.training.localEpochs) epochs; arms "
-            + arms.map(\.rawValue).sorted().joined(separator: ", ") + (companion.map { "; companion \($0.label)" } ?? "")
+            + arms.map(\.rawValue).sorted().joined(separator: ", ") + companions.map { "; companion \($0.label)" }.joined()
             + "; sites " + sites.map { "\($0.name) (\($0.dataset.train.count) train)" }.joined(separator: ", ")
     }
 }

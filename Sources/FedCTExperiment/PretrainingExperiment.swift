@@ -8,7 +8,7 @@ import Foundation
 
 /// Trains the job spec's encoder — of any pretraining objective (TTE, HLIP) — five ways: random init, local-only at each
 /// site, federated FedAvg, federated with secure aggregation (the spec's DP applied), centralised on the pooled data;
-/// beside the oracle, any pre-trained models and an encoder of another objective (`companion`), and scores every one
+/// beside the oracle, any pre-trained models and encoders of other objectives (`companions`), and scores every one
 /// with the same probes on frozen embeddings (and, for a model with a text tower, its zero-shot and retrieval scores)
 /// on the same held-out examples (`ExperimentScorer`).
 ///
@@ -33,8 +33,9 @@ public struct PretrainingExperiment {
     public var groundTruth: SyntheticGroundTruth?
     /// Models trained elsewhere (e.g. by the daemons), scored like the arms, in this order.
     public var pretrained: [(label: String, state: ModelState)] = []
-    /// An encoder of another objective scored beside the arms on the same examples (e.g. the TTE encoder in HLIP's table).
-    public var companion: Companion?
+    /// Encoders of other objectives scored beside the arms on the same examples, in this order (e.g. the TTE encoder in
+    /// HLIP's table; the TTE and HLIP encoders in MEDFORM's); labels distinct from the arms' and each other's.
+    public var companions: [Companion] = []
     /// A first stage (MEDFORM's stage 1): when set, every arm is first trained the same way with this spec (its seed moved
     /// by the seed index like `spec`'s), and the arm's model of `spec` starts from that model through the objective's
     /// `initialModel(for:fetch:)` — as a stage-2 job starts from the stage-1 job's committed model. The arm's training
@@ -101,9 +102,8 @@ public struct PretrainingExperiment {
         }
     }
 
-    /// Seed index `index`'s experiment (`seeded(index)`) for the companion encoder: its spec, its seed moved by `index`.
-    func companionRun(_ index: Int) throws -> PretrainingExperiment {
-        guard let companion else { throw FedCTError(.integrity, "a checkpoint names a companion encoder, but this experiment has none") }
+    /// Seed index `index`'s experiment (`seeded(index)`) for `companion`: its spec, its seed moved by `index`.
+    func companionRun(_ companion: Companion, _ index: Int) -> PretrainingExperiment {
         var other = seeded(index)
         other.spec = companion.spec
         other.spec.seed = companion.spec.seed &+ UInt64(index)
@@ -125,8 +125,11 @@ public struct PretrainingExperiment {
         for site in sites where site.dataset.train.isEmpty || site.dataset.heldout.isEmpty {
             throw FedCTError(.invalidData, "\(site.name): the experiment needs train and held-out scans with follow-up (cohort.csv split column)")
         }
-        if let companion, companion.spec.training.volumeSize != spec.training.volumeSize {
+        for companion in companions where companion.spec.training.volumeSize != spec.training.volumeSize {
             throw FedCTError(.invalidConfiguration, "\(companion.label): its job spec's training.volume_size \(companion.spec.training.volumeSize) differs from the experiment's \(spec.training.volumeSize); both encoders read the same preprocessed examples")
+        }
+        guard Set(companions.map(\.label)).count == companions.count else {
+            throw FedCTError(.invalidConfiguration, "the encoders of other objectives need distinct labels, got \(companions.map(\.label).joined(separator: ", "))")
         }
         Torch.setThreadCount(threads)
         let started = Date()
@@ -141,7 +144,11 @@ public struct PretrainingExperiment {
             if let checkpoints, let restored = try checkpoints.load(seed: index) {
                 progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed)): restored from \(checkpoints.recordURL(seed: index).path)")
                 for arm in restored.arms {
-                    let scoring = arm.companion ? try companionRun(index) : run
+                    let companion = companions.first { $0.label == arm.label && $0.model == nil }
+                    guard arm.companion == (companion != nil) else {
+                        throw FedCTError(.integrity, "\(checkpoints.recordURL(seed: index).path): its arm \(arm.label) does not match this experiment's encoders; delete it to train seed \(index + 1) again")
+                    }
+                    let scoring = companion.map { companionRun($0, index) } ?? run
                     let model = try scoring.pretrainedModel(arm.model, spec: scoring.spec, label: arm.label)
                     arms.add(arm.label, try scoring.predictions(of: model, scorer: scorer, clock: clock), seconds: arm.seconds)
                 }
@@ -165,8 +172,8 @@ public struct PretrainingExperiment {
                 }
                 finished.curves.append(point)
             }
-            if let companion, companion.model == nil {
-                let other = try companionRun(index)
+            for companion in companions where companion.model == nil {
+                let other = companionRun(companion, index)
                 let started = Date()
                 let model = try clock.time("training") { try other.federate(secure: false, label: companion.label) }
                 try add(companion.label, model, seconds: Date().timeIntervalSince(started), companion: true, scoring: other)
@@ -178,7 +185,8 @@ public struct PretrainingExperiment {
             let scored = try predictions(of: try pretrainedModel(model.state, spec: spec, label: model.label), scorer: scorer, clock: clock)
             for _ in 0..<seeds { arms.add(model.label, scored, seconds: 0) }
         }
-        if let companion, let state = companion.model {
+        for companion in companions {
+            guard let state = companion.model else { continue }
             var other = self
             other.spec = companion.spec
             let scored = try other.predictions(of: try pretrainedModel(state, spec: companion.spec, label: companion.label), scorer: scorer, clock: clock)

@@ -53,7 +53,7 @@ struct ExperimentHLIP: ParsableCommand {
         experiment.tasks = ExperimentTask.languageImage
         experiment.checks = ExperimentChecks.hlip
         if let tteSpec {
-            experiment.companion = PretrainingExperiment.Companion(label: tteLabel, spec: tteSpec, model: try tteModel.map(ExperimentOptions.readModel))
+            experiment.companions = [PretrainingExperiment.Companion(label: tteLabel, spec: tteSpec, model: try tteModel.map(ExperimentOptions.readModel))]
         }
         let table = try experiment.run()
         let heldout = sites.map(\.dataset.heldout.count).reduce(0, +)

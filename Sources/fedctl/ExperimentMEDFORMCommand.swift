@@ -23,7 +23,9 @@ struct ExperimentMEDFORM: ParsableCommand {
             (AUROC, balanced accuracy, F1; lung cancer within a year from the events, and with --ground-truth the chest \
             findings effusion, emphysema, nodule/mass and cardiomegaly from ground_truth.csv), and DEATH by a Cox probe; \
             95 % two-level bootstrap intervals (seeds, then patients). With --tte-job-spec a time-to-event encoder is \
-            trained federated (FedAvg) per seed on the same scans and scored by the same probes. Prints the checks on \
+            trained federated (FedAvg) per seed on the same scans and scored by the same probes; with --hlip-job-spec an \
+            HLIP encoder likewise (each scan a one-scan study with its report), or --hlip-model scores one trained \
+            elsewhere. Prints the checks on \
             the k = 10 lung-cancer AUROC: federated above random init, non-inferior to centralised (margin 0.03). See \
             Docs/coordinator-guide.md, "The MEDFORM experiment".
             """)
@@ -34,6 +36,10 @@ struct ExperimentMEDFORM: ParsableCommand {
     @Option(name: .long, help: "ground_truth.csv of the synthetic data: labels of the few-shot finding tasks.") var groundTruth: String?
     @Option(name: .long, help: "A TTE job spec (fixed tte.task_codes, the same training.volume_size): train its encoder federated per seed and score it too.") var tteJobSpec: String?
     @Option(name: .long, help: "The TTE encoder's row label.") var tteLabel = "tte-federated-fedavg"
+    @Option(name: .long, help: "An HLIP job spec (byte-level text tower, the same training.volume_size): train its two towers federated per seed on the scans and their reports, and score its image embedding too.")
+    var hlipJobSpec: String?
+    @Option(name: .long, help: "An HLIP model (of --hlip-job-spec's architecture, e.g. from `experiment hlip` or a job) to score instead of training one.") var hlipModel: String?
+    @Option(name: .long, help: "The HLIP encoder's row label.") var hlipLabel = "hlip-federated-fedavg"
 
     func run() throws {
         let stage1 = try options.spec()
@@ -58,7 +64,10 @@ struct ExperimentMEDFORM: ParsableCommand {
         if let tteSpec, let tteJobSpec, tteSpec.objectiveKind != .tte {
             throw ValidationError("\(tteJobSpec): objective is '\(tteSpec.objectiveKind.rawValue)'; --tte-job-spec needs a TTE job spec")
         }
-        // One example per scan with its clinical vector (stage 2's target, ignored by stage 1), and a TTE companion's targets.
+        guard hlipModel == nil || hlipJobSpec != nil else { throw ValidationError("--hlip-model needs --hlip-job-spec (its architecture)") }
+        let hlipSpec = try hlipJobSpec.map(hlipCompanionSpec)
+        // One example per scan with its clinical vector (stage 2's target, ignored by stage 1) and its report (an HLIP
+        // companion's text), and a TTE companion's targets.
         var recipe = try PretrainingObjectives.of(stage2).siteExamples(for: stage2)
         recipe.trackedCodes.formUnion(BinaryOutcome.trackedCodes)
         if let labeler = tteSpec?.labeler {
@@ -73,9 +82,26 @@ struct ExperimentMEDFORM: ParsableCommand {
         experiment.tasks = ExperimentTask.fewShotTasks
         experiment.checks = ExperimentChecks.medform
         experiment.groundTruth = try groundTruth.map(SyntheticGroundTruth.init(path:))
-        if let tteSpec { experiment.companion = PretrainingExperiment.Companion(label: tteLabel, spec: tteSpec) }
+        if let tteSpec { experiment.companions.append(PretrainingExperiment.Companion(label: tteLabel, spec: tteSpec)) }
+        if let hlipSpec {
+            experiment.companions.append(PretrainingExperiment.Companion(label: hlipLabel, spec: hlipSpec, model: try hlipModel.map(ExperimentOptions.readModel)))
+        }
         let table = try experiment.run()
         let heldout = sites.map(\.dataset.heldout.count).reduce(0, +)
         try options.report(table, title: "MEDFORM experiment table: \(sites.count) sites, \(heldout) held-out scans, \(options.seeds) seed(s); stage 1 \(stage1.rounds) rounds × \(stage1.training.localEpochs) local epochs, stage 2 \(stage2.rounds) × \(stage2.training.localEpochs); few-shot probes (k train scans per class of all sites, 5 draws) on frozen stage-2 CT embeddings")
+    }
+
+    /// --hlip-job-spec, checked: an HLIP spec whose image tower reads the experiment's scans (as one-scan studies) and,
+    /// when it is trained here, a byte-level text tower (a pretrained BERT tower needs each site's vocab file).
+    private func hlipCompanionSpec(_ path: String) throws -> Fedct_V1_JobSpec {
+        let spec = try Fedct_V1_JobSpec(contentsOf: path)
+        guard spec.objectiveKind == .hlip else {
+            throw ValidationError("\(path): objective is '\(spec.objectiveKind.rawValue)'; --hlip-job-spec needs an HLIP job spec")
+        }
+        guard hlipModel != nil || !spec.hlip.hasTextTower || spec.hlip.textTower == "bytes" else {
+            throw ValidationError("\(path): the experiment trains HLIP's byte-level text tower only; remove hlip.text_tower, or score a model trained elsewhere with --hlip-model")
+        }
+        try PretrainingObjectives.validate(spec, source: path)
+        return spec
     }
 }

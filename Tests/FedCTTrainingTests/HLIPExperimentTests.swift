@@ -114,7 +114,7 @@ final class HLIPExperimentTests: XCTestCase {
         experiment.seeds = 1
         experiment.bootstrapReplicates = 20
         experiment.learningCurves = false
-        experiment.companion = PretrainingExperiment.Companion(label: "tte", spec: tteSpec)
+        experiment.companions = [PretrainingExperiment.Companion(label: "tte", spec: tteSpec)]
         let lines = Mutex<[String]>([])
         experiment.progress = { line in lines.withLock { $0.append(line) } }
         let table = try experiment.run()

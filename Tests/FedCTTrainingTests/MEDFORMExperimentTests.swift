@@ -159,6 +159,78 @@ final class MEDFORMExperimentTests: XCTestCase {
         XCTAssertEqual(restored.rows, table.rows)
     }
 
+    /// Encoders of other objectives — a TTE encoder on its targets, an HLIP model on each scan as a one-scan study with its
+    /// report — train federated per seed beside the arms and are scored on the same held-out scans; a checkpoint
+    /// restores each by its label; two with one label are refused.
+    func testEncodersOfOtherObjectivesAreScoredOnTheSameScans() throws {
+        let root = FileManager.default.temporaryDirectory.appending(path: "fedct-medform-companions-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try SyntheticConsortium(patientsPerSite: [14, 12], volumeSize: 32, seed: 6).write(to: root)
+        let folders = (0..<2).map { root.appending(path: SyntheticConsortium.siteName($0)).path }
+        var (stage1, stage2) = try specs()
+        try ClinicalSetupDerivation.deriveLocally(into: &stage2, dataDirectories: folders)
+        let tte = try Fedct_V1_JobSpec(yaml: YAMLDocument(text: """
+            name: tte-beside
+            seed: 4
+            rounds: 1
+            encoder: {architecture: resnet3d, depth: 10, width: 2, stem_stride: 1, norm: group}
+            tte: {task_codes: [DEATH], piece_edges_days: [365, 3650], rank: 2}
+            training: {local_epochs: 1, batch_size: 4, learning_rate: 0.003, volume_size: 32}
+            """, source: "tte.yaml"))
+        let hlip = try Fedct_V1_JobSpec(yaml: YAMLDocument(text: """
+            name: hlip-beside
+            objective: hlip
+            seed: 5
+            rounds: 1
+            encoder: {architecture: none}
+            hlip: {dim: 12, depth: 2, heads: 2, patch: [8, 16, 16], pattern: [scan, study], scans_per_study: 2, text_width: 16, text_depth: 1, text_heads: 2, context_length: 128, embed_dim: 8}
+            training: {local_epochs: 1, batch_size: 4, learning_rate: 0.0005, weight_decay: 0.2, volume_size: 32}
+            """, source: "hlip.yaml"))
+        var recipe = try MEDFORMObjective().siteExamples(for: stage2)
+        recipe.trackedCodes.formUnion(tte.labeler.taskCodes)
+        let own = recipe.targets, tteTargets = SiteDataset.timeToEventTargets(tte.labeler)
+        recipe.targets = { input, first, followUp in try own(input, first, followUp).merging(try tteTargets(input, first, followUp)) { $1 } }
+        let sites = try folders.map { folder in
+            PretrainingExperiment.Site(name: URL(fileURLWithPath: folder).lastPathComponent,
+                                       dataset: try SiteDataset.load(directory: folder, recipe: recipe, preprocessing: stage2.preprocessingPipeline))
+        }
+        XCTAssertTrue(sites.allSatisfy { $0.dataset.train.allSatisfy { $0.report != nil } }, "every scan carries its report")
+        var experiment = PretrainingExperiment(spec: stage2, sites: sites)
+        experiment.firstStage = stage1
+        experiment.tasks = ExperimentTask.fewShotTasks.filter { $0.name.hasSuffix("_k1") } + [.survival("DEATH")]
+        experiment.checks = .medform
+        experiment.arms = [.randomInit]
+        experiment.seeds = 1
+        experiment.bootstrapReplicates = 20
+        experiment.learningCurves = false
+        experiment.checkpointFolder = root.appending(path: "checkpoints")
+        experiment.companions = [.init(label: "tte", spec: tte), .init(label: "hlip", spec: hlip)]
+        let lines = Mutex<[String]>([])
+        experiment.progress = { line in lines.withLock { $0.append(line) } }
+        let table = try experiment.run()
+        let progress = lines.withLock { $0 }
+        for label in ["tte", "hlip"] {
+            XCTAssertTrue(progress.contains { $0.hasPrefix("\(label) round 1/1: mean site loss") }, "\(label) trains federated: \(progress)")
+        }
+        XCTAssertEqual(table.arms.map(\.label), ["random-init", "tte", "hlip"])
+        let counts = try XCTUnwrap(table.row(arm: "random-init", cohort: "pooled", task: "fewshot_lung_cancer_12m_k1", metric: .auroc))
+        for label in ["tte", "hlip"] {
+            let row = try XCTUnwrap(table.row(arm: label, cohort: "pooled", task: "fewshot_lung_cancer_12m_k1", metric: .auroc))
+            XCTAssertEqual(row.patients, counts.patients, "\(label) is scored on the same held-out scans")
+            XCTAssertNotNil(table.row(arm: label, cohort: "pooled", task: "DEATH", metric: .harrellC)?.interval, label)
+        }
+
+        lines.withLock { $0.removeAll() }
+        let restored = try experiment.run()
+        XCTAssertEqual(lines.withLock { $0 }.filter { $0.contains(" round ") }, [], "both encoders are restored, not trained")
+        XCTAssertEqual(restored.rows, table.rows)
+
+        experiment.companions[1].label = "tte"
+        XCTAssertThrowsError(try experiment.run()) { error in
+            XCTAssertTrue("\(error)".contains("distinct labels"), "\(error)")
+        }
+    }
+
     /// An arm's stage-2 initial model carries the arm's stage-1 slice encoder (BatchNorm statistics included) and the
     /// stage-2 spec's seeded MIL and clinical parts; an arm without a stage-1 model gets the seeded model.
     func testAnArmsStage2StartsFromItsStage1Model() throws {
