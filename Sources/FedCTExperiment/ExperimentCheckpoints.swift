@@ -21,13 +21,12 @@ public struct ExperimentCheckpoints: Sendable {
     public let folder: URL
     public let fingerprint: String
 
-    /// One arm of a finished seed: its label, trained model and training seconds; `companion` marks an encoder of
-    /// another objective (scored with its own spec, found by its label).
+    /// One arm of a finished seed: its label (an encoder of another objective is found by its label and scored with its
+    /// own spec), trained model and training seconds.
     public struct Arm: Sendable {
         public var label: String
         public var model: ModelState
         public var seconds: Double
-        public var companion: Bool
     }
 
     /// A finished seed: its arms in the order they were scored, and its learning-curve points.
@@ -41,7 +40,6 @@ public struct ExperimentCheckpoints: Sendable {
         struct ArmEntry: Codable {
             var label: String
             var seconds: Double
-            var companion: Bool
             var file: String
             var sha256: String
         }
@@ -95,7 +93,7 @@ public struct ExperimentCheckpoints: Sendable {
             guard SHA256.hex(bytes) == entry.sha256 else {
                 throw FedCTError(.integrity, "\(file.path): its SHA-256 is not the one \(url.lastPathComponent) recorded (the file changed or is damaged); delete \(url.path) to train seed \(index + 1) again")
             }
-            return Arm(label: entry.label, model: try SafeTensors.decode([UInt8](bytes), source: file.path), seconds: entry.seconds, companion: entry.companion)
+            return Arm(label: entry.label, model: try SafeTensors.decode([UInt8](bytes), source: file.path), seconds: entry.seconds)
         }
         return Seed(arms: arms, curves: record.curves)
     }
@@ -110,13 +108,11 @@ public struct ExperimentCheckpoints: Sendable {
                 let name = Self.modelFileName(seed: index, position: position, label: arm.label)
                 let bytes = SafeTensors.encode(arm.model)
                 try Data(bytes).write(to: folder.appending(path: name), options: .atomic)
-                entries.append(.init(label: arm.label, seconds: arm.seconds, companion: arm.companion, file: name, sha256: SHA256.hex(bytes)))
+                entries.append(.init(label: arm.label, seconds: arm.seconds, file: name, sha256: SHA256.hex(bytes)))
             }
             let record = Record(format: Self.format, fingerprint: fingerprint, seedIndex: index, specSeed: specSeed,
                                 description: description, arms: entries, curves: seed.curves)
             try Self.encoder.encode(record).write(to: recordURL(seed: index), options: .atomic)
-        } catch let error as FedCTError {
-            throw error
         } catch {
             throw FedCTError(.io, "\(folder.path): cannot write seed \(index + 1)'s checkpoint (\(error)); free space or choose another --checkpoint-dir")
         }

@@ -128,8 +128,10 @@ public struct PretrainingExperiment {
         for companion in companions where companion.spec.training.volumeSize != spec.training.volumeSize {
             throw FedCTError(.invalidConfiguration, "\(companion.label): its job spec's training.volume_size \(companion.spec.training.volumeSize) differs from the experiment's \(spec.training.volumeSize); both encoders read the same preprocessed examples")
         }
-        guard Set(companions.map(\.label)).count == companions.count else {
-            throw FedCTError(.invalidConfiguration, "the encoders of other objectives need distinct labels, got \(companions.map(\.label).joined(separator: ", "))")
+        let trainedLabels = [Self.randomInitLabel, Self.fedAvgLabel, secureLabel, Self.centralisedLabel, Self.oracleLabel] + sites.map { Self.localOnlyPrefix + $0.name }
+        let otherLabels = companions.map(\.label) + pretrained.map(\.label)
+        guard Set(otherLabels).count == otherLabels.count, Set(otherLabels).isDisjoint(with: trainedLabels) else {
+            throw FedCTError(.invalidConfiguration, "pre-trained models and encoders of other objectives need distinct labels, none an arm's, got \(otherLabels.joined(separator: ", "))")
         }
         Torch.setThreadCount(threads)
         let started = Date()
@@ -144,11 +146,7 @@ public struct PretrainingExperiment {
             if let checkpoints, let restored = try checkpoints.load(seed: index) {
                 progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed)): restored from \(checkpoints.recordURL(seed: index).path)")
                 for arm in restored.arms {
-                    let companion = companions.first { $0.label == arm.label && $0.model == nil }
-                    guard arm.companion == (companion != nil) else {
-                        throw FedCTError(.integrity, "\(checkpoints.recordURL(seed: index).path): its arm \(arm.label) does not match this experiment's encoders; delete it to train seed \(index + 1) again")
-                    }
-                    let scoring = companion.map { companionRun($0, index) } ?? run
+                    let scoring = companions.first { $0.label == arm.label && $0.model == nil }.map { companionRun($0, index) } ?? run
                     let model = try scoring.pretrainedModel(arm.model, spec: scoring.spec, label: arm.label)
                     arms.add(arm.label, try scoring.predictions(of: model, scorer: scorer, clock: clock), seconds: arm.seconds)
                 }
@@ -157,12 +155,12 @@ public struct PretrainingExperiment {
             }
             progress("seed \(index + 1)/\(seeds) (spec seed \(run.spec.seed))")
             var finished = ExperimentCheckpoints.Seed(arms: [], curves: [])
-            func add(_ label: String, _ model: TorchModel, seconds: Double, companion: Bool, scoring: PretrainingExperiment) throws {
+            func add(_ label: String, _ model: TorchModel, seconds: Double, scoring: PretrainingExperiment) throws {
                 arms.add(label, try scoring.predictions(of: model, scorer: scorer, clock: clock), seconds: seconds)
-                if checkpoints != nil { finished.arms.append(.init(label: label, model: try model.state(), seconds: seconds, companion: companion)) }
+                if checkpoints != nil { finished.arms.append(.init(label: label, model: try model.state(), seconds: seconds)) }
             }
             try run.trainArms(clock: clock) { label, model, seconds in
-                try add(label, model, seconds: seconds, companion: false, scoring: run)
+                try add(label, model, seconds: seconds, scoring: run)
             } afterRound: { label, round, model, loss in
                 var point = ExperimentCurvePoint(arm: label, seed: index, round: round, trainLoss: loss)
                 if index == 0, learningCurves, let curveTask {
@@ -176,7 +174,7 @@ public struct PretrainingExperiment {
                 let other = companionRun(companion, index)
                 let started = Date()
                 let model = try clock.time("training") { try other.federate(secure: false, label: companion.label) }
-                try add(companion.label, model, seconds: Date().timeIntervalSince(started), companion: true, scoring: other)
+                try add(companion.label, model, seconds: Date().timeIntervalSince(started), scoring: other)
             }
             curves += finished.curves
             try checkpoints?.save(seed: index, specSeed: run.spec.seed, description: checkpointDescription, finished)

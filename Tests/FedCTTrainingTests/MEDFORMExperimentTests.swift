@@ -161,7 +161,7 @@ final class MEDFORMExperimentTests: XCTestCase {
 
     /// Encoders of other objectives — a TTE encoder on its targets, an HLIP model on each scan as a one-scan study with its
     /// report — train federated per seed beside the arms and are scored on the same held-out scans; a checkpoint
-    /// restores each by its label; two with one label are refused.
+    /// restores each by its label; a label used twice, or an arm's, is refused.
     func testEncodersOfOtherObjectivesAreScoredOnTheSameScans() throws {
         let root = FileManager.default.temporaryDirectory.appending(path: "fedct-medform-companions-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -225,9 +225,11 @@ final class MEDFORMExperimentTests: XCTestCase {
         XCTAssertEqual(lines.withLock { $0 }.filter { $0.contains(" round ") }, [], "both encoders are restored, not trained")
         XCTAssertEqual(restored.rows, table.rows)
 
-        experiment.companions[1].label = "tte"
-        XCTAssertThrowsError(try experiment.run()) { error in
-            XCTAssertTrue("\(error)".contains("distinct labels"), "\(error)")
+        for clash in ["tte", "centralised"] {
+            experiment.companions[1].label = clash
+            XCTAssertThrowsError(try experiment.run(), clash) { error in
+                XCTAssertTrue("\(error)".contains("distinct labels"), "\(error)")
+            }
         }
     }
 
